@@ -1,0 +1,38 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Both create .venv on first use.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+QUESTION ?= 项目失败后第一步应该做什么?
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: this machine serves a CPU build of 2.13.0; unpinned, pip pulls a CUDA build.
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[st,dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/crmkb ingest
+	$(BIN)/crmkb search "$(QUESTION)" --k 3
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) .data

@@ -1,0 +1,1 @@
+"""Command-line channel: ``crmkb ingest``, ``crmkb chunks``, ``crmkb search``."""

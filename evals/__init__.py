@@ -1,0 +1,1 @@
+"""Evaluation of answer grounding: datasets, metrics and reports."""

@@ -1,0 +1,1 @@
+"""Ingestion: kb/ files → cleaned, chunked, embedded index."""

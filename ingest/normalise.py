@@ -1,0 +1,76 @@
+"""The one normaliser, applied to documents at ingest and to questions at ask time.
+
+It folds the variants the articles carry into one Simplified form, so that a word is indexed, embedded
+and matched the same way wherever it came from: compatibility forms (NFKC), pinyin annotations left by a
+bad converter, characters an old converter got wrong, and Traditional script (OpenCC ``tw2s``, which also knows Taiwan phrasing such as 意味著 → 意味着).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+from opencc import OpenCC
+
+from ingest.tracked import Tracked
+
+# Characters an old Traditional→Simplified converter (and one site's font tricks) produced instead of
+# the right ones. OpenCC leaves them alone because each is a real, if rare, character, so they are
+# mapped here, before t2s. Found by listing every character of the articles outside GB2312 after t2s.
+MISCONVERTED: dict[str, str] = {
+    "琯": "管", "儅": "当", "竝": "并", "蓡": "参", "麪": "面", "侷": "局", "躰": "体", "騐": "验",
+    "処": "处", "曏": "向", "廻": "回", "襍": "杂", "傚": "效", "郃": "合", "霛": "灵", "衹": "只",
+    # OpenCC turns 槼 into the equally wrong 椝 and 逕 into 迳; the intended words are 规则 and 捷径.
+    "槼": "规", "逕": "径",
+    # 002 writes the financial numeral 壹 for 一 and the feminine 妳 for 你 throughout.
+    "壹": "一", "妳": "你",
+}  # fmt: skip
+
+_MISCONVERTED_TABLE = str.maketrans(MISCONVERTED)
+
+# `業(yè)務(wù)`: a CJK character followed by its pinyin in parentheses. Only lower-case Latin letters
+# with tone marks count, so real parentheticals such as (ROI) or (CRM) survive. A '?' stands where the
+# converter lost the character itself.
+PINYIN_ANNOTATION = re.compile(
+    r"(?<=[\u3400-\u9fff?])\((?:[bpmfdtnlgkhjqxzcsryw]?h?[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,5}(?:ng?|r)?)\)"
+)
+
+# 002's converter wrote an em dash for 一 in 一个 / 一种.
+DASH_FOR_ONE = re.compile(r"(?<=[\u3400-\u9fff])—(?=[个种])")
+
+_KEEP_CONTROLS = {"\n", "\t"}
+
+
+@cache
+def _converter(config: str) -> OpenCC:
+    # OpenCC loads its dictionaries on construction; build each once, on first use, never at import.
+    return OpenCC(config)
+
+
+def _fold_char(ch: str) -> str:
+    if unicodedata.category(ch) in {"Cc", "Cf"} and ch not in _KEEP_CONTROLS:
+        return ""
+    if ch == "\t":
+        return " "
+    return unicodedata.normalize("NFKC", ch)
+
+
+def normalise_tracked(doc: Tracked) -> Tracked:
+    """Normalise while keeping the map back to the original text."""
+    doc = doc.map_chars(_fold_char)
+    doc = doc.sub(PINYIN_ANNOTATION, "")
+    doc = doc.map_chars(lambda ch: ch.translate(_MISCONVERTED_TABLE))
+    t2s = _converter("tw2s")
+    doc = doc.map_lines(t2s.convert, t2s.convert)
+    return doc.sub(DASH_FOR_ONE, "一")
+
+
+def normalise(text: str) -> str:
+    """Normalise a question (or any text) exactly as documents are normalised."""
+    return normalise_tracked(Tracked.of(text)).text
+
+
+def to_traditional(text: str, *, taiwan: bool = False) -> str:
+    """Simplified → Traditional for answers to Traditional questions (``s2twp`` for Taiwan phrasing)."""
+    return _converter("s2twp" if taiwan else "s2t").convert(text)

@@ -1,0 +1,301 @@
+"""The ingest run: discover files, load, clean, chunk, embed what is new, and publish a new version.
+
+Idempotent by construction: a chunk's id hashes its source and exactly what is embedded, so an unchanged
+chunk keeps its id and its vector is copied, not recomputed. All slow and fallible work (reading, cleaning,
+embedding) happens before the store is touched; the new version becomes visible in one step at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crmkb.settings import Settings
+from ingest import artifacts
+from ingest.artifacts import StoredDocument
+from ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog
+from ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
+from ingest.clean import clean, fallback_title
+from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
+from ingest.sparse import SparseIndex
+from ingest.store import Record, VectorStore, make_client
+
+# Files in kb/ that configure the knowledge base rather than belong to it.
+RESERVED_FILES = frozenset({CATALOG_FILE, "glossary.toml"})
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    cleaning: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    version: str | None = None
+    published: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
+            "cleaning_removed": dict(sorted(self.cleaning.items())),
+            "seconds": round(self.seconds, 3),
+            "version": self.version,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    document: StoredDocument
+    chunks: list[Chunk]
+    cleaning: Counter[str]
+
+
+def discover(paths: Sequence[Path], kb_dir: Path) -> tuple[list[Path], list[Skipped]]:
+    """Candidate files under the given paths, and paths that cannot be ingested at all."""
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts) or child.is_dir():
+                    continue
+                if child.name in RESERVED_FILES:
+                    continue
+                files.append(child)
+        elif path.exists() or path.is_symlink():
+            files.append(path)
+        else:
+            skipped.append(Skipped(display_path(path, kb_dir), "unreadable: no such file or directory"))
+    return files, skipped
+
+
+def display_path(path: Path, kb_dir: Path) -> str:
+    """How a file is named in records and reports: relative to kb/ when inside it."""
+    absolute = Path(path).absolute()
+    try:
+        return str(absolute.relative_to(kb_dir.absolute()))
+    except ValueError:
+        return str(absolute)
+
+
+def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], settings: Settings) -> Prepared:
+    """Load, clean and chunk one file; raises SkipFile with the reason it cannot be ingested."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise SkipFile(f"unsupported file type {path.suffix or '(none)'}")
+    loaded = load_file(path, max_bytes=int(settings.ingest.max_file_mb * 2**20))
+    cleaned = clean(loaded.text, markdown=path.suffix.lower() in {".md", ".markdown"})
+    if not cleaned.text.strip():
+        raise SkipFile("nothing left after cleaning (only boilerplate or residue)")
+    entry = catalog.get(path.name)
+    title = entry.title if entry else fallback_title(cleaned.text)
+    kind = entry.kind if entry else guess_kind(title)
+    document = StoredDocument.from_tracked(
+        cleaned.tracked,
+        source=path.name,
+        path=display_path(path, kb_dir),
+        title=title,
+        kind=kind,
+        sha256=loaded.sha256,
+        encoding=loaded.encoding,
+        original_length=len(loaded.text),
+    )
+    spans = chunk_document(
+        cleaned.text,
+        source=path.name,
+        title=title,
+        kind=kind,
+        limit=settings.ingest.chunk_chars,
+        overlap=settings.ingest.overlap_chars,
+    )
+    chunks: list[Chunk] = []
+    seen: Counter[str] = Counter()
+    for start, end, section in spans:
+        text = cleaned.text[start:end]
+        cid = chunk_id(path.name, embed_text(title, section, text))
+        seen[cid] += 1
+        if seen[cid] > 1:  # the same passage twice in one document keeps distinct, stable ids
+            cid = f"{cid}-{seen[cid]}"
+        orig_start, orig_end = document.original_span(start, end)
+        chunks.append(Chunk(cid, path.name, title, section, kind, start, end, orig_start, orig_end, text))
+    if not chunks:
+        raise SkipFile("nothing left after cleaning (only headings)")
+    return Prepared(document, chunks, cleaned.removed)
+
+
+def chunk_record(chunk: Chunk, path: str) -> Record:
+    return Record(
+        chunk.id,
+        chunk.text,
+        {
+            "source": chunk.source,
+            "path": path,
+            "title": chunk.title,
+            "section": chunk.section,
+            "kind": chunk.kind,
+            "start": chunk.start,
+            "end": chunk.end,
+            "orig_start": chunk.orig_start,
+            "orig_end": chunk.orig_end,
+        },
+    )
+
+
+def _in_scope(path: str, scopes: Sequence[Path], kb_dir: Path) -> bool:
+    absolute = (kb_dir / path).absolute() if not Path(path).is_absolute() else Path(path)
+    return any(absolute == scope or scope in absolute.parents for scope in scopes)
+
+
+def run_ingest(
+    settings: Settings,
+    paths: Sequence[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    embeddings: IdentifiedEmbeddings | None = None,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Bring the index in line with the files under ``paths`` (default: the kb folder).
+
+    Documents indexed from outside ``paths`` are left as they are; documents under ``paths`` that no
+    longer exist are removed; a file that exists but fails to load keeps its previous chunks.
+    """
+    began = time.perf_counter()
+    kb_dir = settings.kb_dir
+    scopes = [Path(p).absolute() for p in (paths or [kb_dir])]
+    embeddings = embeddings or make_embeddings(settings.embedding)
+    report = IngestReport()
+    catalog = load_catalog(kb_dir)
+
+    files, report.skipped = discover(scopes, kb_dir)
+    prepared: dict[str, Prepared] = {}
+    failed_paths: set[str] = set()
+    for n, path in enumerate(files, 1):
+        name = display_path(path, kb_dir)
+        if progress:
+            progress("reading", n, len(files))
+        try:
+            item = prepare(path, kb_dir=kb_dir, catalog=catalog, settings=settings)
+        except SkipFile as exc:
+            report.skipped.append(Skipped(name, str(exc)))
+            failed_paths.add(name)
+            continue
+        if item.document.source in prepared:
+            other = prepared[item.document.source].document.path
+            report.skipped.append(Skipped(name, f"duplicate document id: {other} has the same file name"))
+            continue
+        prepared[item.document.source] = item
+        report.cleaning.update(item.cleaning)
+
+    store = VectorStore(client if client is not None else make_client(settings), settings.collection)
+    active = store.active()
+    dimension = embeddings.dimension
+    if active is not None and not rebuild:
+        store.check_embedder(active, embeddings.name, dimension)
+
+    # What the active version holds, split into what this run may reuse or remove (``old``) and what it
+    # carries over untouched (``kept``: outside the paths given, or a file that failed to load this time).
+    old: dict[str, tuple[Record, Any]] = {}
+    kept: list[tuple[Record, Any]] = []
+    if active is not None:
+        for record, vector in store.records(active, with_embeddings=True):
+            stored_path = str(record.metadata.get("path", ""))
+            source = str(record.metadata.get("source", ""))
+            untouched = not _in_scope(stored_path, scopes, kb_dir) or stored_path in failed_paths
+            if untouched and source not in prepared:
+                kept.append((record, vector))
+            else:
+                old[record.id] = (record, vector)
+
+    new_records = [chunk_record(c, p.document.path) for p in prepared.values() for c in p.chunks]
+    if not new_records and not kept:
+        report.seconds = time.perf_counter() - began
+        return report  # nothing could be ingested: the index stays exactly as it was
+
+    reuse = {} if rebuild else {r.id: old[r.id][1] for r in new_records if r.id in old}
+    new_ids = {r.id for r in new_records}
+    report.unchanged = len(reuse)
+    report.removed = sum(1 for rid in old if rid not in new_ids)
+    kept_sources = {str(r.metadata.get("source")) for r, _ in kept}
+    report.documents = len(prepared) + len(kept_sources)
+    report.chunks = len(new_records) + len(kept)
+    metadata_same = all(old[r.id][0].metadata == r.metadata for r in new_records if r.id in reuse)
+    to_embed = [r for r in new_records if r.id not in reuse] + ([r for r, _ in kept] if rebuild else [])
+    if active is not None and not to_embed and not report.removed and metadata_same:
+        report.version = active.name
+        report.seconds = time.perf_counter() - began
+        return report  # already up to date: embed nothing, write nothing
+
+    fresh = _embed(embeddings, to_embed, progress)
+    report.embedded = len(to_embed)
+    stored = {r.id: v for r, v in kept} | reuse
+    records = [r for r, _ in kept] + new_records
+    matrix = np.zeros((len(records), dimension), dtype=np.float32)
+    for i, record in enumerate(records):
+        matrix[i] = fresh[record.id] if record.id in fresh else stored[record.id]
+
+    documents = [p.document for p in prepared.values()]
+    if active is not None and kept_sources:
+        previous = artifacts.read_documents(settings.data_dir, active.name)
+        documents += [previous[s] for s in sorted(kept_sources) if s in previous]
+
+    if progress:
+        progress("writing", 0, 1)
+    version = store.create(embeddings.name, dimension, records, matrix)
+    try:
+        sparse = SparseIndex.build([r.text for r in records])
+        artifacts.write_version(settings.data_dir, version.name, documents, sparse, [r.id for r in records])
+    except BaseException:
+        store.drop(version.name)
+        raise
+    store.activate(version)
+    for name in store.stale_versions():
+        store.drop(name)
+    artifacts.remove_except(settings.data_dir, version.name)
+    report.version = version.name
+    report.published = True
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _embed(
+    embeddings: IdentifiedEmbeddings, records: list[Record], progress: Progress | None
+) -> dict[str, np.ndarray]:
+    """Vectors for records that need them, keyed by id; embedded text is title + section + passage."""
+    out: dict[str, np.ndarray] = {}
+    step = 32
+    for i in range(0, len(records), step):
+        batch = records[i : i + step]
+        texts = [
+            embed_text(str(r.metadata.get("title", "")), str(r.metadata.get("section", "")), r.text)
+            for r in batch
+        ]
+        for record, vector in zip(batch, embeddings.embed_passages(texts), strict=True):
+            out[record.id] = vector
+        if progress:
+            progress("embedding", min(i + step, len(records)), len(records))
+    return out

@@ -1,0 +1,67 @@
+"""Keyword retrieval: BM25 over jieba tokens of the normalised text (bm25s), saved beside the index."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from ingest.normalise import normalise
+
+# Function words that match everywhere and only dilute BM25 for the short questions staff ask.
+_STOPWORD_TEXT = """
+的 了 是 在 和 与 及 或 也 都 就 而 对 对于 把 被 让 给 为 以 之 其 这 那 这个 那个 这些 那些 一个 一些
+我们 你们 他们 它 它们 您 你 我 他 她 吗 呢 吧 啊 么 什么 怎么 如何 哪些 是否 可以 应该
+the a an of to and or in on for is are be with what how which do does
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_WORD = re.compile(r"\w")
+
+
+@cache
+def _jieba() -> object:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # jieba announces its dictionary load on stderr otherwise
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens of the normalised, lower-cased text, without punctuation and stopwords."""
+    jieba = _jieba()
+    tokens = jieba.lcut_for_search(normalise(text).lower())  # type: ignore[attr-defined]
+    return [t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t) and t not in STOPWORDS]
+
+
+class SparseIndex:
+    """BM25 scores for every chunk, in the order the chunks were indexed."""
+
+    def __init__(self, model: bm25s.BM25, size: int) -> None:
+        self._model = model
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> SparseIndex:
+        model = bm25s.BM25()
+        # bm25s cannot index an empty document; a placeholder token keeps positions aligned.
+        model.index([tokenize(t) or ["\u2205"] for t in texts], show_progress=False)
+        return cls(model, len(texts))
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder))
+        (folder / "size").write_text(str(self.size))
+
+    @classmethod
+    def load(cls, folder: Path) -> SparseIndex:
+        return cls(bm25s.BM25.load(str(folder)), int((folder / "size").read_text()))
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

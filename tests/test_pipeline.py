@@ -1,0 +1,198 @@
+"""The ingest run against a real embedded Chroma, with the fake embedder: idempotence, change, delete,
+failure safety, bad input and the model check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from crmkb.settings import Settings
+from ingest import artifacts
+from ingest.catalog import CatalogError
+from ingest.index import all_chunks, open_store
+from ingest.pipeline import run_ingest
+from ingest.store import EmbedderMismatch
+from tests.fakes import HashEmbeddings
+
+ARTICLE = "001_4998ac562ddf94fb.txt"
+
+
+def chunks_by_source(settings: Settings) -> dict[str, set[str]]:
+    store, version = open_store(settings)
+    out: dict[str, set[str]] = {}
+    for chunk in all_chunks(store, version):
+        out.setdefault(chunk.source, set()).add(chunk.id)
+    return out
+
+
+def test_first_ingest_then_nothing_to_do(settings: Settings, fake_embeddings: HashEmbeddings) -> None:
+    first = run_ingest(settings, embeddings=fake_embeddings)
+    assert first.documents == 5 and first.published
+    assert first.embedded == first.chunks > 40
+    assert not first.skipped
+    assert first.cleaning["pinyin annotation"] > 100
+
+    again = run_ingest(settings, embeddings=HashEmbeddings())
+    assert (again.embedded, again.unchanged, again.removed) == (0, first.chunks, 0)
+    assert not again.published and again.version == first.version
+
+
+def test_every_chunk_is_its_documents_cleaned_text(
+    settings: Settings, fake_embeddings: HashEmbeddings
+) -> None:
+    run_ingest(settings, embeddings=fake_embeddings)
+    store, version = open_store(settings)
+    documents = artifacts.read_documents(settings.data_dir, version.name)
+    originals = {p.name: p.read_text(encoding="utf-8") for p in settings.kb_dir.glob("*.txt")}
+    chunks = all_chunks(store, version)
+    for chunk in chunks:
+        doc = documents[chunk.source]
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        assert doc.original_span(chunk.start, chunk.end) == (chunk.orig_start, chunk.orig_end)
+        assert 0 <= chunk.orig_start < chunk.orig_end <= len(originals[chunk.source])
+        assert chunk.kind in {"best-practice", "failure-case"}
+    titles = {c.source: c.title for c in chunks}
+    assert titles["000_ea5525b80525cb07.txt"] == "如何挽救一个失败的CRM系统"
+
+
+def test_changed_file_replaces_only_its_chunks(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    before = chunks_by_source(settings)
+    path = settings.kb_dir / ARTICLE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("好记性不如烂笔头。", "好记性不如烂笔头,每季度还要回访一次客户。"), encoding="utf-8"
+    )
+
+    embedder = HashEmbeddings()
+    report = run_ingest(settings, embeddings=embedder)
+    after = chunks_by_source(settings)
+    changed = after[ARTICLE] - before[ARTICLE]
+    assert 1 <= report.embedded == len(changed) == embedder.embedded
+    assert report.removed == len(before[ARTICLE] - after[ARTICLE])
+    for source in before.keys() - {ARTICLE}:
+        assert after[source] == before[source]
+
+
+def test_deleted_file_takes_its_chunks_with_it(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    before = chunks_by_source(settings)
+    (settings.kb_dir / ARTICLE).unlink()
+    report = run_ingest(settings, embeddings=HashEmbeddings())
+    assert report.embedded == 0
+    assert report.removed == len(before[ARTICLE])
+    assert ARTICLE not in chunks_by_source(settings)
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["crash", "ctrl-c"])
+def test_failed_run_leaves_previous_index_intact(settings: Settings, interrupt: bool) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    before = chunks_by_source(settings)
+    _store, version = open_store(settings)
+    for p in settings.kb_dir.glob("*.txt"):
+        p.write_text("新增的第一行。\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
+
+    with pytest.raises(KeyboardInterrupt if interrupt else RuntimeError):
+        run_ingest(settings, embeddings=HashEmbeddings(fail_after=3, interrupt=interrupt))
+    store_after, version_after = open_store(settings)
+    assert version_after == version
+    assert chunks_by_source(settings) == before
+    assert artifacts.read_documents(settings.data_dir, version.name)
+    assert store_after.stale_versions() == []
+
+
+def test_bad_inputs_are_skipped_with_reasons(settings: Settings) -> None:
+    kb = settings.kb_dir
+    (kb / "empty.txt").write_bytes(b"")
+    (kb / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (kb / "garbled.txt").write_bytes(bytes([0x81, 0xFF, 0xFE, 0x80]) * 50)
+    (kb / "only-furniture.txt").write_text(
+        "首页>>资讯>>CRM\n上一篇:别的文章\ncopyright 2024\n", encoding="utf-8"
+    )
+    (kb / "notes.xyz").write_text("CRM", encoding="utf-8")
+    (kb / "gone.txt").symlink_to(kb / "missing-target.txt")
+
+    report = run_ingest(settings, [kb, kb / "no-such-file.md"], embeddings=HashEmbeddings())
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert report.documents == 5
+    assert reasons["empty.txt"].startswith("empty")
+    assert "binary" in reasons["image.txt"]
+    assert "undecodable" in reasons["garbled.txt"]
+    assert reasons["only-furniture.txt"].startswith("nothing left after cleaning")
+    assert "unsupported" in reasons["notes.xyz"]
+    assert reasons["gone.txt"].startswith("unreadable")
+    assert reasons["no-such-file.md"].startswith("unreadable")
+    assert all("\n" not in r and len(r) < 160 for r in reasons.values())
+
+
+def test_nothing_ingestible_leaves_store_untouched(tmp_path: Path, settings: Settings) -> None:
+    empty_kb = tmp_path / "empty-kb"
+    empty_kb.mkdir()
+    (empty_kb / "a.txt").write_bytes(b"")
+    report = run_ingest(settings.model_copy(update={"kb_dir": empty_kb}), embeddings=HashEmbeddings())
+    assert report.documents == 0 and not report.published
+    assert [s.file for s in report.skipped] == ["a.txt"]
+
+
+def test_a_file_that_turns_bad_keeps_its_previous_chunks(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    before = chunks_by_source(settings)
+    (settings.kb_dir / ARTICLE).write_bytes(b"")
+    report = run_ingest(settings, embeddings=HashEmbeddings())
+    assert [s.file for s in report.skipped] == [ARTICLE]
+    assert chunks_by_source(settings)[ARTICLE] == before[ARTICLE]
+
+
+def test_uncatalogued_document_gets_title_from_first_line(settings: Settings) -> None:
+    (settings.kb_dir / "new-note.md").write_text(
+        "# 上线失败的教训\n\n上线前一定要做数据迁移演练。没有演练的切换风险很大。\n", encoding="utf-8"
+    )
+    run_ingest(settings, embeddings=HashEmbeddings())
+    store, version = open_store(settings)
+    chunk = next(c for c in all_chunks(store, version) if c.source == "new-note.md")
+    assert chunk.title == "上线失败的教训"
+    assert chunk.kind == "failure-case"
+    assert chunk.text == "上线前一定要做数据迁移演练。没有演练的切换风险很大。"
+
+
+def test_invalid_catalog_is_a_clear_error(settings: Settings) -> None:
+    (settings.kb_dir / "catalog.toml").write_text(
+        '["001.txt"]\ntitle = "x"\nkind = "opinion"\n', encoding="utf-8"
+    )
+    with pytest.raises(CatalogError, match=r"001.txt.*kind"):
+        run_ingest(settings, embeddings=HashEmbeddings())
+
+
+def test_other_embedder_is_refused_until_rebuild(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    with pytest.raises(EmbedderMismatch, match="--rebuild"):
+        run_ingest(settings, embeddings=HashEmbeddings(dimension=32, name="fake/other"))
+    report = run_ingest(settings, rebuild=True, embeddings=HashEmbeddings(dimension=32, name="fake/other"))
+    assert report.embedded == report.chunks
+    _, version = open_store(settings)
+    assert (version.embedder, version.dimension) == ("fake/other", 32)
+
+
+def test_ingesting_one_path_leaves_other_documents_alone(settings: Settings, tmp_path: Path) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    before = chunks_by_source(settings)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "checklist.txt").write_text("上线检查\n上线前要完成用户培训和数据核对。\n", encoding="utf-8")
+    report = run_ingest(settings, [extra / "checklist.txt"], embeddings=HashEmbeddings())
+    after = chunks_by_source(settings)
+    assert report.embedded == len(after["checklist.txt"]) >= 1
+    assert {k: v for k, v in after.items() if k != "checklist.txt"} == before
+    assert report.documents == 6
+
+
+def test_store_keeps_no_stale_versions(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    path = settings.kb_dir / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
+    run_ingest(settings, embeddings=HashEmbeddings())
+    store, version = open_store(settings)
+    assert store.stale_versions() == []
+    assert os.listdir(artifacts.index_root(settings.data_dir)) == [version.name]
