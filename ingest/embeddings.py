@@ -110,7 +110,7 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
 
     @property
     def dimension(self) -> int:
-        return int(self._get().get_sentence_embedding_dimension())
+        return int(self._get().get_embedding_dimension())
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         model = self._get()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +24,7 @@ def chunks_of(text: str, title: str = "") -> list[tuple[int, int, str]]:
 
 
 @pytest.mark.parametrize("path", ARTICLES, ids=lambda p: p.name[:3])
-def test_real_articles_chunk_into_bounded_whole_sentences(path) -> None:  # type: ignore[no-untyped-def]
+def test_real_articles_chunk_into_bounded_whole_sentences(path: Path) -> None:
     text = clean(path.read_text(encoding="utf-8")).text
     chunks = chunks_of(text)
     assert len(chunks) >= 5

@@ -26,7 +26,7 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 USER_ERRORS = (SettingsError, StoreUnavailable, EmbedderMismatch, CatalogError, EmbeddingError, IndexMissing)

@@ -1,0 +1,1 @@
+"""Real servers and models that tests build or start on loopback."""
