@@ -196,3 +196,48 @@ def test_store_keeps_no_stale_versions(settings: Settings) -> None:
     store, version = open_store(settings)
     assert store.stale_versions() == []
     assert os.listdir(artifacts.index_root(settings.data_dir)) == [version.name]
+
+
+def test_bm25_index_reloads_and_finds_keywords(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    store, version = open_store(settings)
+    sparse, ids = artifacts.read_sparse(settings.data_dir, version.name)
+    chunks = {c.id: c for c in all_chunks(store, version)}
+    assert sparse.size == len(ids) == len(chunks)
+    scores = sparse.scores("商業需求分析")  # Traditional query, normalised like the documents
+    best = chunks[ids[int(scores.argmax())]]
+    assert best.source == "002_9683dd2b55d1bf3e.txt"
+    assert "商业需求分析" in best.text or "商业需求分析" in best.section
+    assert float(sparse.scores("量子力学的波函数").max()) == 0.0
+
+
+def test_collections_never_get_chromas_default_embedding_function(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+    store, version = open_store(settings)
+    collection = store.collection(version)
+    assert collection.configuration.get("embedding_function") is None
+    with pytest.raises(ValueError, match="embedding function"):
+        collection.add(ids=["x"], documents=["没有向量的文本"])
+
+
+def test_admin_drops_files_of_every_format_into_kb(settings: Settings) -> None:
+    import docx
+
+    kb = settings.kb_dir
+    (kb / "legacy-big5.txt").write_bytes("系統切換\n不要在業務最繁忙的時候切換系統。\n".encode("big5"))
+    (kb / "page.html").write_text(
+        "<html><body><nav>首页</nav><h2>数据迁移</h2><p>迁移前先清洗客户数据。</p></body></html>",
+        encoding="utf-8",
+    )
+    document = docx.Document()
+    document.add_paragraph("验收标准")
+    document.add_paragraph("上线验收要有书面的验收标准。")
+    document.save(str(kb / "acceptance.docx"))
+
+    report = run_ingest(settings, embeddings=HashEmbeddings())
+    assert report.documents == 8 and not report.skipped
+    texts = {source: " ".join(c.text for c in all_chunks(*open_store(settings), source)) for source in
+             ("legacy-big5.txt", "page.html", "acceptance.docx")}  # fmt: skip
+    assert texts["legacy-big5.txt"] == "不要在业务最繁忙的时候切换系统。"
+    assert texts["page.html"] == "迁移前先清洗客户数据。"
+    assert texts["acceptance.docx"] == "上线验收要有书面的验收标准。"
