@@ -148,9 +148,7 @@ def _blocks(body: list[Line], text: str, limit: int) -> list[list[tuple[int, int
     return blocks
 
 
-def chunk_document(
-    text: str, *, source: str, title: str, kind: str, limit: int, overlap: int
-) -> list[tuple[int, int, str]]:
+def chunk_document(text: str, *, title: str, limit: int, overlap: int) -> list[tuple[int, int, str]]:
     """Chunk spans ``(start, end, section)`` of a cleaned document."""
     lines = split_lines(text)
     if lines and _same_title(lines[0].text, title):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from crmkb.settings import Settings
+from ingest.chunking import Chunk
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.store import VectorStore, Version, make_client
 
@@ -14,35 +14,20 @@ class IndexMissing(RuntimeError):
     """No index has been published yet."""
 
 
-@dataclass(frozen=True)
-class ChunkView:
-    """A chunk as stored: enough to cite it."""
-
-    id: str
-    source: str
-    title: str
-    section: str
-    kind: str
-    start: int
-    end: int
-    orig_start: int
-    orig_end: int
-    text: str
-
-    @classmethod
-    def from_store(cls, rid: str, text: str, meta: dict[str, Any]) -> ChunkView:
-        return cls(
-            id=rid,
-            source=str(meta["source"]),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section", "")),
-            kind=str(meta.get("kind", "")),
-            start=int(meta["start"]),
-            end=int(meta["end"]),
-            orig_start=int(meta.get("orig_start", 0)),
-            orig_end=int(meta.get("orig_end", 0)),
-            text=text,
-        )
+def chunk_from_store(rid: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """A stored record back as the :class:`Chunk` that ingest wrote."""
+    return Chunk(
+        id=rid,
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        kind=str(meta.get("kind", "")),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        orig_start=int(meta.get("orig_start", 0)),
+        orig_end=int(meta.get("orig_end", 0)),
+        text=text,
+    )
 
 
 def open_store(settings: Settings, client: Any = None) -> tuple[VectorStore, Version]:
@@ -53,9 +38,9 @@ def open_store(settings: Settings, client: Any = None) -> tuple[VectorStore, Ver
     return store, active
 
 
-def all_chunks(store: VectorStore, version: Version, source: str | None = None) -> list[ChunkView]:
+def all_chunks(store: VectorStore, version: Version, source: str | None = None) -> list[Chunk]:
     chunks = [
-        ChunkView.from_store(record.id, record.text, record.metadata)
+        chunk_from_store(record.id, record.text, record.metadata)
         for record, _ in store.records(version)
         if source is None or record.metadata.get("source") == source
     ]
@@ -64,7 +49,7 @@ def all_chunks(store: VectorStore, version: Version, source: str | None = None) 
 
 def dense_search(
     store: VectorStore, version: Version, embeddings: IdentifiedEmbeddings, query: str, k: int
-) -> list[tuple[ChunkView, float]]:
+) -> list[tuple[Chunk, float]]:
     """Nearest chunks by cosine similarity of the e5 query embedding."""
     store.check_embedder(version, embeddings.name, embeddings.dimension)
     result = store.collection(version).query(
@@ -73,7 +58,7 @@ def dense_search(
         include=["documents", "metadatas", "distances"],
     )
     return [
-        (ChunkView.from_store(rid, doc, dict(meta or {})), 1.0 - float(dist))
+        (chunk_from_store(rid, doc, dict(meta or {})), 1.0 - float(dist))
         for rid, doc, meta, dist in zip(
             result["ids"][0],
             result["documents"][0],

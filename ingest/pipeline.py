@@ -126,9 +126,7 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
     )
     spans = chunk_document(
         cleaned.text,
-        source=path.name,
         title=title,
-        kind=kind,
         limit=settings.ingest.chunk_chars,
         overlap=settings.ingest.overlap_chars,
     )
@@ -170,6 +168,38 @@ def _in_scope(path: str, scopes: Sequence[Path], kb_dir: Path) -> bool:
     return any(absolute == scope or scope in absolute.parents for scope in scopes)
 
 
+def _prepare_all(
+    scopes: Sequence[Path],
+    settings: Settings,
+    catalog: dict[str, CatalogEntry],
+    report: IngestReport,
+    progress: Progress | None,
+) -> tuple[dict[str, Prepared], set[str]]:
+    """Every file under ``scopes`` loaded, cleaned and chunked, keyed by document id; plus the paths that
+    failed (recorded in ``report.skipped`` with their reasons)."""
+    kb_dir = settings.kb_dir
+    files, report.skipped = discover(scopes, kb_dir)
+    prepared: dict[str, Prepared] = {}
+    failed_paths: set[str] = set()
+    for n, path in enumerate(files, 1):
+        name = display_path(path, kb_dir)
+        if progress:
+            progress("reading", n, len(files))
+        try:
+            item = prepare(path, kb_dir=kb_dir, catalog=catalog, settings=settings)
+        except SkipFile as exc:
+            report.skipped.append(Skipped(name, str(exc)))
+            failed_paths.add(name)
+            continue
+        if item.document.source in prepared:
+            other = prepared[item.document.source].document.path
+            report.skipped.append(Skipped(name, f"duplicate document id: {other} has the same file name"))
+            continue
+        prepared[item.document.source] = item
+        report.cleaning.update(item.cleaning)
+    return prepared, failed_paths
+
+
 def run_ingest(
     settings: Settings,
     paths: Sequence[Path] | None = None,
@@ -191,25 +221,7 @@ def run_ingest(
     report = IngestReport()
     catalog = load_catalog(kb_dir)
 
-    files, report.skipped = discover(scopes, kb_dir)
-    prepared: dict[str, Prepared] = {}
-    failed_paths: set[str] = set()
-    for n, path in enumerate(files, 1):
-        name = display_path(path, kb_dir)
-        if progress:
-            progress("reading", n, len(files))
-        try:
-            item = prepare(path, kb_dir=kb_dir, catalog=catalog, settings=settings)
-        except SkipFile as exc:
-            report.skipped.append(Skipped(name, str(exc)))
-            failed_paths.add(name)
-            continue
-        if item.document.source in prepared:
-            other = prepared[item.document.source].document.path
-            report.skipped.append(Skipped(name, f"duplicate document id: {other} has the same file name"))
-            continue
-        prepared[item.document.source] = item
-        report.cleaning.update(item.cleaning)
+    prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress)
 
     store = VectorStore(client if client is not None else make_client(settings), settings.collection)
     active = store.active()

@@ -18,9 +18,7 @@ LIMIT, OVERLAP = 320, 80
 
 
 def chunks_of(text: str, title: str = "") -> list[tuple[int, int, str]]:
-    return chunk_document(
-        text, source="doc.txt", title=title, kind="best-practice", limit=LIMIT, overlap=OVERLAP
-    )
+    return chunk_document(text, title=title, limit=LIMIT, overlap=OVERLAP)
 
 
 @pytest.mark.parametrize("path", ARTICLES, ids=lambda p: p.name[:3])
@@ -108,9 +106,7 @@ def test_property_offsets_exact_and_nothing_lost(parts: list[str], limit: int, o
     raw = "".join(parts)
     doc = clean(raw)
     text = doc.text
-    chunks = chunk_document(
-        text, source="x.txt", title="", kind="best-practice", limit=limit, overlap=overlap
-    )
+    chunks = chunk_document(text, title="", limit=limit, overlap=overlap)
     covered = [False] * len(text)
     for start, end, _ in chunks:
         assert 0 <= start < end <= len(text)
