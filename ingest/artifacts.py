@@ -12,6 +12,9 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ingest.sentences import SentenceTable
 from ingest.sparse import SparseIndex
 from ingest.tracked import Tracked
 
@@ -70,7 +73,7 @@ def index_root(data_dir: Path) -> Path:
 
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
-                  chunk_ids: list[str]) -> Path:  # fmt: skip
+                  chunk_ids: list[str], sentences: SentenceTable) -> Path:  # fmt: skip
     """Write a version's files atomically (temporary folder, then rename)."""
     root = index_root(data_dir)
     final = root / version
@@ -82,6 +85,7 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
     (tmp / "bm25").mkdir()
     sparse.save(tmp / "bm25")
     (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
+    sentences.save(tmp / "sentences")
     tmp.rename(final)
     return final
 
@@ -97,6 +101,18 @@ def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
 def read_sparse(data_dir: Path, version: str) -> tuple[SparseIndex, list[str]]:
     folder = index_root(data_dir) / version
     return SparseIndex.load(folder / "bm25"), json.loads((folder / "chunk_ids.json").read_text())
+
+
+def read_sentences(data_dir: Path, version: str) -> SentenceTable:
+    return SentenceTable.load(index_root(data_dir) / version / "sentences")
+
+
+def read_sentence_vectors(data_dir: Path, version: str) -> dict[str, np.ndarray]:
+    """Vectors of a version's sentences keyed by text hash; empty when its files are missing."""
+    try:
+        return read_sentences(data_dir, version).vectors_by_key()
+    except (OSError, ValueError):
+        return {}
 
 
 def remove_except(data_dir: Path, keep: str) -> None:

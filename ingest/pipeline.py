@@ -24,6 +24,7 @@ from ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from ingest.clean import clean, fallback_title
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
+from ingest.sentences import SentenceTable, sentence_units
 from ingest.sparse import SparseIndex
 from ingest.store import Record, VectorStore, make_client
 
@@ -44,6 +45,7 @@ class IngestReport:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0
+    sentences_embedded: int = 0
     unchanged: int = 0
     removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
@@ -57,6 +59,7 @@ class IngestReport:
             "documents": self.documents,
             "chunks": self.chunks,
             "embedded": self.embedded,
+            "sentences_embedded": self.sentences_embedded,
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
@@ -262,7 +265,10 @@ def run_ingest(
         report.seconds = time.perf_counter() - began
         return report  # already up to date: embed nothing, write nothing
 
-    fresh = _embed(embeddings, to_embed, progress)
+    texts = [embed_text(str(r.metadata["title"]), str(r.metadata["section"]), r.text) for r in to_embed]
+    fresh = dict(
+        zip([r.id for r in to_embed], _embed_texts(embeddings, texts, progress, "embedding"), strict=True)
+    )
     report.embedded = len(to_embed)
     stored = {r.id: v for r, v in kept} | reuse
     records = [r for r, _ in kept] + new_records
@@ -275,12 +281,18 @@ def run_ingest(
         previous = artifacts.read_documents(settings.data_dir, active.name)
         documents += [previous[s] for s in sorted(kept_sources) if s in previous]
 
+    known = (
+        {} if rebuild or active is None else artifacts.read_sentence_vectors(settings.data_dir, active.name)
+    )
+    sentences, report.sentences_embedded = _sentence_table(embeddings, records, known, progress)
+
     if progress:
         progress("writing", 0, 1)
     version = store.create(embeddings.name, dimension, records, matrix)
     try:
         sparse = SparseIndex.build([r.text for r in records])
-        artifacts.write_version(settings.data_dir, version.name, documents, sparse, [r.id for r in records])
+        ids = [r.id for r in records]
+        artifacts.write_version(settings.data_dir, version.name, documents, sparse, ids, sentences)
     except BaseException:
         store.drop(version.name)
         raise
@@ -294,20 +306,33 @@ def run_ingest(
     return report
 
 
-def _embed(
-    embeddings: IdentifiedEmbeddings, records: list[Record], progress: Progress | None
-) -> dict[str, np.ndarray]:
-    """Vectors for records that need them, keyed by id; embedded text is title + section + passage."""
-    out: dict[str, np.ndarray] = {}
+def _embed_texts(
+    embeddings: IdentifiedEmbeddings, texts: list[str], progress: Progress | None, stage: str
+) -> np.ndarray:
+    """Passage vectors for ``texts`` in batches, reporting progress under ``stage``."""
+    parts = [np.zeros((0, embeddings.dimension), dtype=np.float32)]
     step = 32
-    for i in range(0, len(records), step):
-        batch = records[i : i + step]
-        texts = [
-            embed_text(str(r.metadata.get("title", "")), str(r.metadata.get("section", "")), r.text)
-            for r in batch
-        ]
-        for record, vector in zip(batch, embeddings.embed_passages(texts), strict=True):
-            out[record.id] = vector
+    for i in range(0, len(texts), step):
+        parts.append(embeddings.embed_passages(texts[i : i + step]))
         if progress:
-            progress("embedding", min(i + step, len(records)), len(records))
-    return out
+            progress(stage, min(i + step, len(texts)), len(texts))
+    return np.vstack(parts)
+
+
+def _sentence_table(
+    embeddings: IdentifiedEmbeddings, records: list[Record], previous: dict[str, np.ndarray],
+    progress: Progress | None,
+) -> tuple[SentenceTable, int]:  # fmt: skip
+    """The sentences of ``records`` with vectors, reusing ``previous`` ones; also how many were embedded."""
+    units = sentence_units(
+        [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records]
+    )
+    missing = sorted({u.key: u.text for u in units if u.key not in previous}.items())
+    fresh = _embed_texts(embeddings, [text for _, text in missing], progress, "embedding sentences")
+    vectors = previous | {key: fresh[i] for i, (key, _) in enumerate(missing)}
+    matrix = (
+        np.vstack([vectors[u.key] for u in units])
+        if units
+        else np.zeros((0, embeddings.dimension), np.float32)
+    )
+    return SentenceTable(units, matrix.astype(np.float32)), len(missing)

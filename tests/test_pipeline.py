@@ -70,7 +70,9 @@ def test_changed_file_replaces_only_its_chunks(settings: Settings) -> None:
     report = run_ingest(settings, embeddings=embedder)
     after = chunks_by_source(settings)
     changed = after[ARTICLE] - before[ARTICLE]
-    assert 1 <= report.embedded == len(changed) == embedder.embedded
+    assert 1 <= report.embedded == len(changed)
+    assert 1 <= report.sentences_embedded <= 2  # the edited sentence (and a neighbour split differently)
+    assert embedder.embedded == report.embedded + report.sentences_embedded
     assert report.removed == len(before[ARTICLE] - after[ARTICLE])
     for source in before.keys() - {ARTICLE}:
         assert after[source] == before[source]
@@ -241,3 +243,20 @@ def test_admin_drops_files_of_every_format_into_kb(settings: Settings) -> None:
     assert texts["legacy-big5.txt"] == "不要在业务最繁忙的时候切换系统。"
     assert texts["page.html"] == "迁移前先清洗客户数据。"
     assert texts["acceptance.docx"] == "上线验收要有书面的验收标准。"
+
+
+def test_sentences_are_embedded_once_and_quote_the_documents(settings: Settings) -> None:
+    first = run_ingest(settings, embeddings=HashEmbeddings())
+    assert first.sentences_embedded > first.chunks
+    _store, version = open_store(settings)
+    table = artifacts.read_sentences(settings.data_dir, version.name)
+    documents = artifacts.read_documents(settings.data_dir, version.name)
+    assert table.vectors.shape == (len(table.units), HashEmbeddings().dimension)
+    for unit in table.units:
+        assert documents[unit.source].text[unit.start : unit.end] == unit.text
+    assert "CRM项目成功的重中点是商业需求分析。" in {u.text for u in table.units}
+
+    path = settings.kb_dir / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
+    second = run_ingest(settings, embeddings=HashEmbeddings())
+    assert 1 <= second.sentences_embedded <= 3
