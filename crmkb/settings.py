@@ -54,6 +54,35 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=512, description="Passages embedded per call.")
 
 
+class AnswerSettings(BaseModel):
+    """How answers are picked and when the bot refuses. Thresholds are calibrated in evals/ (see README)."""
+
+    chunks: int = Field(default=5, ge=1, le=20, description="Chunks retrieved as the evidence pool.")
+    max_sentences: int = Field(default=4, ge=1, le=8, description="Most sentences quoted in one answer.")
+    max_chars: int = Field(
+        default=300, ge=80, le=1200, description="Budget for quoted sentences, in characters."
+    )
+    min_dense: float = Field(
+        default=0.80,
+        ge=0,
+        le=1,
+        description="Refuse when no evidence sentence is this similar to the question.",
+    )
+    min_coverage: float = Field(
+        default=0.34,
+        ge=0,
+        le=1,
+        description="Refuse when the evidence holds less than this weighted share of the question's terms "
+        "(unless it is semantically very close: see strong_dense).",
+    )
+    strong_dense: float = Field(
+        default=0.86,
+        ge=0,
+        le=1,
+        description="Similarity above which low term coverage is tolerated (paraphrase).",
+    )
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -81,6 +110,7 @@ class Settings(BaseSettings):
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
 
     @field_validator("chroma_url")
     @classmethod

@@ -86,8 +86,18 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
     sparse.save(tmp / "bm25")
     (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
     sentences.save(tmp / "sentences")
+    shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of the same version, being replaced
     tmp.rename(final)
     return final
+
+
+REQUIRED_FILES = ("documents", "bm25/size", "chunk_ids.json", "sentences/sentences.npy")
+
+
+def complete(data_dir: Path, version: str) -> bool:
+    """Whether every file a reader needs for ``version`` is present."""
+    folder = index_root(data_dir) / version
+    return all((folder / name).exists() for name in REQUIRED_FILES)
 
 
 def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:

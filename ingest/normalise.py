@@ -71,6 +71,14 @@ def normalise(text: str) -> str:
     return normalise_tracked(Tracked.of(text)).text
 
 
+def traditional_only_chars(text: str) -> int:
+    """How many characters of ``text`` Simplified Chinese writes differently (a Traditional-script signal)."""
+    converted = _converter("tw2s").convert(text)
+    if len(converted) != len(text):
+        converted = "".join(_converter("tw2s").convert(ch) for ch in text)
+    return sum(a != b for a, b in zip(text, converted, strict=True))
+
+
 def to_traditional(text: str, *, taiwan: bool = False) -> str:
     """Simplified → Traditional for answers to Traditional questions (``s2twp`` for Taiwan phrasing)."""
     return _converter("s2twp" if taiwan else "s2t").convert(text)

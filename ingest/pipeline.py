@@ -260,8 +260,9 @@ def run_ingest(
     report.chunks = len(new_records) + len(kept)
     metadata_same = all(old[r.id][0].metadata == r.metadata for r in new_records if r.id in reuse)
     to_embed = [r for r in new_records if r.id not in reuse] + ([r for r, _ in kept] if rebuild else [])
-    if active is not None and not to_embed and not report.removed and metadata_same:
-        report.version = active.name
+    current = active if active is not None and not to_embed and not report.removed and metadata_same else None
+    if current is not None and artifacts.complete(settings.data_dir, current.name):
+        report.version = current.name
         report.seconds = time.perf_counter() - began
         return report  # already up to date: embed nothing, write nothing
 
@@ -288,10 +289,17 @@ def run_ingest(
 
     if progress:
         progress("writing", 0, 1)
+    sparse = SparseIndex.build([r.text for r in records])
+    ids = [r.id for r in records]
+    if current is not None:
+        # The store already serves this version; only its files are missing here (a replica with its own
+        # data dir, or files from an older release), so write them without touching the store.
+        artifacts.write_version(settings.data_dir, current.name, documents, sparse, ids, sentences)
+        report.version = current.name
+        report.seconds = time.perf_counter() - began
+        return report
     version = store.create(embeddings.name, dimension, records, matrix)
     try:
-        sparse = SparseIndex.build([r.text for r in records])
-        ids = [r.id for r in records]
         artifacts.write_version(settings.data_dir, version.name, documents, sparse, ids, sentences)
     except BaseException:
         store.drop(version.name)

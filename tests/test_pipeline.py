@@ -4,6 +4,7 @@ failure safety, bad input and the model check."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,14 @@ def test_sentences_are_embedded_once_and_quote_the_documents(settings: Settings)
     path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
     second = run_ingest(settings, embeddings=HashEmbeddings())
     assert 1 <= second.sentences_embedded <= 3
+
+
+def test_missing_index_files_are_rewritten_without_a_new_version(settings: Settings) -> None:
+    """A replica with its own data dir (or files from an older release) gets the files, not a new version."""
+    first = run_ingest(settings, embeddings=HashEmbeddings())
+    shutil.rmtree(artifacts.index_root(settings.data_dir) / str(first.version) / "sentences")
+    embedder = HashEmbeddings()
+    again = run_ingest(settings, embeddings=embedder)
+    assert again.version == first.version and not again.published
+    assert again.embedded == 0 and again.sentences_embedded == embedder.embedded > 0
+    assert artifacts.complete(settings.data_dir, str(first.version))

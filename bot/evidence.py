@@ -1,0 +1,144 @@
+"""What a question asks for, and whether evidence covers it.
+
+Retrieval always returns *something*; these checks decide whether that something answers the question.
+A question is refused when it names a specific thing the knowledge base never mentions (a product, a
+regulation, a pay rate: the usual near miss), when it asks for a figure or a date and the evidence holds
+none, or when nothing it asks about is found in the evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from bot.glossary import Glossary
+from bot.language import Language
+from ingest.sparse import STOPWORDS
+
+# Words every CRM question shares; they say nothing about which guidance is wanted.
+GENERIC_TERMS = frozenset(
+    "crm 客户关系管理 项目 系统 实施 企业 公司 问题 工作 进行 需要 时候 什么样 怎么办 怎样 为什么 有没有 "
+    "应当 要 会 能 做 有 用 时 后 前 中 上 下 里 第 个 请 请问 一下 知识库 多少 怎么样 如何 哪些 哪个".split()
+)
+_NOUN_FLAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "nw", "eng", "i", "vn", "an"})
+_QUANTITY_ZH = re.compile(r"多少|几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
+_DATE_ZH = re.compile(r"哪一年|哪年|何时|什么时候|日期|哪天|几月")
+_QUANTITY_EN = re.compile(
+    r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
+)
+_DATE_EN = re.compile(r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich year\b", re.IGNORECASE)
+# A figure: digits, or a Chinese numeral with a unit ("一个" alone is an article, not a quantity).
+_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之")
+_DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
+_COMMON_EN = frozenset(
+    """what how which who why when where should can could would will we you i our my your it its this that
+    these those after before during about from at by if not no first best way ways need needs must any all
+    most more than make get do does did is are was were be been being the a an of to and or in on for with
+    us they them their there here tell give explain help good well up out into over under between
+    happen happens happened go going keep kept take avoid prevent set settle settled leave leaves left
+    right wrong work works working start started starting end ends ending ask asked""".split()
+)
+
+
+@cache
+def _posseg() -> object:
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The informative terms of a question (Chinese, as the articles write them) with weights, the
+    specific names among them, and whether a figure or date is asked for."""
+
+    terms: dict[str, float]
+    specific: tuple[str, ...]
+    wants_quantity: bool
+    unknown_english: tuple[str, ...] = field(default=())
+    wants_date: bool = False
+
+
+def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
+    """``question`` is already normalised (Simplified)."""
+    if language == "en":
+        return _analyse_english(question, glossary)
+    terms: dict[str, float] = {}
+    specific: list[str] = []
+    for pair in _posseg().cut(question):  # type: ignore[attr-defined]
+        word, flag = pair.word.strip().lower(), pair.flag
+        if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
+            continue
+        terms[word] = min(len(word), 4)
+        if flag in _NOUN_FLAGS:
+            specific.append(word)
+    return Ask(
+        terms,
+        tuple(specific),
+        bool(_QUANTITY_ZH.search(question)),
+        wants_date=bool(_DATE_ZH.search(question)),
+    )
+
+
+def _analyse_english(question: str, glossary: Glossary) -> Ask:
+    chinese, unknown = glossary.translate(question)
+    terms = {t.lower(): float(min(len(t), 4)) for t in chinese if t.lower() not in GENERIC_TERMS}
+    # Names (capitalised mid-sentence, or acronyms) the glossary does not know are the specific things asked.
+    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]+", question)
+    names = [w for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[0].isupper())]
+    specific = tuple(w.lower() for w in names if w.lower() in unknown)
+    leftover = tuple(w for w in unknown if w not in _COMMON_EN and w not in specific and len(w) > 2)
+    for name in specific:
+        terms[name] = 3.0
+    return Ask(
+        terms,
+        specific,
+        bool(_QUANTITY_EN.search(question)),
+        leftover,
+        wants_date=bool(_DATE_EN.search(question)),
+    )
+
+
+class Vocabulary:
+    """Which words the knowledge base uses at all."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._text = "\n".join(texts).lower()
+
+    def knows(self, word: str) -> bool:
+        word = word.lower()
+        if word in self._text:
+            return True
+        if not re.search(r"[\u3400-\u9fff]", word) or len(word) < 3:
+            return False
+        # A compound is known when known parts cover most of it (失败率: 失败 is known; 红烧肉 is not).
+        covered = [False] * len(word)
+        for size in range(len(word) - 1, 1, -1):
+            for i in range(len(word) - size + 1):
+                if word[i : i + size] in self._text:
+                    covered[i : i + size] = [True] * size
+        return sum(covered) * 3 >= len(word) * 2
+
+    def unknown(self, ask: Ask) -> list[str]:
+        return [w for w in ask.specific if not self.knows(w)]
+
+
+def coverage(ask: Ask, text: str) -> float:
+    """Weighted share of the question's terms that appear in ``text``."""
+    total = sum(ask.terms.values())
+    if not total:
+        return 0.0
+    lowered = text.lower()
+    return sum(weight for term, weight in ask.terms.items() if term in lowered) / total
+
+
+def has_quantity(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text))

@@ -1,0 +1,70 @@
+"""Everything the bot reads from the published index, loaded once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.glossary import Glossary
+from crmkb.settings import Settings
+from ingest import artifacts
+from ingest.artifacts import StoredDocument
+from ingest.chunking import Chunk
+from ingest.embeddings import IdentifiedEmbeddings
+from ingest.index import IndexMissing, all_chunks, open_store
+from ingest.sentences import SentenceTable
+from ingest.sparse import SparseIndex, tokenize
+from ingest.store import Version
+
+
+@dataclass
+class Knowledge:
+    version: Version
+    collection: Any
+    chunks: dict[str, Chunk]
+    sparse_ids: list[str]
+    sparse: SparseIndex
+    documents: dict[str, StoredDocument]
+    sentences: SentenceTable
+    sentence_tokens: list[frozenset[str]]
+    chunk_sentences: dict[str, list[int]]
+    glossary: Glossary
+
+    @classmethod
+    def load(cls, settings: Settings, embeddings: IdentifiedEmbeddings, client: Any = None) -> Knowledge:
+        """Open the active index; refuses an index built by another embedding model."""
+        store, version = open_store(settings, client)
+        store.check_embedder(version, embeddings.name, embeddings.dimension)
+        try:
+            sparse, sparse_ids = artifacts.read_sparse(settings.data_dir, version.name)
+            sentences = artifacts.read_sentences(settings.data_dir, version.name)
+        except (OSError, ValueError):
+            raise IndexMissing(
+                f"the index files of {version.name} are not under {settings.data_dir}: run `crmkb ingest` here"
+            ) from None
+        chunks = {c.id: c for c in all_chunks(store, version)}
+        by_chunk: dict[str, list[int]] = {}
+        for i, unit in enumerate(sentences.units):
+            for chunk in _containing(chunks, unit.source, unit.start, unit.end):
+                by_chunk.setdefault(chunk, []).append(i)
+        return cls(
+            version=version,
+            collection=store.collection(version),
+            chunks=chunks,
+            sparse_ids=sparse_ids,
+            sparse=sparse,
+            documents=artifacts.read_documents(settings.data_dir, version.name),
+            sentences=sentences,
+            sentence_tokens=[frozenset(tokenize(u.text)) for u in sentences.units],
+            chunk_sentences=by_chunk,
+            glossary=Glossary.load(settings.kb_dir),
+        )
+
+    def sentence_vectors(self, indexes: list[int]) -> np.ndarray:
+        return self.sentences.vectors[indexes]
+
+
+def _containing(chunks: dict[str, Chunk], source: str, start: int, end: int) -> list[str]:
+    return [c.id for c in chunks.values() if c.source == source and c.start <= start and end <= c.end]

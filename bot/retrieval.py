@@ -1,0 +1,80 @@
+"""Hybrid retrieval: dense (Chroma, e5 query embedding) and BM25 (jieba) fused by reciprocal rank.
+
+``retrieve`` is the engine; :class:`HybridRetriever` exposes it as a LangChain retriever so the LLM chain
+uses exactly the same retrieval as the extractive answerer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from bot.knowledge import Knowledge
+from ingest.chunking import Chunk
+from ingest.embeddings import IdentifiedEmbeddings
+
+RRF_K = 60  # the usual constant: damps the head of each ranking so neither list dominates
+CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    dense: float  # cosine similarity to the question (0 when the chunk came from BM25 only)
+    sparse: float  # BM25 score
+    fused: float
+
+
+def retrieve(knowledge: Knowledge, query_vector: list[float], keyword_query: str, k: int) -> list[Hit]:
+    """Top ``k`` chunks by reciprocal-rank fusion of the dense and BM25 rankings."""
+    n = min(CANDIDATES, len(knowledge.chunks))
+    result = knowledge.collection.query(query_embeddings=[query_vector], n_results=n, include=["distances"])
+    dense = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+    scores = knowledge.sparse.scores(keyword_query)
+    top = np.argsort(-scores)[:n]
+    sparse = {knowledge.sparse_ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+
+    fused: dict[str, float] = {}
+    for ranking in (sorted(dense, key=dense.__getitem__, reverse=True), list(sparse)):
+        for rank, cid in enumerate(ranking):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
+    return [Hit(knowledge.chunks[c], dense.get(c, 0.0), sparse.get(c, 0.0), fused[c]) for c in best]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of :func:`retrieve`; documents carry the chunk's citation metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    knowledge: Any
+    embeddings: Any
+    k: int = 5
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        embeddings: IdentifiedEmbeddings = self.embeddings
+        hits = retrieve(self.knowledge, embeddings.embed_query(query), query, self.k)
+        return [
+            Document(
+                page_content=h.chunk.text,
+                id=h.chunk.id,
+                metadata={
+                    "source": h.chunk.source,
+                    "title": h.chunk.title,
+                    "section": h.chunk.section,
+                    "kind": h.chunk.kind,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                    "score": round(h.fused, 5),
+                },
+            )
+            for h in hits
+        ]

@@ -1,0 +1,34 @@
+"""The typed result of answering a question; the HTTP API returns it as JSON unchanged."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.language import Language
+
+Mode = Literal["extractive", "llm"]
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The marker number used in the answer text, [n].")
+    source: str = Field(description="Document id (file name in kb/).")
+    title: str
+    section: str
+    kind: str = Field(description="best-practice or failure-case")
+    quote: str = Field(description="Verbatim text of the cleaned document at [start, end).")
+    start: int
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    answerable: bool
+    language: Language
+    mode: Mode
+    citations: list[Citation] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list, description="Nearby topics the KB covers (refusals).")
+    latency_ms: float = 0.0
