@@ -26,6 +26,7 @@ from ingest.normalise import normalise
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
 DENSE_WEIGHT, TERM_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.05
+SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 
 
 @dataclass(frozen=True)
@@ -85,21 +86,21 @@ class ExtractiveAnswerer:
         return result
 
     def _score(self, hits: list[Hit], query: np.ndarray, ask: Ask) -> list[Scored]:
-        rank_of: dict[int, int] = {}
+        """Score the sentences of the retrieved chunks plus the sentences nearest the question on their own
+        (a sentence can answer even when its chunk, diluted by neighbours, ranked lower)."""
+        all_dense = self.knowledge.sentences.vectors @ query
+        rank_of: dict[int, int] = {int(i): len(hits) for i in np.argsort(-all_dense)[:SENTENCE_CANDIDATES]}
         for rank, hit in enumerate(hits):
             for i in self.knowledge.chunk_sentences.get(hit.chunk.id, []):
-                rank_of.setdefault(i, rank)
-        if not rank_of:
-            return []
-        indexes = list(rank_of)
-        dense = self.knowledge.sentence_vectors(indexes) @ query
+                rank_of[i] = min(rank_of.get(i, rank), rank)
         units = self.knowledge.sentences.units
         scored = []
-        for i, d in zip(indexes, dense, strict=True):
+        for i, rank in rank_of.items():
+            dense = float(all_dense[i])
             terms = coverage(ask, units[i].text)
-            scaled = min(max((float(d) - DENSE_FLOOR) / DENSE_SPAN, 0.0), 1.0)
-            score = DENSE_WEIGHT * scaled + TERM_WEIGHT * terms + RANK_WEIGHT / (1 + rank_of[i])
-            scored.append(Scored(i, score, float(d), terms))
+            scaled = min(max((dense - DENSE_FLOOR) / DENSE_SPAN, 0.0), 1.0)
+            score = DENSE_WEIGHT * scaled + TERM_WEIGHT * terms + RANK_WEIGHT / (1 + rank)
+            scored.append(Scored(i, score, dense, terms))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def _choose(self, scored: list[Scored], ask: Ask) -> list[Scored]:

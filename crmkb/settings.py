@@ -83,6 +83,13 @@ class AnswerSettings(BaseModel):
     )
 
 
+class ServerSettings(BaseModel):
+    """The HTTP service."""
+
+    host: str = Field(default="127.0.0.1", description="Interface `crmkb serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `crmkb serve` listens on.")
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -111,6 +118,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @field_validator("chroma_url")
     @classmethod

@@ -1,0 +1,52 @@
+"""What every ``crmkb`` command shares: the Typer app, consoles, and one-line user errors.
+
+User errors (bad settings, unreachable store, a catalog typo) print one line and exit 1; no traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from bot.glossary import GlossaryError
+from bot.service import QuestionError
+from crmkb.settings import Settings, SettingsError, get_settings
+from ingest.catalog import CatalogError
+from ingest.embeddings import EmbeddingError
+from ingest.index import IndexMissing
+from ingest.store import EmbedderMismatch, StoreUnavailable
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+USER_ERRORS = (
+    SettingsError, StoreUnavailable, EmbedderMismatch, CatalogError, EmbeddingError, IndexMissing, GlossaryError,
+    QuestionError,
+)  # fmt: skip
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; the previous index is untouched")

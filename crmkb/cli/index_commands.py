@@ -1,0 +1,132 @@
+"""Admin commands over the index: ``ingest``, ``chunks``, ``search``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from ingest.embeddings import make_embeddings
+from ingest.index import all_chunks, dense_search, open_store
+from ingest.pipeline import IngestReport, run_ingest
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the kb folder).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Re-embed everything (e.g. after a model change).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a summary.")
+    ] = False,
+) -> None:
+    """Clean, chunk and embed the knowledge base into the index."""
+    settings = load_settings()
+    with user_errors(), _progress(not as_json and err.is_terminal) as progress:
+        report = run_ingest(settings, paths or None, rebuild=rebuild, progress=progress)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    if report.documents == 0:
+        err.print("[bold red]error:[/] nothing could be ingested; the index is unchanged")
+        raise typer.Exit(1)
+
+
+def _print_report(report: IngestReport) -> None:
+    table = Table(show_header=False, box=None)
+    for label, value in (
+        ("documents", report.documents),
+        ("chunks", report.chunks),
+        ("embedded", report.embedded),
+        ("unchanged", report.unchanged),
+        ("removed", report.removed),
+        ("seconds", f"{report.seconds:.2f}"),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    if report.skipped:
+        out.print("[bold]skipped[/]")
+        for item in report.skipped:
+            out.print(f"  {item.file}: {item.reason}", highlight=False)
+    if report.cleaning:
+        out.print("[bold]cleaning removed[/]")
+        for kind, count in sorted(report.cleaning.items()):
+            out.print(f"  {kind}: {count}", highlight=False)
+    state = "published " + str(report.version) if report.published else "index already up to date"
+    out.print(state if report.documents else "index unchanged", highlight=False)
+
+
+@app.command()
+def chunks(
+    source: Annotated[str | None, typer.Option(help="Only chunks of this document (file name).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Show what the bot knows: every chunk with its source, section and offsets."""
+    settings = load_settings()
+    with user_errors():
+        store, version = open_store(settings)
+        found = all_chunks(store, version, source)
+    if source and not found:
+        fail(f"no chunks from {source!r}")
+    if as_json:
+        print(json.dumps([asdict(c) for c in found], ensure_ascii=False))
+        return
+    table = Table("source", "section", "span", "text", show_lines=False)
+    for c in found:
+        preview = c.text.replace("\n", " ")
+        table.add_row(
+            c.source, c.section, f"{c.start}-{c.end}", preview[:80] + ("…" if len(preview) > 80 else "")
+        )
+    out.print(table)
+    out.print(f"{len(found)} chunks", highlight=False)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Text to look up.")],
+    k: Annotated[int, typer.Option(min=1, max=50, help="How many passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Show the passages nearest to a text (dense retrieval only; an admin's look into the index)."""
+    if not query.strip():
+        fail("the query is empty")
+    settings = load_settings()
+    with user_errors():
+        store, version = open_store(settings)
+        hits = dense_search(store, version, make_embeddings(settings.embedding), query, k)
+    if as_json:
+        print(json.dumps([asdict(c) | {"score": round(s, 4)} for c, s in hits], ensure_ascii=False))
+        return
+    for rank, (c, score) in enumerate(hits, 1):
+        out.print(f"[bold]{rank}. {c.title}[/] — {c.section or '(intro)'}  [dim]{c.source} {c.start}-{c.end}  "
+                  f"score {score:.3f} · {c.kind}[/]", highlight=False)  # fmt: skip
+        out.print(f"   {c.text}", highlight=False)

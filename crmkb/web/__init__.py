@@ -1,0 +1,1 @@
+"""HTTP channel: FastAPI app with one router per concern."""

@@ -1,0 +1,1 @@
+"""Routers, one per concern, aggregated in crmkb.web.app."""
