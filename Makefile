@@ -3,7 +3,7 @@ PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-QUESTION ?= 项目失败后第一步应该做什么?
+QUESTION ?= 实施顾问离开前企业要做好哪些收尾工作?
 
 .PHONY: run test lint typecheck unit bench clean
 
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/crmkb ingest
-	$(BIN)/crmkb search "$(QUESTION)" --k 3
+	$(BIN)/crmkb ask "$(QUESTION)"
+	$(BIN)/crmkb serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

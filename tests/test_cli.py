@@ -120,3 +120,33 @@ def test_unreachable_chroma_server_is_one_line(tmp_path: Path) -> None:
 def test_chunks_before_any_ingest(tmp_path: Path) -> None:
     code, _, stderr = crmkb("chunks", env={"CRMKB_DATA_DIR": str(tmp_path)})
     assert code == 1 and "run `crmkb ingest` first" in stderr
+
+
+@pytest.mark.slow
+def test_ask_json_and_readable(env: dict[str, str], first_ingest: dict[str, object]) -> None:
+    code, stdout, _ = crmkb("ask", "CRM项目团队应该包括哪些人?", "--json", env=env)
+    body = json.loads(stdout)
+    assert code == 0 and body["answerable"] and body["citations"]
+    code, stdout, _ = crmkb("ask", "CRM项目团队应该包括哪些人?", env=env)
+    assert code == 0 and "[1]" in stdout and "002_9683dd2b55d1bf3e.txt" in stdout
+    code, _, stderr = crmkb("ask", "  ", env=env)
+    assert code == 1 and "the question is empty" in stderr
+
+
+@pytest.mark.slow
+def test_chat_follow_up(env: dict[str, str], first_ingest: dict[str, object]) -> None:
+    result = runner.invoke(app, ["chat"], env=env, input="CRM项目团队应该包括哪些人?\n为什么?\n\n")
+    assert result.exit_code == 0, result.stderr
+    answers = result.stdout.split("? ")
+    assert len(answers) >= 3
+    assert "知识库中没有" not in answers[2]  # the follow-up was answered using the first question
+
+
+def test_ask_on_a_fresh_data_dir_ingests_first(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "note.txt").write_text("上线前的准备\n上线前要完成数据迁移演练和用户培训。\n", encoding="utf-8")
+    env = {"CRMKB_KB_DIR": str(kb), "CRMKB_DATA_DIR": str(tmp_path / "d")}
+    code, stdout, stderr = crmkb("ask", "上线前要完成哪些准备?", "--json", env=env)
+    assert code == 0, stderr
+    assert json.loads(stdout)["citations"][0]["source"] == "note.txt"
