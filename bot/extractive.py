@@ -76,14 +76,16 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         began = time.perf_counter()
-        evidence = self.gather(question, history)
-        if evidence.refusal_reason is not None:
-            result = render.refusal(question, evidence.language, evidence.hits)
-        else:
-            citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
-            result = render.answer(question, evidence.language, citations)
+        result = self.render(question, self.gather(question, history))
         result.latency_ms = round((time.perf_counter() - began) * 1000, 2)
         return result
+
+    def render(self, question: str, evidence: Evidence) -> Answer:
+        """The extractive answer (or refusal) for gathered evidence."""
+        if evidence.refusal_reason is not None:
+            return render.refusal(question, evidence.language, evidence.hits)
+        citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
+        return render.answer(question, evidence.language, citations)
 
     def _score(self, hits: list[Hit], query: np.ndarray, ask: Ask) -> list[Scored]:
         """Score the sentences of the retrieved chunks plus the sentences nearest the question on their own

@@ -10,8 +10,11 @@ import re
 import threading
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+
 from bot.extractive import ExtractiveAnswerer
 from bot.knowledge import Knowledge
+from bot.llm import LLMAnswerer, make_chat_model
 from bot.schemas import Answer, Mode
 from crmkb.settings import Settings
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
@@ -50,13 +53,20 @@ def ensure_index(
 
 class Bot:
     def __init__(
-        self, settings: Settings, *, embeddings: IdentifiedEmbeddings | None = None, client: Any = None
-    ):
+        self,
+        settings: Settings,
+        *,
+        embeddings: IdentifiedEmbeddings | None = None,
+        client: Any = None,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings.embedding)
         self._client = client
         self._lock = threading.Lock()
         self._extractive: ExtractiveAnswerer | None = None
+        self._llm: LLMAnswerer | None = None
+        self._chat_model = chat_model
 
     def load(self) -> ExtractiveAnswerer:
         """Load the index (ingesting kb/ first on a fresh data dir); later calls reuse it."""
@@ -68,10 +78,23 @@ class Bot:
                 self._extractive = ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
             return self._extractive
 
+    def llm(self) -> LLMAnswerer:
+        """The LLM answerer over the same index; a clear error when no endpoint is configured."""
+        extractive = self.load()
+        with self._lock:
+            if self._llm is None:
+                if self._chat_model is None and not self.settings.llm.base_url:
+                    raise QuestionError(
+                        "LLM mode is not configured on this server (set CRMKB_LLM_BASE_URL); "
+                        "ask in extractive mode"
+                    )
+                model = self._chat_model or make_chat_model(self.settings.llm)
+                self._llm = LLMAnswerer(extractive, model, self.settings.llm)
+            return self._llm
+
     def ask(self, question: str, *, history: list[str] | None = None, mode: Mode | None = None) -> Answer:
         question = clean_question(question)
-        if mode == "llm":
-            raise QuestionError(
-                "LLM mode is not configured on this server; ask without mode or with 'extractive'"
-            )
-        return self.load().answer(question, [clean_question(h) for h in history or [] if h.strip()])
+        context = [clean_question(h) for h in history or [] if h.strip()]
+        if (mode or self.settings.answer.mode) == "llm":
+            return self.llm().answer(question, context)
+        return self.load().answer(question, context)

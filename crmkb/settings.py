@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,9 @@ class EmbeddingSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """How answers are picked and when the bot refuses. Thresholds are calibrated in evals/ (see README)."""
 
+    mode: Literal["extractive", "llm"] = Field(
+        default="extractive", description="Default answering mode when a request names none."
+    )
     chunks: int = Field(default=5, ge=1, le=20, description="Chunks retrieved as the evidence pool.")
     max_sentences: int = Field(default=4, ge=1, le=8, description="Most sentences quoted in one answer.")
     max_chars: int = Field(
@@ -81,6 +84,22 @@ class AnswerSettings(BaseModel):
         le=1,
         description="Similarity above which low term coverage is tolerated (paraphrase).",
     )
+
+
+class LLMSettings(BaseModel):
+    """The optional LLM answering mode: any OpenAI-compatible chat endpoint."""
+
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL, e.g. http://host:8000/v1. Unset: LLM mode is off.",
+    )
+    api_key: SecretStr = Field(default=SecretStr("not-needed"), description="Key sent to the endpoint.")
+    model: str = Field(default="gpt-4o-mini", description="Model name the endpoint serves.")
+    timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="After this, the extractive answer is served instead."
+    )
+    max_tokens: int = Field(default=400, ge=16, le=4000, description="Upper bound on the reply length.")
+    passages: int = Field(default=5, ge=1, le=12, description="Numbered passages given to the model.")
 
 
 class ServerSettings(BaseModel):
@@ -119,6 +138,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @field_validator("chroma_url")
     @classmethod

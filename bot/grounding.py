@@ -1,0 +1,88 @@
+"""Does a sentence say what its cited passage says? One checker, used by the LLM-mode guard and the evals.
+
+Support is judged two ways, because answers come in two shapes:
+- character-bigram containment: the share of the sentence's bigrams (after normalising script, width and
+  punctuation) found in the passage. Chinese answers that restate a passage score high; invented clauses
+  bring bigrams the passage does not have.
+- embedding similarity: the e5 similarity of the sentence to the passage's closest sentence. It is used
+  only for sentences not written in Chinese (an English rendering of Chinese evidence, where bigrams cannot
+  match): between two Chinese sentences on the same topic e5 scores high even when one invents a claim.
+A sentence is supported when the measure that applies clears its threshold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.prompts import CITATION
+from ingest.normalise import normalise
+
+MIN_CONTAINMENT = 0.5
+MIN_SIMILARITY = 0.86
+_KEEP = re.compile(r"[\w\u3400-\u9fff]")
+
+
+def bigrams(text: str) -> set[str]:
+    chars = [ch for ch in normalise(text).lower() if _KEEP.match(ch)]
+    return {a + b for a, b in itertools.pairwise(chars)}
+
+
+def containment(sentence: str, passage: str) -> float:
+    """Share of the sentence's character bigrams that occur in the passage."""
+    wanted = bigrams(CITATION.sub("", sentence))
+    if not wanted:
+        return 0.0
+    return len(wanted & bigrams(passage)) / len(wanted)
+
+
+@dataclass(frozen=True)
+class Support:
+    containment: float
+    similarity: float
+    chinese: bool
+
+    @property
+    def supported(self) -> bool:
+        if self.chinese:
+            return self.containment >= MIN_CONTAINMENT
+        return self.containment >= MIN_CONTAINMENT or self.similarity >= MIN_SIMILARITY
+
+
+def support(
+    sentence: str, passage: str, sentence_vector: np.ndarray | None, passage_vectors: np.ndarray
+) -> Support:
+    """How well ``passage`` supports ``sentence``; ``passage_vectors`` are its sentences' embeddings."""
+    similarity = 0.0
+    if sentence_vector is not None and len(passage_vectors):
+        similarity = float(np.max(passage_vectors @ sentence_vector))
+    return Support(containment(sentence, passage), similarity, is_chinese(sentence))
+
+
+def is_chinese(text: str) -> bool:
+    """Mostly Chinese characters (at least a third of the letters)."""
+    letters = [ch for ch in text if _KEEP.match(ch)]
+    cjk = sum(1 for ch in letters if "\u3400" <= ch <= "\u9fff")
+    return bool(letters) and cjk * 3 >= len(letters)
+
+
+_END = re.compile(r"[。!?;]+|\.(?=\s|$|\[)|\n")
+_MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
+
+
+def answer_sentences(text: str) -> list[str]:
+    """An answer split into sentences, each keeping the [n] markers written right after it."""
+    sentences: list[str] = []
+    start = 0
+    for m in _END.finditer(text):
+        end = m.end()
+        markers = _MARKERS.match(text, end)
+        if markers:
+            end = markers.end()
+        sentences.append(text[start:end])
+        start = end
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip() and _KEEP.search(s)]
