@@ -4,11 +4,13 @@ the grounding guard on every reply."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import opencc
 import pytest
 
 from bot.prompts import REFUSAL_SENTINEL, PromptError, chat_prompt, load_template
+from bot.schemas import Citation
 from bot.service import Bot, QuestionError
 from crmkb.settings import Settings
 from ingest import artifacts
@@ -40,7 +42,7 @@ def llm_bot(real_index: Settings, real_bot: Bot, script: Script) -> Iterator[Bot
         yield bot
 
 
-def assert_citations_check_out(bot: Bot, answer_citations: list) -> None:  # type: ignore[type-arg]
+def assert_citations_check_out(bot: Bot, answer_citations: list[Citation]) -> None:
     documents = artifacts.read_documents(bot.settings.data_dir, bot.load().knowledge.version.name)
     for c in answer_citations:
         assert documents[c.source].text[c.start : c.end] == c.quote
@@ -106,7 +108,7 @@ def test_llm_mode_off_without_endpoint(real_bot: Bot) -> None:
         real_bot.ask(QUESTION, mode="llm")
 
 
-def test_prompt_files_declare_their_variables(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_files_declare_their_variables(tmp_path: Path) -> None:
     assert set(chat_prompt().input_variables) == {"refusal", "language_instruction", "passages", "question"}
     bad = tmp_path / "system.md"
     bad.write_text("---\nvariables: [question]\n---\nAnswer {question} in {language}.\n", encoding="utf-8")

@@ -29,7 +29,9 @@ class Script:
     requests: list[dict[str, object]] = field(default_factory=list)
 
     def then(self, content: str | Callable[[str], str], *, delay: float = 0.0, status: int = 200) -> Script:
-        self.replies.append(Reply(content if callable(content) else (lambda _p, c=content: c), delay, status))
+        fixed = content if isinstance(content, str) else None
+        make: Callable[[str], str] = content if callable(content) else (lambda _prompt: fixed or "")
+        self.replies.append(Reply(make, delay, status))
         return self
 
 
