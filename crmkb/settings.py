@@ -61,6 +61,9 @@ class AnswerSettings(BaseModel):
         default="extractive", description="Default answering mode when a request names none."
     )
     chunks: int = Field(default=5, ge=1, le=20, description="Chunks retrieved as the evidence pool.")
+    fusion: Literal["rrf", "weighted"] = Field(
+        default="rrf", description="How dense and BM25 rankings are combined (see the answering benchmark)."
+    )
     max_sentences: int = Field(default=4, ge=1, le=8, description="Most sentences quoted in one answer.")
     max_chars: int = Field(
         default=300, ge=80, le=1200, description="Budget for quoted sentences, in characters."

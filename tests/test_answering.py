@@ -110,3 +110,16 @@ def test_control_characters_stripped_and_emoji_fine(real_bot: Bot) -> None:
 def test_bad_questions_are_refused_with_a_reason(real_bot: Bot, question: str) -> None:
     with pytest.raises(QuestionError):
         real_bot.ask(question)
+
+
+def test_langchain_retriever_is_the_same_hybrid_retrieval(real_bot: Bot) -> None:
+    from bot.retrieval import HybridRetriever, retrieve
+
+    knowledge = real_bot.load().knowledge
+    retriever = HybridRetriever(knowledge=knowledge, embeddings=real_bot.embeddings, k=4)
+    question = "业务范围不断扩大有什么风险?"
+    documents = retriever.invoke(question)
+    direct = retrieve(knowledge, real_bot.embeddings.embed_query(question), question, 4)
+    assert [d.id for d in documents] == [h.chunk.id for h in direct]
+    assert documents[0].metadata["source"] == "003_80d4f176f4050b3e.txt"
+    assert documents[0].page_content == knowledge.chunks[str(documents[0].id)].text
