@@ -69,7 +69,7 @@ def is_chinese(text: str) -> bool:
     return bool(letters) and cjk * 3 >= len(letters)
 
 
-_END = re.compile(r"[。!?;]+|\.(?=\s|$|\[)|\n")
+_END = re.compile(r"[。!?;]+|(?<!\d)\.(?=\s|$|\[)|\n")  # "1." numbers a list item; it ends nothing
 _MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
 
 

@@ -1,0 +1,72 @@
+"""``crmkb eval``: measure the bot on the golden set and gate on the thresholds."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.schemas import Mode
+from bot.service import Bot
+from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from evals.dataset import GOLDEN, DatasetError, load_dataset
+from evals.metrics import gate
+from evals.report import print_table, to_json, to_markdown
+from evals.runner import BotTarget, NaiveBaseline, run
+from ingest import artifacts
+
+THRESHOLDS = Path(__file__).resolve().parents[2] / "evals" / "thresholds.toml"
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[Path, typer.Option(help="Golden set (JSONL).")] = GOLDEN,
+    mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here (and .md beside it).")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Also run the naive baseline, side by side.")
+    ] = False,
+    thresholds: Annotated[Path, typer.Option(help="Thresholds file (TOML).")] = THRESHOLDS,
+) -> None:
+    """Measure retrieval, citations, grounding and refusal on the golden set; exit 1 under a threshold."""
+    if mode not in ("extractive", "llm"):
+        fail("--mode must be extractive or llm")
+    settings = load_settings()
+    try:
+        items = load_dataset(dataset)
+        limits = tomllib.loads(thresholds.read_text(encoding="utf-8"))
+    except (DatasetError, OSError, tomllib.TOMLDecodeError) as exc:
+        fail(str(exc))
+    with user_errors():
+        bot = Bot(settings)
+        knowledge = bot.load().knowledge
+        documents = {
+            s: d.text for s, d in artifacts.read_documents(settings.data_dir, knowledge.version.name).items()
+        }
+        chosen: Mode = "llm" if mode == "llm" else "extractive"
+        result = run(BotTarget(bot, chosen), items, documents, bot.embeddings.embed_query)
+        base = None
+        if baseline:
+            raw = {p.name: p.read_text(encoding="utf-8") for p in sorted(settings.kb_dir.glob("*.txt"))}
+            base = run(NaiveBaseline(raw, bot.embeddings), items, documents, bot.embeddings.embed_query)
+    failures = gate(result.metrics, limits)
+    report = to_json(result, failures, base)
+    print_table(out, result, base)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        json_out.with_suffix(".md").write_text(to_markdown(report), encoding="utf-8")
+        out.print(f"report: {json_out} and {json_out.with_suffix('.md')}", highlight=False)
+    for line in failures:
+        err.print(f"[bold red]gate:[/] {line}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+    out.print(
+        f"{len(result.failing())} of {len(items)} questions have a problem; all thresholds met",
+        highlight=False,
+    )

@@ -1,0 +1,55 @@
+"""The golden question set (JSONL): what each question should retrieve and say, or that it must be refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+GOLDEN = Path(__file__).resolve().parent / "golden.jsonl"
+
+
+class GoldenItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    question: str = Field(min_length=1)
+    lang: Literal["zh-Hans", "zh-Hant", "en"]
+    expected_sources: list[str]
+    expected_phrases: list[str]
+    answerable: bool
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GoldenItem:
+        if self.answerable and not (self.expected_sources and self.expected_phrases):
+            raise ValueError("an answerable question needs expected_sources and expected_phrases")
+        if not self.answerable and (self.expected_sources or self.expected_phrases):
+            raise ValueError("an unanswerable question expects no sources or phrases")
+        return self
+
+
+class DatasetError(ValueError):
+    """The dataset file cannot be used; the message names the line."""
+
+
+def load_dataset(path: Path = GOLDEN) -> list[GoldenItem]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DatasetError(f"{path}: {exc.strerror}") from None
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(GoldenItem.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            first = (
+                str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else exc.errors()[0]["msg"]
+            )
+            raise DatasetError(f"{path}:{number}: {first}") from None
+    if not items:
+        raise DatasetError(f"{path}: no questions")
+    return items
