@@ -2,8 +2,8 @@
 
 Retrieval always returns *something*; these checks decide whether that something answers the question.
 A question is refused when it names a specific thing the knowledge base never mentions (a product, a
-regulation, a pay rate: the usual near miss), when it asks for a figure or a date and the evidence holds
-none, or when nothing it asks about is found in the evidence.
+regulation, a pay rate: the usual near miss), when it asks for a figure, a price or a date and the evidence
+holds none, or when nothing it asks about is found in the evidence.
 """
 
 from __future__ import annotations
@@ -22,23 +22,41 @@ GENERIC_TERMS = frozenset(
     "crm 客户关系管理 项目 系统 实施 企业 公司 问题 工作 进行 需要 时候 什么样 怎么办 怎样 为什么 有没有 "
     "应当 要 会 能 做 有 用 时 后 前 中 上 下 里 第 个 请 请问 一下 知识库 多少 怎么样 如何 哪些 哪个".split()
 )
+# Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
+ANSWER_KINDS = frozenset(
+    "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
+    "经验 教训 做法 方面 内容 情况 前提 重点 技巧".split()
+)
 _NOUN_FLAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "nw", "eng", "i", "vn", "an"})
 _QUANTITY_ZH = re.compile(r"多少|几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
-_DATE_ZH = re.compile(r"哪一年|哪年|何时|什么时候|日期|哪天|几月")
+# Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
+_DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
+_PRICE_ZH = re.compile(r"价格|价钱|多少钱|费用是多少|报价|收费|日薪|时薪|月薪|工资|薪酬|薪资")
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
 )
-_DATE_EN = re.compile(r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich year\b", re.IGNORECASE)
+_DATE_EN = re.compile(
+    r"^\W*when (did|was|were|is|will|do|does)\b|\b(what|which|in what) (year|date|day|month)\b", re.IGNORECASE
+)
+_PRICE_EN = re.compile(
+    r"\bhow much (does|do|did|is|are|will)\b.*\bcost|\bprices?\b|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b"
+    r"|\bday rates?\b|\bhourly\b|\bcost per\b",
+    re.IGNORECASE,
+)
 # A figure: digits, or a Chinese numeral with a unit ("一个" alone is an article, not a quantity).
 _NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之")
 _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
+_MONEY = re.compile(
+    r"\d[\d,.]*\s*(元|块|美元|欧元|英镑|卢布|rmb|usd|eur|dollars?|rubles?)|[$€£¥]\s*\d", re.IGNORECASE
+)
 _COMMON_EN = frozenset(
     """what how which who why when where should can could would will we you i our my your it its this that
     these those after before during about from at by if not no first best way ways need needs must any all
     most more than make get do does did is are was were be been being the a an of to and or in on for with
     us they them their there here tell give explain help good well up out into over under between
     happen happens happened go going keep kept take avoid prevent set settle settled leave leaves left
-    right wrong work works working start started starting end ends ending ask asked""".split()
+    right wrong work works working start started starting end ends ending ask asked might may stop
+    down really actually""".split()
 )
 
 
@@ -61,6 +79,7 @@ class Ask:
     wants_quantity: bool
     unknown_english: tuple[str, ...] = field(default=())
     wants_date: bool = False
+    wants_price: bool = False
 
 
 def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
@@ -73,6 +92,13 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
         word, flag = pair.word.strip().lower(), pair.flag
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
+        if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
+            for synonym in glossary.synonyms[word]:
+                terms[synonym] = min(len(synonym), 4)
+            continue
+        if word in ANSWER_KINDS:  # weighs little, and is never the unknown thing that makes a near miss
+            terms[word] = 1
+            continue
         terms[word] = min(len(word), 4)
         if flag in _NOUN_FLAGS:
             specific.append(word)
@@ -81,6 +107,7 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
         tuple(specific),
         bool(_QUANTITY_ZH.search(question)),
         wants_date=bool(_DATE_ZH.search(question)),
+        wants_price=bool(_PRICE_ZH.search(question)),
     )
 
 
@@ -100,6 +127,7 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
         bool(_QUANTITY_EN.search(question)),
         leftover,
         wants_date=bool(_DATE_EN.search(question)),
+        wants_price=bool(_PRICE_EN.search(question)),
     )
 
 
@@ -142,3 +170,7 @@ def has_quantity(text: str) -> bool:
 
 def has_date(text: str) -> bool:
     return bool(_DATE.search(text))
+
+
+def has_money(text: str) -> bool:
+    return bool(_MONEY.search(text))

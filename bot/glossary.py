@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 GLOSSARY_FILE = "glossary.toml"
@@ -14,9 +14,14 @@ class GlossaryError(ValueError):
     """kb/glossary.toml cannot be used; the message says where and why."""
 
 
+# English inflections tried, in order, when a word is not in the glossary as written (rescuing → rescue).
+_SUFFIXES = (("ies", "y"), ("ing", "e"), ("ing", ""), ("ed", "e"), ("ed", ""), ("es", ""), ("s", ""))
+
+
 @dataclass(frozen=True)
 class Glossary:
     terms: dict[str, tuple[str, ...]]
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, kb_dir: Path) -> Glossary:
@@ -26,14 +31,16 @@ class Glossary:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
             terms = {str(k).lower(): tuple(str(v) for v in vs) for k, vs in data.get("terms", {}).items()}
+            synonyms = {str(k): tuple(str(v) for v in vs) for k, vs in data.get("synonyms", {}).items()}
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, AttributeError) as exc:
             raise GlossaryError(f"{path}: {exc}") from None
-        return cls(terms)
+        return cls(terms, synonyms)
 
     def translate(self, text: str) -> tuple[list[str], list[str]]:
         """Chinese terms for the English phrases in ``text`` (longest phrase first), and the English words
         the glossary does not know."""
-        lowered = " " + re.sub(r"[^a-z0-9\- ]+", " ", text.lower()) + " "
+        words = [self._known_form(w) for w in re.sub(r"[^a-z0-9\- ]+", " ", text.lower()).split()]
+        lowered = " " + " ".join(words) + " "
         found: list[str] = []
         for phrase in sorted(self.terms, key=len, reverse=True):
             pattern = f" {phrase} "
@@ -42,3 +49,14 @@ class Glossary:
                 lowered = lowered.replace(pattern, " | ")
         unknown = [w for w in lowered.split() if w not in {"|"}]
         return found, unknown
+
+    def _known_form(self, word: str) -> str:
+        """``word`` as the glossary lists it: inflection stripped, or a hyphenated compound split."""
+        if word in self.terms:
+            return word
+        for suffix, replacement in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                stem = word[: -len(suffix)] + replacement
+                if stem in self.terms:
+                    return stem
+        return word.replace("-", " ") if "-" in word else word

@@ -86,3 +86,29 @@ def answer_sentences(text: str) -> list[str]:
         start = end
     sentences.append(text[start:])
     return [s.strip() for s in sentences if s.strip() and _KEEP.search(s)]
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str  # the sentence without its markers
+    markers: tuple[int, ...]  # the citations it must be supported by
+
+
+def claims(text: str) -> list[Claim]:
+    """The answer's sentences with the citations each one answers to. A marker covers the uncited
+    sentences before it on the same line, as a citation at the end of a passage covers the passage; a
+    sentence with no marker after it on its line has none."""
+    out: list[Claim] = []
+    for line in text.split("\n"):
+        pending: list[str] = []
+        for sentence in answer_sentences(line):
+            markers = tuple(int(n) for n in CITATION.findall(sentence))
+            claim = CITATION.sub("", sentence).strip()
+            if not markers:
+                pending.append(claim)
+                continue
+            out.extend(Claim(p, markers) for p in pending)
+            out.append(Claim(claim, markers))
+            pending = []
+        out.extend(Claim(p, ()) for p in pending)
+    return out

@@ -18,8 +18,8 @@ from langchain_core.language_models import BaseChatModel
 
 from bot import render
 from bot.extractive import Evidence, ExtractiveAnswerer
-from bot.grounding import answer_sentences, support
-from bot.prompts import CITATION, LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
+from bot.grounding import claims, support
+from bot.prompts import LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
 from bot.retrieval import Hit
 from bot.schemas import Answer, Citation
 from crmkb.settings import LLMSettings
@@ -99,12 +99,11 @@ class LLMAnswerer:
         citations: list[Citation] = []
         by_unit: dict[int, int] = {}
         kept: list[str] = []
-        for sentence in answer_sentences(reply):
-            cited = [int(n) for n in CITATION.findall(sentence)]
-            valid = [n for n in cited if 1 <= n <= len(passages)]
+        for claim_ in claims(reply):
+            valid = [n for n in claim_.markers if 1 <= n <= len(passages)]
             if not valid:
                 continue
-            claim = CITATION.sub("", sentence).strip()
+            claim = claim_.text
             vector = np.asarray(self.extractive.embeddings.embed_query(claim), dtype=np.float32)
             markers: list[int] = []
             for n in dict.fromkeys(valid):

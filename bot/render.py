@@ -26,12 +26,13 @@ _EN_NOTE = " (the sources are in Chinese and are quoted as written):"
 
 
 def answer(question: str, language: Language, citations: list[Citation]) -> Answer:
+    """One line per cited quote under a lead-in line; a quoted list is folded onto its line."""
     kinds = frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
-    body = "".join(f"{c.quote}[{c.n}]" for c in citations)
+    body = "\n".join(f"{_one_line(c.quote)}[{c.n}]" for c in citations)
     if language == "en":
         text = _LEAD_EN.get(kinds, "From the knowledge base") + _EN_NOTE + "\n" + body
     else:
-        text = _LEAD_ZH.get(kinds, "知识库中的要点:") + body
+        text = _LEAD_ZH.get(kinds, "知识库中的要点:") + "\n" + body
         if language == "zh-Hant":
             text = to_traditional(text)
     return Answer(
@@ -42,6 +43,19 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
         mode="extractive",
         citations=citations,
     )
+
+
+def _one_line(quote: str) -> str:
+    """A multi-line quote (a lead-in and its list items) as one line: items that end a sentence run on,
+    bare items are separated by semicolons."""
+    lines = [line.strip() for line in quote.split("\n") if line.strip()]
+    folded = lines[0] if lines else ""
+    for line in lines[1:]:
+        folded += line if folded.endswith(_RUN_ON) else ";" + line
+    return folded
+
+
+_RUN_ON = tuple(":。!?;")
 
 
 def topics(hits: list[Hit], limit: int = 3) -> list[str]:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.grounding import answer_sentences, is_chinese, support
-from bot.prompts import CITATION
+from bot.grounding import claims, is_chinese, support
 from bot.schemas import Answer
 from evals.dataset import GoldenItem
 from ingest.normalise import normalise
@@ -68,14 +67,13 @@ def evaluate(
         if item.answerable and c.source not in item.expected_sources:
             result.imprecise_citations.append(c.n)
     if answer.answerable:
-        for sentence in answer_sentences(answer.answer):
-            claim = CITATION.sub("", sentence).strip()
-            if claim.endswith(":") and not CITATION.search(sentence):
+        for claim in claims(answer.answer):
+            if claim.text.endswith(":") and not claim.markers:
                 continue  # an uncited framing lead-in ("Best-practice guidance …:"), not a claim
             result.sentences += 1
-            quotes = [by_n[int(n)].quote for n in CITATION.findall(sentence) if int(n) in by_n]
-            if not any(_supports(claim, q, embed) for q in quotes):
-                result.unsupported.append(sentence)
+            quotes = [by_n[n].quote for n in claim.markers if n in by_n]
+            if not any(_supports(claim.text, q, embed) for q in quotes):
+                result.unsupported.append(claim.text + "".join(f"[{n}]" for n in claim.markers))
     return result
 
 

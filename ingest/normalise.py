@@ -71,6 +71,12 @@ def normalise(text: str) -> str:
     return normalise_tracked(Tracked.of(text)).text
 
 
+def normalise_question(text: str) -> str:
+    """Like :func:`normalise`, but also maps Taiwan vocabulary onto the mainland words the articles use
+    (軟體 → 软件, 資料庫 → 数据库). Questions only: it changes lengths, which document offsets cannot."""
+    return normalise(_converter("tw2sp").convert(text))
+
+
 def traditional_only_chars(text: str) -> int:
     """How many characters of ``text`` Simplified Chinese writes differently (a Traditional-script signal)."""
     converted = _converter("tw2s").convert(text)

@@ -123,3 +123,49 @@ def test_langchain_retriever_is_the_same_hybrid_retrieval(real_bot: Bot) -> None
     assert [d.id for d in documents] == [h.chunk.id for h in direct]
     assert documents[0].metadata["source"] == "003_80d4f176f4050b3e.txt"
     assert documents[0].page_content == knowledge.chunks[str(documents[0].id)].text
+
+
+def _checked(bot: Bot, question: str) -> str:
+    answer = bot.ask(question)
+    assert answer.answerable, answer.answer
+    documents = artifacts.read_documents(bot.settings.data_dir, bot.load().knowledge.version.name)
+    for citation in answer.citations:
+        assert documents[citation.source].text[citation.start : citation.end] == citation.quote
+    return answer.answer
+
+
+def test_a_list_lead_in_is_quoted_with_its_items(real_bot: Bot) -> None:
+    text = _checked(real_bot, "CRM软件至少应当提供哪些功能?")
+    assert "如下的功能:" in text and "销售管理" in text and "商业机会管理" in text
+
+
+def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
+    assert "软件、技术以及供应商" in _checked(real_bot, "CRM全面解决方案由哪几部分组成?")
+
+
+def test_a_sentence_is_read_under_its_heading(real_bot: Bot) -> None:
+    # "预防范围扩散" is the section heading; the sentences under it never repeat those words.
+    _checked(real_bot, "為什麼要預防範圍擴散?")
+    sections = {c.section for c in real_bot.ask("為什麼要預防範圍擴散?").citations}
+    assert sections and all("预防范围扩散" in s for s in sections), sections
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "CRM軟體至少應該提供哪些功能?",  # Taiwan vocabulary: 軟體 is the articles' 软件
+        "技术方面选型要注意什么?",  # 选型, a synonym in kb/glossary.toml
+        "什么时候做系统切换不合适?",  # asks about timing, not for a calendar date
+        "培训不到位会有什么后果?",  # 后果 names the kind of answer, not an unknown thing
+        "How do we stop scope creep when rescuing a failed CRM project?",  # inflection; "when" mid-sentence
+        "What are the management-level risks in a CRM implementation?",  # hyphenated compound
+    ],
+)
+def test_ordinary_wording_is_not_mistaken_for_a_near_miss(real_bot: Bot, question: str) -> None:
+    _checked(real_bot, question)
+
+
+def test_a_price_needs_a_price_in_the_evidence(real_bot: Bot) -> None:
+    # The KB names RegionSoft CRM 7.0 (a figure), but never what it costs.
+    assert not real_bot.ask("RegionSoft CRM 7.0的价格是多少?").answerable
+    assert not real_bot.ask("How much does RegionSoft CRM cost per user?").answerable

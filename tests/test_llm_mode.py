@@ -68,6 +68,19 @@ def test_invented_sentence_is_dropped(llm_bot: Bot, script: Script) -> None:
     assert len(answer.citations) == 1
 
 
+def test_a_marker_covers_the_uncited_sentences_before_it_on_its_line(llm_bot: Bot, script: Script) -> None:
+    # Supported: the passage's first sentence, uncited, then the marker after a second copy of it.
+    script.then(
+        lambda prompt: first_sentence(passage(prompt, 1)) + first_sentence(passage(prompt, 1)) + "[1]"
+    )
+    kept = llm_bot.ask(QUESTION, mode="llm")
+    assert kept.mode == "llm" and kept.answer.count("[1]") == 2  # each kept sentence now carries its marker
+    # Invented and uncited before a good cited sentence: checked against that citation, and dropped.
+    script.then(lambda prompt: INVENTED + first_sentence(passage(prompt, 1)) + "[1]")
+    dropped = llm_bot.ask(QUESTION, mode="llm")
+    assert dropped.mode == "llm" and "最贵" not in dropped.answer
+
+
 def test_impossible_citation_falls_back_to_extractive(llm_bot: Bot, script: Script) -> None:
     script.then(lambda prompt: first_sentence(passage(prompt, 1)) + "[9]")
     answer = llm_bot.ask(QUESTION, mode="llm")

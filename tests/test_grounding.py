@@ -1,0 +1,25 @@
+"""Which citation each answer sentence answers to (shared by the LLM guard and the evals)."""
+
+from __future__ import annotations
+
+from bot.grounding import Claim, claims
+
+
+def test_a_marker_covers_uncited_sentences_before_it_on_its_line() -> None:
+    assert claims("甲说。乙说。[1]丙说。[2]") == [
+        Claim("甲说。", (1,)),
+        Claim("乙说。", (1,)),
+        Claim("丙说。", (2,)),
+    ]
+
+
+def test_a_marker_never_reaches_across_lines_or_backwards() -> None:
+    assert claims("要点:\n甲说。[1]乙说。") == [
+        Claim("要点:", ()),
+        Claim("甲说。", (1,)),
+        Claim("乙说。", ()),
+    ]
+
+
+def test_several_markers_stay_together() -> None:
+    assert claims("甲说。[1][3]") == [Claim("甲说。", (1, 3))]
