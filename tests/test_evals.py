@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.schemas import Answer, Citation
 from evals.dataset import DatasetError, GoldenItem, load_dataset
-from evals.metrics import gate
+from evals.metrics import comparable, gate
 from evals.runner import EvalRun, run
 from ingest.clean import clean
 from tests.conftest import ARTICLES
@@ -134,3 +135,23 @@ def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
                    '"expected_phrases": [], "answerable": true}\n', encoding="utf-8")  # fmt: skip
     with pytest.raises(DatasetError, match=r"bad.jsonl:1"):
         load_dataset(bad)
+
+
+def test_golden_set_is_the_set_the_issue_asks_for() -> None:
+    items = load_dataset()
+    by_lang = Counter(i.lang for i in items if i.answerable)
+    unanswerable = [i for i in items if not i.answerable]
+    assert len(items) >= 80
+    assert by_lang["zh-Hans"] >= 50 and by_lang["zh-Hant"] >= 10 and by_lang["en"] >= 10
+    assert len(unanswerable) >= 12
+    assert {s for i in items for s in i.expected_sources} == set(DOCS), "every article is asked about"
+    assert sum(len(i.expected_sources) > 1 for i in items) >= 4, "answers spanning two articles"
+    assert len({i.id for i in items}) == len(items)
+    assert len({comparable(i.question) for i in items}) == len(items)
+
+
+def test_golden_phrases_are_verbatim_in_an_expected_source() -> None:
+    cleaned = {name: comparable(text) for name, text in DOCS.items()}
+    for item in load_dataset():
+        for phrase in item.expected_phrases:
+            assert any(comparable(phrase) in cleaned[s] for s in item.expected_sources), (item.id, phrase)
