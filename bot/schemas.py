@@ -24,6 +24,7 @@ class Citation(BaseModel):
 
 
 class Answer(BaseModel):
+    id: str = Field(default="", description="Names the answer in POST /api/feedback (set when it is served).")
     question: str
     answer: str
     answerable: bool

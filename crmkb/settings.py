@@ -110,6 +110,21 @@ class ServerSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Interface `crmkb serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `crmkb serve` listens on.")
+    workers: int = Field(default=1, ge=1, le=32, description="Worker processes `crmkb serve` runs.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call /api/* from a browser (the pages that embed the widget), as a "
+        'JSON list: ["https://intranet.example"]. ["*"] allows any.',
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, /api/* requires it in the X-API-Key header (401 otherwise)."
+    )
+    rate_limit: int = Field(
+        default=60, ge=0, description="Requests per minute one client may make to /api/* (0: no limit)."
+    )
+    max_body_bytes: int = Field(
+        default=16_384, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
+    )
 
 
 class Settings(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.markup import escape
 from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
+from ingest.store import StoreUnavailable
 
 
 def print_answer(answer: Answer) -> None:
@@ -64,8 +66,9 @@ def chat() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default from settings).")] = None,
 ) -> None:
-    """Run the HTTP service (POST /api/ask, GET /healthz, OpenAPI at /docs)."""
+    """Run the HTTP service and the chat widget (demo page at /, API docs at /docs)."""
     import uvicorn
 
     from crmkb.web.app import create_app
@@ -73,5 +76,14 @@ def serve(
     settings = load_settings()
     server = settings.server
     with user_errors():
-        Bot(settings)  # fail fast on a bad embedding setting, before binding the port
-    uvicorn.run(create_app(settings), host=host or server.host, port=port or server.port, log_level="info")
+        bot = Bot(settings)  # fails fast on a bad setting
+        with contextlib.suppress(
+            StoreUnavailable
+        ):  # the service starts anyway and answers 503 until it is up
+            bot.load()  # a fresh data dir is ingested once, before any worker starts
+    host, port, workers = host or server.host, port or server.port, workers or server.workers
+    out.print(f"crmkb: chat widget demo at http://{host}:{port}/ , API docs at http://{host}:{port}/docs")
+    if workers > 1:  # each worker process builds its own app from the same environment
+        uvicorn.run("crmkb.web.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+    else:
+        uvicorn.run(create_app(settings, bot), host=host, port=port, log_level="info")

@@ -6,21 +6,27 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.service import Bot, QuestionError
-from crmkb.settings import Settings
-from crmkb.web.routes import ask, health
+from crmkb.feedback_store import FeedbackStore
+from crmkb.settings import Settings, get_settings
+from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
+from crmkb.web.routes import ask, feedback, health, sources, stream, widget
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
+
+FEEDBACK_DB = "feedback.sqlite3"
 
 
 def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot = bot or Bot(settings)
+        app.state.store = FeedbackStore(settings.data_dir / FEEDBACK_DB)
         # A fresh data dir is ingested here. When the store is down the service still starts; requests
         # answer 503 with the reason until it is back.
         with contextlib.suppress(StoreUnavailable, IndexMissing, EmbedderMismatch):
@@ -30,8 +36,20 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app = FastAPI(
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
+    app.state.settings = settings
+    guarded = [Depends(check_api_key), Depends(RateLimiter(settings.server.rate_limit))]
+    for router in (ask.router, stream.router, feedback.router, sources.router):
+        app.include_router(router, dependencies=guarded)
     app.include_router(health.router)
-    app.include_router(ask.router)
+    app.include_router(widget.router)
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", API_KEY_HEADER],
+        )
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
 
     @app.exception_handler(QuestionError)
     async def _question(_: Request, exc: QuestionError) -> JSONResponse:
@@ -44,3 +62,8 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory`` (one per worker process), configured from the environment."""
+    return create_app(get_settings())

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from bot.service import Bot
+from crmkb.feedback_store import FeedbackStore
 
 
 def get_bot(request: Request) -> Bot:
@@ -14,4 +15,10 @@ def get_bot(request: Request) -> Bot:
     return bot
 
 
+def get_store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.store
+    return store
+
+
 BotDep = Annotated[Bot, Depends(get_bot)]
+StoreDep = Annotated[FeedbackStore, Depends(get_store)]

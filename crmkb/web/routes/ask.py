@@ -7,9 +7,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from bot.schemas import Answer, Mode
 from bot.service import MAX_QUESTION_CHARS, clean_question
-from crmkb.web.deps import BotDep
+from crmkb.web.deps import BotDep, StoreDep
 
 router = APIRouter(prefix="/api", tags=["ask"])
+MAX_HISTORY = 5
 
 
 class AskRequest(BaseModel):
@@ -17,6 +18,11 @@ class AskRequest(BaseModel):
         description=f"The question (Chinese or English), at most {MAX_QUESTION_CHARS} characters."
     )
     mode: Mode | None = Field(default=None, description="extractive (default) or llm.")
+    history: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description=f"Earlier questions of the conversation, oldest first (the last {MAX_HISTORY} are used).",
+    )
 
     @field_validator("question")
     @classmethod
@@ -25,7 +31,14 @@ class AskRequest(BaseModel):
             value
         )  # its QuestionError is a ValueError: FastAPI answers 422 with the message
 
+    @field_validator("history")
+    @classmethod
+    def _recent(cls, value: list[str]) -> list[str]:
+        return [clean_question(h) for h in value if h.strip()][-MAX_HISTORY:]
+
 
 @router.post("/ask", response_model=Answer)
-def ask(body: AskRequest, bot: BotDep) -> Answer:
-    return bot.ask(body.question, mode=body.mode)
+def ask(body: AskRequest, bot: BotDep, store: StoreDep) -> Answer:
+    answer = bot.ask(body.question, history=body.history, mode=body.mode)
+    store.record(answer, channel="web")
+    return answer

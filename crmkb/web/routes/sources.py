@@ -1,0 +1,45 @@
+"""GET /api/sources/{source}?start=&end=: the paragraph around a cited quote, for the citation pop-over."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from crmkb.web.deps import BotDep
+
+router = APIRouter(prefix="/api", tags=["sources"])
+
+
+class SourcePassage(BaseModel):
+    source: str
+    title: str
+    section: str
+    kind: str
+    paragraph: str
+    quote_start: int  # the quote is paragraph[quote_start:quote_end]
+    quote_end: int
+
+
+@router.get("/sources/{source}", response_model=SourcePassage)
+def source_passage(
+    source: str, bot: BotDep, start: int = Query(ge=0), end: int = Query(ge=1)
+) -> SourcePassage:
+    knowledge = bot.load().knowledge
+    document = knowledge.documents.get(source)
+    if document is None:
+        raise HTTPException(status_code=404, detail=f"no document {source!r} in the knowledge base")
+    text = document.text
+    if not start < end <= len(text):
+        raise HTTPException(
+            status_code=422, detail=f"start and end must satisfy 0 <= start < end <= {len(text)}"
+        )
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    last = len(text) if last < 0 else last
+    sections = [
+        c.section for c in knowledge.chunks.values() if c.source == source and c.start <= start < c.end
+    ]
+    return SourcePassage(
+        source=source, title=document.title, section=sections[0] if sections else "", kind=document.kind,
+        paragraph=text[first:last], quote_start=start - first, quote_end=end - first,
+    )  # fmt: skip

@@ -1,0 +1,230 @@
+"""The widget's service over real HTTP (uvicorn on loopback): streaming, feedback, source passages, and the
+guards in front of /api/* (API key, rate limit, body size, CORS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.service import Bot
+from crmkb.feedback_store import FeedbackStore
+from crmkb.settings import ServerSettings, Settings
+from crmkb.web.app import FEEDBACK_DB, create_app
+from tests.support.uvicorn_server import free_port, serving
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "CRM项目团队应该包括哪些人?"
+
+
+def with_server(settings: Settings, **server: object) -> Settings:
+    return settings.model_copy(update={"server": ServerSettings(**{"rate_limit": 0, **server})})
+
+
+@pytest.fixture(scope="module")
+def base_url(real_bot: Bot) -> Iterator[str]:
+    with serving(create_app(with_server(real_bot.settings), bot=real_bot)) as url:
+        yield url
+
+
+def read_events(response: httpx.Response) -> list[tuple[str, dict[str, object]]]:
+    events, name = [], ""
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            events.append((name, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def stream(base_url: str, payload: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
+    with httpx.stream("POST", f"{base_url}/api/ask/stream", json=payload, timeout=30) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return read_events(response)
+
+
+def test_stream_is_meta_deltas_citations_done(base_url: str) -> None:
+    events = stream(base_url, {"question": QUESTION})
+    names = [n for n, _ in events]
+    assert names[0] == "meta" and names[-1] == "done" and "error" not in names
+    meta, done = events[0][1], events[-1][1]
+    assert meta["answer_id"] == done["id"] and len(str(done["id"])) == 32
+    assert meta["language"] == "zh-Hans" == done["language"]
+    assert "".join(str(d["text"]) for n, d in events if n == "delta") == done["answer"]
+    streamed = [d for n, d in events if n == "citation"]
+    assert streamed == done["citations"] and streamed
+    # each citation arrives right after the first line that cites it
+    first_citation = names.index("citation")
+    assert names[first_citation - 1] == "delta"
+    assert f"[{streamed[0]['n']}]" in str(events[first_citation - 1][1]["text"])
+
+
+def test_stream_refusal_and_follow_up(base_url: str) -> None:
+    refusal = stream(base_url, {"question": "Salesforce的许可证多少钱?"})[-1][1]
+    assert refusal["answerable"] is False and refusal["topics"]
+    follow = stream(base_url, {"question": "为什么?", "history": ["CRM项目失败的最主要原因是什么?"]})[-1][1]
+    assert follow["answerable"] is True
+
+
+def test_stream_refuses_a_bad_question_before_streaming(base_url: str) -> None:
+    response = httpx.post(f"{base_url}/api/ask/stream", json={"question": "   "}, timeout=30)
+    assert response.status_code == 422 and "question" in response.text.lower()
+
+
+def test_feedback_is_stored_with_question_answer_and_citations(base_url: str, real_bot: Bot) -> None:
+    answer = httpx.post(f"{base_url}/api/ask", json={"question": QUESTION}, timeout=30).json()
+    response = httpx.post(
+        f"{base_url}/api/feedback", json={"answer_id": answer["id"], "rating": "down", "comment": " 太长 "}
+    )
+    assert response.status_code == 201 and response.json()["rating"] == "down"
+    rows = [
+        r
+        for r in FeedbackStore(real_bot.settings.data_dir / FEEDBACK_DB).feedback()
+        if r.answer_id == answer["id"]
+    ]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.rating, row.comment, row.question) == ("down", "太长", QUESTION)
+    assert row.answer == answer["answer"] and row.citations == answer["citations"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ({"answer_id": "0" * 32, "rating": "up"}, 404),
+        ({"answer_id": "x", "rating": "meh"}, 422),
+        ({"rating": "up"}, 422),
+        ({"answer_id": "x", "rating": "up", "comment": "长" * 2001}, 422),
+    ],
+)
+def test_bad_feedback(base_url: str, payload: dict[str, object], status: int) -> None:
+    response = httpx.post(f"{base_url}/api/feedback", json=payload)
+    assert response.status_code == status and response.json()["detail"]
+
+
+def test_source_passage_holds_the_quote(base_url: str) -> None:
+    citation = httpx.post(f"{base_url}/api/ask", json={"question": QUESTION}, timeout=30).json()["citations"][
+        0
+    ]
+    params = {"start": citation["start"], "end": citation["end"]}
+    passage = httpx.get(f"{base_url}/api/sources/{citation['source']}", params=params).json()
+    assert passage["paragraph"][passage["quote_start"] : passage["quote_end"]] == citation["quote"]
+    assert passage["title"] == citation["title"] and passage["kind"] == citation["kind"]
+    assert len(passage["paragraph"]) >= len(citation["quote"])
+    assert httpx.get(f"{base_url}/api/sources/nope.txt", params=params).status_code == 404
+    bad = httpx.get(f"{base_url}/api/sources/{citation['source']}", params={"start": 10, "end": 5})
+    assert bad.status_code == 422
+
+
+def test_widget_and_demo_page_are_served(base_url: str) -> None:
+    page = httpx.get(f"{base_url}/")
+    assert page.status_code == 200 and '<script src="/widget.js"' in page.text
+    script = httpx.get(f"{base_url}/widget.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+def test_disconnecting_mid_stream_leaks_nothing(base_url: str) -> None:
+    before = threading.active_count()
+    for _ in range(25):
+        with httpx.stream("POST", f"{base_url}/api/ask/stream", json={"question": QUESTION}, timeout=30) as r:
+            next(r.iter_lines())  # the first line of `meta`, then hang up
+    time.sleep(0.5)
+    assert threading.active_count() <= before + 4  # worker threads are pooled, not one left per stream
+    assert stream(base_url, {"question": QUESTION})[-1][0] == "done"
+
+
+def test_api_key(real_bot: Bot) -> None:
+    with serving(create_app(with_server(real_bot.settings, api_key="s3cret"), bot=real_bot)) as url:
+        ask = {"question": QUESTION}
+        assert httpx.post(f"{url}/api/ask", json=ask, timeout=30).status_code == 401
+        wrong = httpx.post(f"{url}/api/ask", json=ask, headers={"X-API-Key": "nope"}, timeout=30)
+        assert wrong.status_code == 401 and "API key" in wrong.json()["detail"]
+        assert (
+            httpx.post(f"{url}/api/ask", json=ask, headers={"X-API-Key": "s3cret"}, timeout=30).status_code
+            == 200
+        )
+        assert httpx.get(f"{url}/healthz").status_code == 200  # only /api/* is guarded
+
+
+def test_rate_limit_is_a_clear_429(real_bot: Bot) -> None:
+    with serving(create_app(with_server(real_bot.settings, rate_limit=3), bot=real_bot)) as url:
+        codes = [
+            httpx.get(f"{url}/api/sources/x.txt", params={"start": 0, "end": 1}).status_code for _ in range(4)
+        ]
+        assert codes == [404, 404, 404, 429]
+        limited = httpx.get(f"{url}/api/sources/x.txt", params={"start": 0, "end": 1})
+        assert "3 a minute" in limited.json()["detail"] and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_oversized_body_is_413(base_url: str) -> None:
+    big = {"question": "长" * 20_000}
+    assert httpx.post(f"{base_url}/api/ask", json=big, timeout=30).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"question": "'
+        for _ in range(40):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = httpx.post(
+        f"{base_url}/api/ask", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413 and "too large" in response.json()["detail"]
+
+
+def test_cors_allows_only_the_configured_origins(real_bot: Bot) -> None:
+    settings = with_server(real_bot.settings, cors_origins=["https://intranet.example"])
+    with serving(create_app(settings, bot=real_bot)) as url:
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        }
+        ok = httpx.options(f"{url}/api/ask", headers={"Origin": "https://intranet.example", **preflight})
+        assert ok.headers.get("access-control-allow-origin") == "https://intranet.example"
+        other = httpx.options(f"{url}/api/ask", headers={"Origin": "https://evil.example", **preflight})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_feedback_survives_a_killed_server(real_bot: Bot, tmp_path: Path) -> None:
+    """`crmkb serve` in its own process, rated, then SIGKILLed: the rating is in the database."""
+    data = tmp_path / "data"
+    shutil.copytree(real_bot.settings.data_dir, data, ignore=shutil.ignore_patterns(FEEDBACK_DB + "*"))
+    port = free_port()
+    env = {**os.environ, "CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_bot.settings.kb_dir)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "crmkb"), "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "crmkb serve did not start"
+            time.sleep(0.3)
+        answer = httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=30).json()
+        rated = httpx.post(f"{url}/api/feedback", json={"answer_id": answer["id"], "rating": "up"})
+        assert rated.status_code == 201
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    rows = FeedbackStore(data / FEEDBACK_DB).feedback()
+    assert [(r.answer_id, r.rating) for r in rows] == [(answer["id"], "up")]
