@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS feedback (
     channel TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
+CREATE TABLE IF NOT EXISTS conversation_turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation TEXT NOT NULL,
+    question TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_conversation ON conversation_turns(conversation);
 """
 
 
@@ -109,6 +115,36 @@ class FeedbackStore:
                 (time.time(), answer_id, rating, comment, channel),
             )
             return int(cursor.lastrowid or 0)
+
+    def answer(self, answer_id: str) -> Answer | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, question, answer, answerable, language, mode, citations FROM answers WHERE id = ?",
+                (answer_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Answer.model_validate({
+            "id": row[0], "question": row[1], "answer": row[2], "answerable": bool(row[3]),
+            "language": row[4], "mode": row[5], "citations": json.loads(row[6]),
+        })  # fmt: skip
+
+    def remember(self, conversation: str, question: str) -> None:
+        """Note a question asked in a conversation (a Slack thread or DM), for follow-ups."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO conversation_turns (conversation, question) VALUES (?, ?)",
+                (conversation, question),
+            )
+
+    def history(self, conversation: str, limit: int = 5) -> list[str]:
+        """The conversation's latest questions, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT question FROM conversation_turns WHERE conversation = ? ORDER BY id DESC LIMIT ?",
+                (conversation, limit),
+            ).fetchall()
+        return [r[0] for r in reversed(rows)]
 
     def feedback(self) -> list[FeedbackRow]:
         """Every rating with the question, answer and citations it rated, oldest first."""

@@ -127,6 +127,25 @@ class ServerSettings(BaseModel):
     )
 
 
+class SlackSettings(BaseModel):
+    """The Slack app (consultants). Without the bot token and signing secret, /slack/events answers 503."""
+
+    bot_token: SecretStr | None = Field(default=None, description="The app's bot token (xoxb-…).")
+    signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies that requests come from Slack."
+    )
+    api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (point it elsewhere to test)."
+    )
+    app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-…) for Socket Mode, `crmkb slack-socket`."
+    )
+
+    @property
+    def configured(self) -> bool:
+        return self.bot_token is not None and self.signing_secret is not None
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -157,6 +176,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @field_validator("chroma_url")
     @classmethod

@@ -15,7 +15,7 @@ from bot.service import Bot, QuestionError
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
-from crmkb.web.routes import ask, feedback, health, sources, stream, widget
+from crmkb.web.routes import ask, feedback, health, slack, sources, stream, widget
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
@@ -27,6 +27,13 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot = bot or Bot(settings)
         app.state.store = FeedbackStore(settings.data_dir / FEEDBACK_DB)
+        app.state.slack = None
+        if settings.slack.configured:
+            from slack_bolt.adapter.fastapi import SlackRequestHandler
+
+            from crmkb.slack.bolt_app import build_app
+
+            app.state.slack = SlackRequestHandler(build_app(settings.slack, app.state.bot, app.state.store))
         # A fresh data dir is ingested here. When the store is down the service still starts; requests
         # answer 503 with the reason until it is back.
         with contextlib.suppress(StoreUnavailable, IndexMissing, EmbedderMismatch):
@@ -42,6 +49,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         app.include_router(router, dependencies=guarded)
     app.include_router(health.router)
     app.include_router(widget.router)
+    app.include_router(slack.router)
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

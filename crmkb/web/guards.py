@@ -57,14 +57,15 @@ class RateLimiter:
 
 
 class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, whether or not they declare their length."""
+    """Refuses /api/* request bodies over ``limit`` bytes with 413, whether or not they declare their length.
+    (Slack's own payloads, on /slack/events, are verified and bounded by Slack.)"""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

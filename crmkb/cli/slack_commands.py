@@ -1,0 +1,30 @@
+"""``crmkb slack-socket``: the Slack app over Socket Mode, for installs behind a firewall."""
+
+from __future__ import annotations
+
+from crmkb.cli.common import app, fail, load_settings, out, user_errors
+
+
+@app.command("slack-socket")
+def slack_socket() -> None:
+    """Serve Slack over Socket Mode (outbound WebSocket; no public request URL needed)."""
+    settings = load_settings()
+    slack = settings.slack
+    if not slack.configured or slack.app_token is None:
+        fail(
+            "Socket Mode needs CRMKB_SLACK_BOT_TOKEN, CRMKB_SLACK_SIGNING_SECRET and CRMKB_SLACK_APP_TOKEN "
+            "(an app-level xapp- token with connections:write)"
+        )
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.service import Bot
+    from crmkb.feedback_store import FeedbackStore
+    from crmkb.slack.bolt_app import build_app
+    from crmkb.web.app import FEEDBACK_DB
+
+    with user_errors():
+        bot = Bot(settings)
+        bot.load()
+        bolt = build_app(slack, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
+        out.print("crmkb: Slack Socket Mode connected; Ctrl-C stops")
+        SocketModeHandler(bolt, slack.app_token.get_secret_value()).start()
