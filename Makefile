@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: this machine serves a CPU build of 2.13.0; unpinned, pip pulls a CUDA build.
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[st,dev]"
-	# The widget's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	# The widget's browser tests drive Debian's Chromium (Playwright cannot download a browser here); the
+	# fonts make its screenshots show Chinese and emoji as users see them.
+	command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji)
 	touch $(STAMP)
 
 run: $(STAMP)

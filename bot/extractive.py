@@ -23,6 +23,7 @@ from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.normalise import normalise_question
+from ingest.sentences import SentenceUnit
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
@@ -153,22 +154,37 @@ class ExtractiveAnswerer:
         return replace(item, end=end) if items >= 2 else item
 
     def _with_reply(self, item: Scored) -> Scored:
-        """Run a question on over any further questions to the first sentence that is not one, in the same
-        chunk, when it follows on the same line or opens the next line."""
+        """Run a question on to the answer the article gives it: over any further questions on its line, to
+        the first sentence that is not a question, on the same line or opening the next one. A question
+        followed by another question on the next line is one of a list of questions, and stands alone."""
         units = self.knowledge.sentences.units
         unit = units[item.index]
         text = self.knowledge.documents[unit.source].text
+        end = unit.end
         for following in units[item.index + 1 : item.index + 4]:
-            gap = text[unit.end if item.end is None else item.end : following.start]
-            same_chunk = following.chunk_id == unit.chunk_id
-            if not same_chunk or gap.count("\n") > 1 or following.end - unit.start > LIST_CHARS:
-                return item
-            if gap.count("\n") == 1 and item.end is not None:
-                return item  # only the line the question ends may pass to the next one
+            gap = text[end : following.start]
+            if (
+                following.chunk_id != unit.chunk_id
+                or gap.count("\n") > 1
+                or following.end - unit.start > LIST_CHARS
+            ):
+                break
             if not _QUESTION.search(following.text):
                 return replace(item, end=following.end)
-            item = replace(item, end=following.end)
-        return replace(item, end=None)
+            if "\n" in gap and not self._answered_on_its_line(following):
+                break
+            end = following.end
+        return item
+
+    def _answered_on_its_line(self, question: SentenceUnit) -> bool:
+        """Whether the sentence after ``question`` is on its line and is not a question."""
+        units = self.knowledge.sentences.units
+        position = units.index(question)
+        if position + 1 >= len(units) or units[position + 1].source != question.source:
+            return False
+        after = units[position + 1]
+        gap = self.knowledge.documents[question.source].text[question.end : after.start]
+        return "\n" not in gap and not _QUESTION.search(after.text)
 
     def _choose(self, scored: list[Scored], ask: Ask) -> list[Scored]:
         units = self.knowledge.sentences.units
