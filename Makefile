@@ -44,6 +44,7 @@ test: lint typecheck unit eval
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/answer_bench.py
+	$(BIN)/python bench/faq_bench.py
 
 clean:
 	rm -rf $(VENV) .data

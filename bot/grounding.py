@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,18 @@ def support(
     if sentence_vector is not None and len(passage_vectors):
         similarity = float(np.max(passage_vectors @ sentence_vector))
     return Support(containment(sentence, passage), similarity, is_chinese(sentence))
+
+
+Embed = Callable[[str], list[float]]
+
+
+def supported(claim: str, quote: str, embed: Embed | None = None) -> bool:
+    """Whether one quote supports one claim: ``support`` with the vectors computed here when the claim is
+    not Chinese (and an ``embed`` function is given)."""
+    if embed is None or is_chinese(claim):
+        return support(claim, quote, None, np.zeros((0, 1), np.float32)).supported
+    vector = np.asarray(embed(claim), dtype=np.float32)
+    return support(claim, quote, vector, np.asarray([embed(quote)], dtype=np.float32)).supported
 
 
 def is_chinese(text: str) -> bool:

@@ -32,4 +32,5 @@ class Answer(BaseModel):
     mode: Mode
     citations: list[Citation] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list, description="Nearby topics the KB covers (refusals).")
+    curated: bool = Field(default=False, description="A trainer-approved FAQ answer (crmkb faq publish).")
     latency_ms: float = 0.0

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from bot.curated import CuratedAnswers
 from bot.extractive import ExtractiveAnswerer
 from bot.knowledge import Knowledge
 from bot.llm import LLMAnswerer, make_chat_model
@@ -67,6 +68,7 @@ class Bot:
         self._extractive: ExtractiveAnswerer | None = None
         self._llm: LLMAnswerer | None = None
         self._chat_model = chat_model
+        self.curated = CuratedAnswers(settings.data_dir, self.embeddings)
 
     def load(self) -> ExtractiveAnswerer:
         """Load the index (ingesting kb/ first on a fresh data dir); later calls reuse it."""
@@ -95,6 +97,9 @@ class Bot:
     def ask(self, question: str, *, history: list[str] | None = None, mode: Mode | None = None) -> Answer:
         question = clean_question(question)
         context = [clean_question(h) for h in history or [] if h.strip()]
+        curated = self.curated.match(question)
+        if curated is not None:
+            return curated
         if (mode or self.settings.answer.mode) == "llm":
             return self.llm().answer(question, context)
         return self.load().answer(question, context)

@@ -123,7 +123,7 @@ class ServerSettings(BaseModel):
         default=60, ge=0, description="Requests per minute one client may make to /api/* (0: no limit)."
     )
     max_body_bytes: int = Field(
-        default=16_384, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
+        default=65_536, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
     )
 
 

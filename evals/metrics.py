@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.grounding import claims, is_chinese, support
+from bot.grounding import Embed, claims, supported
 from bot.schemas import Answer
 from evals.dataset import GoldenItem
 from ingest.normalise import normalise
-
-Embed = Callable[[str], list[float]]
 
 
 def comparable(text: str) -> str:
@@ -72,16 +70,9 @@ def evaluate(
                 continue  # an uncited framing lead-in ("Best-practice guidance …:"), not a claim
             result.sentences += 1
             quotes = [by_n[n].quote for n in claim.markers if n in by_n]
-            if not any(_supports(claim.text, q, embed) for q in quotes):
+            if not any(supported(claim.text, q, embed) for q in quotes):
                 result.unsupported.append(claim.text + "".join(f"[{n}]" for n in claim.markers))
     return result
-
-
-def _supports(claim: str, quote: str, embed: Embed | None) -> bool:
-    if embed is None or is_chinese(claim):
-        return support(claim, quote, None, np.zeros((0, 1), np.float32)).supported
-    vector = np.asarray(embed(claim), dtype=np.float32)
-    return support(claim, quote, vector, np.asarray([embed(quote)], dtype=np.float32)).supported
 
 
 def _share(hits: Iterable[bool]) -> float | None:

@@ -174,7 +174,7 @@ def test_oversized_body_is_413(base_url: str) -> None:
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"question": "'
-        for _ in range(40):
+        for _ in range(100):  # 100 KiB, over the 64 KiB default
             yield b"x" * 1024
         yield b'"}'
 

@@ -231,3 +231,21 @@ def test_markup_in_a_kb_passage_shows_as_text(browser: Browser, real_bot: Bot) -
         expect(hook(page, "crmkb-popover")).to_contain_text(f"标题{MarkupBot.MARKUP}")
         assert hook(page, "crmkb-panel").locator("img").count() == 0 and dialogs == []
         context.close()
+
+
+def test_trainer_page_builds_and_shows_text_only(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/faq")
+    page.get_by_test_id("faq-questions").fill(
+        "CRM软件至少应当提供哪些功能?\n<img src=x onerror=alert(1)>\n今天北京天气怎么样?"
+    )
+    page.get_by_test_id("faq-format").select_option("html")
+    page.get_by_test_id("faq-build").click()
+    results = page.get_by_test_id("faq-results")
+    expect(results).to_contain_text("如下的功能", timeout=30_000)
+    expect(results).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(results).to_contain_text("Not covered")
+    assert results.locator("img").count() == 0
+    with page.expect_download() as download:
+        page.get_by_test_id("faq-download").click()
+    assert download.value.suggested_filename == "faq.html"
+    page.screenshot(path=str(ARTIFACTS / "faq-page.png"), full_page=True)

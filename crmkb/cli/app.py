@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from crmkb.cli import answer_commands, eval_commands, index_commands, slack_commands  # noqa: F401  (registers commands)
+from crmkb.cli import answer_commands, eval_commands, faq_commands, index_commands, slack_commands  # noqa: F401  (registers commands)
 from crmkb.cli.common import app
 
 

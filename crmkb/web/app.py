@@ -15,7 +15,7 @@ from bot.service import Bot, QuestionError
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
-from crmkb.web.routes import ask, feedback, health, slack, sources, stream, widget
+from crmkb.web.routes import ask, faq, feedback, health, slack, sources, stream, widget
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
@@ -45,10 +45,11 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     )
     app.state.settings = settings
     guarded = [Depends(check_api_key), Depends(RateLimiter(settings.server.rate_limit))]
-    for router in (ask.router, stream.router, feedback.router, sources.router):
+    for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
         app.include_router(router, dependencies=guarded)
     app.include_router(health.router)
     app.include_router(widget.router)
+    app.include_router(faq.page)
     app.include_router(slack.router)
     if settings.server.cors_origins:
         app.add_middleware(

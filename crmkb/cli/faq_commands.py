@@ -1,0 +1,163 @@
+"""``crmkb faq``: suggest questions, build FAQ files, re-check reviewed files, publish curated answers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot import curated
+from bot.language import detect_language
+from bot.schemas import Answer
+from bot.service import Bot
+from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from crmkb.faq.build import FaqError, built, read_questions
+from crmkb.faq.entries import Entry
+from crmkb.faq.formats import FORMATS, read_reviewed, write
+from crmkb.faq.review import recheck
+from crmkb.faq.suggest import suggest
+
+faq = typer.Typer(no_args_is_help=True, help="Build FAQ content from the knowledge base, for trainers.")
+app.add_typer(faq, name="faq")
+
+
+@faq.command("suggest")
+def suggest_command(
+    per_source: Annotated[
+        int | None, typer.Option(min=1, help="At most this many questions per article.")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the list here (one per line).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
+) -> None:
+    """Suggest questions drawn from the KB (headings, the articles' questions, checklists) that the bot answers."""
+    settings = load_settings()
+    with user_errors():
+        questions = suggest(Bot(settings), per_source)
+    text = json.dumps(questions, ensure_ascii=False, indent=2) if as_json else "\n".join(questions)
+    if out_file is None:
+        out.print(text, highlight=False, markup=False)
+        return
+    try:
+        write_text(out_file, text + "\n")
+    except OSError as exc:
+        fail(f"{out_file}: {escape(str(exc.strerror or exc))}")
+    err.print(f"{len(questions)} questions written to {escape(str(out_file))}")
+
+
+@faq.command("build")
+def build_command(
+    out_file: Annotated[Path, typer.Option("--out", help="The FAQ file to write.")],
+    questions: Annotated[
+        Path | None, typer.Option(help="Question list: UTF-8, one question per line.")
+    ] = None,
+    reviewed: Annotated[
+        Path | None, typer.Option("--from", help="A reviewed .csv or .json to re-render.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "md",
+) -> None:
+    """Answer a question list (or re-render a reviewed file) as Markdown, HTML, CSV or JSON."""
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if (questions is None) == (reviewed is None):
+        fail("give either --questions FILE or --from REVIEWED")
+    if not out_file.resolve().parent.is_dir():  # before answering anything
+        fail(f"{escape(str(out_file.resolve().parent))}: no such folder")
+    settings = load_settings()
+    with user_errors():
+        bot = Bot(settings)
+        try:
+            if reviewed is not None:
+                entries = [recheck(e, bot.embeddings.embed_query) for e in read_reviewed(reviewed)]
+                write(entries, fmt, out_file)
+                flagged = [e for e in entries if e.check]
+                for entry in flagged:
+                    err.print(
+                        f"[yellow]flagged[/] {escape(entry.id)} {escape(entry.question)}: {escape(entry.check)}"
+                    )
+                err.print(f"{len(entries)} entries, {len(flagged)} edits flagged → {escape(str(out_file))}")
+                return
+            assert questions is not None
+            with _progress() as tick, built(bot, read_questions(questions), tick) as store:
+                write(store.ordered(), fmt, out_file)
+                total = store.count()
+        except (FaqError, ValueError, OSError) as exc:
+            fail(escape(str(exc)))
+    err.print(f"{total} entries → {escape(str(out_file))}")
+
+
+@faq.command("publish")
+def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .csv or .json.")]) -> None:
+    """Serve the approved entries of a reviewed file as curated answers (edits re-checked first)."""
+    settings = load_settings()
+    with user_errors():
+        bot = Bot(settings)
+        try:
+            entries = [recheck(e, bot.embeddings.embed_query) for e in read_reviewed(reviewed)]
+        except ValueError as exc:
+            fail(escape(str(exc)))
+        approved = [e for e in entries if e.status == "approved"]
+        refused = [e for e in approved if e.check or not e.covered]
+        for entry in refused:
+            err.print(
+                f"[yellow]not published[/] {escape(entry.question)}: {escape(entry.check or 'not covered')}"
+            )
+        ready = [e for e in approved if e not in refused]
+        total = curated.publish(settings.data_dir, bot.embeddings, [_answer(e) for e in ready])
+    out.print(f"published {len(ready)} of {len(approved)} approved entries; {total} curated answers in all")
+
+
+@faq.command("unpublish")
+def unpublish_command(
+    reviewed: Annotated[Path | None, typer.Argument(help="Unpublish the questions of this file.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Unpublish every curated answer.")] = False,
+) -> None:
+    """Stop serving curated answers: those of a file, or all of them."""
+    if (reviewed is not None) != everything:
+        settings = load_settings()
+        try:
+            questions = None if everything else [e.question for e in read_reviewed(reviewed)]  # type: ignore[arg-type]
+        except ValueError as exc:
+            fail(escape(str(exc)))
+        removed = curated.unpublish(settings.data_dir, questions)
+        out.print(f"unpublished {removed} curated answers")
+        return
+    fail("give either a reviewed file or --all")
+
+
+def _answer(entry: Entry) -> Answer:
+    return Answer(
+        question=entry.question, answer=entry.final_answer, answerable=True,
+        language=detect_language(entry.question), mode="extractive", citations=entry.citation_models(),
+    )  # fmt: skip
+
+
+def write_text(path: Path, text: str) -> None:
+    write_atomically = path.resolve()
+    tmp = write_atomically.with_name(f".{write_atomically.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(write_atomically)
+
+
+class _progress:
+    """A progress bar on a terminal, nothing elsewhere; yields the per-question tick."""
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not sys.stderr.isatty():
+            return None
+        self.bar = Progress(TextColumn("answering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, transient=True)  # fmt: skip
+        self.bar.start()
+        task = self.bar.add_task("faq", total=None)
+        return lambda n: self.bar.update(task, completed=n, refresh=n % 50 == 0)
+
+    def __exit__(self, *exc: object) -> None:
+        if hasattr(self, "bar"):
+            self.bar.stop()

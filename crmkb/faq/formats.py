@@ -1,0 +1,186 @@
+"""FAQ files: Markdown and standalone HTML for reading and printing; CSV and JSON for review.
+
+Every writer takes entries already in FAQ order and writes them as they come. Output depends only on the
+entries (no dates, no ids of runs), so the same inputs give byte-identical files that review well in git.
+Files are written to a temporary file beside the target and renamed, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from crmkb.faq.entries import Entry
+
+FORMATS = ("md", "html", "csv", "json")
+COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
+           "section", "kind", "citations", "order"]  # fmt: skip
+MARKER = re.compile(r"\[(\d{1,3})\]")
+KIND = {"best-practice": "最佳实践 · best practice", "failure-case": "失败案例 · failure case"}
+NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge base"
+
+
+def write(entries: Iterable[Entry], fmt: str, out: Path) -> None:
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    out = out.resolve()
+    if not out.parent.is_dir():
+        raise OSError(f"{out.parent}: no such folder")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer(entries, handle)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(entries: Iterable[Entry], fmt: str) -> str:
+    """The file ``write`` would write, as a string (for the web page's downloads)."""
+    buffer = io.StringIO(newline="")
+    WRITERS[fmt](entries, buffer)
+    return buffer.getvalue()
+
+
+def topics(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
+    """Consecutive entries of one topic, with the topic's heading."""
+    group: list[Entry] = []
+    heading = ""
+    for entry in entries:
+        this = _heading(entry)
+        if group and this != heading:
+            yield heading, group
+            group = []
+        heading = this
+        group.append(entry)
+    if group:
+        yield heading, group
+
+
+def _heading(entry: Entry) -> str:
+    if not entry.covered:
+        return NOT_COVERED_TITLE
+    return f"{entry.title} › {entry.section}" if entry.section else entry.title
+
+
+def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
+    out.write("# CRM 实施 FAQ\n")
+    for heading, group in topics(entries):
+        out.write(f"\n## {heading}\n")
+        if group[0].covered:
+            out.write(f"\n_{KIND.get(group[0].kind, group[0].kind)}_\n")
+        for entry in group:
+            out.write(f"\n### {entry.question}\n\n")
+            if entry.also_asked:
+                out.write("Also asked: " + "; ".join(entry.also_asked) + "\n\n")
+            if not entry.covered:
+                continue
+            text = MARKER.sub(rf"[^{entry.id}-\1]", entry.final_answer)
+            out.write(text.strip() + "\n\n")
+            for c in entry.citations:
+                where = f"{c['title']} › {c['section']}" if c["section"] else c["title"]
+                quote = " ".join(c["quote"].split())
+                out.write(f"[^{entry.id}-{c['n']}]: {where} — “{quote}”\n")
+
+
+def _html(entries: Iterable[Entry], out: IO[str]) -> None:
+    e = html.escape
+    out.write(
+        '<!doctype html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n<title>CRM 实施 FAQ</title>\n'
+        '<style>\nbody{font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;'
+        "max-width:820px;margin:2rem auto;padding:0 1rem;color:#1c2433;line-height:1.65}\n"
+        "h1{font-size:1.8rem}h2{border-bottom:2px solid #2f5bd3;padding-bottom:.2rem;margin-top:2.2rem;font-size:1.3rem}"
+        "h3{font-size:1.05rem;margin:1.4rem 0 .3rem}.kind{color:#5d6778;font-size:.85rem}"
+        ".also{color:#5d6778;font-size:.9rem}.notes{font-size:.85rem;color:#39414f;border-left:3px solid #e3e7ee;"
+        "padding-left:.8rem}.notes li{margin:.2rem 0}sup a{text-decoration:none;color:#2f5bd3}"
+        "@media print{body{margin:0;max-width:none}h2{break-after:avoid}.entry{break-inside:avoid}a{color:inherit}}\n"
+        "</style>\n</head>\n<body>\n<h1>CRM 实施 FAQ</h1>\n"
+    )
+    for heading, group in topics(entries):
+        out.write(f"<section>\n<h2>{e(heading)}</h2>\n")
+        if group[0].covered:
+            out.write(f'<p class="kind">{e(KIND.get(group[0].kind, group[0].kind))}</p>\n')
+        for entry in group:
+            out.write(f'<div class="entry" id="q{e(entry.id)}">\n<h3>{e(entry.question)}</h3>\n')
+            if entry.also_asked:
+                out.write(f'<p class="also">Also asked: {e("; ".join(entry.also_asked))}</p>\n')
+            if entry.covered:
+                out.write(_html_answer(entry))
+            out.write("</div>\n")
+        out.write("</section>\n")
+    out.write("</body>\n</html>\n")
+
+
+def _html_answer(entry: Entry) -> str:
+    e = html.escape
+    lines = []
+    for line in entry.final_answer.splitlines():
+        if not line.strip():
+            continue
+        parts = MARKER.split(line)  # text, n, text, n, …
+        rendered = "".join(
+            e(part) if i % 2 == 0 else f'<sup><a href="#n{e(entry.id)}-{part}">[{part}]</a></sup>'
+            for i, part in enumerate(parts)
+        )
+        lines.append(f"<p>{rendered}</p>")
+    notes = "".join(
+        f'<li id="n{e(entry.id)}-{c["n"]}">[{c["n"]}] {e(c["title"])}'
+        f"{' › ' + e(c['section']) if c['section'] else ''} — “{e(' '.join(c['quote'].split()))}”</li>"
+        for c in entry.citations
+    )
+    return "\n".join(lines) + f'\n<ol class="notes">{notes}</ol>\n'
+
+
+def _csv(entries: Iterable[Entry], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow(entry.row())
+
+
+def _json(entries: Iterable[Entry], out: IO[str]) -> None:
+    out.write("[")
+    for i, entry in enumerate(entries):
+        row: dict[str, object] = {k: v for k, v in entry.row().items() if k in COLUMNS}
+        row.update(also_asked=entry.also_asked, citations=entry.citations, order=entry.order)
+        out.write(("," if i else "") + "\n  " + json.dumps({k: row[k] for k in COLUMNS}, ensure_ascii=False))
+    out.write("\n]\n")
+
+
+WRITERS: dict[str, Callable[[Iterable[Entry], IO[str]], None]] = {
+    "md": _markdown, "html": _html, "csv": _csv, "json": _json,
+}  # fmt: skip
+
+
+def read_reviewed(path: Path) -> list[Entry]:
+    """Entries from a reviewed CSV or JSON file written by ``write``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8") from None
+    try:
+        if path.suffix.lower() == ".json":
+            rows = json.loads(text)
+        elif path.suffix.lower() == ".csv":
+            rows = list(csv.DictReader(text.splitlines()))
+        else:
+            raise ValueError(f"{path}: a reviewed file is .csv or .json")
+        entries = [Entry.from_row(row) for row in rows]
+    except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a FAQ review file ({exc})") from None
+    if not entries:
+        raise ValueError(f"{path}: no entries")
+    for entry in entries:
+        if entry.status not in ("draft", "approved", "rejected", "not-covered"):
+            raise ValueError(f"{path}: entry {entry.id}: unknown status {entry.status!r}")
+    return entries

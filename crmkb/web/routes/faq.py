@@ -1,0 +1,56 @@
+"""POST /api/faq (answer a list of questions as FAQ entries and render a file) and the trainer page /faq."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from bot.service import Bot
+from crmkb.faq.build import FaqError, built
+from crmkb.faq.formats import render
+from crmkb.web.deps import BotDep
+from crmkb.web.routes.widget import STATIC
+
+router = APIRouter(prefix="/api", tags=["faq"])
+page = APIRouter(tags=["faq"])
+MAX_QUESTIONS = 200
+
+
+class FaqRequest(BaseModel):
+    questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS, description="One question per item.")
+    format: Literal["md", "html", "csv", "json"] = "md"
+
+
+class FaqResponse(BaseModel):
+    entries: list[dict[str, object]]
+    format: str
+    filename: str
+    content: str
+
+
+def _build(bot: Bot, body: FaqRequest) -> FaqResponse:
+    with built(bot, body.questions) as store:
+        entries = list(store.ordered())
+    rows: list[dict[str, object]] = [
+        {**e.row(), "also_asked": e.also_asked, "citations": e.citations} for e in entries
+    ]
+    return FaqResponse(
+        entries=rows, format=body.format, filename=f"faq.{body.format}", content=render(entries, body.format)
+    )
+
+
+@router.post("/faq", response_model=FaqResponse)
+async def build_faq(body: FaqRequest, bot: BotDep) -> FaqResponse:
+    try:
+        return await run_in_threadpool(_build, bot, body)
+    except FaqError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+@page.get("/faq", include_in_schema=False)
+def faq_page() -> FileResponse:
+    return FileResponse(STATIC / "faq.html", media_type="text/html; charset=utf-8")

@@ -1,0 +1,250 @@
+"""The FAQ builder on the real KB: suggestions, every format, determinism, the review round-trip, curated
+answers published and unpublished, bad input, and the trainer's endpoint."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot.service import Bot
+from crmkb.cli.app import app
+from crmkb.settings import ServerSettings
+from crmkb.web.app import create_app
+from tests.conftest import KB
+from tests.support.uvicorn_server import serving
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+QUESTIONS = [
+    "CRM软件至少应当提供哪些功能?",
+    "",
+    "项目预算中软件成本占多少?",
+    "CRM项目团队应该包括哪些人?",
+    "CRM项目团队应该由哪些人组成?",  # a near-duplicate: merged as "also asked"
+    "CRM软件至少应当提供哪些功能?",  # an exact repeat: dropped
+    "今天北京天气怎么样?",  # off-topic: not covered
+    "实施顾问离开前要整理哪些问题?",
+    "   ",
+]
+
+
+@pytest.fixture(scope="module")
+def env(real_bot: Bot, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private copy of the real index, so publishing here never reaches other tests' bot."""
+    data = tmp_path_factory.mktemp("faq") / "data"
+    shutil.copytree(real_bot.settings.data_dir, data)
+    return {"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(KB)}
+
+
+def crmkb(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def questions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("questions") / "questions.txt"
+    path.write_text("\n".join(QUESTIONS) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(env: dict[str, str], questions: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("built")
+    files = {}
+    for fmt in ("md", "html", "csv", "json"):
+        files[fmt] = folder / f"faq.{fmt}"
+        code, _, stderr = crmkb(
+            env, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(files[fmt])
+        )
+        assert code == 0, stderr
+    return files
+
+
+def test_suggest_draws_answerable_questions_from_the_kb(env: dict[str, str], real_bot: Bot) -> None:
+    code, stdout, stderr = crmkb(env, "faq", "suggest", "--json")
+    assert code == 0, stderr
+    suggested = json.loads(stdout)
+    assert len(set(suggested)) == len(suggested) >= 20
+    answered = sum(real_bot.ask(q).answerable for q in suggested)
+    assert answered >= 0.9 * len(suggested)
+    code, stdout, _ = crmkb(env, "faq", "suggest", "--per-source", "2")
+    assert code == 0 and 5 <= len(stdout.splitlines()) <= 10
+
+
+def test_json_entries_grouped_with_gaps_last(built: dict[str, Path]) -> None:
+    entries = json.loads(built["json"].read_text(encoding="utf-8"))
+    questions = [e["question"] for e in entries]
+    assert questions.count("CRM软件至少应当提供哪些功能?") == 1 and len(entries) == 5
+    team = next(e for e in entries if e["question"] == "CRM项目团队应该包括哪些人?")
+    assert team["also_asked"] == ["CRM项目团队应该由哪些人组成?"]
+    assert entries[-1]["question"] == "今天北京天气怎么样?" and entries[-1]["status"] == "not-covered"
+    covered = entries[:-1]
+    assert all(e["status"] == "draft" and e["citations"] and e["edited_answer"] == "" for e in covered)
+    assert [e["source"] for e in covered] == sorted(e["source"] for e in covered)  # topics in document order
+
+
+def test_csv_has_a_review_row_per_entry(built: dict[str, Path]) -> None:
+    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 5 and {"status", "edited_answer", "check", "citations"} <= set(rows[0])
+    assert all(json.loads(r["citations"]) for r in rows if r["status"] == "draft")
+
+
+def test_markdown_has_topic_headings_and_footnotes(built: dict[str, Path]) -> None:
+    text = built["md"].read_text(encoding="utf-8")
+    assert text.startswith("# CRM 实施 FAQ\n")
+    topics = [line for line in text.splitlines() if line.startswith("## ")]
+    assert topics[-1].startswith("## 知识库未覆盖的问题") and len(topics) >= 3
+    assert len([line for line in text.splitlines() if line.startswith("### ")]) == 5
+    references = {r for line in text.splitlines() if not line.startswith("[^") for r in _footnotes(line)}
+    definitions = {line.split("]:")[0] + "]" for line in text.splitlines() if line.startswith("[^")}
+    assert references and references == definitions
+
+
+def _footnotes(line: str) -> list[str]:
+    import re
+
+    return re.findall(r"\[\^[\d-]+\]", line)
+
+
+class _Outline(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_is_standalone_and_printable(built: dict[str, Path]) -> None:
+    text = built["html"].read_text(encoding="utf-8")
+    outline = _Outline()
+    outline.feed(text)
+    assert outline.tags.count("h3") == 5 and outline.tags.count("h2") >= 3
+    assert "script" not in outline.tags and "link" not in outline.tags and "@media print" in text
+    assert "软件成本占三分之一" in "".join(outline.text)
+    assert outline.tags.count("sup") == outline.tags.count("li")  # every marker links to its footnote
+
+
+def test_same_inputs_give_byte_identical_files(
+    env: dict[str, str], questions: Path, built: dict[str, Path], tmp_path: Path
+) -> None:
+    for fmt, first in built.items():
+        again = tmp_path / f"again.{fmt}"
+        assert (
+            crmkb(env, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(again))[0]
+            == 0
+        )
+        assert again.read_bytes() == first.read_bytes(), fmt
+
+
+@pytest.fixture(scope="module")
+def reviewed(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim."""
+    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    by_question = {r["question"]: r for r in rows}
+    budget = by_question["项目预算中软件成本占多少?"]
+    budget["status"] = "approved"
+    budget["edited_answer"] = "典型项目的预算成本中软件成本占三分之一。[1]"
+    team = by_question["CRM项目团队应该包括哪些人?"]
+    team["status"] = "approved"
+    team["edited_answer"] = "项目团队只需要IT部门的两名工程师。[1]"
+    path = tmp_path_factory.mktemp("review") / "reviewed.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
+    env: dict[str, str], reviewed: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rerendered.json"
+    code, _, stderr = crmkb(
+        env, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out)
+    )
+    assert code == 0, stderr
+    entries = {e["question"]: e for e in json.loads(out.read_text(encoding="utf-8"))}
+    assert entries["项目预算中软件成本占多少?"]["check"] == ""
+    assert entries["项目预算中软件成本占多少?"]["edited_answer"].startswith("典型项目")  # the edit is kept
+    assert "not supported" in entries["CRM项目团队应该包括哪些人?"]["check"]
+    assert entries["CRM项目团队应该包括哪些人?"]["status"] == "approved"  # kept, but flagged
+    assert "flagged" in stderr
+
+
+def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str], reviewed: Path) -> None:
+    code, stdout, stderr = crmkb(env, "faq", "publish", str(reviewed))
+    assert code == 0, stderr
+    assert "published 1 of 2" in stdout and "not published" in stderr
+    code, stdout, _ = crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")
+    answer = json.loads(stdout)
+    assert answer["curated"] is True and answer["answer"] == "典型项目的预算成本中软件成本占三分之一。[1]"
+    assert answer["citations"][0]["quote"].startswith("典型的项目的预算成本中软件成本占三分之一")
+    paraphrase = json.loads(crmkb(env, "ask", "--json", "项目预算里软件成本占多少?")[1])
+    assert paraphrase["curated"] is True
+    flagged = json.loads(crmkb(env, "ask", "--json", "CRM项目团队应该包括哪些人?")[1])
+    assert flagged["curated"] is False and "两名工程师" not in flagged["answer"]
+    assert crmkb(env, "faq", "unpublish", str(reviewed))[0] == 0
+    assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "no questions"), (b"\n  \n\n", "no questions"), ("问题".encode("gb18030"), "not UTF-8")],
+)
+def test_bad_question_files(env: dict[str, str], tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "q.txt"
+    path.write_bytes(content)
+    out = tmp_path / "faq.md"
+    code, _, stderr = crmkb(env, "faq", "build", "--questions", str(path), "--out", str(out))
+    assert code == 1 and message in " ".join(stderr.split())
+    assert list(tmp_path.iterdir()) == [path]  # nothing half-written
+
+
+def test_unknown_format_and_unwritable_path(env: dict[str, str], questions: Path, tmp_path: Path) -> None:
+    code, _, stderr = crmkb(
+        env, "faq", "build", "--questions", str(questions), "--format", "pdf", "--out", str(tmp_path / "x")
+    )
+    assert code == 1 and "unknown format" in " ".join(stderr.split())
+    code, _, stderr = crmkb(
+        env, "faq", "build", "--questions", str(questions), "--out", str(tmp_path / "no" / "x.md")
+    )
+    assert code == 1 and "no such folder" in " ".join(stderr.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def base_url(real_bot: Bot) -> Iterator[str]:
+    settings = real_bot.settings.model_copy(update={"server": ServerSettings(rate_limit=0)})
+    with serving(create_app(settings, bot=real_bot)) as url:
+        yield url
+
+
+def test_faq_endpoint_and_page(base_url: str) -> None:
+    response = httpx.post(
+        f"{base_url}/api/faq",
+        json={"questions": [*QUESTIONS[:4], "今天北京天气怎么样?"], "format": "csv"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [e["status"] for e in body["entries"]][-1] == "not-covered"
+    assert body["filename"] == "faq.csv" and list(csv.DictReader(body["content"].splitlines()))
+    assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422
+    assert httpx.post(f"{base_url}/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
+    page = httpx.get(f"{base_url}/faq")
+    assert page.status_code == 200 and 'data-testid="faq-build"' in page.text and "innerHTML" not in page.text
