@@ -52,7 +52,9 @@ class CuratedAnswers:
         if entries and any(e.get("embedder") != self.embeddings.name for e in entries):
             for entry in entries:  # published with another model: this process embeds them itself
                 entry["vector"] = self.embeddings.embed_query(entry["question"])
-        self._vectors = np.asarray([e["vector"] for e in entries], dtype=np.float32) if entries else self._vectors
+        self._vectors = (
+            np.asarray([e["vector"] for e in entries], dtype=np.float32) if entries else self._vectors
+        )
         self._entries, self._stamp = entries, stamp
 
     def match(self, question: str) -> Answer | None:
