@@ -8,9 +8,7 @@ The published file is re-read when it changes, so every server process picks up 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bot.schemas import Answer
+from crmkb.files import write_atomically
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.normalise import normalise_question
 
@@ -107,8 +106,4 @@ def _read(data_dir: Path) -> list[dict[str, Any]]:
 def _write(data_dir: Path, entries: list[dict[str, Any]]) -> None:
     path = data_dir / PUBLISHED
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
-    ) as tmp:
-        json.dump({"entries": entries}, tmp, ensure_ascii=False)
-    os.replace(tmp.name, path)
+    write_atomically(path, lambda handle: json.dump({"entries": entries}, handle, ensure_ascii=False))

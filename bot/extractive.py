@@ -23,7 +23,6 @@ from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.normalise import normalise_question
-from ingest.sentences import SentenceUnit
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
@@ -161,7 +160,8 @@ class ExtractiveAnswerer:
         unit = units[item.index]
         text = self.knowledge.documents[unit.source].text
         end = unit.end
-        for following in units[item.index + 1 : item.index + 4]:
+        for position in range(item.index + 1, min(item.index + 4, len(units))):
+            following = units[position]
             gap = text[end : following.start]
             if (
                 following.chunk_id != unit.chunk_id
@@ -171,15 +171,15 @@ class ExtractiveAnswerer:
                 break
             if not _QUESTION.search(following.text):
                 return replace(item, end=following.end)
-            if "\n" in gap and not self._answered_on_its_line(following):
+            if "\n" in gap and not self._answered_on_its_line(position):
                 break
             end = following.end
         return item
 
-    def _answered_on_its_line(self, question: SentenceUnit) -> bool:
-        """Whether the sentence after ``question`` is on its line and is not a question."""
+    def _answered_on_its_line(self, position: int) -> bool:
+        """Whether the sentence after the question at ``position`` is on its line and is not a question."""
         units = self.knowledge.sentences.units
-        position = units.index(question)
+        question = units[position]
         if position + 1 >= len(units) or units[position + 1].source != question.source:
             return False
         after = units[position + 1]

@@ -20,8 +20,9 @@ from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import FORMATS, read_reviewed, write
-from crmkb.faq.review import recheck
+from crmkb.faq.review import rechecked
 from crmkb.faq.suggest import suggest
+from crmkb.files import write_atomically
 
 faq = typer.Typer(no_args_is_help=True, help="Build FAQ content from the knowledge base, for trainers.")
 app.add_typer(faq, name="faq")
@@ -46,9 +47,9 @@ def suggest_command(
         out.print(text, highlight=False, markup=False)
         return
     try:
-        write_text(out_file, text + "\n")
+        write_atomically(out_file, lambda handle: handle.write(text + "\n"))
     except OSError as exc:
-        fail(f"{out_file}: {escape(str(exc.strerror or exc))}")
+        fail(escape(f"{out_file}: {exc.strerror or exc}"))
     err.print(f"{len(questions)} questions written to {escape(str(out_file))}")
 
 
@@ -75,7 +76,7 @@ def build_command(
         bot = Bot(settings)
         try:
             if reviewed is not None:
-                entries = [recheck(e, bot.embeddings.embed_query) for e in read_reviewed(reviewed)]
+                entries = rechecked(reviewed, bot.embeddings.embed_query)
                 write(entries, fmt, out_file)
                 flagged = [e for e in entries if e.check]
                 for entry in flagged:
@@ -100,7 +101,7 @@ def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .c
     with user_errors():
         bot = Bot(settings)
         try:
-            entries = [recheck(e, bot.embeddings.embed_query) for e in read_reviewed(reviewed)]
+            entries = rechecked(reviewed, bot.embeddings.embed_query)
         except ValueError as exc:
             fail(escape(str(exc)))
         approved = [e for e in entries if e.status == "approved"]
@@ -137,13 +138,6 @@ def _answer(entry: Entry) -> Answer:
         question=entry.question, answer=entry.final_answer, answerable=True,
         language=detect_language(entry.question), mode="extractive", citations=entry.citation_models(),
     )  # fmt: skip
-
-
-def write_text(path: Path, text: str) -> None:
-    write_atomically = path.resolve()
-    tmp = write_atomically.with_name(f".{write_atomically.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(write_atomically)
 
 
 class _progress:

@@ -11,14 +11,13 @@ import csv
 import html
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from crmkb.faq.entries import Entry
+from crmkb.files import write_atomically
 
 FORMATS = ("md", "html", "csv", "json")
 COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
@@ -32,17 +31,7 @@ def write(entries: Iterable[Entry], fmt: str, out: Path) -> None:
     writer = WRITERS.get(fmt)
     if writer is None:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    out = out.resolve()
-    if not out.parent.is_dir():
-        raise OSError(f"{out.parent}: no such folder")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer(entries, handle)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(out, lambda handle: writer(entries, handle))
 
 
 def render(entries: Iterable[Entry], fmt: str) -> str:
@@ -68,9 +57,11 @@ def topics(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
 
 
 def _heading(entry: Entry) -> str:
-    if not entry.covered:
-        return NOT_COVERED_TITLE
-    return f"{entry.title} › {entry.section}" if entry.section else entry.title
+    return _where(entry.title, entry.section) if entry.covered else NOT_COVERED_TITLE
+
+
+def _where(title: str, section: str) -> str:
+    return f"{title} › {section}" if section else title
 
 
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
@@ -88,9 +79,8 @@ def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
             text = MARKER.sub(rf"[^{entry.id}-\1]", entry.final_answer)
             out.write(text.strip() + "\n\n")
             for c in entry.citations:
-                where = f"{c['title']} › {c['section']}" if c["section"] else c["title"]
                 quote = " ".join(c["quote"].split())
-                out.write(f"[^{entry.id}-{c['n']}]: {where} — “{quote}”\n")
+                out.write(f"[^{entry.id}-{c['n']}]: {_where(c['title'], c['section'])} — “{quote}”\n")
 
 
 def _html(entries: Iterable[Entry], out: IO[str]) -> None:
@@ -134,8 +124,8 @@ def _html_answer(entry: Entry) -> str:
         )
         lines.append(f"<p>{rendered}</p>")
     notes = "".join(
-        f'<li id="n{e(entry.id)}-{c["n"]}">[{c["n"]}] {e(c["title"])}'
-        f"{' › ' + e(c['section']) if c['section'] else ''} — “{e(' '.join(c['quote'].split()))}”</li>"
+        f'<li id="n{e(entry.id)}-{c["n"]}">[{c["n"]}] {e(_where(c["title"], c["section"]))}'
+        f" — “{e(' '.join(c['quote'].split()))}”</li>"
         for c in entry.citations
     )
     return "\n".join(lines) + f'\n<ol class="notes">{notes}</ol>\n'

@@ -21,8 +21,7 @@
       topics: "知识库涵盖的相关主题", lost: "连接中断,回答没有完成。", retry: "重试",
       failed: "出错了,请稍后再试。", e401: "API 密钥无效,请联系管理员。", e413: "问题太长了。",
       e429: "提问太频繁,请 {s} 秒后再试。", e503: "知识库暂时不可用,请稍后再试。",
-      source: "来源 {n}", "best-practice": "最佳实践", "failure-case": "失败案例", loading: "正在载入原文…",
-      sources: "出处",
+      source: "来源 {n}", "best-practice": "最佳实践", "failure-case": "失败案例",
     },
     "zh-Hant": {
       title: "CRM 實施助手", subtitle: "來自知識庫的實施建議,每條都有出處", open: "打開 CRM 實施助手",
@@ -33,8 +32,7 @@
       topics: "知識庫涵蓋的相關主題", lost: "連線中斷,回答沒有完成。", retry: "重試",
       failed: "出錯了,請稍後再試。", e401: "API 金鑰無效,請聯絡管理員。", e413: "問題太長了。",
       e429: "提問太頻繁,請 {s} 秒後再試。", e503: "知識庫暫時無法使用,請稍後再試。",
-      source: "來源 {n}", "best-practice": "最佳實踐", "failure-case": "失敗案例", loading: "正在載入原文…",
-      sources: "出處",
+      source: "來源 {n}", "best-practice": "最佳實踐", "failure-case": "失敗案例",
     },
     en: {
       title: "CRM implementation assistant", subtitle: "Guidance from the knowledge base, every point cited",
@@ -48,8 +46,7 @@
       failed: "Something went wrong. Please try again.", e401: "The API key was refused; ask your administrator.",
       e413: "That question is too long.", e429: "Too many questions; try again in {s} s.",
       e503: "The knowledge base is unavailable right now; try again shortly.", source: "Source {n}",
-      "best-practice": "Best practice", "failure-case": "Failure case", loading: "Loading the source…",
-      sources: "Sources",
+      "best-practice": "Best practice", "failure-case": "Failure case",
     },
   };
 
