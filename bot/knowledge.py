@@ -13,7 +13,7 @@ from ingest import artifacts
 from ingest.artifacts import StoredDocument
 from ingest.chunking import Chunk
 from ingest.embeddings import IdentifiedEmbeddings
-from ingest.index import IndexMissing, all_chunks, open_store
+from ingest.index import IndexDamaged, all_chunks, open_store
 from ingest.sentences import SentenceTable
 from ingest.sparse import SparseIndex, tokenize
 from ingest.store import Version
@@ -37,13 +37,19 @@ class Knowledge:
         """Open the active index; refuses an index built by another embedding model."""
         store, version = open_store(settings, client)
         store.check_embedder(version, embeddings.name, embeddings.dimension)
+        problems = artifacts.damaged(settings.data_dir, version.name)
+        if problems:
+            raise IndexDamaged(
+                f"the index files of {version.name} under {settings.data_dir} are damaged or missing "
+                f"({'; '.join(problems[:3])}): run `crmkb ingest` to repair them"
+            )
         try:
             sparse, sparse_ids = artifacts.read_sparse(settings.data_dir, version.name)
             sentences = artifacts.read_sentences(settings.data_dir, version.name)
-        except (OSError, ValueError):
-            raise IndexMissing(
-                f"the index files of {version.name} are not under {settings.data_dir}: run `crmkb ingest` here"
-            ) from None
+        except (OSError, ValueError) as exc:
+            raise IndexDamaged(
+                f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
+            ) from exc
         chunks = {c.id: c for c in all_chunks(store, version)}
         by_chunk: dict[str, list[int]] = {}
         for i, unit in enumerate(sentences.units):

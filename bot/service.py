@@ -1,13 +1,15 @@
 """The bot as one object: validate a question, make sure an index exists, answer it.
 
-Channels (CLI, HTTP, later Slack and the FAQ builder) hold one :class:`Bot` and call :meth:`Bot.ask`.
-Heavy parts (model, store, index files) load on first use, once, behind a lock.
+Channels (CLI, HTTP, Slack and the FAQ builder) hold one :class:`Bot` and call :meth:`Bot.ask`.
+Heavy parts (model, store, index files) load on first use, behind a lock; a long-running process calls
+:meth:`Bot.refresh` to follow re-ingests without a restart.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -20,7 +22,7 @@ from bot.schemas import Answer, Mode
 from crmkb.settings import Settings
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from ingest.pipeline import IngestReport, run_ingest
-from ingest.store import VectorStore, make_client
+from ingest.store import VectorStore, is_missing_collection, make_client
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
@@ -52,7 +54,25 @@ def ensure_index(
     return run_ingest(settings, embeddings=embeddings, client=client)
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """What a readiness probe reports: the version being answered from, the one the pointer names, and
+    what stands in the way of answering (empty when ready)."""
+
+    served: str | None
+    active: str | None
+    problems: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
 class Bot:
+    """Holds the answerer for one index version and follows the active-version pointer: :meth:`refresh`
+    loads a newly published version while the current one keeps answering, then switches in one step.
+    A request already under way finishes on the version it started with."""
+
     def __init__(
         self,
         settings: Settings,
@@ -64,27 +84,87 @@ class Bot:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings.embedding)
         self._client = client
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the swap of the answerers
+        self._loading = threading.Lock()  # one load at a time; answering never waits for it once loaded
         self._extractive: ExtractiveAnswerer | None = None
         self._llm: LLMAnswerer | None = None
         self._chat_model = chat_model
+        self.load_error: str | None = None
         self.curated = CuratedAnswers(settings.data_dir, self.embeddings)
 
-    def load(self) -> ExtractiveAnswerer:
-        """Load the index (ingesting kb/ first on a fresh data dir); later calls reuse it."""
+    def _chroma(self) -> Any:
+        if self._client is None:  # made once: a client per check would reopen the store every few seconds
+            self._client = make_client(self.settings)
+        return self._client
+
+    def _store(self) -> VectorStore:
+        return VectorStore(self._chroma(), self.settings.collection)
+
+    def _build(self) -> ExtractiveAnswerer:
+        try:
+            knowledge = Knowledge.load(self.settings, self.embeddings, self._chroma())
+        except Exception as exc:
+            self.load_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
+        self.load_error = None
+        return ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
+
+    def _install(self, answerer: ExtractiveAnswerer) -> None:
         with self._lock:
+            self._extractive, self._llm = answerer, None
+
+    @property
+    def served_version(self) -> str | None:
+        current = self._extractive
+        return current.knowledge.version.name if current is not None else None
+
+    def load(self) -> ExtractiveAnswerer:
+        """The answerer being served; the first call loads the index (ingesting kb/ on a fresh data dir)."""
+        current = self._extractive
+        if current is not None:
+            return current
+        with self._loading:
             if self._extractive is None:
-                client = self._client if self._client is not None else make_client(self.settings)
-                ensure_index(self.settings, self.embeddings, client)
-                knowledge = Knowledge.load(self.settings, self.embeddings, client)
-                self._extractive = ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
+                ensure_index(self.settings, self.embeddings, self._chroma())
+                self._install(self._build())
+            assert self._extractive is not None
             return self._extractive
+
+    def refresh(self, *, wait: bool = False) -> str | None:
+        """Switch to the version the pointer names when it is not the one served (a new ingest, or a load
+        that failed before); returns the version switched to. Never ingests. Without ``wait``, returns at
+        once when another load is under way."""
+        if not self._loading.acquire(blocking=wait):
+            return None
+        try:
+            active = self._store().active()
+            if active is None or active.name == self.served_version:
+                return None
+            self._install(self._build())
+            return self.served_version
+        finally:
+            self._loading.release()
+
+    def readiness(self) -> Readiness:
+        """Can this bot answer now? Checks the store is reachable and still holds the served version."""
+        current = self._extractive
+        served = current.knowledge.version.name if current is not None else None
+        problems = [] if current is not None else [f"index not loaded: {self.load_error or 'loading'}"]
+        active = None
+        try:
+            pointer = self._store().active()
+            active = pointer.name if pointer is not None else None
+            if current is not None:
+                current.knowledge.collection.count()
+        except Exception as exc:
+            problems.append(f"store: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        return Readiness(served, active, problems)
 
     def llm(self) -> LLMAnswerer:
         """The LLM answerer over the same index; a clear error when no endpoint is configured."""
         extractive = self.load()
         with self._lock:
-            if self._llm is None:
+            if self._llm is None or self._llm.extractive is not extractive:
                 if self._chat_model is None and not self.settings.llm.base_url:
                     raise QuestionError(
                         "LLM mode is not configured on this server (set CRMKB_LLM_BASE_URL); "
@@ -100,6 +180,16 @@ class Bot:
         curated = self.curated.match(question)
         if curated is not None:
             return curated
+        try:
+            return self._answer(question, context, mode)
+        except Exception as exc:
+            # The served version was dropped before this process switched (it was idle past the grace
+            # period, or its watcher was stopped): switch now and answer from the active version.
+            if not is_missing_collection(exc) or self.refresh(wait=True) is None:
+                raise
+            return self._answer(question, context, mode)
+
+    def _answer(self, question: str, context: list[str], mode: Mode | None) -> Answer:
         if (mode or self.settings.answer.mode) == "llm":
             return self.llm().answer(question, context)
         return self.load().answer(question, context)

@@ -8,6 +8,7 @@ survives a crash or kill of the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -87,6 +88,17 @@ class FeedbackStore:
                 yield db
         finally:
             db.close()
+
+    def check_writable(self) -> str | None:
+        """``None`` when a write would succeed now, else why not (for the readiness probe)."""
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=2)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("SELECT 1 FROM answers LIMIT 1")
+                db.rollback()
+        except sqlite3.Error as exc:
+            return str(exc)
+        return None
 
     @staticmethod
     def new_id() -> str:

@@ -31,6 +31,12 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(
         default=50.0, gt=0, description="Files larger than this are skipped rather than read."
     )
+    retired_grace_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="A version replaced by a newer one stays in the store this long, so running servers "
+        "answer from it until they have switched; a later ingest drops it.",
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -124,6 +130,13 @@ class ServerSettings(BaseModel):
     )
     max_body_bytes: int = Field(
         default=65_536, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
+    )
+    reload_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often a running server checks for a newly ingested index version (then loads it in "
+        "the background and switches when it is ready).",
     )
 
 

@@ -1,13 +1,17 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
 documents with their maps back to the originals, and the BM25 index.
 
-A version's folder is written completely under a temporary name and renamed into place before the
-version is activated, so a reader never sees half of one.
+A version's folder is written completely under a temporary name, fsynced, and renamed into place before
+the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
+every file: a file truncated, emptied or edited later is found by :func:`damaged`, refused by readers and
+rewritten by the next ``crmkb ingest``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,25 +90,88 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
     sparse.save(tmp / "bm25")
     (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
     sentences.save(tmp / "sentences")
-    shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of the same version, being replaced
+    manifest = {name: _sha256(tmp / name) for name in _files(tmp)}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True))
+    _fsync_tree(tmp)
+    shutil.rmtree(final, ignore_errors=True)  # a damaged folder of the same version, being replaced
     tmp.rename(final)
+    _fsync_dir(root)
     return final
 
 
-REQUIRED_FILES = ("documents", "bm25/size", "chunk_ids.json", "sentences/sentences.npy")
+MANIFEST = "manifest.json"
+REQUIRED_FILES = ("documents", "bm25/size", "chunk_ids.json", "sentences/sentences.npy", MANIFEST)
+
+
+def damaged(data_dir: Path, version: str) -> list[str]:
+    """What is wrong with ``version``'s files: missing, or not what was written (checked against the
+    manifest). Empty when the version can be read."""
+    folder = index_root(data_dir) / version
+    missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
+    if missing:
+        return [f"{name} missing" for name in missing]
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if not isinstance(manifest, dict) or not manifest:
+            raise ValueError
+    except (OSError, ValueError):
+        return [f"{MANIFEST} unreadable"]
+    problems = [f"{name} missing" for name in manifest if not (folder / name).is_file()]
+    problems += [
+        f"{name} changed since it was written"
+        for name, digest in manifest.items()
+        if (folder / name).is_file() and _sha256(folder / name) != digest
+    ]
+    problems += [f"{name} not in the manifest" for name in _files(folder) if name not in manifest]
+    return problems
 
 
 def complete(data_dir: Path, version: str) -> bool:
-    """Whether every file a reader needs for ``version`` is present."""
-    folder = index_root(data_dir) / version
-    return all((folder / name).exists() for name in REQUIRED_FILES)
+    """Whether every file a reader needs for ``version`` is present and as written."""
+    return not damaged(data_dir, version)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` to disk, so the rename publishes data, not promises."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        else:
+            _fsync_dir(path)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
     folder = index_root(data_dir) / version / "documents"
     if not folder.is_dir():
         return {}
-    docs = [StoredDocument(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+    docs = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            docs.append(StoredDocument(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue  # a damaged file: readers check damaged() first; ingest rewrites the version
     return {d.source: d for d in docs}
 
 
@@ -125,11 +192,15 @@ def read_sentence_vectors(data_dir: Path, version: str) -> dict[str, np.ndarray]
         return {}
 
 
-def remove_except(data_dir: Path, keep: str) -> None:
-    """Delete every version folder but ``keep`` (superseded versions and leftovers of interrupted runs)."""
+def remove_except(data_dir: Path, keep: set[str]) -> list[str]:
+    """Delete every version folder not in ``keep`` (dropped versions and leftovers of interrupted runs,
+    ``.tmp`` folders included); returns the names removed."""
     root = index_root(data_dir)
     if not root.is_dir():
-        return
+        return []
+    removed = []
     for child in root.iterdir():
-        if child.name != keep:
-            shutil.rmtree(child, ignore_errors=True)
+        if child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+            removed.append(child.name)
+    return removed

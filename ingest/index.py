@@ -11,7 +11,11 @@ from ingest.store import VectorStore, Version, make_client
 
 
 class IndexMissing(RuntimeError):
-    """No index has been published yet."""
+    """No index has been published yet, or its files cannot be read here."""
+
+
+class IndexDamaged(IndexMissing):
+    """The active version's files are not what ingest wrote (truncated, emptied, edited, missing)."""
 
 
 def chunk_from_store(rid: str, text: str, meta: dict[str, Any]) -> Chunk:

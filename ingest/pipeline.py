@@ -24,9 +24,10 @@ from ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from ingest.clean import clean, fallback_title
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
+from ingest.lock import ingest_lock
 from ingest.sentences import SentenceTable, sentence_units
 from ingest.sparse import SparseIndex
-from ingest.store import Record, VectorStore, make_client
+from ingest.store import Record, VectorStore, make_client, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
 RESERVED_FILES = frozenset({CATALOG_FILE, "glossary.toml"})
@@ -53,6 +54,8 @@ class IngestReport:
     seconds: float = 0.0
     version: str | None = None
     published: bool = False
+    repaired: list[str] = field(default_factory=list)
+    cleaned_up: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,8 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "version": self.version,
             "published": self.published,
+            "repaired": self.repaired,
+            "cleaned_up": self.cleaned_up,
         }
 
 
@@ -215,8 +220,42 @@ def run_ingest(
     """Bring the index in line with the files under ``paths`` (default: the kb folder).
 
     Documents indexed from outside ``paths`` are left as they are; documents under ``paths`` that no
-    longer exist are removed; a file that exists but fails to load keeps its previous chunks.
+    longer exist are removed; a file that exists but fails to load keeps its previous chunks. Index files
+    found damaged are rewritten, and what killed runs and retired versions left behind is removed. One
+    ingest runs at a time per data dir; another waits for it.
     """
+    waiting = (lambda: progress("waiting for another ingest", 0, 1)) if progress else None
+    with ingest_lock(settings.data_dir, on_wait=waiting):
+        store = VectorStore(client if client is not None else make_client(settings), settings.collection)
+        report = _run(settings, store, paths, rebuild, embeddings, progress)
+        report.cleaned_up = clean_up(settings, store)
+        return report
+
+
+def clean_up(settings: Settings, store: VectorStore) -> list[str]:
+    """Drop versions no reader needs (interrupted runs', and retired ones past the grace period), their
+    index folders, ``.tmp`` folders, and the storage embedded Chroma leaves behind for dropped collections.
+    Call it holding the ingest lock."""
+    dropped = store.droppable(settings.ingest.retired_grace_s)
+    for name in dropped:
+        store.drop(name)
+    active = store.active()
+    keep = {name for name in store.stale_versions() if name not in dropped}
+    keep |= {active.name} if active is not None else set()
+    removed = [f"index folder {name}" for name in artifacts.remove_except(settings.data_dir, keep)]
+    if not settings.chroma_url:
+        removed += [f"chroma storage {name}" for name in remove_orphan_storage(settings.data_dir / "chroma")]
+    return [f"collection {name}" for name in dropped] + removed
+
+
+def _run(
+    settings: Settings,
+    store: VectorStore,
+    paths: Sequence[Path] | None,
+    rebuild: bool,
+    embeddings: IdentifiedEmbeddings | None,
+    progress: Progress | None,
+) -> IngestReport:
     began = time.perf_counter()
     kb_dir = settings.kb_dir
     scopes = [Path(p).absolute() for p in (paths or [kb_dir])]
@@ -226,8 +265,8 @@ def run_ingest(
 
     prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress)
 
-    store = VectorStore(client if client is not None else make_client(settings), settings.collection)
     active = store.active()
+    damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
     dimension = embeddings.dimension
     if active is not None and not rebuild:
         store.check_embedder(active, embeddings.name, dimension)
@@ -261,7 +300,7 @@ def run_ingest(
     metadata_same = all(old[r.id][0].metadata == r.metadata for r in new_records if r.id in reuse)
     to_embed = [r for r in new_records if r.id not in reuse] + ([r for r, _ in kept] if rebuild else [])
     current = active if active is not None and not to_embed and not report.removed and metadata_same else None
-    if current is not None and artifacts.complete(settings.data_dir, current.name):
+    if current is not None and not damage:
         report.version = current.name
         report.seconds = time.perf_counter() - began
         return report  # already up to date: embed nothing, write nothing
@@ -278,12 +317,14 @@ def run_ingest(
         matrix[i] = fresh[record.id] if record.id in fresh else stored[record.id]
 
     documents = [p.document for p in prepared.values()]
-    if active is not None and kept_sources:
+    if active is not None and kept_sources and not damage:
         previous = artifacts.read_documents(settings.data_dir, active.name)
         documents += [previous[s] for s in sorted(kept_sources) if s in previous]
 
     known = (
-        {} if rebuild or active is None else artifacts.read_sentence_vectors(settings.data_dir, active.name)
+        {}
+        if rebuild or active is None or damage
+        else artifacts.read_sentence_vectors(settings.data_dir, active.name)
     )
     sentences, report.sentences_embedded = _sentence_table(embeddings, records, known, progress)
 
@@ -296,6 +337,7 @@ def run_ingest(
         # data dir, or files from an older release), so write them without touching the store.
         artifacts.write_version(settings.data_dir, current.name, documents, sparse, ids, sentences)
         report.version = current.name
+        report.repaired = damage
         report.seconds = time.perf_counter() - began
         return report
     version = store.create(embeddings.name, dimension, records, matrix)
@@ -305,9 +347,6 @@ def run_ingest(
         store.drop(version.name)
         raise
     store.activate(version)
-    for name in store.stale_versions():
-        store.drop(name)
-    artifacts.remove_except(settings.data_dir, version.name)
     report.version = version.name
     report.published = True
     report.seconds = time.perf_counter() - began

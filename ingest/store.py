@@ -2,17 +2,23 @@
 
 Every ingest that changes anything writes a complete new collection (a *version*) and then flips one
 pointer, kept in a small registry collection, to it. Readers always follow the pointer, so a crash or
-Ctrl-C mid-ingest leaves the previous version active and whole. Each version records the embedding
+Ctrl-C mid-ingest leaves the previous version active and whole. A version the pointer leaves is *retired*,
+not dropped: running servers still answer from it until they have loaded the new one, so it is dropped
+only by a later ingest, once it has been retired for a grace period. Each version records the embedding
 model's name and dimension; vectors from two models are never mixed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,6 +27,7 @@ import numpy as np
 from crmkb.settings import Settings
 
 ADD_BATCH = 1000  # well under Chroma's max batch size, and small enough to keep memory flat
+RETIRED = "retired:"  # registry metadata key prefix: when a version stopped being the active one
 
 
 class StoreUnavailable(RuntimeError):
@@ -43,6 +50,12 @@ class Record:
     id: str
     text: str
     metadata: dict[str, str | int | float | bool]
+
+
+def is_missing_collection(exc: BaseException) -> bool:
+    """Whether ``exc`` is Chroma saying a collection does not exist (its NotFoundError; matched by name
+    because importing chromadb to compare types would load it in every process that merely checks)."""
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
 def make_client(settings: Settings) -> Any:
@@ -85,10 +98,17 @@ class VectorStore:
         )
 
     def active(self) -> Version | None:
+        """The version the pointer names; ``None`` before the first ingest, or when the collection it names
+        is gone (dropped by hand, or a store restored from an older backup), so an ingest rebuilds it."""
         name = (self._registry().metadata or {}).get("active")
         if not name:
             return None
-        meta = self._client.get_collection(name, embedding_function=None).metadata or {}
+        try:
+            meta = self._client.get_collection(name, embedding_function=None).metadata or {}
+        except Exception as exc:
+            if not is_missing_collection(exc):
+                raise
+            return None
         return Version(str(name), str(meta.get("embedder", "")), int(meta.get("dimension", 0)))
 
     def collection(self, version: Version) -> Any:
@@ -137,20 +157,41 @@ class VectorStore:
         return version
 
     def activate(self, version: Version) -> None:
-        self._registry().modify(metadata={"registry": self._prefix, "active": version.name})
+        """Point readers at ``version``; the version it replaces is retired now (see :meth:`droppable`)."""
+        meta = dict(self._registry().metadata or {})
+        previous = meta.get("active")
+        if previous and previous != version.name:
+            meta[f"{RETIRED}{previous}"] = time.time()
+        meta.pop(f"{RETIRED}{version.name}", None)
+        live = set(self._names())
+        meta = {k: v for k, v in meta.items() if not k.startswith(RETIRED) or k[len(RETIRED) :] in live}
+        self._registry().modify(metadata={**meta, "registry": self._prefix, "active": version.name})
 
     def drop(self, name: str) -> None:
         # Already gone is fine: dropping is cleanup, never the reason an ingest fails.
         with contextlib.suppress(Exception):
             self._client.delete_collection(name)
 
+    def _names(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+
     def stale_versions(self) -> list[str]:
-        """Versions other than the active one: left by an interrupted run or superseded."""
+        """Versions other than the active one: retired, or left by an interrupted run."""
         active = self.active()
-        names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
         return [
-            n for n in names
+            n for n in self._names()
             if n.startswith(f"{self._prefix}-v") and (active is None or n != active.name)
+        ]  # fmt: skip
+
+    def droppable(self, grace_s: float) -> list[str]:
+        """Stale versions no reader needs any more: never activated (an interrupted run's), or retired
+        more than ``grace_s`` seconds ago. Call it only while holding the ingest lock, so a version another
+        ingest is still writing is never taken for an interrupted run's."""
+        meta = self._registry().metadata or {}
+        now = time.time()
+        return [
+            name for name in self.stale_versions()
+            if now - float(meta.get(f"{RETIRED}{name}", 0.0)) >= grace_s
         ]  # fmt: skip
 
     def check_embedder(self, version: Version, embedder: str, dimension: int) -> None:
@@ -160,3 +201,26 @@ class VectorStore:
                 f"settings select {embedder} ({dimension} dimensions); run `crmkb ingest --rebuild` to "
                 "re-embed everything with the configured model"
             )
+
+
+def remove_orphan_storage(chroma_dir: Path) -> list[str]:
+    """Delete the segment folders embedded Chroma leaves behind when a collection is deleted (it removes the
+    rows, not the files); returns the folders removed. A folder is kept while any segment row names it."""
+    database = chroma_dir / "chroma.sqlite3"
+    if not database.is_file():
+        return []
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)) as db:
+        live = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+    removed = []
+    for child in chroma_dir.iterdir():
+        if child.is_dir() and _is_uuid(child.name) and child.name not in live:
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+    return removed
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False

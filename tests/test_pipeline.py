@@ -103,7 +103,7 @@ def test_failed_run_leaves_previous_index_intact(settings: Settings, interrupt: 
     assert version_after == version
     assert chunks_by_source(settings) == before
     assert artifacts.read_documents(settings.data_dir, version.name)
-    assert store_after.stale_versions() == []
+    assert store_after.droppable(0) == []  # nothing half-written was left in the store
 
 
 def test_bad_inputs_are_skipped_with_reasons(settings: Settings) -> None:
@@ -191,14 +191,42 @@ def test_ingesting_one_path_leaves_other_documents_alone(settings: Settings, tmp
     assert report.documents == 6
 
 
-def test_store_keeps_no_stale_versions(settings: Settings) -> None:
-    run_ingest(settings, embeddings=HashEmbeddings())
+def test_replaced_version_is_kept_for_the_grace_period_then_dropped(settings: Settings) -> None:
+    """Servers still answering from the previous version keep it until they have switched."""
+    first = run_ingest(settings, embeddings=HashEmbeddings())
     path = settings.kb_dir / ARTICLE
     path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
-    run_ingest(settings, embeddings=HashEmbeddings())
+    second = run_ingest(settings, embeddings=HashEmbeddings())
     store, version = open_store(settings)
+    assert version.name == second.version != first.version
+    assert store.stale_versions() == [first.version]  # retired, within the grace period
+    assert sorted(os.listdir(artifacts.index_root(settings.data_dir))) == sorted(
+        [first.version, version.name]
+    )
+    assert store.collection(store.active()).count() > 0  # type: ignore[arg-type]
+
+    past_grace = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"retired_grace_s": 0})}
+    )
+    third = run_ingest(past_grace, embeddings=HashEmbeddings())
+    assert third.version == second.version and not third.published
+    assert f"collection {first.version}" in third.cleaned_up
     assert store.stale_versions() == []
     assert os.listdir(artifacts.index_root(settings.data_dir)) == [version.name]
+
+
+def test_edited_index_file_is_found_and_rewritten(settings: Settings) -> None:
+    first = run_ingest(settings, embeddings=HashEmbeddings())
+    folder = artifacts.index_root(settings.data_dir) / str(first.version)
+    ids = folder / "chunk_ids.json"
+    ids.write_text(ids.read_text().replace('"', "'", 2))
+    assert artifacts.damaged(settings.data_dir, str(first.version)) == [
+        "chunk_ids.json changed since it was written"
+    ]
+    again = run_ingest(settings, embeddings=HashEmbeddings())
+    assert again.repaired == ["chunk_ids.json changed since it was written"]
+    assert again.version == first.version and not again.published and again.embedded == 0
+    assert artifacts.complete(settings.data_dir, str(first.version))
 
 
 def test_bm25_index_reloads_and_finds_keywords(settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated
 
 import typer
@@ -11,7 +10,8 @@ from rich.markup import escape
 from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
-from ingest.store import StoreUnavailable
+from ingest.index import IndexMissing
+from ingest.store import EmbedderMismatch, StoreUnavailable
 
 
 def print_answer(answer: Answer) -> None:
@@ -77,10 +77,12 @@ def serve(
     server = settings.server
     with user_errors():
         bot = Bot(settings)  # fails fast on a bad setting
-        with contextlib.suppress(
-            StoreUnavailable
-        ):  # the service starts anyway and answers 503 until it is up
-            bot.load()  # a fresh data dir is ingested once, before any worker starts
+    try:
+        bot.load()  # a fresh data dir is ingested once, before any worker starts
+    except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
+        # Serve anyway: /healthz is live, /readyz and /api/* say what is wrong until it is fixed, and the
+        # server picks up the index as soon as an ingest (or the store) makes it available.
+        err.print(f"[bold yellow]warning:[/] {exc}", highlight=False)
     host, port, workers = host or server.host, port or server.port, workers or server.workers
     out.print(f"crmkb: chat widget demo at http://{host}:{port}/ , API docs at http://{host}:{port}/docs")
     if workers > 1:  # each worker process builds its own app from the same environment

@@ -12,6 +12,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from bot.curated import PublishedFileError
 from bot.glossary import GlossaryError
 from bot.service import QuestionError
 from crmkb.settings import Settings, SettingsError, get_settings
@@ -26,7 +27,7 @@ err = Console(stderr=True)
 
 USER_ERRORS = (
     SettingsError, StoreUnavailable, EmbedderMismatch, CatalogError, EmbeddingError, IndexMissing, GlossaryError,
-    QuestionError,
+    QuestionError, PublishedFileError,
 )  # fmt: skip
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from bot.service import Bot, QuestionError
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
 from crmkb.web.routes import ask, faq, feedback, health, slack, sources, stream, widget
+from crmkb.web.watcher import IndexWatcher
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
@@ -34,11 +33,12 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
             from crmkb.slack.bolt_app import build_app
 
             app.state.slack = SlackRequestHandler(build_app(settings.slack, app.state.bot, app.state.store))
-        # A fresh data dir is ingested here. When the store is down the service still starts; requests
-        # answer 503 with the reason until it is back.
-        with contextlib.suppress(StoreUnavailable, IndexMissing, EmbedderMismatch):
-            await run_in_threadpool(app.state.bot.load)
+        # The index loads in the background (a fresh data dir is ingested first): the service is live at
+        # once, /readyz says when it can answer, and a store that is down only delays readiness.
+        watcher = IndexWatcher(app.state.bot, settings.server.reload_interval_s)
+        watcher.start()
         yield
+        watcher.stop()
 
     app = FastAPI(
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
