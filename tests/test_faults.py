@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -66,10 +67,10 @@ def crmkb(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ingest(settings: Settings) -> dict[str, object]:
+def ingest(settings: Settings) -> dict[str, Any]:
     done = crmkb(settings, "ingest", "--json")
     assert done.returncode == 0, done.stderr
-    report: dict[str, object] = json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
     return report
 
 
@@ -108,7 +109,7 @@ def readiness(url: str) -> dict[str, object]:
 def wait_for(condition: object, server: subprocess.Popen[bytes] | None = None, log: Path | None = None,
              message: str = "condition not met", limit: float = 180.0) -> None:  # fmt: skip
     deadline = time.monotonic() + limit
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if server is not None and server.poll() is not None:
             raise AssertionError(f"{message}: server exited\n{log.read_text() if log else ''}")
         assert time.monotonic() < deadline, message
@@ -210,8 +211,8 @@ def test_damaged_index_files_are_refused_clearly_then_repaired(deployment: Setti
 
         repaired = ingest(deployment)
         assert repaired["version"] == version and not repaired["published"]
-        assert any("bm25" in p for p in repaired["repaired"])  # type: ignore[union-attr]
-        assert any("documents/00000.json" in p for p in repaired["repaired"])  # type: ignore[union-attr]
+        assert any("bm25" in p for p in repaired["repaired"])
+        assert any("documents/00000.json" in p for p in repaired["repaired"])
 
         wait_for(lambda: readiness(url)["status"] == "ready", message="never ready after the repair")
         answer = ask(url, QUESTION)
@@ -265,13 +266,13 @@ def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> Non
     assert answered.returncode == 0 and json.loads(answered.stdout)["answerable"]
     report = ingest(deployment)
     assert report["version"] == active.name and not report["published"]
-    assert f"collection {orphan.name}" in report["cleaned_up"]  # type: ignore[operator]
-    assert f"index folder {half.name}" in report["cleaned_up"]  # type: ignore[operator]
+    assert f"collection {orphan.name}" in report["cleaned_up"]
+    assert f"index folder {half.name}" in report["cleaned_up"]
     assert VectorStore(make_client(deployment), deployment.collection).stale_versions() == []
     assert sorted(os.listdir(artifacts.index_root(deployment.data_dir))) == [active.name]
     live_segments = {p.name for p in chroma.iterdir() if p.is_dir()}
     assert live_segments < before  # the deleted collection's folder went
-    assert any("chroma storage" in item for item in report["cleaned_up"])  # type: ignore[union-attr]
+    assert any("chroma storage" in item for item in report["cleaned_up"])
     assert crmkb(deployment, "ask", QUESTION).returncode == 0
 
 
