@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,7 @@ def readiness(url: str) -> dict[str, object]:
     return body
 
 
-def wait_for(condition: object, server: subprocess.Popen[bytes] | None = None, log: Path | None = None,
+def wait_for(condition: Callable[[], object], server: subprocess.Popen[bytes] | None = None, log: Path | None = None,
              message: str = "condition not met", limit: float = 180.0) -> None:  # fmt: skip
     deadline = time.monotonic() + limit
     while not condition():

@@ -201,7 +201,7 @@ def test_replaced_version_is_kept_for_the_grace_period_then_dropped(settings: Se
     assert version.name == second.version != first.version
     assert store.stale_versions() == [first.version]  # retired, within the grace period
     assert sorted(os.listdir(artifacts.index_root(settings.data_dir))) == sorted(
-        [first.version, version.name]
+        [str(first.version), version.name]
     )
     assert store.collection(store.active()).count() > 0  # type: ignore[arg-type]
 
