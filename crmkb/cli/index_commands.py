@@ -81,6 +81,12 @@ def _print_report(report: IngestReport) -> None:
         out.print("[bold]cleaning removed[/]")
         for kind, count in sorted(report.cleaning.items()):
             out.print(f"  {kind}: {count}", highlight=False)
+    for problem in report.repaired:
+        out.print(f"[bold yellow]repaired[/] {problem}", highlight=False)
+    if report.cleaned_up:
+        out.print(
+            f"cleaned up {len(report.cleaned_up)} leftovers: {', '.join(report.cleaned_up)}", highlight=False
+        )
     state = "published " + str(report.version) if report.published else "index already up to date"
     out.print(state if report.documents else "index unchanged", highlight=False)
 

@@ -18,6 +18,7 @@ def slack_socket() -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.service import Bot
+    from bot.watcher import IndexWatcher
     from crmkb.feedback_store import FeedbackStore
     from crmkb.slack.bolt_app import build_app
     from crmkb.web.app import FEEDBACK_DB
@@ -26,5 +27,10 @@ def slack_socket() -> None:
         bot = Bot(settings)
         bot.load()
         bolt = build_app(slack, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
+        watcher = IndexWatcher(bot, settings.server.reload_interval_s)  # follows re-ingests, like serve
+        watcher.start()
         out.print("crmkb: Slack Socket Mode connected; Ctrl-C stops")
-        SocketModeHandler(bolt, slack.app_token.get_secret_value()).start()
+        try:
+            SocketModeHandler(bolt, slack.app_token.get_secret_value()).start()
+        finally:
+            watcher.stop()

@@ -10,11 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from bot.service import Bot, QuestionError
+from bot.watcher import IndexWatcher
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
 from crmkb.web.routes import ask, faq, feedback, health, slack, sources, stream, widget
-from crmkb.web.watcher import IndexWatcher
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
