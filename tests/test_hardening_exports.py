@@ -8,22 +8,30 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from markdown_it import MarkdownIt
+from playwright.sync_api import expect, sync_playwright
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, write
 from crmkb.faq.reviewed import COLUMNS, read_reviewed
 from crmkb.files import write_atomically
+from crmkb.settings import ServerSettings
+from crmkb.web.app import create_app
 from tests.conftest import KB
+from tests.support.uvicorn_server import serving
 
 runner = CliRunner()
 
@@ -309,3 +317,81 @@ def test_malformed_reviewed_file_is_one_line_naming_file_row_and_field(
 def test_missing_reviewed_file_is_one_line(tmp_path: Path) -> None:
     code, stderr = crmkb(tmp_path, "faq", "publish", str(tmp_path / "gone.csv"))
     assert code == 1 and stderr == f"error: {tmp_path / 'gone.csv'}: No such file or directory\n"
+
+
+SECRET = "trainer-key-3f9a0c"
+ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "widget"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(real_bot: Bot) -> Iterator[str]:
+    """A real uvicorn serving the real bot with CRMKB_SERVER_API_KEY set."""
+    server = ServerSettings(rate_limit=0, api_key=SecretStr(SECRET))
+    with serving(create_app(real_bot.settings.model_copy(update={"server": server}), bot=real_bot)) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_api_faq_csv_is_neutralised(keyed_url: str) -> None:
+    body = {"questions": ["=1+1 项目预算中软件成本占多少?"], "format": "csv"}
+    assert httpx.post(f"{keyed_url}/api/faq", json=body, timeout=60).status_code == 401
+    response = httpx.post(f"{keyed_url}/api/faq", json=body, headers={"X-API-Key": SECRET}, timeout=60)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.json()["content"], newline="")))
+    assert rows[0]["question"] == "'=1+1 项目预算中软件成本占多少?"
+
+
+@pytest.mark.slow
+def test_faq_page_asks_for_the_api_key_and_keeps_it_for_the_tab(keyed_url: str) -> None:
+    assert SECRET not in httpx.get(f"{keyed_url}/faq").text  # the page never carries the secret
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        sent: list[str | None] = []
+        context.on(
+            "request",
+            lambda r: sent.append(r.headers.get("x-api-key")) if r.url.endswith("/api/faq") else None,
+        )
+        page = context.new_page()
+        hint, status, key = (
+            page.get_by_test_id("faq-key-hint"),
+            page.locator("#status"),
+            page.get_by_test_id("faq-key"),
+        )
+
+        def build() -> None:
+            page.get_by_test_id("faq-questions").fill("项目预算中软件成本占多少?")
+            page.get_by_test_id("faq-build").click()
+
+        page.goto(f"{keyed_url}/faq")
+        expect(page.get_by_test_id("faq-keyform")).to_be_hidden()
+        build()
+        expect(key).to_be_visible()
+        expect(key).to_be_focused()
+        expect(hint).to_contain_text("needs an API key")
+        key.fill("not-the-key")
+        page.get_by_test_id("faq-key-use").click()
+        expect(hint).to_contain_text("wrong")
+        expect(status).to_contain_text("Wrong API key")
+        page.screenshot(path=str(ARTIFACTS / "faq-wrong-key.png"), full_page=True)
+        key.fill(SECRET)
+        key.press("Enter")
+        results = page.get_by_test_id("faq-results")
+        expect(results).to_contain_text("三分之一", timeout=30_000)
+        expect(page.get_by_test_id("faq-keyform")).to_be_hidden()
+        assert page.evaluate("sessionStorage.getItem('crmkb-api-key')") == SECRET
+        page.reload()  # the same tab keeps the key
+        build()
+        expect(results).to_contain_text("三分之一", timeout=30_000)
+        expect(page.get_by_test_id("faq-keyform")).to_be_hidden()
+        other = context.new_page()  # another tab asks again
+        other.goto(f"{keyed_url}/faq")
+        other.get_by_test_id("faq-questions").fill("项目预算中软件成本占多少?")
+        other.get_by_test_id("faq-build").click()
+        expect(other.get_by_test_id("faq-key")).to_be_visible()
+        assert sent == [None, "not-the-key", SECRET, SECRET, None]
+        browser.close()
