@@ -19,8 +19,9 @@ from bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry
-from crmkb.faq.formats import FORMATS, read_reviewed, write
-from crmkb.faq.review import rechecked
+from crmkb.faq.formats import FORMATS, write
+from crmkb.faq.review import recheck
+from crmkb.faq.reviewed import ReviewError, read_reviewed
 from crmkb.faq.suggest import suggest
 from crmkb.files import write_atomically
 
@@ -73,10 +74,11 @@ def build_command(
         fail(f"{escape(str(out_file.resolve().parent))}: no such folder")
     settings = load_settings()
     with user_errors():
-        bot = Bot(settings)
         try:
             if reviewed is not None:
-                entries = rechecked(reviewed, bot.embeddings.embed_query)
+                entries = _reviewed(reviewed)  # a malformed file stops before the model is loaded
+                embed = Bot(settings).embeddings.embed_query
+                entries = [recheck(entry, embed) for entry in entries]
                 write(entries, fmt, out_file)
                 flagged = [e for e in entries if e.check]
                 for entry in flagged:
@@ -86,6 +88,7 @@ def build_command(
                 err.print(f"{len(entries)} entries, {len(flagged)} edits flagged → {escape(str(out_file))}")
                 return
             assert questions is not None
+            bot = Bot(settings)
             with _progress() as tick, built(bot, read_questions(questions), tick) as store:
                 write(store.ordered(), fmt, out_file)
                 total = store.count()
@@ -98,12 +101,10 @@ def build_command(
 def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .csv or .json.")]) -> None:
     """Serve the approved entries of a reviewed file as curated answers (edits re-checked first)."""
     settings = load_settings()
+    entries = _reviewed(reviewed)
     with user_errors():
         bot = Bot(settings)
-        try:
-            entries = rechecked(reviewed, bot.embeddings.embed_query)
-        except ValueError as exc:
-            fail(escape(str(exc)))
+        entries = [recheck(entry, bot.embeddings.embed_query) for entry in entries]
         approved = [e for e in entries if e.status == "approved"]
         refused = [e for e in approved if e.check or not e.covered]
         for entry in refused:
@@ -123,14 +124,18 @@ def unpublish_command(
     """Stop serving curated answers: those of a file, or all of them."""
     if (reviewed is not None) != everything:
         settings = load_settings()
-        try:
-            questions = None if everything else [e.question for e in read_reviewed(reviewed)]  # type: ignore[arg-type]
-        except ValueError as exc:
-            fail(escape(str(exc)))
+        questions = None if reviewed is None else [e.question for e in _reviewed(reviewed)]
         removed = curated.unpublish(settings.data_dir, questions)
         out.print(f"unpublished {removed} curated answers")
         return
     fail("give either a reviewed file or --all")
+
+
+def _reviewed(path: Path) -> list[Entry]:
+    try:
+        return read_reviewed(path)
+    except ReviewError as exc:
+        fail(escape(str(exc)))
 
 
 def _answer(entry: Entry) -> Answer:

@@ -3,6 +3,10 @@
 Every writer takes entries already in FAQ order and writes them as they come. Output depends only on the
 entries (no dates, no ids of runs), so the same inputs give byte-identical files that review well in git.
 Files are written to a temporary file beside the target and renamed, so a failure leaves nothing half-written.
+
+Entry text (questions, KB quotes, trainers' edits) is data, never markup: HTML escapes it; Markdown escapes
+what would make HTML, links, images or code of it and breaks script-like link targets; CSV neutralises
+cells a spreadsheet would run as formulas (``reviewed.neutralise``).
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ from pathlib import Path
 from typing import IO
 
 from crmkb.faq.entries import Entry
+from crmkb.faq.reviewed import COLUMNS, neutralise
 from crmkb.files import write_atomically
 
 FORMATS = ("md", "html", "csv", "json")
-COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
-           "section", "kind", "citations", "order"]  # fmt: skip
 MARKER = re.compile(r"\[(\d{1,3})\]")
 KIND = {"best-practice": "最佳实践 · best practice", "failure-case": "失败案例 · failure case"}
 NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge base"
+# In Markdown: HTML, links and images ([ ]), code (` ~) and the escapes themselves; shown as text.
+MD_SPECIAL = {"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "~": "\\~",
+              "<": "&lt;", ">": "&gt;", "&": "&amp;"}  # fmt: skip
+MD_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in MD_SPECIAL))
+# A script-running URL scheme, in case a renderer turns bare URLs into links.
+MD_SCHEME = re.compile(r"(?i)(javascript|vbscript|data):(?=\S)")
 
 
 def write(entries: Iterable[Entry], fmt: str, out: Path) -> None:
@@ -67,20 +76,31 @@ def _where(title: str, section: str) -> str:
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
     out.write("# CRM 实施 FAQ\n")
     for heading, group in topics(entries):
-        out.write(f"\n## {heading}\n")
+        out.write(f"\n## {_md_line(heading)}\n")
         if group[0].covered:
-            out.write(f"\n_{KIND.get(group[0].kind, group[0].kind)}_\n")
+            out.write(f"\n_{_md_line(KIND.get(group[0].kind, group[0].kind))}_\n")
         for entry in group:
-            out.write(f"\n### {entry.question}\n\n")
+            out.write(f"\n### {_md_line(entry.question)}\n\n")
             if entry.also_asked:
-                out.write("Also asked: " + "; ".join(entry.also_asked) + "\n\n")
+                out.write("Also asked: " + "; ".join(_md_line(q) for q in entry.also_asked) + "\n\n")
             if not entry.covered:
                 continue
-            text = MARKER.sub(rf"[^{entry.id}-\1]", entry.final_answer)
-            out.write(text.strip() + "\n\n")
+            parts = MARKER.split(entry.final_answer.strip())  # text, n, text, n, …
+            out.write("".join(_md(p) if i % 2 == 0 else f"[^{entry.id}-{p}]" for i, p in enumerate(parts)))
+            out.write("\n\n")
             for c in entry.citations:
-                quote = " ".join(c["quote"].split())
-                out.write(f"[^{entry.id}-{c['n']}]: {_where(c['title'], c['section'])} — “{quote}”\n")
+                where = _md_line(_where(c["title"], c["section"]))
+                out.write(f"[^{entry.id}-{int(c['n'])}]: {where} — “{_md_line(c['quote'])}”\n")
+
+
+def _md(text: str) -> str:
+    """Text a Markdown renderer shows as it is: no HTML, link, image or code can come of it."""
+    return MD_SCHEME.sub(r"\1&#58;", MD_SPECIAL_RE.sub(lambda m: MD_SPECIAL[m[0]], text))
+
+
+def _md_line(text: str) -> str:
+    """``_md`` on one line: a line break in a heading would start a block of its own."""
+    return _md(" ".join(text.split()))
 
 
 def _html(entries: Iterable[Entry], out: IO[str]) -> None:
@@ -124,7 +144,7 @@ def _html_answer(entry: Entry) -> str:
         )
         lines.append(f"<p>{rendered}</p>")
     notes = "".join(
-        f'<li id="n{e(entry.id)}-{c["n"]}">[{c["n"]}] {e(_where(c["title"], c["section"]))}'
+        f'<li id="n{e(entry.id)}-{int(c["n"])}">[{int(c["n"])}] {e(_where(c["title"], c["section"]))}'
         f" — “{e(' '.join(c['quote'].split()))}”</li>"
         for c in entry.citations
     )
@@ -135,7 +155,7 @@ def _csv(entries: Iterable[Entry], out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow(entry.row())
+        writer.writerow({name: neutralise(cell) for name, cell in entry.row().items()})
 
 
 def _json(entries: Iterable[Entry], out: IO[str]) -> None:
@@ -150,27 +170,3 @@ def _json(entries: Iterable[Entry], out: IO[str]) -> None:
 WRITERS: dict[str, Callable[[Iterable[Entry], IO[str]], None]] = {
     "md": _markdown, "html": _html, "csv": _csv, "json": _json,
 }  # fmt: skip
-
-
-def read_reviewed(path: Path) -> list[Entry]:
-    """Entries from a reviewed CSV or JSON file written by ``write``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8") from None
-    try:
-        if path.suffix.lower() == ".json":
-            rows = json.loads(text)
-        elif path.suffix.lower() == ".csv":
-            rows = list(csv.DictReader(text.splitlines()))
-        else:
-            raise ValueError(f"{path}: a reviewed file is .csv or .json")
-        entries = [Entry.from_row(row) for row in rows]
-    except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a FAQ review file ({exc})") from None
-    if not entries:
-        raise ValueError(f"{path}: no entries")
-    for entry in entries:
-        if entry.status not in ("draft", "approved", "rejected", "not-covered"):
-            raise ValueError(f"{path}: entry {entry.id}: unknown status {entry.status!r}")
-    return entries

@@ -8,11 +8,8 @@ published.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.grounding import Embed, claims, supported
 from crmkb.faq.entries import Entry
-from crmkb.faq.formats import read_reviewed
 
 
 def recheck(entry: Entry, embed: Embed | None = None) -> Entry:
@@ -31,8 +28,3 @@ def recheck(entry: Entry, embed: Embed | None = None) -> Entry:
             problems.append(f"not supported by {''.join(f'[{n}]' for n in claim.markers)}: {claim.text}")
     entry.check = "; ".join(problems)
     return entry
-
-
-def rechecked(path: Path, embed: Embed | None = None) -> list[Entry]:
-    """The entries of a reviewed file, each edit re-checked."""
-    return [recheck(entry, embed) for entry in read_reviewed(path)]
