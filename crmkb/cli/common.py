@@ -23,7 +23,7 @@ from ingest.store import EmbedderMismatch, StoreUnavailable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line at any terminal width
 
 USER_ERRORS = (
     SettingsError, StoreUnavailable, EmbedderMismatch, CatalogError, EmbeddingError, IndexMissing, GlossaryError,
