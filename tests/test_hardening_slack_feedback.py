@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from bot.schemas import Answer
 from bot.service import Bot
@@ -28,6 +30,7 @@ from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.fake_slack import Recorder, make_app
 from tests.support.uvicorn_server import free_port, serving
 from tests.test_slack import SECRET, buttons, command, signed_post
+from tests.test_widget_browser import CHROMIUM
 
 QUESTION = "CRM项目团队应该包括哪些人?"
 OLD_SCHEMA = """
@@ -137,6 +140,39 @@ def test_web_raters_are_the_widget_id_or_else_the_client_address(base_url: str, 
         f"{base_url}/api/feedback", json={"answer_id": answer_id, "rating": "up", "rater": "<x>"}
     )
     assert bad.status_code == 422
+
+
+@pytest.mark.slow
+def test_the_widget_rates_as_one_rater_across_visits(base_url: str, real_bot: Bot) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
+    store = FeedbackStore(real_bot.settings.data_dir / FEEDBACK_DB)
+    answered: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(base_url + "/")
+        for visit, clicks in enumerate((["crmkb-up", "crmkb-down"], ["crmkb-up"])):
+            if visit:
+                page.reload()  # a later visit: the same browser, so the same rater
+            page.get_by_test_id("crmkb-launcher").click()
+            page.get_by_test_id("crmkb-input").fill(QUESTION)
+            page.get_by_test_id("crmkb-input").press("Enter")
+            answer = page.get_by_test_id("crmkb-answer").last
+            expect(answer).to_have_attribute("data-state", "done", timeout=30_000)
+            for click in clicks:
+                answer.get_by_test_id(click).click()
+                expect(answer.get_by_test_id(click)).to_have_attribute("aria-pressed", "true")
+            answered.append(answer.get_attribute("data-answer-id") or "")
+            wanted = "down" if len(clicks) == 2 else "up"
+            for _ in range(50):  # the widget does not wait for the rating to be stored
+                if [r for _, r, _ in ratings(store, answered[-1])] == [wanted]:
+                    break
+                page.wait_for_timeout(100)
+        browser.close()
+    first, second = (ratings(store, a) for a in answered)
+    assert [r for _, r, _ in first] == ["down"] and [r for _, r, _ in second] == ["up"]
+    assert re.fullmatch(r"web:[0-9a-f]{32}", first[0][0]) and first[0][0] == second[0][0]
 
 
 @contextmanager
