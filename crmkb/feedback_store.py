@@ -4,57 +4,85 @@ Every answer a channel serves is recorded with its question and citations, so a 
 and a reviewer later sees exactly what was rated. WAL mode lets the web workers write while a reviewer
 reads; each write is its own transaction with ``synchronous=FULL``, so a rating acknowledged to the user
 survives a crash or kill of the server.
+
+One rater (a Slack user, a browser, a client address) holds one rating per answer: rating again replaces
+it, so repeated clicks cannot stack up votes.
+
+The store is an optional part of serving: when its file is deleted or replaced while the service runs,
+the next call recreates the schema and carries on; while it cannot be healed (an unwritable data dir, a
+file that is not a database) every call raises :class:`FeedbackUnavailable`, which answering channels log
+and step over, and which the rating endpoints turn into 503.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot.schemas import Answer
 
 Rating = Literal["up", "down"]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    channel TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    answerable INTEGER NOT NULL,
-    language TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    citations TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created REAL NOT NULL,
-    answer_id TEXT NOT NULL REFERENCES answers(id),
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment TEXT NOT NULL DEFAULT '',
-    channel TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
-CREATE TABLE IF NOT EXISTS conversation_turns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation TEXT NOT NULL,
-    question TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS turns_conversation ON conversation_turns(conversation);
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS answers (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        channel TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        answerable INTEGER NOT NULL,
+        language TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        citations TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created REAL NOT NULL,
+        answer_id TEXT NOT NULL REFERENCES answers(id),
+        rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+        comment TEXT NOT NULL DEFAULT '',
+        channel TEXT NOT NULL,
+        rater TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id)",
+    """CREATE TABLE IF NOT EXISTS conversation_turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation TEXT NOT NULL,
+        question TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS turns_conversation ON conversation_turns(conversation)",
+)
+
+# A comment given with a rating survives a later click of the same rating without one: the widget sends
+# the bare rating and then the comment as two requests, which may arrive in either order.
+_UPSERT = """
+INSERT INTO feedback (created, answer_id, rating, comment, channel, rater) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (answer_id, rater) DO UPDATE SET
+    created = excluded.created,
+    comment = CASE WHEN excluded.comment != '' THEN excluded.comment
+                   WHEN excluded.rating = feedback.rating THEN feedback.comment ELSE '' END,
+    rating = excluded.rating,
+    channel = excluded.channel
+RETURNING id
 """
 
 
 class UnknownAnswer(LookupError):
     """Feedback named an answer id that was never recorded."""
+
+
+class FeedbackUnavailable(RuntimeError):
+    """The store cannot be read or written right now (its cause is chained and logged)."""
 
 
 @dataclass(frozen=True)
@@ -67,15 +95,46 @@ class FeedbackRow:
     question: str
     answer: str
     citations: list[dict[str, object]]
+    rater: str
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by an older crmkb up to date; runs inside the schema transaction."""
+    if "rater" not in {row[1] for row in db.execute("PRAGMA table_info(feedback)")}:
+        db.execute("ALTER TABLE feedback ADD COLUMN rater TEXT NOT NULL DEFAULT ''")
+    unique = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'feedback_rater'")
+    if unique.fetchone() is None:
+        # Ratings from before raters were known all count as one anonymous rater: the latest one stays.
+        db.execute(
+            "DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY answer_id, rater)"
+        )
+        db.execute("CREATE UNIQUE INDEX feedback_rater ON feedback(answer_id, rater)")
 
 
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        try:
+            self._prepare()
+        except (sqlite3.Error, OSError) as exc:
+            # Serving starts without it; every call tries to heal the store again.
+            log.warning(
+                "feedback store %s unavailable, answers will not be recorded until it heals: %s", path, exc
+            )
+
+    def _prepare(self) -> None:
+        """Create or update the schema: on start, and again whenever the file was lost or replaced."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # one process checks and migrates at a time
+            for statement in _TABLES:
+                db.execute(statement)
+            _migrate(db)
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -89,14 +148,31 @@ class FeedbackStore:
         finally:
             db.close()
 
-    def check_writable(self) -> str | None:
-        """``None`` when a write would succeed now, else why not (for the readiness probe)."""
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` in one transaction; on a database error, heal the schema once and try again."""
         try:
-            with contextlib.closing(sqlite3.connect(self.path, timeout=2)) as db:
-                db.execute("BEGIN IMMEDIATE")
-                db.execute("SELECT 1 FROM answers LIMIT 1")
-                db.rollback()
-        except sqlite3.Error as exc:
+            with self._connect() as db:
+                return work(db)
+        except sqlite3.Error as first:
+            log.warning("feedback store %s failed (%s); recreating its schema", self.path, first)
+            try:
+                self._prepare()
+                with self._connect() as db:
+                    return work(db)
+            except (sqlite3.Error, OSError) as exc:
+                raise FeedbackUnavailable(f"the feedback store {self.path} is unavailable: {exc}") from exc
+
+    def check_writable(self) -> str | None:
+        """``None`` when a rating could be stored now (healing the file first if it was lost), else why
+        not: the readiness probe's question."""
+
+        def probe(db: sqlite3.Connection) -> None:
+            db.execute("SELECT 1 FROM answers LIMIT 1")
+            db.execute("DELETE FROM answers WHERE 0")  # takes the write lock, changes nothing
+
+        try:
+            self._run(probe)
+        except FeedbackUnavailable as exc:
             return str(exc)
         return None
 
@@ -107,33 +183,41 @@ class FeedbackStore:
     def record(self, answer: Answer, channel: str) -> str:
         """Store ``answer`` (giving it an id when it has none) and return the id."""
         answer.id = answer.id or self.new_id()
-        with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    answer.id, time.time(), channel, answer.question, answer.answer, int(answer.answerable),
-                    answer.language, answer.mode, json.dumps([c.model_dump() for c in answer.citations],
-                                                             ensure_ascii=False),
-                ),
-            )  # fmt: skip
+        row = (
+            answer.id, time.time(), channel, answer.question, answer.answer, int(answer.answerable),
+            answer.language, answer.mode, json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
+        )  # fmt: skip
+        self._run(
+            lambda db: db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        )
         return answer.id
 
-    def rate(self, answer_id: str, rating: Rating, comment: str = "", channel: str = "web") -> int:
-        with self._connect() as db:
+    def try_record(self, answer: Answer, channel: str) -> bool:
+        """:meth:`record`, or a logged warning when the store is unavailable: answering goes on unrecorded."""
+        try:
+            self.record(answer, channel)
+        except FeedbackUnavailable as exc:
+            log.warning("answer %s served without being recorded: %s", answer.id, exc)
+            return False
+        return True
+
+    def rate(
+        self, answer_id: str, rating: Rating, comment: str = "", channel: str = "web", *, rater: str = ""
+    ) -> int:
+        """Store ``rater``'s rating of an answer, replacing the one they gave it before; returns its id."""
+
+        def work(db: sqlite3.Connection) -> int:
             if db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
                 raise UnknownAnswer(answer_id)
-            cursor = db.execute(
-                "INSERT INTO feedback (created, answer_id, rating, comment, channel) VALUES (?, ?, ?, ?, ?)",
-                (time.time(), answer_id, rating, comment, channel),
+            return int(
+                db.execute(_UPSERT, (time.time(), answer_id, rating, comment, channel, rater)).fetchone()[0]
             )
-            return int(cursor.lastrowid or 0)
+
+        return self._run(work)
 
     def answer(self, answer_id: str) -> Answer | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT id, question, answer, answerable, language, mode, citations FROM answers WHERE id = ?",
-                (answer_id,),
-            ).fetchone()
+        query = "SELECT id, question, answer, answerable, language, mode, citations FROM answers WHERE id = ?"
+        row = self._run(lambda db: db.execute(query, (answer_id,)).fetchone())
         if row is None:
             return None
         return Answer.model_validate({
@@ -143,32 +227,31 @@ class FeedbackStore:
 
     def remember(self, conversation: str, question: str) -> None:
         """Note a question asked in a conversation (a Slack thread or DM), for follow-ups."""
-        with self._connect() as db:
-            db.execute(
+        self._run(
+            lambda db: db.execute(
                 "INSERT INTO conversation_turns (conversation, question) VALUES (?, ?)",
                 (conversation, question),
             )
+        )
 
     def history(self, conversation: str, limit: int = 5) -> list[str]:
         """The conversation's latest questions, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT question FROM conversation_turns WHERE conversation = ? ORDER BY id DESC LIMIT ?",
-                (conversation, limit),
-            ).fetchall()
+        query = "SELECT question FROM conversation_turns WHERE conversation = ? ORDER BY id DESC LIMIT ?"
+        rows = self._run(lambda db: db.execute(query, (conversation, limit)).fetchall())
         return [r[0] for r in reversed(rows)]
 
     def feedback(self) -> list[FeedbackRow]:
-        """Every rating with the question, answer and citations it rated, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT f.id, f.answer_id, f.rating, f.comment, f.channel, a.question, a.answer, a.citations "
-                "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.id"
-            ).fetchall()
+        """Every rater's current rating of each answer, with the question, answer and citations it rated,
+        oldest first."""
+        query = (
+            "SELECT f.id, f.answer_id, f.rating, f.comment, f.channel, a.question, a.answer, a.citations, f.rater "
+            "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.id"
+        )
+        rows = self._run(lambda db: db.execute(query).fetchall())
         return [
             FeedbackRow(
                 id=r[0], answer_id=r[1], rating=r[2], comment=r[3], channel=r[4], question=r[5], answer=r[6],
-                citations=json.loads(r[7]),
+                citations=json.loads(r[7]), rater=r[8],
             )
             for r in rows
         ]  # fmt: skip

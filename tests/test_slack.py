@@ -3,6 +3,8 @@ loopback; a fake Slack Web API and response_url receiver (also on loopback) reco
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -19,9 +21,10 @@ from slack_sdk.signature import SignatureVerifier
 from bot.schemas import Answer, Citation
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, SlackSettings
+from crmkb.settings import ServerSettings, Settings, SlackSettings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.routes.slack import SLACK_MAX_BODY
 from tests.support.fake_slack import BOT_ID, BOT_USER, Recorder, make_app
 from tests.support.uvicorn_server import serving
 
@@ -38,9 +41,9 @@ def slack() -> Iterator[tuple[str, Recorder]]:
 
 
 @pytest.fixture(scope="module")
-def app_url(real_bot: Bot, slack: tuple[str, Recorder]) -> Iterator[str]:
+def slack_settings(real_bot: Bot, slack: tuple[str, Recorder]) -> Settings:
     fake_url, _ = slack
-    settings = real_bot.settings.model_copy(
+    return real_bot.settings.model_copy(
         update={
             "server": ServerSettings(rate_limit=0),
             "slack": SlackSettings(
@@ -48,7 +51,11 @@ def app_url(real_bot: Bot, slack: tuple[str, Recorder]) -> Iterator[str]:
             ),
         }
     )
-    with serving(create_app(settings, bot=real_bot)) as url:
+
+
+@pytest.fixture(scope="module")
+def app_url(real_bot: Bot, slack_settings: Settings) -> Iterator[str]:
+    with serving(create_app(slack_settings, bot=real_bot)) as url:
         yield url
 
 
@@ -58,17 +65,23 @@ def recorder(slack: tuple[str, Recorder]) -> Recorder:
     return slack[1]
 
 
-def signed_post(
-    url: str, body: str, content_type: str, *, age: int = 0, secret: str = SECRET, **headers: str
-) -> httpx.Response:
+def signed(body: str | bytes, content_type: str, *, age: int = 0, secret: str = SECRET) -> dict[str, str]:
+    """The headers Slack sends with ``body``."""
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body) or ""
-    head = {
+    return {
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
         "Content-Type": content_type,
     }
-    return httpx.post(f"{url}/slack/events", content=body.encode(), headers={**head, **headers}, timeout=30)
+
+
+def signed_post(
+    url: str, body: str | bytes, content_type: str, *, age: int = 0, secret: str = SECRET, **headers: str
+) -> httpx.Response:
+    head = signed(body, content_type, age=age, secret=secret)
+    content = body.encode() if isinstance(body, str) else body
+    return httpx.post(f"{url}/slack/events", content=content, headers={**head, **headers}, timeout=30)
 
 
 def command(url: str, fake: str, text: str, key: str = "c1", **kw: Any) -> httpx.Response:
@@ -79,10 +92,10 @@ def command(url: str, fake: str, text: str, key: str = "c1", **kw: Any) -> httpx
     return signed_post(url, body, "application/x-www-form-urlencoded", **kw)
 
 
-def event(url: str, inner: dict[str, Any], **kw: Any) -> httpx.Response:
+def event(url: str, inner: dict[str, Any], event_id: str = "", **kw: Any) -> httpx.Response:
     body = json.dumps({
         "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": inner,
-        "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+        "event_id": event_id or f"Ev{time.time_ns()}", "event_time": int(time.time()),
         "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
     })  # fmt: skip
     return signed_post(url, body, "application/json", **kw)
@@ -225,6 +238,102 @@ def test_own_and_other_bots_messages_are_ignored(app_url: str, recorder: Recorde
     assert event(app_url, own).status_code == 200 and event(app_url, other).status_code == 200
     time.sleep(1)
     assert recorder.named("chat.postMessage") == []
+
+
+def test_oversized_bodies_are_refused_and_slack_is_still_served(
+    app_url: str, slack: tuple[str, Recorder], recorder: Recorder
+) -> None:
+    big = b"x" * (SLACK_MAX_BODY + 1)
+    declared = httpx.post(f"{app_url}/slack/events", content=big, timeout=30)
+    assert declared.status_code == 413 and "too large" in declared.json()["detail"]
+
+    def undeclared() -> Iterator[bytes]:  # chunked: no Content-Length to refuse it by
+        for _ in range(8):
+            yield big[: len(big) // 4]
+
+    chunked = httpx.post(f"{app_url}/slack/events", content=undeclared(), timeout=30)
+    assert chunked.status_code == 413
+    assert command(app_url, slack[0], "CRM项目团队应该包括哪些人?", key="c5").status_code == 200
+    assert recorder.wait_for("response/c5")[0]["blocks"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=abc"},
+        {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=abc"},
+        {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
+        {},
+    ],
+)
+def test_garbled_or_missing_signature_headers_are_401(app_url: str, headers: dict[str, str]) -> None:
+    response = httpx.post(f"{app_url}/slack/events", content=b'{"type": "event_callback"', headers=headers)
+    assert response.status_code == 401 and "signature" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"type": "event_callback", "event": ', "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        (b'{"authorizations": "x"}', "application/json"),
+        (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_signed_but_malformed_bodies_are_400(app_url: str, body: bytes, content_type: str) -> None:
+    timestamp = str(int(time.time()))
+    # Slack's algorithm on the raw bytes: slack_sdk's signer cannot take a body that is not UTF-8.
+    mac = hmac.new(SECRET.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={mac}",
+        "Content-Type": content_type,
+    }
+    response = httpx.post(f"{app_url}/slack/events", content=body, headers=headers)
+    assert response.status_code == 400 and response.json() == {"detail": "malformed Slack request body"}
+
+
+def test_an_event_delivered_twice_is_answered_once(app_url: str, recorder: Recorder) -> None:
+    dm = {"type": "message", "channel_type": "im", "user": "U1", "text": "What is the biggest business risk?",
+          "ts": "1700000007.000100", "channel": "D7", "event_ts": "1700000007.000100"}  # fmt: skip
+    event_id = f"Ev{time.time_ns()}"
+    assert event(app_url, dm, event_id=event_id).status_code == 200
+    recorder.wait_for("chat.postMessage")
+    again = event(app_url, dm, event_id=event_id)  # signed afresh, as a replay or a second delivery is
+    assert again.status_code == 200
+    time.sleep(1)
+    assert len(recorder.named("chat.postMessage")) == 1
+
+
+def test_a_replayed_slash_command_is_answered_once(
+    app_url: str, slack: tuple[str, Recorder], recorder: Recorder
+) -> None:
+    body = urlencode({"command": "/crm", "text": "CRM项目团队应该包括哪些人?", "user_id": "U1", "channel_id": "C1",
+                      "response_url": f"{slack[0]}/response/c6", "team_id": "T1", "trigger_id": "1.2"})  # fmt: skip
+    headers = signed(body, "application/x-www-form-urlencoded")
+    for _ in range(3):
+        assert (
+            httpx.post(f"{app_url}/slack/events", content=body, headers=headers, timeout=30).status_code
+            == 200
+        )
+    recorder.wait_for("response/c6")
+    time.sleep(1)
+    assert len(recorder.named("response/c6")) == 1
+
+
+def test_every_worker_knows_what_another_answered(
+    app_url: str, real_bot: Bot, slack_settings: Settings, recorder: Recorder
+) -> None:
+    mention = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> 项目预算中软件成本占多少?",
+               "ts": "1700000008.000100", "channel": "C8", "event_ts": "1700000008.000100"}  # fmt: skip
+    event_id = f"Ev{time.time_ns()}"
+    with serving(create_app(slack_settings, bot=real_bot)) as other_worker:
+        assert event(app_url, mention, event_id=event_id).status_code == 200
+        recorder.wait_for("chat.postMessage")
+        assert event(other_worker, mention, event_id=event_id).status_code == 200
+        time.sleep(1)
+    assert len(recorder.named("chat.postMessage")) == 1
 
 
 def test_without_slack_settings_the_endpoint_is_a_clear_503(real_bot: Bot) -> None:

@@ -1,12 +1,14 @@
 """The Bolt app: slash command, mentions (answered in a thread), DMs, feedback and share buttons.
 
-Bolt verifies every request's signature and its 5-minute timestamp window (401 otherwise) and ignores the
-app's own events. Listeners run after the acknowledgement (Bolt's default for HTTP), so Slack gets its
-ack within 3 seconds however long answering takes.
+Over HTTP, ``crmkb.web.routes.slack`` bounds, verifies and de-duplicates a request before it gets here;
+Bolt verifies the signature again and ignores the app's own events. Listeners run after the acknowledgement (Bolt's default for HTTP), so Slack gets its
+ack within 3 seconds however long answering takes. The feedback store is optional: while it is down,
+questions are answered without history or a record, and a rating click says it could not be stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from slack_sdk import WebClient
 
 from bot.schemas import Answer
 from bot.service import Bot, QuestionError
-from crmkb.feedback_store import FeedbackStore, Rating, UnknownAnswer
+from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
 from crmkb.settings import SlackSettings
 from crmkb.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE, answer_message, escape
 from ingest.index import IndexMissing
@@ -35,6 +37,8 @@ TROUBLE = {
     "en": "Cannot answer right now: {detail}",
 }
 THANKS = {"zh-Hans": "谢谢你的反馈。", "zh-Hant": "謝謝你的回饋。", "en": "Thanks for the feedback."}
+GONE = "This answer is no longer on record."
+UNSTORED = "Ratings cannot be stored right now; please try again shortly."
 
 
 def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
@@ -47,14 +51,23 @@ def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
         token_verification_enabled=False,  # no network at start-up; the token is checked on first use
     )
 
+    def earlier(conversation: str | None) -> list[str]:
+        if not conversation:
+            return []
+        try:
+            return store.history(conversation)
+        except FeedbackUnavailable as exc:
+            log.warning("answering without the conversation's earlier questions: %s", exc)
+            return []
+
     def safely(question: str, conversation: str | None) -> Answer | str:
         """The answer (recorded, so its buttons can rate it), or a message saying why there is none: never
         an exception to Slack. A conversation (thread or DM) lends its earlier questions to follow-ups."""
         try:
-            result = bot.ask(question, history=store.history(conversation) if conversation else [])
-            store.record(result, channel="slack")
-            if conversation:
-                store.remember(conversation, question)
+            result = bot.ask(question, history=earlier(conversation))
+            if store.try_record(result, channel="slack") and conversation:
+                with contextlib.suppress(FeedbackUnavailable):  # a follow-up then lacks it, nothing worse
+                    store.remember(conversation, question)
             return result
         except QuestionError as exc:
             return escape(str(exc))
@@ -113,17 +126,19 @@ def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
             reply(event, client, threaded=False)
 
     @app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))
-    def on_feedback(ack: Any, action: dict[str, Any], respond: Any) -> None:
+    def on_feedback(ack: Any, action: dict[str, Any], body: dict[str, Any], respond: Any) -> None:
         ack()
         rating: Rating = "up" if action["action_id"] == FEEDBACK_UP else "down"
+        rater = f"slack:{body.get('user', {}).get('id', '')}"
         try:
-            store.rate(action["value"], rating, channel="slack")
-        except UnknownAnswer:
-            respond(
-                text="This answer is no longer on record.", response_type="ephemeral", replace_original=False
-            )
+            store.rate(action["value"], rating, channel="slack", rater=rater)
+            rated = store.answer(action["value"])
+        except (UnknownAnswer, FeedbackUnavailable) as exc:
+            if isinstance(exc, FeedbackUnavailable):
+                log.warning("a Slack rating was not stored: %s", exc)
+            text = GONE if isinstance(exc, UnknownAnswer) else UNSTORED
+            respond(text=text, response_type="ephemeral", replace_original=False)
             return
-        rated = store.answer(action["value"])
         language = rated.language if rated else "en"
         respond(text=THANKS.get(language, THANKS["en"]), response_type="ephemeral", replace_original=False)
 
@@ -132,11 +147,13 @@ def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
         ack: Any, action: dict[str, Any], body: dict[str, Any], client: WebClient, respond: Any
     ) -> None:
         ack()
-        shared = store.answer(action["value"])
+        try:
+            shared = store.answer(action["value"])
+        except FeedbackUnavailable as exc:
+            log.warning("an answer could not be shared: %s", exc)
+            shared = None
         if shared is None:
-            respond(
-                text="This answer is no longer on record.", response_type="ephemeral", replace_original=False
-            )
+            respond(text=GONE, response_type="ephemeral", replace_original=False)
             return
         user = body.get("user", {}).get("id", "")
         text, blocks = answer_message(shared)

@@ -1,14 +1,18 @@
-"""POST /api/feedback: a 👍 or 👎 (and an optional comment) on an answer, stored with what it rated."""
+"""POST /api/feedback: a 👍 or 👎 (and an optional comment) on an answer, stored with what it rated.
+
+Each rater holds one rating per answer, replaced when they rate it again: the rater is the id the widget
+keeps in the browser, or the client's address when a caller sends none.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from crmkb.feedback_store import UnknownAnswer
+from crmkb.feedback_store import FeedbackUnavailable, UnknownAnswer
 from crmkb.web.deps import StoreDep
 
 router = APIRouter(prefix="/api", tags=["feedback"])
@@ -18,6 +22,11 @@ class FeedbackRequest(BaseModel):
     answer_id: str = Field(min_length=1, max_length=64, description="The id of the answer rated.")
     rating: Literal["up", "down"]
     comment: str = Field(default="", max_length=2000)
+    rater: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="A random id the client keeps for its user; rating the same answer again replaces the rating.",
+    )
 
 
 class FeedbackStored(BaseModel):
@@ -27,9 +36,16 @@ class FeedbackStored(BaseModel):
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackStored)
-async def feedback(body: FeedbackRequest, store: StoreDep) -> FeedbackStored:
+async def feedback(body: FeedbackRequest, store: StoreDep, request: Request) -> FeedbackStored:
+    rater = f"web:{body.rater}" if body.rater else f"addr:{request.client.host if request.client else '?'}"
     try:
-        row = await run_in_threadpool(store.rate, body.answer_id, body.rating, body.comment.strip(), "web")
+        row = await run_in_threadpool(
+            store.rate, body.answer_id, body.rating, body.comment.strip(), "web", rater=rater
+        )
     except UnknownAnswer:
         raise HTTPException(status_code=404, detail=f"no answer with id {body.answer_id!r}") from None
+    except FeedbackUnavailable:
+        raise HTTPException(
+            status_code=503, detail="ratings cannot be stored right now; try again shortly"
+        ) from None
     return FeedbackStored(id=row, answer_id=body.answer_id, rating=body.rating)

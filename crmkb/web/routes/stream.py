@@ -57,7 +57,7 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
     try:
         answer = await run_in_threadpool(bot.ask, body.question, history=body.history, mode=body.mode)
         answer.id = answer_id
-        await run_in_threadpool(store.record, answer, "web")
+        await run_in_threadpool(store.try_record, answer, "web")  # an unrecorded answer is still an answer
     except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
         yield _event("error", {"detail": str(exc)})
         return

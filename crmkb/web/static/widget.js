@@ -10,6 +10,21 @@
   const API = (data.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/$/, "");
   const API_KEY = data.apiKey || "";
   const HISTORY = 5;
+  /* Who rates, so rating an answer again replaces the earlier rating instead of adding one: a random id
+   * kept in this browser's localStorage (nothing personal); a fresh one per page where storage is refused. */
+  const RATER = (() => {
+    const fresh = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    try {
+      let id = localStorage.getItem("crmkb-rater");
+      if (!/^[0-9a-f]{32}$/.test(id || "")) {
+        id = fresh();
+        localStorage.setItem("crmkb-rater", id);
+      }
+      return id;
+    } catch {
+      return fresh();
+    }
+  })();
 
   const STRINGS = {
     "zh-Hans": {
@@ -414,7 +429,7 @@
   async function postFeedback(answerId, rating, comment) {
     try {
       await fetch(API + "/api/feedback", { method: "POST", headers: headers(),
-        body: JSON.stringify({ answer_id: answerId, rating, comment }) });
+        body: JSON.stringify({ answer_id: answerId, rating, comment, rater: RATER }) });
     } catch { /* a lost rating is not worth interrupting the reader */ }
   }
 
