@@ -160,16 +160,23 @@ class Bot:
             problems.append(f"store: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         return Readiness(served, active, problems)
 
+    def check_mode(self, mode: Mode | None) -> None:
+        """Refuse a mode this bot cannot answer in, before any work (a stream must know before it starts)."""
+        if (
+            (mode or self.settings.answer.mode) == "llm"
+            and self._chat_model is None
+            and not self.settings.llm.base_url
+        ):
+            raise QuestionError(
+                "LLM mode is not configured on this server (set CRMKB_LLM_BASE_URL); ask in extractive mode"
+            )
+
     def llm(self) -> LLMAnswerer:
         """The LLM answerer over the same index; a clear error when no endpoint is configured."""
+        self.check_mode("llm")
         extractive = self.load()
         with self._lock:
             if self._llm is None or self._llm.extractive is not extractive:
-                if self._chat_model is None and not self.settings.llm.base_url:
-                    raise QuestionError(
-                        "LLM mode is not configured on this server (set CRMKB_LLM_BASE_URL); "
-                        "ask in extractive mode"
-                    )
                 model = self._chat_model or make_chat_model(self.settings.llm)
                 self._llm = LLMAnswerer(extractive, model, self.settings.llm)
             return self._llm

@@ -7,11 +7,14 @@ Nothing is read at import time; call :func:`get_settings`.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,16 +114,29 @@ class LLMSettings(BaseModel):
     passages: int = Field(default=5, ge=1, le=12, description="Numbered passages given to the model.")
 
 
+def comma_or_json_list(value: object) -> object:
+    """A list setting as people write it in an environment: ``a,b`` or a JSON list."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not a JSON list ({exc}); write a,b or a JSON list") from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 class ServerSettings(BaseModel):
     """The HTTP service."""
 
     host: str = Field(default="127.0.0.1", description="Interface `crmkb serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `crmkb serve` listens on.")
     workers: int = Field(default=1, ge=1, le=32, description="Worker processes `crmkb serve` runs.")
-    cors_origins: list[str] = Field(
+    cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Origins allowed to call /api/* from a browser (the pages that embed the widget), as a "
-        'JSON list: ["https://intranet.example"]. ["*"] allows any.',
+        description="Origins allowed to call /api/* from a browser (the pages that embed the widget): "
+        'https://a.example,https://b.example or a JSON list ["https://a.example"]. * allows any.',
     )
     api_key: SecretStr | None = Field(
         default=None, description="When set, /api/* requires it in the X-API-Key header (401 otherwise)."
@@ -131,6 +147,12 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         default=65_536, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return comma_or_json_list(value)
+
     reload_interval_s: float = Field(
         default=2.0,
         gt=0,
@@ -211,6 +233,12 @@ def get_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
+    except SourceError as exc:
+        # pydantic-settings could not decode a value (a JSON setting that is not JSON) before validation.
+        field = re.search(r'field "([^"]+)"', str(exc))
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        name = f"CRMKB_{field.group(1).upper()}…" if field else "a CRMKB_ variable"
+        raise SettingsError(f"invalid setting {name}: not valid JSON{cause}") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field, field_validator
 from bot.schemas import Answer, Mode
 from bot.service import MAX_QUESTION_CHARS, clean_question
 from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["ask"])
+router = APIRouter(prefix="/api", tags=["ask"], route_class=StrictJSONRoute)
 MAX_HISTORY = 5
 
 

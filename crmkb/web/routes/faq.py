@@ -14,8 +14,9 @@ from crmkb.faq.build import FaqError, built
 from crmkb.faq.formats import render
 from crmkb.web.deps import BotDep
 from crmkb.web.routes.widget import STATIC
+from crmkb.web.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["faq"])
+router = APIRouter(prefix="/api", tags=["faq"], route_class=StrictJSONRoute)
 page = APIRouter(tags=["faq"])
 MAX_QUESTIONS = 200
 

@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.feedback_store import FeedbackUnavailable, UnknownAnswer
 from crmkb.web.deps import StoreDep
+from crmkb.web.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["feedback"])
+router = APIRouter(prefix="/api", tags=["feedback"], route_class=StrictJSONRoute)
 
 
 class FeedbackRequest(BaseModel):

@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from crmkb.web.deps import BotDep
+from crmkb.web.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["sources"])
+router = APIRouter(prefix="/api", tags=["sources"], route_class=StrictJSONRoute)
 
 
 class SourcePassage(BaseModel):

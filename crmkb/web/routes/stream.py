@@ -23,10 +23,11 @@ from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.routes.ask import AskRequest
+from crmkb.web.strict_json import StrictJSONRoute
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
-router = APIRouter(prefix="/api", tags=["ask"])
+router = APIRouter(prefix="/api", tags=["ask"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
 
@@ -78,4 +79,5 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
     responses={200: {"content": {"text/event-stream": {}}, "description": "meta, delta…, citation…, done"}},
 )
 async def ask_stream(body: AskRequest, bot: BotDep, store: StoreDep) -> EventSourceResponse:
+    bot.check_mode(body.mode)  # a 422 like /api/ask's, not a 200 stream that then says "try again"
     return EventSourceResponse(_events(body, bot, store), ping=15)
