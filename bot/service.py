@@ -21,10 +21,12 @@ from bot.llm import LLMAnswerer, make_chat_model
 from bot.schemas import Answer, Mode
 from crmkb.settings import Settings
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from ingest.normalise import normalise_question
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.store import VectorStore, is_missing_collection, make_client
 
 MAX_QUESTION_CHARS = 2000
+MAX_HISTORY = 5  # earlier questions of a conversation that are read
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -33,7 +35,11 @@ class QuestionError(ValueError):
 
 
 def clean_question(text: str) -> str:
-    """Strip control and invisible formatting characters and surrounding space; refuse empty or long text."""
+    """Strip control and invisible formatting characters and surrounding space; refuse empty or long text.
+
+    The limit holds after normalising too: NFKC expands some single characters up to 18-fold (U+FDFA), and
+    the normalised text is what the tokeniser and the embedder read, at a cost that grows with its length.
+    """
     question = _CONTROL.sub("", text).strip()
     if not question:
         raise QuestionError("the question is empty: type a question about CRM implementation")
@@ -41,7 +47,19 @@ def clean_question(text: str) -> str:
         raise QuestionError(
             f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}"
         )
+    expanded = len(normalise_question(question))
+    if expanded > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question expands to {expanded} characters once normalised (compatibility characters such "
+            f"as ﷺ spell out as long phrases); keep it under {MAX_QUESTION_CHARS}"
+        )
     return question
+
+
+def recent_history(history: list[str] | None) -> list[str]:
+    """The last MAX_HISTORY non-blank earlier questions, cleaned: only these are read, so only these are
+    cleaned (a request may carry more, each up to the question limit)."""
+    return [clean_question(h) for h in [h for h in history or [] if h.strip()][-MAX_HISTORY:]]
 
 
 def ensure_index(
@@ -183,7 +201,7 @@ class Bot:
 
     def ask(self, question: str, *, history: list[str] | None = None, mode: Mode | None = None) -> Answer:
         question = clean_question(question)
-        context = [clean_question(h) for h in history or [] if h.strip()]
+        context = recent_history(history)
         curated = self.curated.match(question)
         if curated is not None:
             return curated

@@ -3,6 +3,7 @@ answer in, and settings written the way people write them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,14 +23,31 @@ from tests.support.uvicorn_server import serving
 QUESTION = "CRM项目团队应该包括哪些人?"
 
 
+class RecordingEmbeddings(HashEmbeddings):
+    """The fake embedder, noting how long each question text it is given is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_lengths: list[int] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.query_lengths.append(len(text))
+        return super().embed_query(text)
+
+
 @pytest.fixture(scope="module")
-def fake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def embedder() -> RecordingEmbeddings:
+    return RecordingEmbeddings()
+
+
+@pytest.fixture(scope="module")
+def fake_url(tmp_path_factory: pytest.TempPathFactory, embedder: RecordingEmbeddings) -> Iterator[str]:
     """The real KB indexed with the fake embedder, served by uvicorn on loopback."""
     root = tmp_path_factory.mktemp("hostile")
     settings = get_settings(data_dir=root / "data", kb_dir=Path(__file__).parent.parent / "kb")
     settings = settings.model_copy(update={"server": ServerSettings(rate_limit=0)})
     run_ingest(settings, embeddings=HashEmbeddings())
-    with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
+    with serving(create_app(settings, bot=Bot(settings, embeddings=embedder))) as url:
         yield url
 
 
@@ -74,6 +92,26 @@ def test_llm_mode_on_the_stream_without_an_llm_is_422_before_streaming(fake_url:
     assert response.status_code == 422
     assert "CRMKB_LLM_BASE_URL" in response.json()["detail"]
     assert not response.headers["content-type"].startswith("text/event-stream")
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
+def test_a_question_that_normalising_blows_up_is_refused(fake_url: str, path: str) -> None:
+    response = httpx.post(f"{fake_url}{path}", json={"question": "\ufdfa" * 2000}, timeout=30)
+    assert response.status_code == 422
+    assert "normalised" in response.json()["detail"][0]["msg"]
+
+
+def test_what_one_question_feeds_the_embedder_is_bounded(
+    fake_url: str, embedder: RecordingEmbeddings
+) -> None:
+    embedder.query_lengths.clear()
+    near_limit = "CRM" + "\ufdfa" * 110  # 1,983 characters once normalised: allowed, the longest question
+    history = ["为什么?" + "项目" * 998] * 8  # earlier questions at the length limit, within the body cap
+    for payload in ({"question": near_limit}, {"question": "为什么?", "history": history},
+                    {"question": near_limit, "history": history}):  # fmt: skip
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        assert post(fake_url, "/api/ask", body).status_code == 200
+    assert embedder.query_lengths and max(embedder.query_lengths) <= 2000
 
 
 def crmkb_ask_with(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:

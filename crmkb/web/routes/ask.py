@@ -6,12 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
 from bot.schemas import Answer, Mode
-from bot.service import MAX_QUESTION_CHARS, clean_question
+from bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.strict_json import StrictJSONRoute
 
 router = APIRouter(prefix="/api", tags=["ask"], route_class=StrictJSONRoute)
-MAX_HISTORY = 5
 
 
 class AskRequest(BaseModel):
@@ -35,7 +34,7 @@ class AskRequest(BaseModel):
     @field_validator("history")
     @classmethod
     def _recent(cls, value: list[str]) -> list[str]:
-        return [clean_question(h) for h in value if h.strip()][-MAX_HISTORY:]
+        return recent_history(value)
 
 
 @router.post("/ask", response_model=Answer)
