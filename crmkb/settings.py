@@ -34,6 +34,18 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(
         default=50.0, gt=0, description="Files larger than this are skipped rather than read."
     )
+    max_unpacked_mb: float = Field(
+        default=200.0,
+        gt=0,
+        description="A DOCX whose parts unpack to more than this is skipped (a small zip can unpack to GBs).",
+    )
+    max_text_chars: int = Field(
+        default=5_000_000, ge=1000, description="A file whose extracted text is longer than this is skipped."
+    )
+    follow_links_out: bool = Field(
+        default=False,
+        description="Ingest links in kb/ (or a folder given to ingest) that point outside it. Off: skipped.",
+    )
     retired_grace_s: float = Field(
         default=600.0,
         ge=0,

@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 import stat
+import zipfile
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -177,7 +178,7 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, max_chars: int) -> str:
     from pypdf import PdfReader
 
     reader: Any = None
@@ -186,12 +187,43 @@ def _pdf_text(data: bytes) -> str:
         # An owner-password-only PDF opens with the empty user password, as any viewer would.
         if reader.is_encrypted and not reader.decrypt(""):
             raise SkipFile("unreadable PDF: password protected")
-        return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+        pages: list[str] = []
+        length = 0
+        for page in reader.pages:  # page by page, so a PDF full of text stops at the limit, not after
+            pages.append((page.extract_text() or "").strip())
+            length += len(pages[-1])
+            if length > max_chars:
+                raise SkipFile(_too_much_text(max_chars))
+        return "\n\n".join(pages)
     except SkipFile:
         raise
     except Exception as exc:  # pypdf raises a wide, undocumented range of errors on damaged files
         encrypted = "encrypted, " if reader is not None and reader.is_encrypted else ""
         raise SkipFile(f"unreadable PDF: {encrypted}{_describe(exc)}") from None
+
+
+def _check_unpacked(data: bytes, limit: int) -> None:
+    """Refuse a zip (a DOCX is one) that unpacks to more than ``limit`` bytes. The sizes its directory
+    declares can lie, so every member is inflated and counted, a block at a time, stopping at the limit."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            declared = sum(m.file_size for m in members)
+            if declared > limit:
+                raise SkipFile(
+                    f"unpacks to {_size(declared)} (limit {_size(limit)}): a zip bomb, or too large"
+                )
+            total = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while block := stream.read(1 << 20):
+                        total += len(block)
+                        if total > limit:
+                            raise SkipFile(
+                                f"unpacks to over {_size(limit)}, more than its directory declares"
+                            )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise SkipFile(f"unreadable DOCX: {_describe(exc)}") from None
 
 
 def _docx_text(data: bytes) -> str:
@@ -213,8 +245,15 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def load_file(path: Path, *, max_bytes: int = 50 * 2**20) -> LoadedFile:
-    """Load one file; raises :class:`SkipFile` for anything that cannot become text."""
+def _too_much_text(limit: int) -> str:
+    return f"too much text: over {limit:,} characters (CRMKB_INGEST_MAX_TEXT_CHARS)"
+
+
+def load_file(
+    path: Path, *, max_bytes: int = 50 * 2**20, max_unpacked: int = 200 * 2**20, max_chars: int = 5_000_000
+) -> LoadedFile:
+    """Load one file; raises :class:`SkipFile` for anything that cannot become text, or whose unpacked size
+    or extracted text would be out of proportion (``max_unpacked`` bytes, ``max_chars`` characters)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -230,9 +269,12 @@ def load_file(path: Path, *, max_bytes: int = 50 * 2**20) -> LoadedFile:
         _check_text_bytes(data)
         text = _html_text(data)
     elif suffix == ".pdf":
-        text = _pdf_text(data)
+        text = _pdf_text(data, max_chars)
     else:
+        _check_unpacked(data, max_unpacked)
         text = _docx_text(data)
+    if len(text) > max_chars:
+        raise SkipFile(_too_much_text(max_chars))
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         hint = " (scanned pages need OCR first)" if suffix == ".pdf" else ""

@@ -82,21 +82,38 @@ class Prepared:
     cleaning: Counter[str]
 
 
-def discover(paths: Sequence[Path], kb_dir: Path) -> tuple[list[Path], list[Skipped]]:
-    """Candidate files under the given paths, and paths that cannot be ingested at all."""
+def discover(
+    paths: Sequence[Path], kb_dir: Path, *, follow_links_out: bool = False
+) -> tuple[list[Path], list[Skipped]]:
+    """Candidate files under the given paths, and paths that cannot be ingested at all.
+
+    A link must stay inside what the admin chose: a file found in a folder must resolve inside that folder,
+    and a file named directly must not be a link to somewhere else; otherwise anyone who can drop a link
+    into kb/ could have the bot quote /etc/passwd. ``follow_links_out`` lifts this.
+    """
     files: list[Path] = []
     skipped: list[Skipped] = []
+
+    def take(file: Path, root: Path) -> None:
+        target = file.resolve()
+        if follow_links_out or not file.exists() or target == root or root in target.parents:
+            files.append(file)
+        else:
+            skipped.append(Skipped(display_path(file, kb_dir), f"links outside {root} (to {target}); "
+                                   "set CRMKB_INGEST_FOLLOW_LINKS_OUT=true to allow"))  # fmt: skip
+
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts) or child.is_dir():
                     continue
                 if child.name in RESERVED_FILES:
                     continue
-                files.append(child)
+                take(child, root)
         elif path.exists() or path.is_symlink():
-            files.append(path)
+            take(path, path.parent.resolve() / path.name)
         else:
             skipped.append(Skipped(display_path(path, kb_dir), "unreadable: no such file or directory"))
     return files, skipped
@@ -115,7 +132,13 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
     """Load, clean and chunk one file; raises SkipFile with the reason it cannot be ingested."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise SkipFile(f"unsupported file type {path.suffix or '(none)'}")
-    loaded = load_file(path, max_bytes=int(settings.ingest.max_file_mb * 2**20))
+    limits = settings.ingest
+    loaded = load_file(
+        path,
+        max_bytes=int(limits.max_file_mb * 2**20),
+        max_unpacked=int(limits.max_unpacked_mb * 2**20),
+        max_chars=limits.max_text_chars,
+    )
     cleaned = clean(loaded.text, markdown=path.suffix.lower() in {".md", ".markdown"})
     if not cleaned.text.strip():
         raise SkipFile("nothing left after cleaning (only boilerplate or residue)")
@@ -186,7 +209,7 @@ def _prepare_all(
     """Every file under ``scopes`` loaded, cleaned and chunked, keyed by document id; plus the paths that
     failed (recorded in ``report.skipped`` with their reasons)."""
     kb_dir = settings.kb_dir
-    files, report.skipped = discover(scopes, kb_dir)
+    files, report.skipped = discover(scopes, kb_dir, follow_links_out=settings.ingest.follow_links_out)
     prepared: dict[str, Prepared] = {}
     failed_paths: set[str] = set()
     for n, path in enumerate(files, 1):

@@ -1,14 +1,18 @@
 """Hostile and careless input: JSON values Python accepts but JSON does not, a mode the server cannot
-answer in, and settings written the way people write them."""
+answer in, questions that cost more than they look, settings written the way people write them, and
+files in kb/ that unpack to gigabytes or link out of it."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -16,6 +20,7 @@ import pytest
 from bot.service import Bot
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
+from ingest.index import all_chunks, open_store
 from ingest.pipeline import run_ingest
 from tests.fakes import HashEmbeddings
 from tests.support.uvicorn_server import serving
@@ -149,3 +154,75 @@ def test_origins_are_read_as_people_write_them(
     monkeypatch.setenv("CRMKB_SERVER_CORS_ORIGINS", value)
     settings: Settings = get_settings()
     assert settings.server.cors_origins == expect
+
+
+def docx_with_document(path: Path, write_body: Callable[[IO[bytes]], None]) -> Path:
+    """A DOCX whose main part is written by ``write_body`` (streamed, so a huge part costs no memory)."""
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            if item.filename == "word/document.xml":
+                with out.open(item.filename, "w", force_zip64=True) as part:
+                    write_body(part)
+            else:
+                out.writestr(item, source.read(item.filename))
+    return path
+
+
+def test_a_docx_bomb_is_skipped_with_a_reason_and_the_rest_ingests(settings: Settings) -> None:
+    zeros = bytes(1 << 20)
+
+    def one_gigabyte(part: IO[bytes]) -> None:
+        part.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/')
+        for _ in range(1024):
+            part.write(zeros)
+
+    bomb = docx_with_document(settings.kb_dir / "bomb.docx", one_gigabyte)
+    assert bomb.stat().st_size < 2 * 2**20  # about 1 MB on disk
+    report = run_ingest(settings, embeddings=HashEmbeddings())
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert reasons["bomb.docx"].startswith("unpacks to") and "zip bomb" in reasons["bomb.docx"]
+    assert report.documents == 5 and report.published
+
+
+def test_unpacked_and_text_limits_come_from_settings(settings: Settings) -> None:
+    def twenty_megabytes_of_text(part: IO[bytes]) -> None:
+        part.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                   b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>')  # fmt: skip
+        part.write("项目".encode() * (20 * 2**20 // 6))
+        part.write(b"</w:t></w:r></w:p></w:body></w:document>")
+
+    docx_with_document(settings.kb_dir / "big.docx", twenty_megabytes_of_text)
+    (settings.kb_dir / "long.txt").write_text("CRM项目。" * 400, encoding="utf-8")
+    limits = settings.ingest.model_copy(update={"max_unpacked_mb": 5, "max_text_chars": 1000})
+    report = run_ingest(settings.model_copy(update={"ingest": limits}), embeddings=HashEmbeddings())
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert "unpacks to" in reasons["big.docx"]
+    assert reasons["long.txt"].startswith("too much text")
+    assert all(len(reason) < 160 and "\n" not in reason for reason in reasons.values())
+
+
+def test_links_out_of_the_kb_folder_are_refused_unless_allowed(settings: Settings, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("内部备忘\n数据库密码是hunter2。客户名单在共享盘。\n", encoding="utf-8")
+    (settings.kb_dir / "passwd.txt").symlink_to("/etc/passwd")
+    (settings.kb_dir / "secret.txt").symlink_to(outside)
+    (settings.kb_dir / "alias.txt").symlink_to(settings.kb_dir / "000_ea5525b80525cb07.txt")  # stays inside
+
+    report = run_ingest(settings, embeddings=HashEmbeddings())
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert reasons["passwd.txt"].startswith("links outside") and "/etc/passwd" in reasons["passwd.txt"]
+    assert reasons["secret.txt"].startswith("links outside")
+    assert "alias.txt" not in reasons and report.documents == 6
+    named = run_ingest(settings, [settings.kb_dir / "secret.txt"], embeddings=HashEmbeddings())
+    assert [s.file for s in named.skipped] == ["secret.txt"]
+    sources = {c.source for c in all_chunks(*open_store(settings))}
+    assert not {"passwd.txt", "secret.txt"} & sources
+
+    allowed = settings.ingest.model_copy(update={"follow_links_out": True})
+    report = run_ingest(settings.model_copy(update={"ingest": allowed}), embeddings=HashEmbeddings())
+    assert not report.skipped
+    assert "secret.txt" in {c.source for c in all_chunks(*open_store(settings))}
