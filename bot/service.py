@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,6 @@ from bot.llm import LLMAnswerer, make_chat_model
 from bot.schemas import Answer, Mode
 from crmkb.settings import Settings
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from ingest.normalise import normalise_question
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.store import VectorStore, is_missing_collection, make_client
 
@@ -47,7 +47,7 @@ def clean_question(text: str) -> str:
         raise QuestionError(
             f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}"
         )
-    expanded = len(normalise_question(question))
+    expanded = len(unicodedata.normalize("NFKC", question))
     if expanded > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"the question expands to {expanded} characters once normalised (compatibility characters such "

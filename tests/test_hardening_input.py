@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,6 +18,7 @@ from typing import IO
 
 import httpx
 import pytest
+from playwright.sync_api import Route, expect, sync_playwright
 
 from bot.service import Bot
 from crmkb.settings import ServerSettings, Settings, get_settings
@@ -226,3 +229,37 @@ def test_links_out_of_the_kb_folder_are_refused_unless_allowed(settings: Setting
     report = run_ingest(settings.model_copy(update={"ingest": allowed}), embeddings=HashEmbeddings())
     assert not report.skipped
     assert "secret.txt" in {c.source for c in all_chunks(*open_store(settings))}
+
+
+def test_api_docs_render_with_no_network_beyond_loopback(fake_url: str) -> None:
+    """/docs loads Swagger UI from this server, and shows the operations, with every other host blocked."""
+
+    html = httpx.get(f"{fake_url}/docs").text
+    assets = re.findall(r'(?:href|src)="([^"]+)"', html)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert httpx.get(f"{fake_url}{asset}").status_code == 200
+
+    outside: list[str] = []
+
+    def only_loopback(route: Route) -> None:
+        if route.request.url.startswith(fake_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_loopback)
+            page.goto(f"{fake_url}/docs")
+            expect(page.locator(".opblock-summary-path", has_text="/api/ask/stream")).to_be_visible(
+                timeout=20_000
+            )
+            expect(page.locator(".opblock-summary-path", has_text="/api/feedback")).to_be_visible()
+        finally:
+            browser.close()
+    assert outside == []

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from bot.service import Bot, QuestionError
 from bot.watcher import IndexWatcher
@@ -40,7 +41,9 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         yield
         watcher.stop()
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's files from its wheel: /docs must work on a network
+    # that cannot reach a CDN (the default FastAPI page loads them from one and stays blank).
+    app = FastAPIOffline(
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
     app.state.settings = settings
