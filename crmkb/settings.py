@@ -7,6 +7,7 @@ Nothing is read at import time; call :func:`get_settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -154,16 +155,40 @@ class ServerSettings(BaseModel):
         default=None, description="When set, /api/* requires it in the X-API-Key header (401 otherwise)."
     )
     rate_limit: int = Field(
-        default=60, ge=0, description="Requests per minute one client may make to /api/* (0: no limit)."
+        default=60,
+        ge=0,
+        description="Requests per minute one client (its verified identity, else its address) may make to "
+        "/api/*, counted across the server's worker processes (0: no limit).",
+    )
+    auth_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Wrong API keys one address may send in a minute before every request from it gets 429 "
+        "for the rest of that minute.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client "
+        "(10.0.0.5,10.1.0.0/16 or a JSON list). From anyone else the header is ignored.",
     )
     max_body_bytes: int = Field(
         default=65_536, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _list(cls, value: object) -> object:
         return comma_or_json_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR range") from None
+        return value
 
     reload_interval_s: float = Field(
         default=2.0,

@@ -85,7 +85,10 @@ def serve(
         err.print(f"[bold yellow]warning:[/] {exc}", highlight=False)
     host, port, workers = host or server.host, port or server.port, workers or server.workers
     out.print(f"crmkb: chat widget demo at http://{host}:{port}/ , API docs at http://{host}:{port}/docs")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any local peer; the app trusts only
+    # CRMKB_SERVER_TRUSTED_PROXIES.
     if workers > 1:  # each worker process builds its own app from the same environment
-        uvicorn.run("crmkb.web.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("crmkb.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    proxy_headers=False)  # fmt: skip
     else:
-        uvicorn.run(create_app(settings, bot), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, bot), host=host, port=port, log_level="info", proxy_headers=False)

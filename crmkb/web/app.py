@@ -14,7 +14,7 @@ from bot.service import Bot, QuestionError
 from bot.watcher import IndexWatcher
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
-from crmkb.web.guards import API_KEY_HEADER, BodyLimit, RateLimiter, check_api_key
+from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.routes import ask, faq, feedback, health, slack, sources, stream, widget
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
@@ -47,7 +47,8 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
     app.state.settings = settings
-    guarded = [Depends(check_api_key), Depends(RateLimiter(settings.server.rate_limit))]
+    guards = Guards(settings.server, settings.data_dir)
+    guarded = [Depends(guards.check_api_key), Depends(guards.rate_limit)]
     for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
         app.include_router(router, dependencies=guarded)
     app.include_router(health.router)

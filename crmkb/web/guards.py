@@ -1,59 +1,61 @@
-"""What stands in front of /api/*: the optional API key, a per-client rate limit, and a body-size cap."""
+"""What stands in front of /api/*: the optional API key, per-client rate limits shared by every worker,
+and a body-size cap."""
 
 from __future__ import annotations
 
 import hmac
-import math
-import threading
-import time
-from collections import deque
+from pathlib import Path
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmkb.settings import ServerSettings
+from crmkb.web.ratelimit import SlidingWindow, client_address, client_key, parse_networks
 
 API_KEY_HEADER = "X-API-Key"
+RATE_DB = "ratelimit.sqlite3"
 
 
-def check_api_key(request: Request) -> None:
-    settings: ServerSettings = request.app.state.settings.server
-    if settings.api_key is None:
-        return
-    given = request.headers.get(API_KEY_HEADER, "")
-    if not hmac.compare_digest(given.encode(), settings.api_key.get_secret_value().encode()):
-        raise HTTPException(status_code=401, detail=f"missing or wrong API key (send it in {API_KEY_HEADER})")
+class Guards:
+    """The API key check and the rate limits of one app, sharing one store of counts.
 
+    Failed key attempts are counted per client address and, past ``auth_failures`` a minute, refused with
+    429 whatever key is sent, so guessing costs a minute per handful of tries. Requests are counted per
+    client (its verified identity, else its address; never a header the client chose, such as the key it
+    sent) and refused past ``rate_limit`` a minute.
+    """
 
-class RateLimiter:
-    """A sliding one-minute window per client (its API key when it sends one, else its address)."""
+    def __init__(self, settings: ServerSettings, data_dir: Path) -> None:
+        self.settings = settings
+        self.proxies = parse_networks(settings.trusted_proxies)
+        self.counts = SlidingWindow(data_dir / RATE_DB)
 
-    WINDOW = 60.0
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request) -> None:
-        if self.per_minute == 0:
+    def check_api_key(self, request: Request) -> None:
+        expected = self.settings.api_key
+        if expected is None:
             return
-        client = request.headers.get(API_KEY_HEADER) or (request.client.host if request.client else "?")
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(client, deque())
-            while hits and hits[0] <= now - self.WINDOW:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                wait = math.ceil(hits[0] + self.WINDOW - now)
-                raise HTTPException(
-                    status_code=429,
-                    detail=f"too many requests: at most {self.per_minute} a minute; try again in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget clients that have gone quiet
-                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.WINDOW}
+        address = f"authfail:{client_address(request, self.proxies)}"
+        wait = self.counts.exceeded(address, self.settings.auth_failures)
+        if wait is not None:
+            raise _too_many(f"too many wrong API keys from this address; try again in {wait} s", wait)
+        given = request.headers.get(API_KEY_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+            self.counts.add(address)
+            raise HTTPException(
+                status_code=401, detail=f"missing or wrong API key (send it in {API_KEY_HEADER})"
+            )
+
+    def rate_limit(self, request: Request) -> None:
+        limit = self.settings.rate_limit
+        if limit == 0:
+            return
+        wait = self.counts.take(client_key(request, self.proxies), limit)
+        if wait is not None:
+            raise _too_many(f"too many requests: at most {limit} a minute; try again in {wait} s", wait)
+
+
+def _too_many(detail: str, wait: int) -> HTTPException:
+    return HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(wait)})
 
 
 class BodyLimit:

@@ -22,7 +22,9 @@ def free_port() -> int:
 def serving(app: FastAPI, *, startup_timeout: float = 60.0) -> Iterator[str]:
     """Yield the base URL of ``app`` served by uvicorn on 127.0.0.1; shut it down afterwards."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # proxy_headers off, as `crmkb serve` runs it: the app decides whom X-Forwarded-For is trusted from.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -1,0 +1,128 @@
+"""The limits in front of /api/*, as an attacker would probe them: rotating keys, forged forwarding
+headers, key guessing, and several worker processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.service import Bot
+from crmkb.settings import ServerSettings, Settings, get_settings
+from crmkb.web.app import create_app
+from ingest.pipeline import run_ingest
+from tests.fakes import HashEmbeddings
+from tests.support.uvicorn_server import free_port, serving
+
+SOURCE = "/api/sources/x.txt?start=0&end=1"  # a cheap guarded request: 404 when allowed, 429 when not
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("guards")
+    settings = get_settings(data_dir=root / "index", kb_dir=Path(__file__).parent.parent / "kb")
+    run_ingest(settings, embeddings=HashEmbeddings())
+    return settings
+
+
+@contextmanager
+def server(indexed: Settings, tmp_path: Path, **options: object) -> Iterator[str]:
+    """A fresh app over the shared index, with its own data dir (so its own counts)."""
+    data = tmp_path / "data"
+    shutil.copytree(indexed.data_dir, data)
+    settings = indexed.model_copy(update={"data_dir": data, "server": ServerSettings.model_validate(options)})
+    with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
+        yield url
+
+
+def codes(url: str, n: int, headers: list[dict[str, str]] | None = None) -> list[int]:
+    return [httpx.get(url + SOURCE, headers=(headers or [{}] * n)[i]).status_code for i in range(n)]
+
+
+def test_rotating_the_key_header_does_not_escape_the_limit(indexed: Settings, tmp_path: Path) -> None:
+    with server(indexed, tmp_path, rate_limit=3) as url:
+        rotating = [{"X-API-Key": f"made-up-{i}"} for i in range(5)]
+        assert codes(url, 5, rotating) == [404, 404, 404, 429, 429]
+
+
+def test_with_a_key_clients_behind_a_trusted_proxy_get_their_own_buckets(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    key = {"X-API-Key": "s3cret"}
+    with server(
+        indexed, tmp_path, rate_limit=2, api_key=SecretStr("s3cret"), trusted_proxies=["127.0.0.1"]
+    ) as url:
+        alice = [{**key, "X-Forwarded-For": "203.0.113.7"}] * 3
+        bob = [{**key, "X-Forwarded-For": "198.51.100.9, 127.0.0.1"}] * 3  # the proxy appended itself
+        assert codes(url, 3, alice) == [404, 404, 429]
+        assert codes(url, 3, bob) == [404, 404, 429]
+        forged = [{**key, "X-Forwarded-For": "203.0.113.7, 198.51.100.200"}]  # left-most hops are not trusted
+        assert codes(url, 1, forged) == [404]
+
+
+def test_forwarding_headers_from_an_untrusted_peer_are_ignored(indexed: Settings, tmp_path: Path) -> None:
+    with server(indexed, tmp_path, rate_limit=2) as url:
+        spoofed = [{"X-Forwarded-For": f"192.0.2.{i}"} for i in range(4)]
+        assert codes(url, 4, spoofed) == [404, 404, 429, 429]
+
+
+def test_key_guessing_is_limited_even_for_the_right_key_after(indexed: Settings, tmp_path: Path) -> None:
+    with server(indexed, tmp_path, rate_limit=0, api_key=SecretStr("s3cret"), auth_failures=3) as url:
+        guesses = [{"X-API-Key": f"guess-{i}"} for i in range(5)]
+        assert codes(url, 5, guesses) == [401, 401, 401, 429, 429]
+        blocked = httpx.get(url + SOURCE, headers={"X-API-Key": "s3cret"})
+        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+        assert "wrong API keys" in blocked.json()["detail"]
+
+
+def test_a_server_that_cannot_count_still_serves(indexed: Settings, tmp_path: Path) -> None:
+    with server(indexed, tmp_path, rate_limit=2) as url:
+        counts = tmp_path / "data" / "ratelimit.sqlite3"
+        for path in counts.parent.glob("ratelimit.sqlite3*"):
+            path.unlink()
+        counts.mkdir()  # the store cannot be opened: limits are off, answers are not
+        assert set(codes(url, 4)) == {404}
+
+
+@pytest.mark.slow
+def test_the_limit_holds_across_the_worker_processes_of_one_server(
+    real_index: Settings, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(real_index.data_dir, data, ignore=shutil.ignore_patterns("*.sqlite3*", ".ingest.lock"))
+    port = free_port()
+    env = {**os.environ, "CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_index.kb_dir),
+           "CRMKB_SERVER_RATE_LIMIT": "6"}  # fmt: skip
+    with (tmp_path / "serve.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "crmkb"), "serve", "--port", str(port), "--workers", "2"],
+            env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, (
+                tmp_path / "serve.log"
+            ).read_text()
+            time.sleep(0.3)
+        # A new connection per request, so the kernel hands them to both workers.
+        results = [httpx.get(url + SOURCE, headers={"Connection": "close"}).status_code for _ in range(14)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert results.count(404) == 6 and results.count(429) == 8
