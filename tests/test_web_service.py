@@ -158,8 +158,11 @@ def test_api_key(real_bot: Bot) -> None:
         assert httpx.get(f"{url}/healthz").status_code == 200  # only /api/* is guarded
 
 
-def test_rate_limit_is_a_clear_429(real_bot: Bot) -> None:
-    with serving(create_app(with_server(real_bot.settings, rate_limit=3), bot=real_bot)) as url:
+def test_rate_limit_is_a_clear_429(real_bot: Bot, tmp_path: Path) -> None:
+    settings = with_server(real_bot.settings, rate_limit=3).model_copy(
+        update={"data_dir": tmp_path}
+    )  # own counts
+    with serving(create_app(settings, bot=real_bot)) as url:
         codes = [
             httpx.get(f"{url}/api/sources/x.txt", params={"start": 0, "end": 1}).status_code for _ in range(4)
         ]

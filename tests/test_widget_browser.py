@@ -206,7 +206,15 @@ class MarkupBot:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    served_version = "markup"
+
     def load(self) -> None:
+        return None
+
+    def refresh(self, *, wait: bool = False) -> None:
+        return None
+
+    def check_mode(self, mode: str | None) -> None:
         return None
 
     def ask(self, question: str, *, history: list[str] | None = None, mode: str | None = None) -> Answer:
