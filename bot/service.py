@@ -202,6 +202,7 @@ class Bot:
     def ask(self, question: str, *, history: list[str] | None = None, mode: Mode | None = None) -> Answer:
         question = clean_question(question)
         context = recent_history(history)
+        self.check_mode(mode)  # the same answer to "llm" whether or not a curated answer would match
         curated = self.curated.match(question)
         if curated is not None:
             return curated

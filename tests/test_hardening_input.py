@@ -73,6 +73,11 @@ def post(url: str, path: str, raw: bytes) -> httpx.Response:
         (b'{"answer_id": "a", "rating": "up", "comment": "c", "extra": Infinity}', "Infinity"),
         (b'{"questions": ["a"], "n": -Infinity}', "Infinity"),
         (b'{"question": "\xff\xfe"}', "UTF-8"),
+        (
+            b'{"question": "ok", "answer_id": "a", "rating": "up", "questions": ["a"], "n": 1e999}',
+            "out of range",
+        ),
+        (b"[" * 100_00 + b"]" * 100_00, "nested too deeply"),
     ],
 )
 def test_json_python_accepts_but_json_does_not_is_422(

@@ -84,6 +84,18 @@ def test_key_guessing_is_limited_even_for_the_right_key_after(indexed: Settings,
         assert "wrong API keys" in blocked.json()["detail"]
 
 
+def test_guards_run_before_the_body_is_read(indexed: Settings, tmp_path: Path) -> None:
+    """A malformed body from a client without the key is a 401, not a free 422, and counts to the limit."""
+    with server(indexed, tmp_path, rate_limit=3, api_key=SecretStr("s3cret"), auth_failures=100) as url:
+        bad = {"Content-Type": "application/json"}
+        assert httpx.post(f"{url}/api/ask", content=b"{not json", headers=bad).status_code == 401
+        keyed = {**bad, "X-API-Key": "s3cret"}
+        statuses = [
+            httpx.post(f"{url}/api/ask", content=b"{not json", headers=keyed).status_code for _ in range(4)
+        ]
+        assert statuses == [422, 422, 422, 429]
+
+
 def test_a_server_that_cannot_count_still_serves(indexed: Settings, tmp_path: Path) -> None:
     with server(indexed, tmp_path, rate_limit=2) as url:
         counts = tmp_path / "data" / "ratelimit.sqlite3"

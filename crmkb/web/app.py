@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -47,10 +47,9 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
     app.state.settings = settings
-    guards = Guards(settings.server, settings.data_dir)
-    guarded = [Depends(guards.check_api_key), Depends(guards.rate_limit)]
+    app.state.guards = Guards(settings.server, settings.data_dir)  # run by every /api/* route (ApiRoute)
     for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
-        app.include_router(router, dependencies=guarded)
+        app.include_router(router)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)

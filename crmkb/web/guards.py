@@ -4,13 +4,18 @@ and a body-size cap."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmkb.settings import ServerSettings
 from crmkb.web.ratelimit import SlidingWindow, client_address, client_key, parse_networks
+from crmkb.web.strict_json import StrictJSONRequest
 
 API_KEY_HEADER = "X-API-Key"
 RATE_DB = "ratelimit.sqlite3"
@@ -45,6 +50,10 @@ class Guards:
                 status_code=401, detail=f"missing or wrong API key (send it in {API_KEY_HEADER})"
             )
 
+    def check(self, request: Request) -> None:
+        self.check_api_key(request)
+        self.rate_limit(request)
+
     def rate_limit(self, request: Request) -> None:
         limit = self.settings.rate_limit
         if limit == 0:
@@ -52,6 +61,22 @@ class Guards:
         wait = self.counts.take(client_key(request, self.proxies), limit)
         if wait is not None:
             raise _too_many(f"too many requests: at most {limit} a minute; try again in {wait} s", wait)
+
+
+class ApiRoute(APIRoute):
+    """An /api/* route: the app's :class:`Guards` run before the body is read, so a malformed body neither
+    skips the key check nor escapes the limit (FastAPI parses bodies before it runs dependencies); then the
+    body is parsed as standard JSON (:mod:`crmkb.web.strict_json`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            guards: Guards = request.app.state.guards
+            await run_in_threadpool(guards.check, request)  # the counts may wait on another worker's write
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return guarded
 
 
 def _too_many(detail: str, wait: int) -> HTTPException:

@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field, field_validator
 from bot.schemas import Answer, Mode
 from bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
 from crmkb.web.deps import BotDep, StoreDep
-from crmkb.web.strict_json import StrictJSONRoute
+from crmkb.web.guards import ApiRoute
 
-router = APIRouter(prefix="/api", tags=["ask"], route_class=StrictJSONRoute)
+router = APIRouter(prefix="/api", tags=["ask"], route_class=ApiRoute)
 
 
 class AskRequest(BaseModel):

@@ -13,10 +13,10 @@ from bot.service import Bot
 from crmkb.faq.build import FaqError, built
 from crmkb.faq.formats import render
 from crmkb.web.deps import BotDep
+from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.widget import STATIC
-from crmkb.web.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/api", tags=["faq"], route_class=StrictJSONRoute)
+router = APIRouter(prefix="/api", tags=["faq"], route_class=ApiRoute)
 page = APIRouter(tags=["faq"])
 MAX_QUESTIONS = 200
 

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.feedback_store import FeedbackUnavailable, UnknownAnswer
 from crmkb.web.deps import StoreDep
-from crmkb.web.strict_json import StrictJSONRoute
+from crmkb.web.guards import ApiRoute
 
-router = APIRouter(prefix="/api", tags=["feedback"], route_class=StrictJSONRoute)
+router = APIRouter(prefix="/api", tags=["feedback"], route_class=ApiRoute)
 
 
 class FeedbackRequest(BaseModel):

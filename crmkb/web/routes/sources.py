@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from crmkb.web.deps import BotDep
-from crmkb.web.strict_json import StrictJSONRoute
+from crmkb.web.guards import ApiRoute
 
-router = APIRouter(prefix="/api", tags=["sources"], route_class=StrictJSONRoute)
+router = APIRouter(prefix="/api", tags=["sources"], route_class=ApiRoute)
 
 
 class SourcePassage(BaseModel):

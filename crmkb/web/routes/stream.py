@@ -22,12 +22,12 @@ from bot.schemas import Answer, Citation
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.ask import AskRequest
-from crmkb.web.strict_json import StrictJSONRoute
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
-router = APIRouter(prefix="/api", tags=["ask"], route_class=StrictJSONRoute)
+router = APIRouter(prefix="/api", tags=["ask"], route_class=ApiRoute)
 log = logging.getLogger(__name__)
 
 
