@@ -34,7 +34,7 @@ def write_atomically(path: Path, write: Callable[[IO[str]], object], *, private:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
 
 
 def _create(path: Path, mode: int) -> tuple[Path, int]:
@@ -48,7 +48,7 @@ def _create(path: Path, mode: int) -> tuple[Path, int]:
             continue
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     # The rename is only durable once the folder's entry is on disk.
     fd = os.open(folder, os.O_RDONLY)
     try:

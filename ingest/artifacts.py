@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crmkb.files import sync_folder
 from ingest.sentences import SentenceTable
 from ingest.sparse import SparseIndex
 from ingest.tracked import Tracked
@@ -95,7 +96,7 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
     _fsync_tree(tmp)
     shutil.rmtree(final, ignore_errors=True)  # a damaged folder of the same version, being replaced
     tmp.rename(final)
-    _fsync_dir(root)
+    sync_folder(root)
     return final
 
 
@@ -150,16 +151,8 @@ def _fsync_tree(folder: Path) -> None:
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
         else:
-            _fsync_dir(path)
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            sync_folder(path)
+    sync_folder(folder)
 
 
 def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:

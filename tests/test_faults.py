@@ -9,10 +9,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,11 @@ from ingest import artifacts
 from ingest.index import open_store
 from ingest.lock import LOCK_FILE
 from ingest.store import Record, VectorStore, make_client
+from tests.support.serve_process import CRMKB, crmkb_serve, wait_for
 from tests.support.uvicorn_server import free_port
 
 pytestmark = pytest.mark.slow
 
-CRMKB = str(Path(sys.executable).parent / "crmkb")
 QUESTION = "CRM项目团队应该包括哪些人?"
 NEW_DOC = "099_rollout.txt"
 NEW_TEXT = (
@@ -77,43 +76,13 @@ def ingest(settings: Settings) -> dict[str, Any]:
 @contextmanager
 def serve(settings: Settings, log: Path) -> Iterator[str]:
     """`crmkb serve` in its own process; yields its URL once it is live (not necessarily ready)."""
-    port = free_port()
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [CRMKB, "serve", "--port", str(port)], env=environment(settings), stdout=sink, stderr=sink
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: live(url), server, log, "crmkb serve did not start")
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-def live(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
+    with crmkb_serve(environment(settings), log) as served:
+        yield served.url
 
 
 def readiness(url: str) -> dict[str, object]:
     body: dict[str, object] = httpx.get(f"{url}/readyz", timeout=10).json()
     return body
-
-
-def wait_for(condition: Callable[[], object], server: subprocess.Popen[bytes] | None = None, log: Path | None = None,
-             message: str = "condition not met", limit: float = 180.0) -> None:  # fmt: skip
-    deadline = time.monotonic() + limit
-    while not condition():
-        if server is not None and server.poll() is not None:
-            raise AssertionError(f"{message}: server exited\n{log.read_text() if log else ''}")
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
 
 
 def ask(url: str, question: str) -> httpx.Response:

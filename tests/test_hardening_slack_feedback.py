@@ -5,15 +5,10 @@ deleted or replaced, then heals."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,7 +23,8 @@ from crmkb.settings import ServerSettings
 from crmkb.slack.bolt_app import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.fake_slack import Recorder, make_app
-from tests.support.uvicorn_server import free_port, serving
+from tests.support.serve_process import crmkb_serve
+from tests.support.uvicorn_server import serving
 from tests.test_slack import SECRET, buttons, command, signed_post
 from tests.test_widget_browser import CHROMIUM
 
@@ -175,33 +171,6 @@ def test_the_widget_rates_as_one_rater_across_visits(base_url: str, real_bot: Bo
     assert re.fullmatch(r"web:[0-9a-f]{32}", first[0][0]) and first[0][0] == second[0][0]
 
 
-@contextmanager
-def crmkb_serve(data: Path, kb: Path, log: Path, **env: str) -> Iterator[str]:
-    """`crmkb serve` in its own process on loopback; its stderr goes to ``log``."""
-    port = free_port()
-    settings = {"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(kb), **env}
-    with log.open("w") as err:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "crmkb"), "serve", "--port", str(port)],
-            env={**os.environ, **settings}, stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and server.poll() is None, "crmkb serve did not start"
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
 def click(url: str, fake: str, answer_id: str, key: str) -> int:
     payload = {
         "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "api_app_id": "A1",
@@ -238,7 +207,9 @@ def test_a_served_process_keeps_answering_while_its_feedback_file_is_lost(
     slack_env = {"CRMKB_SLACK_BOT_TOKEN": "xoxb-test", "CRMKB_SLACK_SIGNING_SECRET": SECRET}
     with serving(make_app(recorder)) as fake:
         slack_env["CRMKB_SLACK_API_URL"] = f"{fake}/api/"
-        with crmkb_serve(data, real_bot.settings.kb_dir, tmp_path / "serve.log", **slack_env) as url:
+        env = {"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_bot.settings.kb_dir), **slack_env}
+        with crmkb_serve(env, tmp_path / "serve.log") as served:
+            url = served.url
             before = ask(url)
             assert rate(url, before).status_code == 201
 

@@ -3,11 +3,7 @@ headers, key guessing, and several worker processes."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +17,8 @@ from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
 from ingest.pipeline import run_ingest
 from tests.fakes import HashEmbeddings
-from tests.support.uvicorn_server import free_port, serving
+from tests.support.serve_process import crmkb_serve
+from tests.support.uvicorn_server import serving
 
 SOURCE = "/api/sources/x.txt?start=0&end=1"  # a cheap guarded request: 404 when allowed, 429 when not
 
@@ -111,30 +108,14 @@ def test_the_limit_holds_across_the_worker_processes_of_one_server(
 ) -> None:
     data = tmp_path / "data"
     shutil.copytree(real_index.data_dir, data, ignore=shutil.ignore_patterns("*.sqlite3*", ".ingest.lock"))
-    port = free_port()
-    env = {**os.environ, "CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_index.kb_dir),
-           "CRMKB_SERVER_RATE_LIMIT": "6"}  # fmt: skip
-    with (tmp_path / "serve.log").open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "crmkb"), "serve", "--port", str(port), "--workers", "2"],
-            env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, (
-                tmp_path / "serve.log"
-            ).read_text()
-            time.sleep(0.3)
+    env = {
+        "CRMKB_DATA_DIR": str(data),
+        "CRMKB_KB_DIR": str(real_index.kb_dir),
+        "CRMKB_SERVER_RATE_LIMIT": "6",
+    }
+    with crmkb_serve(env, tmp_path / "serve.log", "--workers", "2", ready="/readyz") as served:
         # A new connection per request, so the kernel hands them to both workers.
-        results = [httpx.get(url + SOURCE, headers={"Connection": "close"}).status_code for _ in range(14)]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        results = [
+            httpx.get(served.url + SOURCE, headers={"Connection": "close"}).status_code for _ in range(14)
+        ]
     assert results.count(404) == 6 and results.count(429) == 8

@@ -4,11 +4,8 @@ guards in front of /api/* (API key, rate limit, body size, CORS)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +18,8 @@ from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
-from tests.support.uvicorn_server import free_port, serving
+from tests.support.serve_process import crmkb_serve
+from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
@@ -204,30 +202,12 @@ def test_feedback_survives_a_killed_server(real_bot: Bot, tmp_path: Path) -> Non
     """`crmkb serve` in its own process, rated, then SIGKILLed: the rating is in the database."""
     data = tmp_path / "data"
     shutil.copytree(real_bot.settings.data_dir, data, ignore=shutil.ignore_patterns(FEEDBACK_DB + "*"))
-    port = free_port()
-    env = {**os.environ, "CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_bot.settings.kb_dir)}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "crmkb"), "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "crmkb serve did not start"
-            time.sleep(0.3)
-        answer = httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=30).json()
-        rated = httpx.post(f"{url}/api/feedback", json={"answer_id": answer["id"], "rating": "up"})
+    env = {"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(real_bot.settings.kb_dir)}
+    with crmkb_serve(env, tmp_path / "serve.log") as served:
+        answer = httpx.post(f"{served.url}/api/ask", json={"question": QUESTION}, timeout=30).json()
+        rated = httpx.post(f"{served.url}/api/feedback", json={"answer_id": answer["id"], "rating": "up"})
         assert rated.status_code == 201
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=10)
-    finally:
-        if server.poll() is None:
-            server.kill()
+        served.process.send_signal(signal.SIGKILL)
+        served.process.wait(timeout=10)
     rows = FeedbackStore(data / FEEDBACK_DB).feedback()
     assert [(r.answer_id, r.rating) for r in rows] == [(answer["id"], "up")]
