@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Annotated
 
 import typer
@@ -57,6 +59,8 @@ def chat() -> None:
         if not question.strip() or question.strip().lower() in {"exit", "quit"}:
             break
         with user_errors():
+            with contextlib.suppress(Exception):  # a long chat follows re-ingests; a failed check is retried
+                bot.refresh()
             answer = bot.ask(question, history=history[-1:])
         print_answer(answer)
         history.append(question)
@@ -83,6 +87,8 @@ def serve(
         # Serve anyway: /healthz is live, /readyz and /api/* say what is wrong until it is fixed, and the
         # server picks up the index as soon as an ingest (or the store) makes it available.
         err.print(f"[bold yellow]warning:[/] {exc}", highlight=False)
+    # The app's own warnings (index switches, a store that degrades) in the same stream as uvicorn's.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:  %(name)s: %(message)s")
     host, port, workers = host or server.host, port or server.port, workers or server.workers
     out.print(f"crmkb: chat widget demo at http://{host}:{port}/ , API docs at http://{host}:{port}/docs")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any local peer; the app trusts only
