@@ -114,6 +114,23 @@ def test_a_question_that_normalising_blows_up_is_refused(fake_url: str, path: st
     assert "normalised" in response.json()["detail"][0]["msg"]
 
 
+def test_a_long_question_is_segmented_by_the_dictionary_alone() -> None:
+    """jieba's HMM would spend seconds inventing words from 2,000 rare characters; the dictionary does not.
+    Shown by what it yields: the HMM joins unknown characters into made-up words, the dictionary does not."""
+    from bot.evidence import analyse
+    from bot.glossary import Glossary
+
+    glossary = Glossary.load(Path(__file__).parent.parent / "kb")
+    rare = "".join(chr(0x4E00 + (i * 7919) % 20900) for i in range(1990))
+    long_terms = analyse(rare, "zh-Hans", glossary).terms
+    short_terms = analyse(rare[:200], "zh-Hans", glossary).terms  # a question's length: HMM on
+    made_up = [t for t in short_terms if len(t) >= 2 and t in rare]
+    assert made_up  # the HMM's inventions on a short text
+    assert not [t for t in long_terms if t in made_up]
+    normal = analyse("CRM项目失败后第一步应该做什么?", "zh-Hans", glossary).terms
+    assert "失败" in normal
+
+
 def test_what_one_question_feeds_the_embedder_is_bounded(
     fake_url: str, embedder: RecordingEmbeddings
 ) -> None:
