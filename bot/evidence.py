@@ -1,16 +1,17 @@
 """What a question asks for, and whether evidence covers it.
 
 Retrieval always returns *something*; these checks decide whether that something answers the question.
-A question is refused when it names a specific thing the knowledge base never mentions (a product, a
-regulation, a pay rate: the usual near miss), when it asks for a figure, a price or a date and the evidence
-holds none, or when nothing it asks about is found in the evidence.
+A question is a near miss when it names a specific thing the knowledge base never mentions (a product,
+company, place, law, standard, version or year), or asks for a figure, a price or a date the evidence does
+not hold. An ordinary word the articles never use is not such a thing: people say 老板 where the articles
+say 高层, and a question is then judged by how well the evidence matches it (bot.extractive).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from bot.glossary import Glossary
@@ -27,11 +28,21 @@ ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
     "经验 教训 做法 方面 内容 情况 前提 重点 技巧".split()
 )
-_NOUN_FLAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "nw", "eng", "i", "vn", "an"})
-_QUANTITY_ZH = re.compile(r"多少|几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
+# jieba's tags for names: Latin-script words, places, organisations, other proper nouns, transliterations.
+# (Its person tag "nr" is not among them: it tags 谢谢, 顾问 and 许可证 so.)
+_NAME_FLAGS = frozenset({"eng", "ns", "nt", "nz", "nrt"})
+# Names jieba does not tag: a law (…法, …条例), a title in 《》, a versioned product ("Dynamics 365",
+# "ISO 27001"), but not a numbered step or phase ("Step 2"), which counts, and names nothing.
+_LAW = re.compile(r"..(法|法规|条例|法案)$")
+_NAMED = re.compile(r"《[^》]{1,30}》|(?<![A-Za-z])[A-Z][A-Za-z\-]*\s?\d+(\.\d+)*\b")
+_COUNTING = re.compile(
+    r"^(step|phase|stage|part|top|item|point|chapter|section|no|number|q)\b", re.IGNORECASE
+)
+# "哪几个" asks which ones (a list), "几个" how many.
+_QUANTITY_ZH = re.compile(r"多少|(?<!哪)几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
-_PRICE_ZH = re.compile(r"价格|价钱|多少钱|费用是多少|报价|收费|日薪|时薪|月薪|工资|薪酬|薪资")
+_PRICE_ZH = re.compile(r"价格|价钱|多少钱|费用是多少|报价|收费|薪|工资")
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
 )
@@ -45,6 +56,10 @@ _PRICE_EN = re.compile(
 )
 # A figure: digits, or a Chinese numeral with a unit ("一个" alone is an article, not a quantity).
 _NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之")
+# Item numbers ("3、", "2.", "(1)", "一、") count items; they are not figures.
+_ITEM_NUMBER = re.compile(
+    r"(^|(?<=[\s。;:!?]))(\d{1,2}|[一二三四五六七八九十]{1,3})[、.)](?!\d)|[((]\d{1,2}[))]"
+)
 _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(元|块|美元|欧元|英镑|卢布|rmb|usd|eur|dollars?|rubles?)|[$€£¥]\s*\d", re.IGNORECASE
@@ -90,7 +105,7 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
     if language == "en":
         return _analyse_english(question, glossary)
     terms: dict[str, float] = {}
-    specific: list[str] = []
+    specific = _named(question)
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION
@@ -106,7 +121,8 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
             terms[word] = 1
             continue
         terms[word] = min(len(word), 4)
-        if flag in _NOUN_FLAGS:
+        # A Latin-script word is a name when written as one (Salesforce, GDPR); "demo" is a word.
+        if (flag in _NAME_FLAGS and (flag != "eng" or pair.word[:1].isupper())) or _LAW.search(word):
             specific.append(word)
     return Ask(
         terms,
@@ -120,10 +136,16 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
 def _analyse_english(question: str, glossary: Glossary) -> Ask:
     chinese, unknown = glossary.translate(question)
     terms = {t.lower(): float(min(len(t), 4)) for t in chinese if t.lower() not in GENERIC_TERMS}
-    # Names (capitalised mid-sentence, or acronyms) the glossary does not know are the specific things asked.
-    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]+", question)
-    names = [w for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[0].isupper())]
-    specific = tuple(w.lower() for w in names if w.lower() in unknown)
+    # Names (capitalised inside a sentence, or acronyms) the glossary does not know are the specific things
+    # asked; the first word of a sentence is capitalised whatever it is.
+    names = [
+        m.group(0)
+        for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-]+", question)
+        if (m.group(0).isupper() and len(m.group(0)) > 1)
+        or (m.group(0)[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", question[: m.start()]))
+    ]
+    named = [w.lower() for w in names if w.lower() in unknown and not _COUNTING.match(w)]
+    specific = tuple(dict.fromkeys(named + _named(question)))
     leftover = tuple(w for w in unknown if w not in _COMMON_EN and w not in specific and len(w) > 2)
     for name in specific:
         terms[name] = 3.0
@@ -137,6 +159,11 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
     )
 
 
+def _named(question: str) -> list[str]:
+    found = (m.group(0).strip().lower() for m in _NAMED.finditer(question))
+    return [name for name in found if not _COUNTING.match(name)]
+
+
 class Vocabulary:
     """Which words the knowledge base uses at all."""
 
@@ -144,21 +171,17 @@ class Vocabulary:
         self._text = "\n".join(texts).lower()
 
     def knows(self, word: str) -> bool:
-        word = word.lower()
-        if word in self._text:
-            return True
-        if not re.search(r"[\u3400-\u9fff]", word) or len(word) < 3:
-            return False
-        # A compound is known when known parts cover most of it (失败率: 失败 is known; 红烧肉 is not).
-        covered = [False] * len(word)
-        for size in range(len(word) - 1, 1, -1):
-            for i in range(len(word) - size + 1):
-                if word[i : i + size] in self._text:
-                    covered[i : i + size] = [True] * size
-        return sum(covered) * 3 >= len(word) * 2
+        return word.lower() in self._text
 
     def unknown(self, ask: Ask) -> list[str]:
+        """The names the question gives that the knowledge base never uses (a name is matched exactly:
+        个人信息保护法 is not known because 保护 is)."""
         return [w for w in ask.specific if not self.knows(w)]
+
+    def known_terms(self, ask: Ask) -> Ask:
+        """``ask`` with only the terms the knowledge base uses: a word it never uses can match no evidence,
+        so it must not count against the evidence that is found."""
+        return replace(ask, terms={t: w for t, w in ask.terms.items() if self.knows(t)})
 
 
 def coverage(ask: Ask, text: str) -> float:
@@ -171,7 +194,7 @@ def coverage(ask: Ask, text: str) -> float:
 
 
 def has_quantity(text: str) -> bool:
-    return bool(_NUMBER.search(text))
+    return bool(_NUMBER.search(_ITEM_NUMBER.sub(" ", text)))
 
 
 def has_date(text: str) -> bool:

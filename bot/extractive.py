@@ -8,16 +8,17 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from bot import render
+from bot.compose import Composer, Quote, Scored
 from bot.evidence import Ask, Vocabulary, analyse, coverage, has_date, has_money, has_quantity
 from bot.knowledge import Knowledge
 from bot.language import Language, detect_language
+from bot.question import Kind, kind_of
 from bot.retrieval import Hit, retrieve
 from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
@@ -32,19 +33,6 @@ DENSE_WEIGHT, TERM_WEIGHT, CONTEXT_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.3, 0.05
 QUERY_CHARS = 2000
 CONTEXT_CHARS = 500  # of the previous question, read for a follow-up: its topic, not an essay
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
-# A sentence that introduces a list ("…如下的功能:") answers only together with its items.
-_LIST_LEAD = re.compile(r"[:]$|(如下|以下|下列|下面的)[^。!?]*[。]?$")
-_QUESTION = re.compile(r"[??]$")
-LIST_ITEM_CHARS, LIST_CHARS = 80, 320
-
-
-@dataclass(frozen=True)
-class Scored:
-    index: int
-    score: float
-    dense: float
-    terms: float
-    end: int | None = None  # where the quote ends when it runs on past the sentence (a list's items)
 
 
 @dataclass(frozen=True)
@@ -54,7 +42,7 @@ class Evidence:
     language: Language
     ask: Ask
     hits: list[Hit]
-    chosen: list[Scored]
+    chosen: list[Quote]
     refusal_reason: str | None
 
 
@@ -66,8 +54,9 @@ class ExtractiveAnswerer:
         self.embeddings = embeddings
         self.settings = settings
         self.vocabulary = Vocabulary([d.text for d in knowledge.documents.values()])
+        self.composer = Composer(knowledge, settings.max_chars, settings.max_sentences)
 
-    def gather(self, question: str, history: list[str] | None = None) -> Evidence:
+    def gather(self, question: str, history: list[str] | None = None, depth: int = 0) -> Evidence:
         language = detect_language(question)
         normalised = normalise_question(question)
         ask = analyse(normalised, language, self.knowledge.glossary)
@@ -85,9 +74,19 @@ class ExtractiveAnswerer:
         hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)
         if language == "other":
             return Evidence(language, ask, hits, [], "language")
-        scored = self._score(hits, np.asarray(query_vector, dtype=np.float32), ask)
-        chosen = [self._run_on(c) for c in self._choose(scored, ask)]
-        return Evidence(language, ask, hits, chosen, self._refusal(ask, chosen))
+        known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
+        scored = self._score(hits, np.asarray(query_vector, dtype=np.float32), known)
+        # A follow-up asks something new about the previous topic: what was already quoted is not news, and
+        # one that names nothing new ("为什么?", "具体怎么做?") is answered from the previous answer's sections.
+        said: frozenset[tuple[str, int, int]] = frozenset()
+        if history and depth == 0:
+            before = self.gather(history[-1], history[:-1], depth + 1).chosen
+            said = frozenset((q.source, q.start, q.end) for q in before)
+            if not self.vocabulary.known_terms(analyse(normalised, language, self.knowledge.glossary)).terms:
+                topic = {(q.source, q.section) for q in before}
+                scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
+        chosen = self._choose(scored, known, kind_of(question), said)
+        return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen))
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         began = time.perf_counter()
@@ -132,100 +131,27 @@ class ExtractiveAnswerer:
             scored.append(Scored(i, score, dense, terms))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
-    def _run_on(self, item: Scored) -> Scored:
-        """A quote that cannot stand alone runs on: a list lead-in over the item lines that follow it, a
-        question the article asks over the answer it then gives."""
-        unit = self.knowledge.sentences.units[item.index]
-        if _QUESTION.search(unit.text):
-            return self._with_reply(item)
-        if not _LIST_LEAD.search(unit.text):
-            return item
-        text = self.knowledge.documents[unit.source].text
-        section = self.knowledge.chunks[unit.chunk_id].section
-        limit = max(
-            c.end for c in self.knowledge.chunks.values() if c.source == unit.source and c.section == section
-        )
-        line_end = text.find("\n", unit.end)
-        if line_end < 0 or text[unit.end : line_end].strip():
-            return item  # the lead-in does not end its line: no list follows
-        end, items, pos = unit.end, 0, line_end + 1
-        while pos < limit:
-            stop = text.find("\n", pos)
-            stop = limit if stop < 0 or stop > limit else stop
-            line = text[pos:stop].strip()
-            if not line or len(line) > LIST_ITEM_CHARS or stop - unit.start > LIST_CHARS:
-                break
-            end, items, pos = stop, items + 1, stop + 1
-        return replace(item, end=end) if items >= 2 else item
-
-    def _with_reply(self, item: Scored) -> Scored:
-        """Run a question on to the answer the article gives it: over any further questions on its line, to
-        the first sentence that is not a question, on the same line or opening the next one. A question
-        followed by another question on the next line is one of a list of questions, and stands alone."""
+    def _choose(
+        self, scored: list[Scored], ask: Ask, kind: Kind, exclude: frozenset[tuple[str, int, int]]
+    ) -> list[Quote]:
         units = self.knowledge.sentences.units
-        unit = units[item.index]
-        text = self.knowledge.documents[unit.source].text
-        end = unit.end
-        for position in range(item.index + 1, min(item.index + 4, len(units))):
-            following = units[position]
-            gap = text[end : following.start]
-            if (
-                following.chunk_id != unit.chunk_id
-                or gap.count("\n") > 1
-                or following.end - unit.start > LIST_CHARS
-            ):
-                break
-            if not _QUESTION.search(following.text):
-                return replace(item, end=following.end)
-            if "\n" in gap and not self._answered_on_its_line(position):
-                break
-            end = following.end
-        return item
-
-    def _answered_on_its_line(self, position: int) -> bool:
-        """Whether the sentence after the question at ``position`` is on its line and is not a question."""
-        units = self.knowledge.sentences.units
-        question = units[position]
-        if position + 1 >= len(units) or units[position + 1].source != question.source:
-            return False
-        after = units[position + 1]
-        gap = self.knowledge.documents[question.source].text[question.end : after.start]
-        return "\n" not in gap and not _QUESTION.search(after.text)
-
-    def _choose(self, scored: list[Scored], ask: Ask) -> list[Scored]:
-        units = self.knowledge.sentences.units
-        chosen: list[Scored] = []
-        budget = self.settings.max_chars
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
             figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
-        for item in scored:
-            text = units[item.index].text
-            if len(chosen) >= self.settings.max_sentences or (chosen and item.score < 0.75 * chosen[0].score):
-                break
-            if len(text) > budget and chosen:
-                continue
-            if any(units[c.index].text == text for c in chosen):
-                continue
-            chosen.append(item)
-            budget -= len(text)
-        return chosen
+        return self.composer.compose(scored, kind, exclude)
 
-    def _refusal(self, ask: Ask, chosen: list[Scored]) -> str | None:
-        """Why the evidence does not answer the question, or None when it does."""
+    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote]) -> str | None:
+        """Why the evidence does not answer the question, or None when it does. ``known`` is ``ask`` with
+        only the terms the knowledge base uses."""
         if not ask.terms and not ask.unknown_english:
             return "nothing specific asked"
         if self.vocabulary.unknown(ask):
-            return "asks about something the knowledge base never mentions"
-        if ask.unknown_english and not ask.terms:
-            return "no known CRM term in the question"
+            return "names something the knowledge base never mentions"
         if not chosen:
             return "no evidence"
-        units = self.knowledge.sentences.units
-        text = " ".join(units[c.index].text for c in chosen)
-        headed = " ".join(
-            f"{self.knowledge.chunks[units[c.index].chunk_id].section} {units[c.index].text}" for c in chosen
-        )
+        documents = self.knowledge.documents
+        text = " ".join(documents[c.source].text[c.start : c.end] for c in chosen)
+        headed = " ".join(f"{c.section} {documents[c.source].text[c.start : c.end]}" for c in chosen)
         if ask.wants_quantity and not has_quantity(text):
             return "asks for a figure the evidence does not give"
         if ask.wants_date and not has_date(text):
@@ -235,18 +161,20 @@ class ExtractiveAnswerer:
         best_dense = max(c.dense for c in chosen)
         if best_dense < self.settings.min_dense:
             return "evidence too far from the question"
-        if coverage(ask, headed) < self.settings.min_coverage and best_dense < self.settings.strong_dense:
+        # Without a word the articles use, only the meaning can match, and e5 rates any short question
+        # close to some sentence: it must be very close.
+        if not known.terms and best_dense < self.settings.meaning_only_dense:
+            return "nothing the knowledge base says is asked about"
+        if coverage(known, headed) < self.settings.min_coverage and best_dense < self.settings.strong_dense:
             return "evidence does not cover what is asked"
         return None
 
-    def _citation(self, n: int, item: Scored) -> Citation:
-        unit = self.knowledge.sentences.units[item.index]
-        chunk = self.knowledge.chunks[unit.chunk_id]
-        end = item.end or unit.end
-        quote = self.knowledge.documents[unit.source].text[unit.start : end] if item.end else unit.text
+    def _citation(self, n: int, quote: Quote) -> Citation:
+        document = self.knowledge.documents[quote.source]
         return Citation(
-            n=n, source=unit.source, title=chunk.title, section=chunk.section, kind=chunk.kind,
-            quote=quote, start=unit.start, end=end, score=round(item.score, 4),
+            n=n, source=quote.source, title=document.title, section=quote.section,
+            kind=document.kind, quote=document.text[quote.start : quote.end],
+            start=quote.start, end=quote.end, score=round(quote.score, 4),
         )  # fmt: skip
 
 

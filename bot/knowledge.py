@@ -11,12 +11,14 @@ from bot.glossary import Glossary
 from crmkb.settings import Settings
 from ingest import artifacts
 from ingest.artifacts import StoredDocument
-from ingest.chunking import Chunk
+from ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.index import IndexDamaged, all_chunks, open_store
 from ingest.sentences import SentenceTable
 from ingest.sparse import SparseIndex, tokenize
 from ingest.store import Version
+
+SectionKey = tuple[str, str]  # (source, section)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Knowledge:
     sentence_tokens: list[frozenset[str]]
     chunk_sentences: dict[str, list[int]]
     glossary: Glossary
+    headings: dict[SectionKey, tuple[int, int]]  # the heading lines right above each section, as a span
 
     @classmethod
     def load(cls, settings: Settings, embeddings: IdentifiedEmbeddings, client: Any = None) -> Knowledge:
@@ -55,21 +58,56 @@ class Knowledge:
         for i, unit in enumerate(sentences.units):
             for chunk in _containing(chunks, unit.source, unit.start, unit.end):
                 by_chunk.setdefault(chunk, []).append(i)
+        documents = artifacts.read_documents(settings.data_dir, version.name)
         return cls(
             version=version,
             collection=store.collection(version),
             chunks=chunks,
             sparse_ids=sparse_ids,
             sparse=sparse,
-            documents=artifacts.read_documents(settings.data_dir, version.name),
+            documents=documents,
             sentences=sentences,
             sentence_tokens=[frozenset(tokenize(u.text)) for u in sentences.units],
             chunk_sentences=by_chunk,
             glossary=Glossary.load(settings.kb_dir),
+            headings={
+                key: span
+                for source, document in documents.items()
+                for key, span in heading_spans(source, document.text, document.title).items()
+            },
         )
+
+    def section_order(self) -> dict[str, list[str]]:
+        """Each document's sections in reading order."""
+        order: dict[str, list[str]] = {}
+        for chunk in sorted(self.chunks.values(), key=lambda c: (c.source, c.start)):
+            sections = order.setdefault(chunk.source, [])
+            if chunk.section not in sections:
+                sections.append(chunk.section)
+        return order
 
     def sentence_vectors(self, indexes: list[int]) -> np.ndarray:
         return self.sentences.vectors[indexes]
+
+
+def heading_spans(source: str, text: str, title: str) -> dict[SectionKey, tuple[int, int]]:
+    """For each section, the span of the run of heading lines right above its body, read the way
+    chunking reads them (so the keys match the chunks' sections)."""
+    spans: dict[SectionKey, tuple[int, int]] = {}
+    chain: list[str] = []
+    run: tuple[int, int] | None = None
+    lines = split_lines(text)
+    if lines and same_title(lines[0].text, title):
+        lines = lines[1:]
+    for line in lines:
+        if line.heading_level:
+            del chain[line.heading_level - 1 :]
+            chain.append(line.text.strip())
+            run = (run[0] if run else line.start, line.end)
+        elif run is not None:
+            spans.setdefault((source, SECTION_SEPARATOR.join(chain)), run)
+            run = None
+    return spans
 
 
 def _containing(chunks: dict[str, Chunk], source: str, start: int, end: int) -> list[str]:

@@ -103,6 +103,13 @@ class AnswerSettings(BaseModel):
         description="Refuse when the evidence holds less than this weighted share of the question's terms "
         "(unless it is semantically very close: see strong_dense).",
     )
+    meaning_only_dense: float = Field(
+        default=0.90,
+        ge=0,
+        le=1,
+        description="Evidence similarity needed when the question uses no word the articles use at all "
+        "(then only the meaning can match).",
+    )
     strong_dense: float = Field(
         default=0.86,
         ge=0,

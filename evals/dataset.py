@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 GOLDEN = Path(__file__).resolve().parent / "golden.jsonl"
 
 
+Kind = Literal[
+    "what", "how", "why", "yesno", "list", "figure", "scenario", "multidoc", "followup", "nearmiss"
+]
+Split = Literal["dev", "test"]
+
+
 class GoldenItem(BaseModel):
+    """One question and what a good answer holds. ``split`` keeps tuning honest: heuristics are tuned on
+    ``dev`` questions only, and ``test`` questions are reported and gated, never tuned on."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -20,14 +29,35 @@ class GoldenItem(BaseModel):
     expected_sources: list[str]
     expected_phrases: list[str]
     answerable: bool
+    kind: Kind = "what"
+    style: str = "plain"
+    split: Split = "dev"
+    history: list[str] = Field(default_factory=list, description="Earlier questions (a follow-up's context).")
+    expected_sections: list[str] = Field(
+        default_factory=list, description="'<source>#<section>' where a good answer's quotes come from."
+    )
+    list_items: list[str] = Field(
+        default_factory=list, description="A list answer's items, one snippet each."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> GoldenItem:
         if self.answerable and not (self.expected_sources and self.expected_phrases):
             raise ValueError("an answerable question needs expected_sources and expected_phrases")
-        if not self.answerable and (self.expected_sources or self.expected_phrases):
-            raise ValueError("an unanswerable question expects no sources or phrases")
+        if not self.answerable and (self.expected_sources or self.expected_phrases or self.expected_sections):
+            raise ValueError("an unanswerable question expects no sources, sections or phrases")
+        if self.kind == "followup" and not self.history:
+            raise ValueError("a follow-up needs the question before it in history")
+        for label in self.expected_sections:
+            if label.partition("#")[0] not in self.expected_sources:
+                raise ValueError(f"section {label!r} is not in an expected source")
         return self
+
+    @property
+    def sections(self) -> set[tuple[str, str]]:
+        return {
+            (source, section) for source, _, section in (s.partition("#") for s in self.expected_sections)
+        }
 
 
 class DatasetError(ValueError):

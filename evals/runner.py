@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,14 +12,15 @@ import numpy as np
 from bot.schemas import Answer, Citation, Mode
 from bot.service import Bot
 from evals.dataset import GoldenItem
-from evals.metrics import Embed, QuestionResult, aggregate, breakdown, evaluate
+from evals.metrics import Embed, QuestionResult, aggregate, breakdown, evaluate, gate
+from evals.shape import WRAPPERS
 from ingest.embeddings import IdentifiedEmbeddings
 
 
 class Target(Protocol):
     name: str
 
-    def run(self, question: str) -> tuple[Answer, list[str]]:
+    def run(self, question: str, history: list[str] | None = None) -> tuple[Answer, list[str]]:
         """The answer, and the sources retrieval ranked for the question (best first)."""
         ...
 
@@ -30,9 +31,9 @@ class BotTarget:
         self.mode = mode
         self.name = f"crmkb ({mode})"
 
-    def run(self, question: str) -> tuple[Answer, list[str]]:
-        answer = self.bot.ask(question, mode=self.mode)
-        hits = self.bot.load().gather(question).hits
+    def run(self, question: str, history: list[str] | None = None) -> tuple[Answer, list[str]]:
+        answer = self.bot.ask(question, history=history, mode=self.mode)
+        hits = self.bot.load().gather(question, history).hits
         return answer, [h.chunk.source for h in hits]
 
 
@@ -46,7 +47,7 @@ class NaiveBaseline:
         self.embeddings = embeddings
         self.matrix = embeddings.embed_passages([w[2] for w in self.windows])
 
-    def run(self, question: str) -> tuple[Answer, list[str]]:
+    def run(self, question: str, history: list[str] | None = None) -> tuple[Answer, list[str]]:
         began = time.perf_counter()
         scores = self.matrix @ np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         top = [self.windows[i] for i in np.argsort(-scores)[:3]]
@@ -67,6 +68,9 @@ class EvalRun:
     target: str
     results: list[QuestionResult]
 
+    def split(self, name: str) -> EvalRun:
+        return EvalRun(self.target, [r for r in self.results if r.item.split == name])
+
     @property
     def metrics(self) -> dict[str, float | None]:
         return aggregate(self.results)
@@ -75,14 +79,16 @@ class EvalRun:
     def breakdown(self) -> dict[str, dict[str, dict[str, float | None]]]:
         return breakdown(self.results)
 
+    def gate(self, thresholds: Mapping[str, float]) -> list[str]:
+        """The thresholds the test split misses: dev questions are tuned on, so they never gate."""
+        test = self.split("test")
+        if not test.results:
+            return ["the dataset has no test-split questions to gate on"]
+        return gate(test.metrics, thresholds)
+
     def failing(self) -> list[QuestionResult]:
-        """Questions that went wrong: wrong refusal decision, wrong answer, or a bad citation."""
-        return [
-            r for r in self.results
-            if r.refused == r.item.answerable
-            or (r.item.answerable and not r.correct)
-            or r.invalid_citations or r.unsupported
-        ]  # fmt: skip
+        """Questions that went wrong: the refusal decision, the answer, a citation or the answer's shape."""
+        return [r for r in self.results if r.problems]
 
 
 def run(
@@ -91,11 +97,24 @@ def run(
     documents: dict[str, str],
     embed: Embed | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sections: Mapping[str, list[str]] | None = None,
 ) -> EvalRun:
+    """Each question is asked as written (after its history, for a follow-up), inside each polite wrapper
+    of its language, and, for a follow-up, the question before it is asked too: its answer is what the
+    follow-up must not repeat."""
     results = []
     for n, item in enumerate(items, 1):
-        answer, ranked = target.run(item.question)
-        results.append(evaluate(item, answer, ranked, documents, embed))
+        history = item.history or None
+        answer, ranked = target.run(item.question, history)
+        previous = target.run(item.history[-1], item.history[:-1] or None)[0] if item.history else None
+        wrapped = [
+            target.run(wrapper.format(q=item.question), history)[0] for wrapper in WRAPPERS.get(item.lang, ())
+        ]
+        results.append(
+            evaluate(
+                item, answer, ranked, documents, embed, sections=sections, previous=previous, wrapped=wrapped
+            )
+        )
         if progress:
             progress(n, len(items))
     return EvalRun(target.name, results)

@@ -151,7 +151,7 @@ def _blocks(body: list[Line], text: str, limit: int) -> list[list[tuple[int, int
 def chunk_document(text: str, *, title: str, limit: int, overlap: int) -> list[tuple[int, int, str]]:
     """Chunk spans ``(start, end, section)`` of a cleaned document."""
     lines = split_lines(text)
-    if lines and _same_title(lines[0].text, title):
+    if lines and same_title(lines[0].text, title):
         lines = lines[1:]  # the first line restating the title is metadata, not a passage
     chunks: list[tuple[int, int, str]] = []
     chain: list[str] = []
@@ -196,7 +196,7 @@ def _tail(sentences: list[tuple[int, int]], overlap: int, room: int) -> list[tup
     return tail
 
 
-def _same_title(line: str, title: str) -> bool:
+def same_title(line: str, title: str) -> bool:
     def squash(s: str) -> str:
         return re.sub(r"[\W_]+", "", s)
 

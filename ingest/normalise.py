@@ -72,9 +72,13 @@ def normalise(text: str) -> str:
 
 
 def normalise_question(text: str) -> str:
-    """Like :func:`normalise`, but also maps Taiwan vocabulary onto the mainland words the articles use
-    (軟體 → 软件, 資料庫 → 数据库). Questions only: it changes lengths, which document offsets cannot."""
-    return normalise(_converter("tw2sp").convert(text))
+    """Like :func:`normalise`, but a question written in Traditional script also has its Taiwan vocabulary
+    mapped onto the mainland words the articles use (軟體 → 软件, 資料庫 → 数据库). A Simplified question
+    keeps its words: the phrase map would turn its 呼叫 into 调用. Questions only: the map changes lengths,
+    which document offsets cannot."""
+    if traditional_only_chars(text):
+        text = _converter("tw2sp").convert(text)
+    return normalise(text)
 
 
 def traditional_only_chars(text: str) -> int:

@@ -19,21 +19,30 @@ from tests.conftest import ARTICLES
 
 DOCS = {p.name: clean(p.read_text(encoding="utf-8")).text for p in ARTICLES}
 THRESHOLDS = tomllib.loads((Path(__file__).parent.parent / "evals" / "thresholds.toml").read_text())
+SECTIONS = {source: ["", "S", "T", "U"] for source in DOCS}  # each fake document's sections, in order
 ITEMS = [
-    GoldenItem(id="a1", question="项目预算中软件成本占多少?", lang="zh-Hans",
-               expected_sources=["002_9683dd2b55d1bf3e.txt"], expected_phrases=["软件成本占三分之一"], answerable=True),
-    GoldenItem(id="a2", question="業務範圍不斷擴大有什麼風險?", lang="zh-Hant",
-               expected_sources=["003_80d4f176f4050b3e.txt"], expected_phrases=["业务范围反复定义"], answerable=True),
-    GoldenItem(id="a3", question="项目失败后先做什么?", lang="zh-Hans",
+    GoldenItem(id="a1", question="项目预算中软件成本占多少?", lang="zh-Hans", kind="figure", split="test",
+               expected_sources=["002_9683dd2b55d1bf3e.txt"], expected_phrases=["软件成本占三分之一"], answerable=True,
+               expected_sections=["002_9683dd2b55d1bf3e.txt#S"]),
+    GoldenItem(id="a2", question="業務範圍不斷擴大有什麼風險?", lang="zh-Hant", split="test",
+               expected_sources=["003_80d4f176f4050b3e.txt"], expected_phrases=["业务范围反复定义"], answerable=True,
+               expected_sections=["003_80d4f176f4050b3e.txt#S"]),
+    GoldenItem(id="a3", question="项目失败后先做什么?", lang="zh-Hans", kind="how",
                expected_sources=["000_ea5525b80525cb07.txt"], expected_phrases=["首先找出上次到底是哪里出了错"],
-               answerable=True),
-    GoldenItem(id="a4", question="What is business process reengineering for?", lang="en",
+               answerable=True, expected_sections=["000_ea5525b80525cb07.txt#S"]),
+    GoldenItem(id="a4", question="What is business process reengineering for?", lang="en", split="test",
                expected_sources=["004_1bc54c01a6e7907a.txt"], expected_phrases=["业务流程再造是开始实施的地方"],
-               answerable=True),
-    GoldenItem(id="u1", question="实施顾问的日薪是多少?", lang="zh-Hans", expected_sources=[], expected_phrases=[],
-               answerable=False),
-    GoldenItem(id="u2", question="How do I bake bread?", lang="en", expected_sources=[], expected_phrases=[],
-               answerable=False),
+               answerable=True, expected_sections=["004_1bc54c01a6e7907a.txt#S"]),
+    GoldenItem(id="l1", question="项目团队应该包括哪些人?", lang="zh-Hans", kind="list", split="test",
+               expected_sources=["002_9683dd2b55d1bf3e.txt"], expected_phrases=["项目团队的最佳配置"], answerable=True,
+               expected_sections=["002_9683dd2b55d1bf3e.txt#S"], list_items=["项目团队的最佳配置", "软件成本占三分之一"]),
+    GoldenItem(id="f1", question="为什么?", lang="zh-Hans", kind="followup", split="test", history=["项目失败后先做什么?"],
+               expected_sources=["000_ea5525b80525cb07.txt"], expected_phrases=["指责对任何人都没有好处"],
+               answerable=True, expected_sections=["000_ea5525b80525cb07.txt#S"]),
+    GoldenItem(id="u1", question="实施顾问的日薪是多少?", lang="zh-Hans", kind="nearmiss", split="test",
+               expected_sources=[], expected_phrases=[], answerable=False),
+    GoldenItem(id="u2", question="How do I bake bread?", lang="en", kind="nearmiss", expected_sources=[],
+               expected_phrases=[], answerable=False),
 ]  # fmt: skip
 
 
@@ -47,7 +56,8 @@ def sentence_around(source: str, phrase: str) -> tuple[int, int]:
 
 def answer_with(question: str, spans: list[tuple[str, int, int]], extra: str = "") -> Answer:
     citations = [
-        Citation(n=n, source=s, title="t", section="", kind="best-practice", quote=DOCS[s][a:b], start=a, end=b, score=1)
+        Citation(n=n, source=s, title="t", section="S", kind="best-practice",
+                 quote=DOCS[s][a:b], start=a, end=b, score=1)
         for n, (s, a, b) in enumerate(spans, 1)
     ]  # fmt: skip
     text = "最佳实践建议:" + "".join(f"{c.quote}[{c.n}]" for c in citations) + extra
@@ -68,49 +78,73 @@ class FakeBot:
         self.name = f"fake ({fault or 'correct'})"
         self.rng = random.Random(0)
 
-    def run(self, question: str) -> tuple[Answer, list[str]]:
-        item = next(i for i in ITEMS if i.question == question)
+    def run(self, question: str, history: list[str] | None = None) -> tuple[Answer, list[str]]:
+        # The longest question inside what was asked: a polite wrapper leaves the item findable.
+        item = max((i for i in ITEMS if i.question in question and bool(i.history) == bool(history)),
+                   key=lambda i: len(i.question))  # fmt: skip
+        wrapped = question != item.question
         others = [s for s in DOCS if s not in item.expected_sources]
         if not item.answerable:
             if self.fault == "never refuses":
                 source = others[0]
                 return answer_with(question, [(source, 0, DOCS[source].index("\n"))]), others
             return refusal(question), others
-        if self.fault == "always refuses":
+        if self.fault == "always refuses" or (self.fault == "wrapper changes the answer" and wrapped):
             return refusal(question), item.expected_sources + others
         source = item.expected_sources[0]
-        start, end = sentence_around(source, item.expected_phrases[0])
+        phrases = item.expected_phrases[:1] + item.list_items[: 1 if self.fault == "half a list" else None]
+        spans = list(dict.fromkeys((source, *sentence_around(source, p)) for p in phrases))
+        if self.fault == "follow-up repeats" and history:
+            return self.run(history[-1])
         if self.fault == "random passages":
             source = self.rng.choice(others)
             start = self.rng.randrange(0, len(DOCS[source]) - 40)
-            end = start + 30
-            return answer_with(question, [(source, start, end)]), others
+            return answer_with(question, [(source, start, start + 30)]), others
         if self.fault == "wrong offsets":
-            answer = answer_with(question, [(source, start, end)])
+            answer = answer_with(question, spans)
             answer.citations[0].start += 1
             return answer, item.expected_sources + others
+        if self.fault == "off-point quote":  # a quote from a section two away from the expected one
+            spans.append((source, 0, DOCS[source].index("\n")))
+            answer = answer_with(question, spans)
+            answer.citations[-1].section = "U"
+            return answer, item.expected_sources + others
+        if self.fault == "duplicate quote":
+            spans.append((spans[0][0], spans[0][1] + 2, spans[0][2]))
+        if self.fault == "dangling quote":
+            text = DOCS[source]
+            at = text.index("这")
+            spans.append((source, at, text.find("。", at) + 1))
         extra = "只要购买最贵的软件,项目就一定会成功。[1]" if self.fault == "unsupported sentence" else ""
-        return answer_with(question, [(source, start, end)], extra), item.expected_sources + others
+        return answer_with(question, spans, extra), item.expected_sources + others
 
 
 def evaluate(fault: str | None) -> EvalRun:
-    return run(FakeBot(fault), ITEMS, DOCS)
+    return run(FakeBot(fault), ITEMS, DOCS, sections=SECTIONS)
 
 
 def test_a_correct_bot_passes_every_threshold() -> None:
     result = evaluate(None)
     metrics = result.metrics
-    assert gate(metrics, THRESHOLDS) == []
+    assert gate(metrics, THRESHOLDS) == [] and result.gate(THRESHOLDS) == []
     assert metrics["citation_validity"] == metrics["grounding"] == metrics["answer_correctness"] == 1.0
+    assert metrics["list_completeness"] == metrics["followup_distinct"] == metrics["wrapper_robustness"] == 1.0
+    assert metrics["off_point_rate"] == metrics["dangling_rate"] == metrics["duplicate_quotes"] == 0.0
     assert result.failing() == []
 
 
 CONTROLS: dict[str, Callable[[dict[str, float | None]], bool]] = {
     "random passages": lambda m: m["hit_at_1"] == 0.0 and m["citation_precision"] == 0.0 and m["answer_correctness"] == 0.0,
-    "wrong offsets": lambda m: m["citation_validity"] == 0.0,
+    "wrong offsets": lambda m: m["citation_validity"] is not None and m["citation_validity"] < 0.2,
     "never refuses": lambda m: m["refusal_rate"] == 0.0,
     "always refuses": lambda m: m["false_refusal_rate"] == 1.0,
-    "unsupported sentence": lambda m: m["grounding"] is not None and m["grounding"] <= 0.5,
+    "unsupported sentence": lambda m: m["grounding"] is not None and m["grounding"] < 0.6,
+    "off-point quote": lambda m: m["off_point_rate"] is not None and m["off_point_rate"] > 0.4,
+    "half a list": lambda m: m["list_completeness"] == 0.5,
+    "duplicate quote": lambda m: m["duplicate_quotes"] == 6,
+    "dangling quote": lambda m: m["dangling_rate"] is not None and m["dangling_rate"] > 0.4,
+    "follow-up repeats": lambda m: m["followup_distinct"] == 0.0,
+    "wrapper changes the answer": lambda m: m["wrapper_robustness"] == 0.25,  # the 6 answerable of 8
 }  # fmt: skip
 
 
@@ -118,12 +152,38 @@ CONTROLS: dict[str, Callable[[dict[str, float | None]], bool]] = {
 def test_each_broken_bot_is_caught(fault: str) -> None:
     result = evaluate(fault)
     assert CONTROLS[fault](result.metrics), result.metrics
-    assert gate(result.metrics, THRESHOLDS), "the quality gate must fail"
     assert result.failing()
 
 
-def test_breakdown_by_language_and_source() -> None:
+GATED = {"random passages", "wrong offsets", "never refuses", "always refuses", "unsupported sentence"}
+
+
+@pytest.mark.parametrize("fault", sorted(GATED))
+def test_the_gate_fails_a_broken_bot(fault: str) -> None:
+    assert evaluate(fault).gate(THRESHOLDS)
+
+
+def test_the_gate_reads_the_test_split_only() -> None:
+    """Dev questions are tuned on: breaking every dev answer leaves the gate to the test split."""
+    broken_dev = run(DevBroken(), ITEMS, DOCS, sections=SECTIONS)
+    assert broken_dev.split("dev").metrics["false_refusal_rate"] == 1.0
+    assert broken_dev.gate(THRESHOLDS) == []
+    assert run(FakeBot("always refuses"), ITEMS, DOCS).gate(THRESHOLDS)
+    only_dev = [i.model_copy(update={"split": "dev"}) for i in ITEMS]
+    assert run(FakeBot(), only_dev, DOCS).gate(THRESHOLDS) == ["the dataset has no test-split questions to gate on"]
+
+
+class DevBroken(FakeBot):
+    def run(self, question: str, history: list[str] | None = None) -> tuple[Answer, list[str]]:
+        if any(i.split == "dev" and i.question in question for i in ITEMS):
+            return refusal(question), []
+        return super().run(question, history)
+
+
+def test_breakdown_by_language_kind_and_source() -> None:
     groups = evaluate("always refuses").breakdown
+    assert groups["kind"]["list"]["false_refusal_rate"] == 1.0
+    assert groups["kind"]["nearmiss"]["refusal_rate"] == 1.0
     assert groups["language"]["zh-Hant"]["false_refusal_rate"] == 1.0
     assert groups["source"]["003_80d4f176f4050b3e.txt"]["questions"] == 1
     assert groups["source"]["(unanswerable)"]["refusal_rate"] == 1.0

@@ -13,7 +13,6 @@ from bot.schemas import Mode
 from bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from evals.dataset import GOLDEN, DatasetError, load_dataset
-from evals.metrics import gate
 from evals.report import print_table, to_json, to_markdown
 from evals.runner import BotTarget, NaiveBaseline, run
 from ingest import artifacts
@@ -33,7 +32,8 @@ def eval_command(
     ] = False,
     thresholds: Annotated[Path, typer.Option(help="Thresholds file (TOML).")] = THRESHOLDS,
 ) -> None:
-    """Measure retrieval, citations, grounding and refusal on the golden set; exit 1 under a threshold."""
+    """Measure retrieval, citations, grounding, refusal and answer shape on the golden set, dev and test
+    side by side; exit 1 when the test split misses a threshold."""
     if mode not in ("extractive", "llm"):
         fail("--mode must be extractive or llm")
     settings = load_settings()
@@ -49,12 +49,19 @@ def eval_command(
             s: d.text for s, d in artifacts.read_documents(settings.data_dir, knowledge.version.name).items()
         }
         chosen: Mode = "llm" if mode == "llm" else "extractive"
-        result = run(BotTarget(bot, chosen), items, documents, bot.embeddings.embed_query)
+        sections = knowledge.section_order()
+        result = run(BotTarget(bot, chosen), items, documents, bot.embeddings.embed_query, sections=sections)
         base = None
         if baseline:
             raw = {p.name: p.read_text(encoding="utf-8") for p in sorted(settings.kb_dir.glob("*.txt"))}
-            base = run(NaiveBaseline(raw, bot.embeddings), items, documents, bot.embeddings.embed_query)
-    failures = gate(result.metrics, limits)
+            base = run(
+                NaiveBaseline(raw, bot.embeddings),
+                items,
+                documents,
+                bot.embeddings.embed_query,
+                sections=sections,
+            )
+    failures = result.gate(limits)
     report = to_json(result, failures, base)
     print_table(out, result, base)
     if json_out is not None:

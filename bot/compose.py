@@ -1,0 +1,294 @@
+"""Compose an extractive answer section first: the section that answers best (and, for a question two
+articles answer, the best section of the other), then from it the heading when it states the guidance, the
+key sentences made whole, or the list or outline a list question asks for.
+
+Scored sentences come from bot.extractive; what comes out are quotes, each a verbatim span of a cleaned
+document, in the order they are to be read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.knowledge import Knowledge, SectionKey
+from bot.question import Kind
+
+# A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
+_POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
+_LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
+_QUESTION = re.compile(r"[??]\W*$")
+_ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
+_CLAUSE = re.compile(r"[,,;;]")
+_NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
+
+SECOND_DOCUMENT = 0.92  # a section of another article joins when it scores this close to the best one
+CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this close to the section's best
+OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
+LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
+ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
+GUIDING_HEADING = 4  # a heading of at least this many characters (numbering aside) states guidance
+
+
+@dataclass(frozen=True)
+class Scored:
+    index: int
+    score: float
+    dense: float
+    terms: float
+
+
+@dataclass(frozen=True)
+class Quote:
+    source: str
+    start: int
+    end: int
+    section: str
+    score: float
+    dense: float
+    terms: float
+
+
+class Composer:
+    def __init__(self, knowledge: Knowledge, budget: int, most: int) -> None:
+        self.knowledge = knowledge
+        self.budget = budget
+        self.most = most
+
+    def compose(
+        self, scored: list[Scored], kind: Kind, exclude: frozenset[tuple[str, int, int]]
+    ) -> list[Quote]:
+        """``exclude``: spans already given (a follow-up's previous answer), quoted again only when
+        nothing else answers."""
+        fresh = [s for s in scored if not _within(self._span(s.index), exclude)]
+        scored = fresh or scored
+        if not scored:
+            return []
+        sections = self._rank_sections(scored)
+        first = sections[0]
+        picked = [first]
+        other = next((key for key in sections[1:] if key[0] != first[0]), None)
+        if other and self._section_score(scored, other) >= SECOND_DOCUMENT * self._section_score(
+            scored, first
+        ):
+            picked.append(other)
+        quotes: list[Quote] = []
+        best = scored[0]
+        if kind == "list":
+            listed = self._list(first, scored) or self._outline(scored, first, best)
+            if listed:
+                return listed
+        for key in picked:
+            in_section = [s for s in scored if self.key(s.index) == key]
+            top = in_section[0]
+            heading = self._heading(key, top)
+            if heading is not None and (heading.source, heading.start, heading.end) not in exclude:
+                quotes.append(heading)
+            for item in in_section:
+                if item is not top and item.score < CLOSE * top.score:
+                    break
+                quotes.append(self._whole(item))
+                if len([q for q in quotes if q.section == key[1]]) >= 3:
+                    break
+        for item in scored:
+            if item.score < OTHER_SECTION * best.score:
+                break
+            quotes.append(self._whole(item))
+        return self._fit(quotes)
+
+    # -- sections -------------------------------------------------------------------------------------
+
+    def key(self, index: int) -> SectionKey:
+        unit = self.knowledge.sentences.units[index]
+        return unit.source, self.knowledge.chunks[unit.chunk_id].section
+
+    def _span(self, index: int) -> tuple[str, int, int]:
+        unit = self.knowledge.sentences.units[index]
+        return unit.source, unit.start, unit.end
+
+    def _section_score(self, scored: list[Scored], key: SectionKey) -> float:
+        """A section's best sentence, helped a little by a second one: a section that answers holds more
+        than one sentence on the point."""
+        mine = [s.score for s in scored if self.key(s.index) == key][:2]
+        return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0)
+
+    def _rank_sections(self, scored: list[Scored]) -> list[SectionKey]:
+        keys = list(dict.fromkeys(self.key(s.index) for s in scored))
+        return sorted(keys, key=lambda k: self._section_score(scored, k), reverse=True)
+
+    def _heading(self, key: SectionKey, top: Scored) -> Quote | None:
+        span = self.knowledge.headings.get(key)
+        if span is None:
+            return None
+        start, end = span
+        text = self.knowledge.documents[key[0]].text[start:end]
+        last = text.split("\n")[-1]
+        if len(_NUMBERING.sub("", last).strip("。 ")) < GUIDING_HEADING:
+            return None
+        return Quote(key[0], start, end, key[1], top.score, top.dense, top.terms)
+
+    # -- a quote made whole ---------------------------------------------------------------------------
+
+    def _whole(self, item: Scored) -> Quote:
+        """The sentence with what it needs to stand alone: the sentence before it when it points back, the
+        answer after it when it is a question the article asks, the items after it when it leads a list."""
+        units = self.knowledge.sentences.units
+        unit = units[item.index]
+        start, end = unit.start, unit.end
+        previous = units[item.index - 1] if item.index > 0 else None
+        if (
+            _POINTS_BACK.search(unit.text)
+            and previous is not None
+            and self.key(item.index - 1) == self.key(item.index)
+            and "\n" not in self._text(unit.source, previous.end, unit.start)
+        ):
+            start = previous.start
+        if _QUESTION.search(unit.text):
+            end = self._reply_end(item.index) or end
+        elif _LEAD_IN.search(unit.text):
+            end = self._items_end(item.index) or end
+        key = self.key(item.index)
+        return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms)
+
+    def _text(self, source: str, start: int, end: int) -> str:
+        return self.knowledge.documents[source].text[start:end]
+
+    def _reply_end(self, index: int) -> int | None:
+        """Where the answer the article gives its own question ends: the first following sentence on the
+        same line, or opening the next one, that is not itself a question."""
+        units = self.knowledge.sentences.units
+        unit = units[index]
+        for position in range(index + 1, min(index + 4, len(units))):
+            following = units[position]
+            gap = self._text(unit.source, units[position - 1].end, following.start)
+            if following.source != unit.source or gap.count("\n") > 1:
+                return None
+            if "\n" in gap and position > index + 1:
+                return None
+            if not _QUESTION.search(following.text):
+                return following.end
+        return None
+
+    def _items_end(self, index: int) -> int | None:
+        """The end of the list a lead-in introduces: the lines after it up to a blank or a heading."""
+        unit = self.knowledge.sentences.units[index]
+        items = self._list_lines(unit.source, unit.end)
+        return items[-1][1] if len(items) >= 2 and items[-1][1] - unit.start <= self.budget else None
+
+    def _list_lines(self, source: str, after: int) -> list[tuple[int, int]]:
+        """The item lines following ``after`` (the end of a lead-in) within its section."""
+        text = self.knowledge.documents[source].text
+        line_end = text.find("\n", after)
+        if line_end < 0 or text[after:line_end].strip():
+            return []
+        headings = {s for (src, _), (s, _) in self.knowledge.headings.items() if src == source}
+        lines: list[tuple[int, int]] = []
+        pos = line_end + 1
+        numbered = None
+        while pos < len(text):
+            stop = text.find("\n", pos)
+            stop = len(text) if stop < 0 else stop
+            line = text[pos:stop]
+            if not line.strip() or pos in headings:
+                break
+            is_item = bool(_ITEM.match(line))
+            numbered = is_item if numbered is None else numbered
+            if numbered != is_item and (numbered or len(line) > ITEM_CHARS):
+                break
+            lines.append((pos, stop))
+            pos = stop + 1
+        return lines
+
+    # -- lists and outlines ---------------------------------------------------------------------------
+
+    def _list(self, key: SectionKey, scored: list[Scored]) -> list[Quote]:
+        """The list in the section, each item's first sentence under the sentence that leads it: the
+        section's numbered items (1、2、3…) or else the lines after a lead-in ("…如下:")."""
+        units = self.knowledge.sentences.units
+        in_section = [i for i, u in enumerate(units) if u.source == key[0] and self.key(i) == key]
+        if not in_section:
+            return []
+        best = next(s for s in scored if self.key(s.index) == key)
+        lines = self._numbered(key[0], units[in_section[0]].start, units[in_section[-1]].end)
+        lead = None
+        if lines:  # led by the best sentence before the items (the one that says what they are)
+            before = [
+                s.index for s in scored if self.key(s.index) == key and units[s.index].end <= lines[0][0]
+            ]
+            lead = before[0] if before else None
+        else:
+            for i in in_section:
+                if (
+                    _LEAD_IN.search(units[i].text)
+                    and len(found := self._list_lines(key[0], units[i].end)) >= 2
+                ):
+                    lead, lines = i, found
+                    break
+        if len(lines) < 2:
+            return []
+        quotes = [self._item(key, start, end, best) for start, end in lines]
+        if lead is not None:
+            unit = units[lead]
+            quotes.insert(0, Quote(key[0], unit.start, unit.end, key[1], best.score, best.dense, best.terms))
+        return self._fit(quotes, LIST_BUDGET, len(quotes))
+
+    def _numbered(self, source: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Lines between ``start`` and ``end`` numbered 1, 2, 3… in sequence (the first such run)."""
+        text = self.knowledge.documents[source].text
+        lines: list[tuple[int, int]] = []
+        pos = text.rfind("\n", 0, start) + 1
+        while pos < end:
+            stop = text.find("\n", pos)
+            stop = len(text) if stop < 0 else stop
+            number = re.match(r"\s*(\d{1,2})[、.)](?!\d)", text[pos:stop])
+            if number and int(number.group(1)) == len(lines) + 1:
+                lines.append((pos + len(text[pos:stop]) - len(text[pos:stop].lstrip()), stop))
+            pos = stop + 1
+        return lines
+
+    def _item(self, key: SectionKey, start: int, end: int, best: Scored) -> Quote:
+        line = self._text(key[0], start, end)
+        stop = re.search(r"[。!?;!?;]", line)
+        cut = stop.end() if stop else len(line)
+        if cut > ITEM_CHARS:
+            clause = _CLAUSE.search(line, 8)
+            cut = clause.start() if clause and clause.start() <= ITEM_CHARS else cut
+        return Quote(
+            key[0], start, start + len(line[:cut].rstrip()), key[1], best.score, best.dense, best.terms
+        )
+
+    def _outline(self, scored: list[Scored], first: SectionKey, best: Scored) -> list[Quote]:
+        """The article's own steps: each section heading in order, for a list question whose best section
+        holds no list of its own."""
+        source = first[0]
+        order = self.knowledge.section_order().get(source, [])
+        heads = [
+            (key, self.knowledge.headings[key])
+            for key in ((source, s) for s in order if s)
+            if key in self.knowledge.headings
+        ]
+        if len(heads) < 3:
+            return []
+        return [
+            Quote(source, start, end, key[1], best.score, best.dense, best.terms)
+            for key, (start, end) in heads
+        ]
+
+    def _fit(self, quotes: list[Quote], budget: int | None = None, most: int | None = None) -> list[Quote]:
+        """No quote twice or inside another; within the budget and the count."""
+        kept: list[Quote] = []
+        used = 0
+        for quote in quotes:
+            if any(q.source == quote.source and q.start < quote.end and quote.start < q.end for q in kept):
+                continue
+            size = quote.end - quote.start
+            if kept and (used + size > (budget or self.budget) or len(kept) >= (most or self.most)):
+                continue
+            kept.append(quote)
+            used += size
+        return kept
+
+
+def _within(span: tuple[str, int, int], spans: frozenset[tuple[str, int, int]]) -> bool:
+    source, start, end = span
+    return any(s == source and a <= start and end <= b for s, a, b in spans)
