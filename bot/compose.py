@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from bot.evidence import Ask, posseg
 from bot.knowledge import Knowledge, SectionKey
 from bot.question import Kind
 
@@ -27,7 +29,12 @@ CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this 
 OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
 ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
-GUIDING_HEADING = 4  # a heading of at least this many characters (numbering aside) states guidance
+GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
+# A heading is guidance when it says what to do or what is wrong: it opens with a verb, adverb or pronoun
+# ("核对数据", "重新设置期望", "这次请遵守下列规则"), or asks or denies ("是否…", "没有…", "无法…"). One that
+# names a topic ("CRM执行计划", "管理层面的风险") is a label, and the sentences under it say more.
+_PREDICATE_FLAGS = ("v", "d", "a", "r", "c")
+_VERDICT = re.compile(r"是否|有没有|没有|无法|不要|不是|[,,]")
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,10 @@ class Composer:
         self.most = most
 
     def compose(
-        self, scored: list[Scored], kind: Kind, exclude: frozenset[tuple[str, int, int]]
+        self, scored: list[Scored], ask: Ask, kind: Kind, exclude: frozenset[tuple[str, int, int]]
     ) -> list[Quote]:
-        """``exclude``: spans already given (a follow-up's previous answer), quoted again only when
-        nothing else answers."""
+        """``ask``: the question's terms the knowledge base uses. ``exclude``: spans already given (a
+        follow-up's previous answer), quoted again only when nothing else answers."""
         fresh = [s for s in scored if not _within(self._span(s.index), exclude)]
         scored = fresh or scored
         if not scored:
@@ -75,7 +82,9 @@ class Composer:
         quotes: list[Quote] = []
         best = scored[0]
         if kind == "list":
-            listed = self._list(first, scored) or self._outline(scored, first, best)
+            listed = self._list(first, scored) or (
+                self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else []
+            )
             if listed:
                 return listed
         for key in picked:
@@ -122,8 +131,7 @@ class Composer:
             return None
         start, end = span
         text = self.knowledge.documents[key[0]].text[start:end]
-        last = text.split("\n")[-1]
-        if len(_NUMBERING.sub("", last).strip("。 ")) < GUIDING_HEADING:
+        if not states_guidance(_NUMBERING.sub("", text.split("\n")[-1]).strip("。 ")):
             return None
         return Quote(key[0], start, end, key[1], top.score, top.dense, top.terms)
 
@@ -184,7 +192,8 @@ class Composer:
         headings = {s for (src, _), (s, _) in self.knowledge.headings.items() if src == source}
         lines: list[tuple[int, int]] = []
         pos = line_end + 1
-        numbered = None
+        numbered: bool | None = None
+        asking: bool | None = None
         while pos < len(text):
             stop = text.find("\n", pos)
             stop = len(text) if stop < 0 else stop
@@ -193,7 +202,11 @@ class Composer:
                 break
             is_item = bool(_ITEM.match(line))
             numbered = is_item if numbered is None else numbered
-            if numbered != is_item and (numbered or len(line) > ITEM_CHARS):
+            # Marked items run until an unmarked line; unmarked ones are short lines alike, so a paragraph
+            # or a change between question and statement ends them (a question and its reply are prose).
+            asks = bool(_QUESTION.search(line))
+            asking = asks if asking is None else asking
+            if is_item != numbered or (not numbered and (len(line) > ITEM_CHARS or asks != asking)):
                 break
             lines.append((pos, stop))
             pos = stop + 1
@@ -217,13 +230,20 @@ class Composer:
             ]
             lead = before[0] if before else None
         else:
+            score_of = {s.index: s.score for s in scored}
+            candidates = []
             for i in in_section:
                 if (
                     _LEAD_IN.search(units[i].text)
                     and len(found := self._list_lines(key[0], units[i].end)) >= 2
                 ):
-                    lead, lines = i, found
-                    break
+                    inside = [
+                        score_of.get(j, 0.0) for j in in_section if units[j].start < found[-1][1] and j >= i
+                    ]
+                    candidates.append((max(inside), i, found))
+            # Only a list on the point: the section's best sentence (or one close to it) leads it or is in it.
+            if candidates and (chosen := max(candidates))[0] >= CLOSE * best.score:
+                _, lead, lines = chosen
         if len(lines) < 2:
             return []
         quotes = [self._item(key, start, end, best) for start, end in lines]
@@ -257,6 +277,16 @@ class Composer:
             key[0], start, start + len(line[:cut].rstrip()), key[1], best.score, best.dense, best.terms
         )
 
+    def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
+        """Whether a list question asks for the article's own steps rather than one section's content: no
+        heading of the article names what is asked, and no sentence holds all of it (either would be the
+        answer)."""
+        content = {term for term, weight in ask.terms.items() if weight > 1}
+        headings = [section for (src, section) in self.knowledge.headings if src == source]
+        if any(term in heading.lower() for heading in headings for term in content):
+            return False
+        return all(s.terms < 1.0 for s in scored if self.key(s.index)[0] == source)
+
     def _outline(self, scored: list[Scored], first: SectionKey, best: Scored) -> list[Quote]:
         """The article's own steps: each section heading in order, for a list question whose best section
         holds no list of its own."""
@@ -287,6 +317,19 @@ class Composer:
             kept.append(quote)
             used += size
         return kept
+
+
+@cache
+def states_guidance(heading: str) -> bool:
+    if len(heading) < GUIDING_HEADING:
+        return False
+    if not re.search(r"[\u4e00-\u9fff]", heading):  # an English heading: length is all that is known
+        return True
+    if _VERDICT.search(heading):
+        return True
+    words = list(posseg().cut(heading))  # type: ignore[attr-defined]
+    first = words[0].flag if words else ""
+    return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
 
 
 def _within(span: tuple[str, int, int], spans: frozenset[tuple[str, int, int]]) -> bool:

@@ -61,6 +61,17 @@ _ITEM_NUMBER = re.compile(
     r"(^|(?<=[\s。;:!?]))(\d{1,2}|[一二三四五六七八九十]{1,3})[、.)](?!\d)|[((]\d{1,2}[))]"
 )
 _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
+# Asks whose answer is a name (which vendor, who leads a ranking, who wrote it): guidance is no answer to
+# them, only evidence that names something the question does not.
+_NAME_ZH = re.compile(
+    r"哪[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者|推荐.{0,12}(公司|厂商|软件|工具|产品)"
+)
+_NAME_EN = re.compile(
+    r"which (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?"
+    r"|who (wrote|is the (leader|author|vendor|best))|ranked? (first|#?1|top)|(recommend|suggest) an? "
+    r"(vendor|company|product|tool|brand|platform|firm|consultancy)",
+    re.IGNORECASE,
+)
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(元|块|美元|欧元|英镑|卢布|rmb|usd|eur|dollars?|rubles?)|[$€£¥]\s*\d", re.IGNORECASE
 )
@@ -76,7 +87,7 @@ _COMMON_EN = frozenset(
 
 
 @cache
-def _posseg() -> object:
+def posseg() -> object:
     import jieba
     import jieba.posseg
 
@@ -95,6 +106,7 @@ class Ask:
     unknown_english: tuple[str, ...] = field(default=())
     wants_date: bool = False
     wants_price: bool = False
+    wants_name: bool = False
 
 
 LONG_QUESTION = 200
@@ -109,7 +121,7 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION
-    for pair in _posseg().cut(question, HMM=hmm):  # type: ignore[attr-defined]
+    for pair in posseg().cut(question, HMM=hmm):  # type: ignore[attr-defined]
         word, flag = pair.word.strip().lower(), pair.flag
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
@@ -130,6 +142,7 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
         bool(_QUANTITY_ZH.search(question)),
         wants_date=bool(_DATE_ZH.search(question)),
         wants_price=bool(_PRICE_ZH.search(question)),
+        wants_name=bool(_NAME_ZH.search(question)),
     )
 
 
@@ -156,6 +169,7 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
         leftover,
         wants_date=bool(_DATE_EN.search(question)),
         wants_price=bool(_PRICE_EN.search(question)),
+        wants_name=bool(_NAME_EN.search(question)),
     )
 
 
@@ -199,6 +213,18 @@ def has_quantity(text: str) -> bool:
 
 def has_date(text: str) -> bool:
     return bool(_DATE.search(text))
+
+
+def names_other_than(text: str, question: str) -> bool:
+    """Whether ``text`` names something (an organisation, product, place or Latin-script name) that
+    ``question`` does not."""
+    given = question.lower()
+    for pair in posseg().cut(text):  # type: ignore[attr-defined]
+        word = pair.word.strip()
+        is_name = pair.flag in _NAME_FLAGS and (pair.flag != "eng" or word[:1].isupper())
+        if is_name and len(word) > 1 and word.lower() not in given:
+            return True
+    return False
 
 
 def has_money(text: str) -> bool:

@@ -15,7 +15,16 @@ import numpy as np
 
 from bot import render
 from bot.compose import Composer, Quote, Scored
-from bot.evidence import Ask, Vocabulary, analyse, coverage, has_date, has_money, has_quantity
+from bot.evidence import (
+    Ask,
+    Vocabulary,
+    analyse,
+    coverage,
+    has_date,
+    has_money,
+    has_quantity,
+    names_other_than,
+)
 from bot.knowledge import Knowledge
 from bot.language import Language, detect_language
 from bot.question import Kind, kind_of
@@ -86,7 +95,7 @@ class ExtractiveAnswerer:
                 topic = {(q.source, q.section) for q in before}
                 scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
         chosen = self._choose(scored, known, kind_of(question), said)
-        return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen))
+        return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen, normalised))
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         began = time.perf_counter()
@@ -138,9 +147,9 @@ class ExtractiveAnswerer:
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
             figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
-        return self.composer.compose(scored, kind, exclude)
+        return self.composer.compose(scored, ask, kind, exclude)
 
-    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote]) -> str | None:
+    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str) -> str | None:
         """Why the evidence does not answer the question, or None when it does. ``known`` is ``ask`` with
         only the terms the knowledge base uses."""
         if not ask.terms and not ask.unknown_english:
@@ -158,6 +167,8 @@ class ExtractiveAnswerer:
             return "asks for a date the evidence does not give"
         if ask.wants_price and not has_money(text):
             return "asks for a price the evidence does not give"
+        if ask.wants_name and not names_other_than(text, question):
+            return "asks for a name the evidence does not give"
         best_dense = max(c.dense for c in chosen)
         if best_dense < self.settings.min_dense:
             return "evidence too far from the question"

@@ -26,8 +26,8 @@ class GoldenItem(BaseModel):
     id: str
     question: str = Field(min_length=1)
     lang: Literal["zh-Hans", "zh-Hant", "en"]
-    expected_sources: list[str]
-    expected_phrases: list[str]
+    expected_sources: list[str] = Field(default_factory=list)
+    expected_phrases: list[str] = Field(default_factory=list)
     answerable: bool
     kind: Kind = "what"
     style: str = "plain"
@@ -76,9 +76,12 @@ def load_dataset(path: Path = GOLDEN) -> list[GoldenItem]:
         try:
             items.append(GoldenItem.model_validate(json.loads(line)))
         except (json.JSONDecodeError, ValidationError) as exc:
-            first = (
-                str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else exc.errors()[0]["msg"]
-            )
+            if isinstance(exc, json.JSONDecodeError):
+                first = str(exc).splitlines()[0]
+            else:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                first = f"{where}: {error['msg']}" if where else error["msg"]
             raise DatasetError(f"{path}:{number}: {first}") from None
     if not items:
         raise DatasetError(f"{path}: no questions")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bot.evidence import _posseg
+from bot.evidence import posseg
 from bot.service import Bot
 from ingest.chunking import SECTION_SEPARATOR
 
@@ -35,7 +35,7 @@ def _as_question(heading: str) -> str | None:
         return text
     if _YES_NO.search(text):
         return f"{text}?"
-    words = list(_posseg().cut(text))  # type: ignore[attr-defined]
+    words = list(posseg().cut(text))  # type: ignore[attr-defined]
     if (
         words
         and words[0].flag.startswith("v")
