@@ -9,16 +9,16 @@ document, in the order they are to be read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-from bot.evidence import Ask, posseg
+from bot.evidence import Ask, coverage, posseg
 from bot.knowledge import Knowledge, SectionKey
 from bot.question import Kind
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
-_LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
+LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
 _QUESTION = re.compile(r"[??]\W*$")
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
@@ -29,6 +29,7 @@ CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this 
 OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
 ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
+HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains this much (sentence scores ~1)
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
 # A heading is guidance when it says what to do or what is wrong: it opens with a verb, adverb or pronoun
 # ("核对数据", "重新设置期望", "这次请遵守下列规则"), or asks or denies ("是否…", "没有…", "无法…"). One that
@@ -71,12 +72,12 @@ class Composer:
         scored = fresh or scored
         if not scored:
             return []
-        sections = self._rank_sections(scored)
+        sections = self._rank_sections(scored, ask)
         first = sections[0]
         picked = [first]
         other = next((key for key in sections[1:] if key[0] != first[0]), None)
-        if other and self._section_score(scored, other) >= SECOND_DOCUMENT * self._section_score(
-            scored, first
+        if other and self._section_score(scored, other, ask) >= SECOND_DOCUMENT * self._section_score(
+            scored, first, ask
         ):
             picked.append(other)
         quotes: list[Quote] = []
@@ -115,15 +116,17 @@ class Composer:
         unit = self.knowledge.sentences.units[index]
         return unit.source, unit.start, unit.end
 
-    def _section_score(self, scored: list[Scored], key: SectionKey) -> float:
-        """A section's best sentence, helped a little by a second one: a section that answers holds more
-        than one sentence on the point."""
+    def _section_score(self, scored: list[Scored], key: SectionKey, ask: Ask | None = None) -> float:
+        """A section's best sentence, helped a little by a second one (a section that answers holds more
+        than one sentence on the point) and by a heading that names what is asked ("那技术层面呢?" is
+        about "技术层面的风险", though another section's sentence mentions 技术层面 in passing)."""
         mine = [s.score for s in scored if self.key(s.index) == key][:2]
-        return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0)
+        named = coverage(_content(ask), key[1]) if ask is not None else 0.0
+        return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0) + HEADING_WEIGHT * named
 
-    def _rank_sections(self, scored: list[Scored]) -> list[SectionKey]:
+    def _rank_sections(self, scored: list[Scored], ask: Ask) -> list[SectionKey]:
         keys = list(dict.fromkeys(self.key(s.index) for s in scored))
-        return sorted(keys, key=lambda k: self._section_score(scored, k), reverse=True)
+        return sorted(keys, key=lambda k: self._section_score(scored, k, ask), reverse=True)
 
     def _heading(self, key: SectionKey, top: Scored) -> Quote | None:
         span = self.knowledge.headings.get(key)
@@ -153,7 +156,7 @@ class Composer:
             start = previous.start
         if _QUESTION.search(unit.text):
             end = self._reply_end(item.index) or end
-        elif _LEAD_IN.search(unit.text):
+        elif LEAD_IN.search(unit.text):
             end = self._items_end(item.index) or end
         key = self.key(item.index)
         return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms)
@@ -234,7 +237,7 @@ class Composer:
             candidates = []
             for i in in_section:
                 if (
-                    _LEAD_IN.search(units[i].text)
+                    LEAD_IN.search(units[i].text)
                     and len(found := self._list_lines(key[0], units[i].end)) >= 2
                 ):
                     inside = [
@@ -281,7 +284,7 @@ class Composer:
         """Whether a list question asks for the article's own steps rather than one section's content: no
         heading of the article names what is asked, and no sentence holds all of it (either would be the
         answer)."""
-        content = {term for term, weight in ask.terms.items() if weight > 1}
+        content = _content(ask).terms
         headings = [section for (src, section) in self.knowledge.headings if src == source]
         if any(term in heading.lower() for heading in headings for term in content):
             return False
@@ -319,6 +322,11 @@ class Composer:
         return kept
 
 
+def _content(ask: Ask) -> Ask:
+    """``ask`` without the words that only name the kind of answer wanted (原因, 步骤)."""
+    return replace(ask, terms={t: w for t, w in ask.terms.items() if w > 1})
+
+
 @cache
 def states_guidance(heading: str) -> bool:
     if len(heading) < GUIDING_HEADING:
@@ -330,6 +338,15 @@ def states_guidance(heading: str) -> bool:
     words = list(posseg().cut(heading))  # type: ignore[attr-defined]
     first = words[0].flag if words else ""
     return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
+
+
+def item_number(text: str) -> int | None:
+    """The number an item opens with ("5、", "(2)", "三、"), if any."""
+    match = re.match(r"\s*[((]?(\d{1,2}|[一二三四五六七八九十])[、.))]", text)
+    if not match:
+        return None
+    token = match.group(1)
+    return int(token) if token.isdigit() else "一二三四五六七八九十".index(token) + 1
 
 
 def _within(span: tuple[str, int, int], spans: frozenset[tuple[str, int, int]]) -> bool:

@@ -64,7 +64,8 @@ _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
 # Asks whose answer is a name (which vendor, who leads a ranking, who wrote it): guidance is no answer to
 # them, only evidence that names something the question does not.
 _NAME_ZH = re.compile(
-    r"哪[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者|推荐.{0,12}(公司|厂商|软件|工具|产品)"
+    r"哪[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者是"
+    r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐"
 )
 _NAME_EN = re.compile(
     r"which (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?"
@@ -154,7 +155,7 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
     names = [
         m.group(0)
         for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-]+", question)
-        if (m.group(0).isupper() and len(m.group(0)) > 1)
+        if (m.group(0).isupper() and len(m.group(0)) > 2)  # "PM", "IT": two letters abbreviate words
         or (m.group(0)[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", question[: m.start()]))
     ]
     named = [w.lower() for w in names if w.lower() in unknown and not _COUNTING.match(w)]
@@ -171,6 +172,13 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
         wants_price=bool(_PRICE_EN.search(question)),
         wants_name=bool(_NAME_EN.search(question)),
     )
+
+
+def merged(ask: Ask, topic: Ask) -> Ask:
+    """``ask`` about ``topic`` as well: the topic's terms and names join the question's."""
+    terms = dict(topic.terms)
+    terms.update(ask.terms)
+    return replace(ask, terms=terms, specific=tuple(dict.fromkeys(ask.specific + topic.specific)))
 
 
 def _named(question: str) -> list[str]:
@@ -221,7 +229,9 @@ def names_other_than(text: str, question: str) -> bool:
     given = question.lower()
     for pair in posseg().cut(text):  # type: ignore[attr-defined]
         word = pair.word.strip()
-        is_name = pair.flag in _NAME_FLAGS and (pair.flag != "eng" or word[:1].isupper())
+        # An acronym (IT, CRM, DBMS) is a common noun here; a Latin-script name is capitalised, not shouted.
+        latin_name = word[:1].isupper() and not (word.isupper() and len(word) <= 4)
+        is_name = pair.flag in _NAME_FLAGS and (pair.flag != "eng" or latin_name)
         if is_name and len(word) > 1 and word.lower() not in given:
             return True
     return False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot import render
-from bot.compose import Composer, Quote, Scored
+from bot.compose import LEAD_IN, Composer, Quote, Scored, item_number
 from bot.evidence import (
     Ask,
     Vocabulary,
@@ -23,11 +23,12 @@ from bot.evidence import (
     has_date,
     has_money,
     has_quantity,
+    merged,
     names_other_than,
 )
 from bot.knowledge import Knowledge
 from bot.language import Language, detect_language
-from bot.question import Kind, kind_of
+from bot.question import Kind, kind_of, ordinal
 from bot.retrieval import Hit, retrieve
 from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
@@ -69,10 +70,26 @@ class ExtractiveAnswerer:
         language = detect_language(question)
         normalised = normalise_question(question)
         ask = analyse(normalised, language, self.knowledge.glossary)
-        context = normalise_question(history[-1][:CONTEXT_CHARS]) if history else ""
-        if context and not ask.terms:  # "为什么?" after a question: ask about the previous topic
-            previous = analyse(context, detect_language(context), self.knowledge.glossary)
-            ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)
+        own_terms = bool(self.vocabulary.known_terms(ask).terms)
+        # A follow-up asks something new about the previous answer: what it quoted is not news; one that
+        # names nothing new ("为什么?", "具体怎么做?") stays in its sections, and one that points at an item
+        # of its list ("第三点具体怎么做?") is about that item.
+        before = self.gather(history[-1], history[:-1], depth + 1).chosen if history and depth == 0 else []
+        item = self._referenced_item(normalised, before)
+        if item is not None:
+            context = self._quoted(item)
+            ask = merged(
+                ask, analyse(normalise_question(context), detect_language(context), self.knowledge.glossary)
+            )
+        else:
+            context = normalise_question(history[-1][:CONTEXT_CHARS]) if history else ""
+            previous = (
+                analyse(context, detect_language(context), self.knowledge.glossary) if context else None
+            )
+            if previous is not None and not ask.terms:  # "为什么?": ask about the previous topic
+                ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)
+            elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
+                context = " ".join(previous.terms)
         # The question is read first: what does not fit the bound is the previous question's tail.
         keywords = " ".join([normalised, *ask.terms, context])[:QUERY_CHARS]
         # An English question also carries its glossary terms, which pulls its vector toward the Chinese
@@ -85,17 +102,37 @@ class ExtractiveAnswerer:
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
         scored = self._score(hits, np.asarray(query_vector, dtype=np.float32), known)
-        # A follow-up asks something new about the previous topic: what was already quoted is not news, and
-        # one that names nothing new ("为什么?", "具体怎么做?") is answered from the previous answer's sections.
-        said: frozenset[tuple[str, int, int]] = frozenset()
-        if history and depth == 0:
-            before = self.gather(history[-1], history[:-1], depth + 1).chosen
-            said = frozenset((q.source, q.start, q.end) for q in before)
-            if not self.vocabulary.known_terms(analyse(normalised, language, self.knowledge.glossary)).terms:
-                topic = {(q.source, q.section) for q in before}
-                scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
-        chosen = self._choose(scored, known, kind_of(question), said)
+        said = frozenset((q.source, q.start, q.end) for q in before)
+        topic = (
+            {(item.source, item.section)}
+            if item
+            else set()
+            if own_terms
+            else {(q.source, q.section) for q in before}
+        )
+        if topic:
+            scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
+        # "那技术层面呢?" asks the previous question again about something else, in the same form.
+        kind = kind_of(question)
+        if kind == "other" and history:
+            kind = kind_of(history[-1])
+        chosen = self._choose(scored, known, kind, said)
         return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen, normalised))
+
+    def _referenced_item(self, question: str, before: list[Quote]) -> Quote | None:
+        """The item of the previous answer's list that ``question`` points at by its position."""
+        position = ordinal(question)
+        if position is None or len(before) < 2:
+            return None
+        texts = [self._quoted(q) for q in before]
+        numbered = [q for q, t in zip(before, texts, strict=True) if item_number(t) == position]
+        if numbered:
+            return numbered[0]
+        items = before[1:] if LEAD_IN.search(texts[0]) else before
+        return items[position - 1] if position <= len(items) else None
+
+    def _quoted(self, quote: Quote) -> str:
+        return self.knowledge.documents[quote.source].text[quote.start : quote.end]
 
     def answer(self, question: str, history: list[str] | None = None) -> Answer:
         began = time.perf_counter()

@@ -21,6 +21,15 @@ _ENGLISH = frozenset(
 )
 
 
+# Function words of the other languages Latin-script questions arrive in (French, Spanish, German, Italian,
+# Portuguese, Dutch); an accented letter says the same.
+_FOREIGN = frozenset(
+    """le la les des du est une et que qui pour dans avec el los las es por con una del como der die das
+    und ist nicht mit ein eine wie il di che della per sono um uma não het een van wat hoe""".split()
+)
+_ACCENTED = re.compile(r"[À-ÖØ-öø-ÿĀ-ž]")
+
+
 def detect_language(text: str) -> Language:
     if _KANA_HANGUL.search(text):
         return "other"
@@ -32,6 +41,10 @@ def detect_language(text: str) -> Language:
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
     if not words:
         return "other"
+    if _ACCENTED.search(text):
+        return "other"
     english = sum(w in _ENGLISH for w in words)
-    # "CRM rollout risks?" has no function word but is plainly English; two-word fragments count as English.
-    return "en" if english or len(words) <= 3 else "other"
+    foreign = sum(w in _FOREIGN for w in words)
+    # Terse English ("project planning phase - vendor's PM role?") has no function word: Latin script is
+    # English unless another language's own function words outnumber English ones.
+    return "other" if foreign > english else "en"

@@ -44,3 +44,26 @@ def kind_of(question: str) -> Kind:
         if pattern.search(question):
             return kind
     return "other"
+
+
+# "第三点", "第5个阶段", "the third step", "step 2", "#2": which item of a list a follow-up points at.
+_NUMERALS = {c: n for n, c in enumerate("一二三四五六七八九十", 1)}
+_ORDINAL_ZH = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*(个|点|步|条|项|阶段|部分|方面|种|类)")
+_ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+_ORDINAL_EN = re.compile(
+    r"\b(" + "|".join(_ORDINAL_WORDS) + r")\s+(one|step|point|phase|stage|item|part|check|risk)s?\b"
+    r"|\b(step|phase|stage|item|point|part|number|no\.?)\s*#?(\d{1,2})\b|#(\d{1,2})\b|\b(\d{1,2})(st|nd|rd|th)\b",
+    re.IGNORECASE,
+)
+
+
+def ordinal(question: str) -> int | None:
+    """The position (from 1) of the list item the question refers to, if it refers to one."""
+    if match := _ORDINAL_ZH.search(question):
+        token = match.group(1)
+        return int(token) if token.isdigit() else _NUMERALS[token]
+    if match := _ORDINAL_EN.search(question):
+        if match.group(1):
+            return _ORDINAL_WORDS.index(match.group(1).lower()) + 1
+        return int(next(g for g in match.group(4, 5, 6) if g))
+    return None

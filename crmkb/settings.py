@@ -91,13 +91,13 @@ class AnswerSettings(BaseModel):
         default=300, ge=80, le=1200, description="Budget for quoted sentences, in characters."
     )
     min_dense: float = Field(
-        default=0.80,
+        default=0.84,
         ge=0,
         le=1,
         description="Refuse when no evidence sentence is this similar to the question.",
     )
     min_coverage: float = Field(
-        default=0.34,
+        default=0.5,
         ge=0,
         le=1,
         description="Refuse when the evidence holds less than this weighted share of the question's terms "
@@ -111,7 +111,7 @@ class AnswerSettings(BaseModel):
         "(then only the meaning can match).",
     )
     strong_dense: float = Field(
-        default=0.86,
+        default=0.89,
         ge=0,
         le=1,
         description="Similarity above which low term coverage is tolerated (paraphrase).",

@@ -7,6 +7,7 @@ import opencc
 import pytest
 
 from bot.compose import LIST_BUDGET
+from bot.language import detect_language
 from bot.question import kind_of
 from bot.service import Bot, QuestionError
 from ingest import artifacts
@@ -70,7 +71,9 @@ def test_answer_follows_the_askers_script(real_bot: Bot) -> None:
     traditional = real_bot.ask("實施顧問離開前要整理哪些問題?")
     assert traditional.language == "zh-Hant"
     assert to_simplified.convert(traditional.answer) != traditional.answer  # written in Traditional
-    assert to_simplified.convert(traditional.answer) == simplified.answer  # the same answer, in the other script
+    assert (
+        to_simplified.convert(traditional.answer) == simplified.answer
+    )  # the same answer, in the other script
     # quotes stay verbatim (Simplified, as the cleaned source has them) so they can be checked
     assert all(to_simplified.convert(c.quote) == c.quote for c in traditional.citations)
     english = real_bot.ask("What risks come up in CRM implementation?")
@@ -101,6 +104,21 @@ def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
     answer = real_bot.ask("Wie implementiere ich ein CRM-System erfolgreich?")
     assert answer.language == "other" and not answer.answerable
     assert "Chinese or English" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("project planning phase - vendor's PM role?", "en"),  # terse English has no function word
+        ("CRM rollout risks?", "en"),
+        ("Comment réussir un projet CRM ?", "other"),
+        ("Wie funktioniert das CRM und die Schulung?", "other"),
+        ("实施顾问走了怎么办?", "zh-Hans"),
+        ("顧問走了怎麼辦?", "zh-Hant"),
+    ],
+)
+def test_language_is_read_from_script_and_function_words(question: str, language: str) -> None:
+    assert detect_language(question) == language
 
 
 def test_control_characters_stripped_and_emoji_fine(real_bot: Bot) -> None:

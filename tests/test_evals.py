@@ -14,8 +14,10 @@ from bot.schemas import Answer, Citation
 from evals.dataset import DatasetError, GoldenItem, load_dataset
 from evals.metrics import comparable, gate
 from evals.runner import EvalRun, run
+from ingest.catalog import load_catalog
+from ingest.chunking import chunk_document
 from ingest.clean import clean
-from tests.conftest import ARTICLES
+from tests.conftest import ARTICLES, KB
 
 DOCS = {p.name: clean(p.read_text(encoding="utf-8")).text for p in ARTICLES}
 THRESHOLDS = tomllib.loads((Path(__file__).parent.parent / "evals" / "thresholds.toml").read_text())
@@ -128,7 +130,9 @@ def test_a_correct_bot_passes_every_threshold() -> None:
     metrics = result.metrics
     assert gate(metrics, THRESHOLDS) == [] and result.gate(THRESHOLDS) == []
     assert metrics["citation_validity"] == metrics["grounding"] == metrics["answer_correctness"] == 1.0
-    assert metrics["list_completeness"] == metrics["followup_distinct"] == metrics["wrapper_robustness"] == 1.0
+    assert (
+        metrics["list_completeness"] == metrics["followup_distinct"] == metrics["wrapper_robustness"] == 1.0
+    )
     assert metrics["off_point_rate"] == metrics["dangling_rate"] == metrics["duplicate_quotes"] == 0.0
     assert result.failing() == []
 
@@ -170,7 +174,9 @@ def test_the_gate_reads_the_test_split_only() -> None:
     assert broken_dev.gate(THRESHOLDS) == []
     assert run(FakeBot("always refuses"), ITEMS, DOCS).gate(THRESHOLDS)
     only_dev = [i.model_copy(update={"split": "dev"}) for i in ITEMS]
-    assert run(FakeBot(), only_dev, DOCS).gate(THRESHOLDS) == ["the dataset has no test-split questions to gate on"]
+    assert run(FakeBot(), only_dev, DOCS).gate(THRESHOLDS) == [
+        "the dataset has no test-split questions to gate on"
+    ]
 
 
 class DevBroken(FakeBot):
@@ -199,15 +205,41 @@ def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
 
 def test_golden_set_is_the_set_the_issue_asks_for() -> None:
     items = load_dataset()
-    by_lang = Counter(i.lang for i in items if i.answerable)
-    unanswerable = [i for i in items if not i.answerable]
-    assert len(items) >= 80
-    assert by_lang["zh-Hans"] >= 50 and by_lang["zh-Hant"] >= 10 and by_lang["en"] >= 10
-    assert len(unanswerable) >= 12
+    answerable = [i for i in items if i.answerable]
+    by_lang = Counter(i.lang for i in answerable)
+    assert len(items) >= 250
+    assert by_lang["zh-Hans"] >= 50 and by_lang["zh-Hant"] >= 30 and by_lang["en"] >= 30
+    assert sum(not i.answerable for i in items) >= 40, "near misses"
+    for split in ("dev", "test"):
+        mine = [i for i in items if i.split == split]
+        assert len(mine) >= 80, split
+        assert sum(not i.answerable for i in mine) >= 20, f"near misses in {split}"
+        assert {i.kind for i in mine} >= {"what", "how", "why", "yesno", "list", "followup", "multidoc"}, (
+            split
+        )
     assert {s for i in items for s in i.expected_sources} == set(DOCS), "every article is asked about"
-    assert sum(len(i.expected_sources) > 1 for i in items) >= 4, "answers spanning two articles"
+    assert sum(len(i.expected_sources) > 1 for i in items) >= 10, "answers spanning two articles"
+    assert all(i.expected_sections for i in answerable), "each answerable question names its sections"
+    assert sum(bool(i.list_items) for i in items) >= 20, "list questions with their items"
     assert len({i.id for i in items}) == len(items)
-    assert len({comparable(i.question) for i in items}) == len(items)
+    # The same question may be asked in both scripts, or after different questions, but not twice alike.
+    assert len({(i.lang, tuple(i.history), comparable(i.question)) for i in items}) == len(items)
+
+
+def test_golden_sections_and_list_items_are_in_the_articles() -> None:
+    catalog = load_catalog(KB)
+    sections = {
+        name: {
+            section for _, _, section in chunk_document(text, title=catalog[name].title, limit=400, overlap=0)
+        }
+        for name, text in DOCS.items()
+    }
+    cleaned = {name: comparable(text) for name, text in DOCS.items()}
+    for item in load_dataset():
+        for source, section in item.sections:
+            assert section in sections[source], (item.id, section)
+        for snippet in item.list_items:
+            assert any(comparable(snippet) in cleaned[s] for s in item.expected_sources), (item.id, snippet)
 
 
 def test_golden_phrases_are_verbatim_in_an_expected_source() -> None:
