@@ -14,7 +14,7 @@ from functools import cache
 
 from bot.evidence import Ask, coverage, posseg
 from bot.knowledge import Knowledge, SectionKey
-from bot.question import Kind
+from bot.question import Kind, numeral
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
@@ -116,12 +116,12 @@ class Composer:
         unit = self.knowledge.sentences.units[index]
         return unit.source, unit.start, unit.end
 
-    def _section_score(self, scored: list[Scored], key: SectionKey, ask: Ask | None = None) -> float:
+    def _section_score(self, scored: list[Scored], key: SectionKey, ask: Ask) -> float:
         """A section's best sentence, helped a little by a second one (a section that answers holds more
         than one sentence on the point) and by a heading that names what is asked ("那技术层面呢?" is
         about "技术层面的风险", though another section's sentence mentions 技术层面 in passing)."""
         mine = [s.score for s in scored if self.key(s.index) == key][:2]
-        named = coverage(_content(ask), key[1]) if ask is not None else 0.0
+        named = coverage(_content(ask), key[1])
         return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0) + HEADING_WEIGHT * named
 
     def _rank_sections(self, scored: list[Scored], ask: Ask) -> list[SectionKey]:
@@ -343,10 +343,7 @@ def states_guidance(heading: str) -> bool:
 def item_number(text: str) -> int | None:
     """The number an item opens with ("5、", "(2)", "三、"), if any."""
     match = re.match(r"\s*[((]?(\d{1,2}|[一二三四五六七八九十])[、.))]", text)
-    if not match:
-        return None
-    token = match.group(1)
-    return int(token) if token.isdigit() else "一二三四五六七八九十".index(token) + 1
+    return numeral(match.group(1)) if match else None
 
 
 def _within(span: tuple[str, int, int], spans: frozenset[tuple[str, int, int]]) -> bool:

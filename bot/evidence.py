@@ -134,8 +134,7 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
             terms[word] = 1
             continue
         terms[word] = min(len(word), 4)
-        # A Latin-script word is a name when written as one (Salesforce, GDPR); "demo" is a word.
-        if (flag in _NAME_FLAGS and (flag != "eng" or pair.word[:1].isupper())) or _LAW.search(word):
+        if _is_name(pair.word, flag) or _LAW.search(word):
             specific.append(word)
     return Ask(
         terms,
@@ -223,16 +222,21 @@ def has_date(text: str) -> bool:
     return bool(_DATE.search(text))
 
 
+def _is_name(word: str, flag: str) -> bool:
+    """Whether jieba tagged ``word`` as a name; a Latin-script word is one when written as one
+    (Salesforce, GDPR), "demo" is a word."""
+    return flag in _NAME_FLAGS and (flag != "eng" or word[:1].isupper())
+
+
 def names_other_than(text: str, question: str) -> bool:
     """Whether ``text`` names something (an organisation, product, place or Latin-script name) that
     ``question`` does not."""
     given = question.lower()
     for pair in posseg().cut(text):  # type: ignore[attr-defined]
         word = pair.word.strip()
-        # An acronym (IT, CRM, DBMS) is a common noun here; a Latin-script name is capitalised, not shouted.
-        latin_name = word[:1].isupper() and not (word.isupper() and len(word) <= 4)
-        is_name = pair.flag in _NAME_FLAGS and (pair.flag != "eng" or latin_name)
-        if is_name and len(word) > 1 and word.lower() not in given:
+        # In the articles an acronym (IT, CRM, DBMS) is a common noun; a name is capitalised, not shouted.
+        acronym = word.isupper() and len(word) <= 4
+        if _is_name(word, pair.flag) and not acronym and len(word) > 1 and word.lower() not in given:
             return True
     return False
 

@@ -57,11 +57,15 @@ _ORDINAL_EN = re.compile(
 )
 
 
+def numeral(token: str) -> int:
+    """The value of an item or ordinal number: "5" or "五"."""
+    return int(token) if token.isdigit() else _NUMERALS[token]
+
+
 def ordinal(question: str) -> int | None:
     """The position (from 1) of the list item the question refers to, if it refers to one."""
     if match := _ORDINAL_ZH.search(question):
-        token = match.group(1)
-        return int(token) if token.isdigit() else _NUMERALS[token]
+        return numeral(match.group(1))
     if match := _ORDINAL_EN.search(question):
         if match.group(1):
             return _ORDINAL_WORDS.index(match.group(1).lower()) + 1

@@ -71,9 +71,8 @@ def test_answer_follows_the_askers_script(real_bot: Bot) -> None:
     traditional = real_bot.ask("實施顧問離開前要整理哪些問題?")
     assert traditional.language == "zh-Hant"
     assert to_simplified.convert(traditional.answer) != traditional.answer  # written in Traditional
-    assert (
-        to_simplified.convert(traditional.answer) == simplified.answer
-    )  # the same answer, in the other script
+    # the same answer, in the other script
+    assert to_simplified.convert(traditional.answer) == simplified.answer
     # quotes stay verbatim (Simplified, as the cleaned source has them) so they can be checked
     assert all(to_simplified.convert(c.quote) == c.quote for c in traditional.citations)
     english = real_bot.ask("What risks come up in CRM implementation?")
