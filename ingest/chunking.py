@@ -1,7 +1,8 @@
 """Cut a cleaned document into section-aware chunks of whole sentences.
 
 Headings are recognised from the text's shape (numbered ``一、`` / ``1、`` lines, or short lines without
-sentence punctuation) and carried as each chunk's heading chain. Chunks are runs of whole sentences within
+sentence punctuation; in English, up to ten words opening with a capital, as Markdown headings and title
+lines are) and carried as each chunk's heading chain. Chunks are runs of whole sentences within
 one section, bounded in size, overlapping by a sentence or two; a list stays with its lead-in line when
 the whole block fits. Every chunk's text is exactly ``cleaned[start:end]``.
 """
@@ -21,8 +22,20 @@ _SENTENCE_PUNCT = re.compile(r"[。;!?]")
 _HEADING_MAX = 30
 _HEADING_WITH_COMMA_MAX = 20  # a longer line with a comma is a caption or a sentence, not a heading
 _NUMBERED_HEADING_MAX = 40
-# A sentence ends at 。!?; (plus closing quotes), or at a '.' that is not part of a number or list marker.
-_SENTENCE_END = re.compile(r"[。!?;]+[”’\"')」』]*|(?<![\d.])\.(?=\s|$|[\u3400-\u9fff])")
+# English words carry less than a Chinese character each, so an English heading is measured in words.
+_HEADING_WORDS = 10
+_HEADING_WITH_COMMA_WORDS = 6
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Abbreviations that stand before a name or a number, so a capital or a digit after them starts no sentence.
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Jr", "Sr", "vs", "No", "Fig", "approx", "cf")
+_NOT_ABBREVIATION = "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
+# A sentence ends at 。!?; (plus closing quotes), or at a '.' that is not part of a number or list marker,
+# an initial or a dotted abbreviation ("J.", "e.g."), or a title ("Mr."), and is followed by a break, the
+# end, Chinese, or a word that does not run on in lower case ("e.g. the" is one sentence).
+_SENTENCE_END = re.compile(
+    r"[。!?;]+[”’\"')」』]*"
+    rf"|(?<![\d.])(?<!\b[A-Za-z]){_NOT_ABBREVIATION}\.[”’\"')]*(?=\s*$|\s+[^a-z\s]|[\u3400-\u9fff])"
+)
 _CLAUSE_END = re.compile(r"[,、:]")
 
 
@@ -77,6 +90,8 @@ def split_lines(text: str) -> list[Line]:
 
 
 def _is_short(t: str) -> bool:
+    if not _CJK.search(t):
+        return len(t.split()) <= (_HEADING_WITH_COMMA_WORDS if "," in t else _HEADING_WORDS)
     limit = _HEADING_WITH_COMMA_MAX if "," in t else _HEADING_MAX
     return len(t) <= limit
 
@@ -85,6 +100,9 @@ def _heading_level(t: str, nxt: str, has_cn_numbering: bool, before: list[Line])
     if _CN_NUMBERED.match(t):
         return 1 if len(t) <= _NUMBERED_HEADING_MAX else 0
     if not _is_short(t) or _SENTENCE_PUNCT.search(t[-1]) or t.endswith((":", ",", "、")):
+        return 0
+    # An English line that ends with a full stop is a sentence; one opening in lower case continues one.
+    if not _CJK.search(t) and (t.endswith(".") or t[:1].islower()):
         return 0
     if _LIST_ITEM.match(t) or has_cn_numbering:
         return 0  # list items; documents numbered 一、二、 use unnumbered short lines for list items too

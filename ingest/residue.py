@@ -69,10 +69,20 @@ def mojibake_spans(text: str) -> Iterator[tuple[int, int]]:
         yield m.start(), m.end()
 
 
+# A short English line ("Before You Refresh", "2 Rolling back", "Test, then deploy."): words, each at most
+# followed by a comma, and a final mark; residue always has marks standing alone between its fragments.
+_WORD_RUN = r"[A-Za-z0-9][A-Za-z0-9'’&/-]*,?"
+_SHORT_LINE = re.compile(rf"^(\d{{1,2}}(\.\d{{1,2}})*\.?\s+)?{_WORD_RUN}(\s+{_WORD_RUN}){{0,11}}[.!?:]?$")
+
+
 def has_language(line: str) -> bool:
-    """Whether a line still says something: any CJK, or an English sentence (several words, some of them
-    lower-case function words; a row of names such as a sign-off is not a sentence)."""
+    """Whether a line still says something: any CJK, an English sentence (several words, some of them
+    lower-case function words; a row of names such as a sign-off is not a sentence), or a short English
+    line such as a heading (a run of words with a lower-case word of three letters or more, so "CRM"
+    alone is not one)."""
     if _CJK.search(line):
         return True
     words = re.findall(r"[A-Za-z]{2,}", line)
-    return len(words) >= 4 and sum(word.islower() for word in words) >= 3
+    if len(words) >= 4 and sum(word.islower() for word in words) >= 3:
+        return True
+    return bool(_SHORT_LINE.match(line)) and any(re.search(r"[a-z]{3}", word) for word in words)

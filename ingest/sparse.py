@@ -1,4 +1,9 @@
-"""Keyword retrieval: BM25 over jieba tokens of the normalised text (bm25s), saved beside the index."""
+"""Keyword retrieval: BM25 over jieba tokens of the normalised text (bm25s), saved beside the index.
+
+jieba passes Latin text through as lower-cased words; English inflections are folded ("sandboxes",
+"refreshed" → "sandbox", "refresh") the same way in documents and questions, so an English question finds
+an English document however either inflects the word.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,15 @@ _STOPWORD_TEXT = """
 的 了 是 在 和 与 及 或 也 都 就 而 对 对于 把 被 让 给 为 以 之 其 这 那 这个 那个 这些 那些 一个 一些
 我们 你们 他们 它 它们 您 你 我 他 她 吗 呢 吧 啊 么 什么 怎么 如何 哪些 是否 可以 应该
 the a an of to and or in on for is are be with what how which do does
+was were been this that these those we you our your they their i my me by at as can could should
+would will when where who why there has have had
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD = re.compile(r"\w")
+_LATIN = re.compile(r"^[a-z]+$")
+# Suffixes folded, longest first; a stem keeps at least three letters ("used" stays whole).
+_SUFFIXES = (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"), ("ing", ""),
+             ("ed", ""), ("s", ""))  # fmt: skip
 
 
 @cache
@@ -35,7 +46,16 @@ def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens of the normalised, lower-cased text, without punctuation and stopwords."""
     jieba = _jieba()
     tokens = jieba.lcut_for_search(normalise(text).lower())  # type: ignore[attr-defined]
-    return [t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t) and t not in STOPWORDS]
+    kept = (t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t) and t not in STOPWORDS)
+    return [fold(t) if _LATIN.match(t) else t for t in kept]
+
+
+def fold(word: str) -> str:
+    """An English word without its inflection: plural, -ed, -ing (a light stemmer, not a lemmatiser)."""
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
+            return word[: -len(suffix)] + replacement
+    return word
 
 
 class SparseIndex:
