@@ -331,8 +331,11 @@ def _content(ask: Ask) -> Ask:
 def states_guidance(heading: str) -> bool:
     if len(heading) < GUIDING_HEADING:
         return False
-    if not re.search(r"[\u4e00-\u9fff]", heading):  # an English heading: length is all that is known
-        return True
+    if not re.search(r"[\u4e00-\u9fff]", heading):
+        # English labels a topic in Title Case ("When to Refresh a Sandbox"); guidance is written as a
+        # sentence ("Never refresh during a test cycle").
+        long_words = [w for w in re.findall(r"[A-Za-z]+", heading) if len(w) >= 4]
+        return not (len(long_words) >= 2 and all(w[0].isupper() for w in long_words))
     if _VERDICT.search(heading):
         return True
     words = list(posseg().cut(heading))  # type: ignore[attr-defined]

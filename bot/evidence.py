@@ -16,7 +16,7 @@ from functools import cache
 
 from bot.glossary import Glossary
 from bot.language import Language
-from ingest.sparse import STOPWORDS
+from ingest.sparse import STOPWORDS, fold
 
 # Words every CRM question shares; they say nothing about which guidance is wanted.
 GENERIC_TERMS = frozenset(
@@ -76,6 +76,7 @@ _NAME_EN = re.compile(
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(元|块|美元|欧元|英镑|卢布|rmb|usd|eur|dollars?|rubles?)|[$€£¥]\s*\d", re.IGNORECASE
 )
+_ENGLISH_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _COMMON_EN = frozenset(
     """what how which who why when where should can could would will we you i our my your it its this that
     these those after before during about from at by if not no first best way ways need needs must any all
@@ -108,15 +109,21 @@ class Ask:
     wants_date: bool = False
     wants_price: bool = False
     wants_name: bool = False
+    # Other spellings of a term in the other language (an English word and its glossary terms): evidence
+    # holding either covers it, whichever language the document is in.
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 LONG_QUESTION = 200
 
 
-def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
-    """``question`` is already normalised (Simplified)."""
+def analyse(
+    question: str, language: Language, glossary: Glossary, vocabulary: Vocabulary | None = None
+) -> Ask:
+    """``question`` is already normalised (Simplified). ``vocabulary``: the knowledge base's words, which
+    an English question can also be matched by (an English document)."""
     if language == "en":
-        return _analyse_english(question, glossary)
+        return _analyse_english(question, glossary, vocabulary)
     terms: dict[str, float] = {}
     specific = _named(question)
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
@@ -146,9 +153,23 @@ def analyse(question: str, language: Language, glossary: Glossary) -> Ask:
     )
 
 
-def _analyse_english(question: str, glossary: Glossary) -> Ask:
+def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary | None) -> Ask:
     chinese, unknown = glossary.translate(question)
     terms = {t.lower(): float(min(len(t), 4)) for t in chinese if t.lower() not in GENERIC_TERMS}
+    # The question's own words that the knowledge base uses (an English document does) are terms too, in
+    # the form it uses; a word the glossary also translates is covered by either spelling.
+    alternatives: dict[str, tuple[str, ...]] = {}
+    for word in dict.fromkeys(_ENGLISH_WORD.findall(question.lower())):
+        if len(word) < 3 or word in _COMMON_EN or word in STOPWORDS or word in GENERIC_TERMS:
+            continue
+        form = vocabulary.form(word) if vocabulary is not None else None
+        if form is None:
+            continue
+        terms.setdefault(form, float(min(len(form), 4)))
+        translated = [t.lower() for t in glossary.translate(word)[0] if t.lower() in terms]
+        alternatives[form] = (*alternatives.get(form, ()), *translated)
+        for term in translated:
+            alternatives[term] = (*alternatives.get(term, ()), form)
     # Names (capitalised inside a sentence, or acronyms) the glossary does not know are the specific things
     # asked; the first word of a sentence is capitalised whatever it is.
     names = [
@@ -170,6 +191,7 @@ def _analyse_english(question: str, glossary: Glossary) -> Ask:
         wants_date=bool(_DATE_EN.search(question)),
         wants_price=bool(_PRICE_EN.search(question)),
         wants_name=bool(_NAME_EN.search(question)),
+        alternatives={term: alts for term, alts in alternatives.items() if alts},
     )
 
 
@@ -177,7 +199,13 @@ def merged(ask: Ask, topic: Ask) -> Ask:
     """``ask`` about ``topic`` as well: the topic's terms and names join the question's."""
     terms = dict(topic.terms)
     terms.update(ask.terms)
-    return replace(ask, terms=terms, specific=tuple(dict.fromkeys(ask.specific + topic.specific)))
+    alternatives = {**topic.alternatives, **ask.alternatives}
+    return replace(
+        ask,
+        terms=terms,
+        specific=tuple(dict.fromkeys(ask.specific + topic.specific)),
+        alternatives=alternatives,
+    )
 
 
 def _named(question: str) -> list[str]:
@@ -190,9 +218,24 @@ class Vocabulary:
 
     def __init__(self, texts: list[str]) -> None:
         self._text = "\n".join(texts).lower()
+        self._latin = {fold(w) for w in re.findall(r"[a-z0-9]+", self._text)}
 
     def knows(self, word: str) -> bool:
-        return word.lower() in self._text
+        """Chinese is matched anywhere in the text; Latin script as whole words, any inflection ("SAP" is
+        not known because "disappear" is, "sandboxes" is because "sandbox" is)."""
+        word = word.lower()
+        if re.search(r"[\u3400-\u9fff]", word) or not re.search(r"[a-z0-9]", word):
+            return word in self._text
+        if re.fullmatch(r"[a-z0-9]+", word):
+            return fold(word) in self._latin
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", self._text) is not None
+
+    def form(self, word: str) -> str | None:
+        """``word`` as a term that finds the knowledge base's spelling of it (its uninflected stem, which
+        "refreshed" and "refreshing" contain), or None when the knowledge base never uses it."""
+        if not self.knows(word):
+            return None
+        return fold(word) if re.fullmatch(r"[a-z0-9]+", word.lower()) else word.lower()
 
     def unknown(self, ask: Ask) -> list[str]:
         """The names the question gives that the knowledge base never uses (a name is matched exactly:
@@ -211,7 +254,11 @@ def coverage(ask: Ask, text: str) -> float:
     if not total:
         return 0.0
     lowered = text.lower()
-    return sum(weight for term, weight in ask.terms.items() if term in lowered) / total
+
+    def found(term: str) -> bool:
+        return term in lowered or any(other in lowered for other in ask.alternatives.get(term, ()))
+
+    return sum(weight for term, weight in ask.terms.items() if found(term)) / total
 
 
 def has_quantity(text: str) -> bool:

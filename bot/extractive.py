@@ -69,7 +69,7 @@ class ExtractiveAnswerer:
     def gather(self, question: str, history: list[str] | None = None, depth: int = 0) -> Evidence:
         language = detect_language(question)
         normalised = normalise_question(question)
-        ask = analyse(normalised, language, self.knowledge.glossary)
+        ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
         own_terms = bool(self.vocabulary.known_terms(ask).terms)
         # A follow-up asks something new about the previous answer: what it quoted is not news; one that
         # names nothing new ("为什么?", "具体怎么做?") stays in its sections, and one that points at an item
@@ -79,15 +79,29 @@ class ExtractiveAnswerer:
         if item is not None:
             context = self._quoted(item)
             ask = merged(
-                ask, analyse(normalise_question(context), detect_language(context), self.knowledge.glossary)
+                ask,
+                analyse(
+                    normalise_question(context),
+                    detect_language(context),
+                    self.knowledge.glossary,
+                    self.vocabulary,
+                ),
             )
         else:
             context = normalise_question(history[-1][:CONTEXT_CHARS]) if history else ""
             previous = (
-                analyse(context, detect_language(context), self.knowledge.glossary) if context else None
+                analyse(context, detect_language(context), self.knowledge.glossary, self.vocabulary)
+                if context
+                else None
             )
             if previous is not None and not ask.terms:  # "为什么?": ask about the previous topic
-                ask = Ask(previous.terms, previous.specific, ask.wants_quantity, wants_date=ask.wants_date)
+                ask = Ask(
+                    previous.terms,
+                    previous.specific,
+                    ask.wants_quantity,
+                    wants_date=ask.wants_date,
+                    alternatives=previous.alternatives,
+                )
             elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
                 context = " ".join(previous.terms)
         # The question is read first: what does not fit the bound is the previous question's tail.

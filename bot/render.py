@@ -1,10 +1,13 @@
 """Answer and refusal text in the asker's language and script.
 
 Quotes stay exactly as the cleaned source has them (so they can be checked); the answer text around them
-follows the question: Simplified, Traditional (OpenCC s2t), or an English lead-in before Chinese evidence.
+follows the question: Simplified, Traditional (OpenCC s2t), or an English lead-in before the evidence
+(noting when the quotes are Chinese).
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.language import Language
 from bot.retrieval import Hit
@@ -23,6 +26,7 @@ _LEAD_EN = {
     frozenset({"best-practice", "failure-case"}): "Best practice and failure cases in the knowledge base",
 }
 _EN_NOTE = " (the sources are in Chinese and are quoted as written):"
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def answer(question: str, language: Language, citations: list[Citation]) -> Answer:
@@ -30,7 +34,8 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
     kinds = frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
     body = "\n".join(f"{_one_line(c.quote)}[{c.n}]" for c in citations)
     if language == "en":
-        text = _LEAD_EN.get(kinds, "From the knowledge base") + _EN_NOTE + "\n" + body
+        chinese = any(_CJK.search(c.quote) for c in citations)  # an English document is quoted as is
+        text = _LEAD_EN.get(kinds, "From the knowledge base") + (_EN_NOTE if chinese else ":") + "\n" + body
     else:
         text = _LEAD_ZH.get(kinds, "知识库中的要点:") + "\n" + body
         if language == "zh-Hant":
@@ -85,7 +90,8 @@ def refusal(question: str, language: Language, hits: list[Hit]) -> Answer:
         if language == "other":
             text += " Please ask in Chinese or English."
         if near:
-            text += " Nearby topics it does cover (in Chinese): " + "; ".join(near) + "."
+            chinese = " (in Chinese)" if any(_CJK.search(t) for t in near) else ""
+            text += f" Nearby topics it does cover{chinese}: " + "; ".join(near) + "."
     return Answer(
         question=question, answer=text, answerable=False, language=language, mode="extractive", topics=near
     )
