@@ -2,10 +2,15 @@
 from every cleaned character back to the loaded original.
 
 The result is what the index, the chunks and every citation's offsets refer to.
+
+Text extracted from a PDF carries the page layout's line breaks: a sentence wraps wherever the column
+ends. Those breaks are joined (``wrapped=True``), so a quote is the whole sentence; a break in a .txt or
+.md file is the author's and is kept.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +23,15 @@ from ingest.tracked import Tracked
 _MARKDOWN_MARKS = re.compile(r"(?m)^#{1,6}[ \t]+|\*\*|__")
 _LOST_CHARS = re.compile(r"\*{3,}")  # a site's filter replaced characters with asterisks
 _SPACES = re.compile(r"[ \u3000]{2,}")
+# A line that ends a sentence, a clause leading into a list, or a title; and a line that starts on its own
+# (a list item, a numbered heading) whatever ends the line before it.
+_ENDS_SENTENCE = re.compile(r"[。!?;:.…][”’\"')」』]*$")
+_STARTS_ITEM = re.compile(r"^(\d{1,2}[、.)]|[一二三四五六七八九十]{1,3}[、.]|[((]\d{1,2}[))]|[•·\-*])")
+_WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# A wrapped line fills the column: as wide as most of the document's longest lines (a heading, a list item
+# or a paragraph's last line stops short of it).
+FULL_LINE = 0.85
+_COLUMN_PERCENTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -35,8 +49,9 @@ class CleanedDocument:
         return self.tracked.span_to_original(start, end)
 
 
-def clean(raw: str, *, markdown: bool = False) -> CleanedDocument:
-    """Clean a loaded document's text; ``markdown`` also strips heading and emphasis markers."""
+def clean(raw: str, *, markdown: bool = False, wrapped: bool = False) -> CleanedDocument:
+    """Clean a loaded document's text; ``markdown`` also strips heading and emphasis markers, ``wrapped``
+    (text extracted from a PDF) joins the line breaks that fall inside a sentence."""
     removed: Counter[str] = Counter()
     removed["pinyin annotation"] = len(PINYIN_ANNOTATION.findall(raw))
     doc = normalise_tracked(Tracked.of(raw))
@@ -52,7 +67,34 @@ def clean(raw: str, *, markdown: bool = False) -> CleanedDocument:
     doc = doc.sub(_SPACES, " ")
 
     doc = _keep_content_lines(doc, removed)
+    if wrapped:
+        doc = _join_wrapped(doc, removed)
     return CleanedDocument(doc, Counter({k: v for k, v in removed.items() if v}))
+
+
+def _width(line: str) -> int:
+    return len(line) + len(_WIDE.findall(line))  # a Chinese character is two Latin letters wide
+
+
+def _join_wrapped(doc: Tracked, removed: Counter[str]) -> Tracked:
+    """Join each line break inside a sentence: the line does not end a sentence, the next line is no list
+    item, and the line either fills the column or is English running on in lower case ("…the\nsandbox").
+    Between Chinese characters the break goes; between English words it becomes a space."""
+    lines = doc.text.split("\n")
+    widths = sorted(_width(line) for line in lines)
+    column = widths[int(_COLUMN_PERCENTILE * (len(widths) - 1))] if widths else 0
+    joins: dict[int, str] = {}
+    pos = 0
+    for line, nxt in itertools.pairwise(lines):
+        pos += len(line)
+        if line and nxt and not _ENDS_SENTENCE.search(line) and not _STARTS_ITEM.match(nxt):
+            runs_on = (line[-1].isascii() and line[-1].isalnum()) or line[-1] == ","
+            if _width(line) >= FULL_LINE * column or (runs_on and nxt[0].islower()):
+                latin = line[-1].isascii() and nxt[0].isascii() and not line.endswith("-")
+                joins[pos] = " " if latin else ""
+        pos += 1
+    removed["line break inside a sentence (PDF)"] += len(joins)
+    return doc.sub(re.compile("\n"), lambda m: joins.get(m.start(), "\n"))
 
 
 def _keep_content_lines(doc: Tracked, removed: Counter[str]) -> Tracked:

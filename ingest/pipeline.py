@@ -139,7 +139,8 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         max_unpacked=int(limits.max_unpacked_mb * 2**20),
         max_chars=limits.max_text_chars,
     )
-    cleaned = clean(loaded.text, markdown=path.suffix.lower() in {".md", ".markdown"})
+    suffix = path.suffix.lower()
+    cleaned = clean(loaded.text, markdown=suffix in {".md", ".markdown"}, wrapped=suffix == ".pdf")
     if not cleaned.text.strip():
         raise SkipFile("nothing left after cleaning (only boilerplate or residue)")
     entry = catalog.get(path.name)
