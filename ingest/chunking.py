@@ -197,7 +197,8 @@ def _pack(blocks: list[list[tuple[int, int]]], limit: int, overlap: int) -> list
     for block in blocks:
         if current and block[-1][1] - current[0][0] > limit:
             packed.append((current[0][0], current[-1][1]))
-            current = _tail(current, overlap, limit - (block[-1][1] - block[0][0]))
+            # the room left counts the gap between the tail and the block, not only the block itself
+            current = _tail(current, overlap, limit - (block[-1][1] - current[-1][1]))
         current.extend(block)
     if current:
         packed.append((current[0][0], current[-1][1]))

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import chunk_document, split_lines, split_sentences
@@ -101,6 +101,15 @@ _pieces = st.sampled_from([
 @settings(max_examples=150, deadline=None)
 @given(
     parts=st.lists(_pieces, min_size=1, max_size=60), limit=st.integers(80, 400), overlap=st.integers(0, 120)
+)
+# a chunk's overlap once left out the gap between sentences, so the next chunk ran one character over
+@example(
+    parts=["实施顾问离开前要整理问题清单。"] * 2
+    + ["業務(wù)流程要先定義下來。"] * 2
+    + ["1、建立团队:"] * 2
+    + ["销售管理", "  ", "盡琯如此,竝不意味著結束!", "  ", "重新设置期望", "盡琯如此,竝不意味著結束!"],
+    limit=88,
+    overlap=69,
 )
 def test_property_offsets_exact_and_nothing_lost(parts: list[str], limit: int, overlap: int) -> None:
     raw = "".join(parts)
