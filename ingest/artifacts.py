@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,10 @@ class StoredDocument:
     text: str
     origin_runs: list[list[int]]
     original_length: int
+    # The catalog's English titles (kb/catalog.toml ``title_en``, ``sections_en``); absent from versions
+    # written before they existed, hence the defaults.
+    title_en: str = ""
+    sections_en: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_tracked(cls, tracked: Tracked, **fields: object) -> StoredDocument:

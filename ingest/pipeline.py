@@ -19,7 +19,7 @@ import numpy as np
 from crmkb.settings import Settings
 from ingest import artifacts
 from ingest.artifacts import StoredDocument
-from ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog
+from ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from ingest.clean import clean, fallback_title
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
@@ -56,6 +56,7 @@ class IngestReport:
     published: bool = False
     repaired: list[str] = field(default_factory=list)
     cleaned_up: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an English title for a section that is not there
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class IngestReport:
             "published": self.published,
             "repaired": self.repaired,
             "cleaned_up": self.cleaned_up,
+            "warnings": self.warnings,
         }
 
 
@@ -80,6 +82,7 @@ class Prepared:
     document: StoredDocument
     chunks: list[Chunk]
     cleaning: Counter[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -155,6 +158,8 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         sha256=loaded.sha256,
         encoding=loaded.encoding,
         original_length=len(loaded.text),
+        title_en=(entry.title_en or "") if entry else "",
+        sections_en=dict(entry.sections_en) if entry else {},
     )
     spans = chunk_document(
         cleaned.text,
@@ -174,7 +179,8 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         chunks.append(Chunk(cid, path.name, title, section, kind, start, end, orig_start, orig_end, text))
     if not chunks:
         raise SkipFile("nothing left after cleaning (only headings)")
-    return Prepared(document, chunks, cleaned.removed)
+    warnings = unknown_sections(path.name, entry, (c.section for c in chunks)) if entry else []
+    return Prepared(document, chunks, cleaned.removed, warnings)
 
 
 def chunk_record(chunk: Chunk, path: str) -> Record:
@@ -229,6 +235,7 @@ def _prepare_all(
             continue
         prepared[item.document.source] = item
         report.cleaning.update(item.cleaning)
+        report.warnings.extend(item.warnings)
     return prepared, failed_paths
 
 
@@ -324,6 +331,8 @@ def _run(
     metadata_same = all(old[r.id][0].metadata == r.metadata for r in new_records if r.id in reuse)
     to_embed = [r for r in new_records if r.id not in reuse] + ([r for r, _ in kept] if rebuild else [])
     current = active if active is not None and not to_embed and not report.removed and metadata_same else None
+    if current is not None and not damage and _english_changed(settings, current, prepared):
+        current = None  # new English titles are a new version (no re-embedding), so servers pick them up
     if current is not None and not damage:
         report.version = current.name
         report.seconds = time.perf_counter() - began
@@ -375,6 +384,18 @@ def _run(
     report.published = True
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _english_changed(settings: Settings, active: Any, prepared: dict[str, Prepared]) -> bool:
+    """Whether the catalog's English titles of a prepared document differ from the active version's: they
+    are display metadata, so nothing in the chunks shows the change."""
+    previous = artifacts.read_documents(settings.data_dir, active.name)
+    return any(
+        source in previous
+        and (previous[source].title_en, previous[source].sections_en)
+        != (item.document.title_en, item.document.sections_en)
+        for source, item in prepared.items()
+    )
 
 
 def _embed_texts(

@@ -83,6 +83,8 @@ def _print_report(report: IngestReport) -> None:
             out.print(f"  {kind}: {count}", highlight=False)
     for problem in report.repaired:
         out.print(f"[bold yellow]repaired[/] {problem}", highlight=False)
+    for warning in report.warnings:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if report.cleaned_up:
         out.print(
             f"cleaned up {len(report.cleaned_up)} leftovers: {', '.join(report.cleaned_up)}", highlight=False
