@@ -157,7 +157,7 @@ class ExtractiveAnswerer:
     def render(self, question: str, evidence: Evidence) -> Answer:
         """The extractive answer (or refusal) for gathered evidence."""
         if evidence.refusal_reason is not None:
-            return render.refusal(question, evidence.language, evidence.hits)
+            return render.refusal(question, evidence.language, evidence.hits, self.knowledge.english)
         citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
         return render.answer(question, evidence.language, citations)
 
@@ -233,10 +233,12 @@ class ExtractiveAnswerer:
 
     def _citation(self, n: int, quote: Quote) -> Citation:
         document = self.knowledge.documents[quote.source]
+        title_en, section_en = self.knowledge.english(quote.source, quote.section)
         return Citation(
             n=n, source=quote.source, title=document.title, section=quote.section,
             kind=document.kind, quote=document.text[quote.start : quote.end],
             start=quote.start, end=quote.end, score=round(quote.score, 4),
+            title_en=title_en, section_en=section_en,
         )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from bot.glossary import Glossary
 from crmkb.settings import Settings
 from ingest import artifacts
 from ingest.artifacts import StoredDocument
+from ingest.catalog import english_section
 from ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.index import IndexDamaged, all_chunks, open_store
@@ -85,6 +86,13 @@ class Knowledge:
             if chunk.section not in sections:
                 sections.append(chunk.section)
         return order
+
+    def english(self, source: str, section: str) -> tuple[str, str]:
+        """The catalog's English titles of a document and of one of its sections ("" where it has none)."""
+        document = self.documents.get(source)
+        if document is None:
+            return "", ""
+        return document.title_en, english_section(section, document.sections_en)
 
     def sentence_vectors(self, indexes: list[int]) -> np.ndarray:
         return self.sentences.vectors[indexes]

@@ -59,7 +59,9 @@ class LLMAnswerer:
 
     def _answer(self, question: str, evidence: Evidence) -> Answer:
         if evidence.refusal_reason is not None:  # a near miss or off-topic question never reaches the model
-            return render.refusal(question, evidence.language, evidence.hits)
+            return render.refusal(
+                question, evidence.language, evidence.hits, self.extractive.knowledge.english
+            )
         passages = evidence.hits[: self.settings.passages]
         try:
             reply = self._ask_model(question, evidence, passages)
@@ -69,7 +71,9 @@ class LLMAnswerer:
             )
             return self.extractive.render(question, evidence)
         if REFUSAL_SENTINEL in reply:
-            return render.refusal(question, evidence.language, evidence.hits)
+            return render.refusal(
+                question, evidence.language, evidence.hits, self.extractive.knowledge.english
+            )
         grounded = self._guard(reply, passages, separator=" " if evidence.language == "en" else "")
         if grounded is None:
             return self.extractive.render(question, evidence)
@@ -119,10 +123,12 @@ class LLMAnswerer:
                 if best not in by_unit:
                     by_unit[best] = len(citations) + 1
                     unit = units[best]
+                    title_en, section_en = knowledge.english(unit.source, chunk.section)
                     citations.append(Citation(
                         n=by_unit[best], source=unit.source, title=chunk.title, section=chunk.section,
                         kind=chunk.kind, quote=unit.text, start=unit.start, end=unit.end,
                         score=round(float(knowledge.sentences.vectors[best] @ vector), 4),
+                        title_en=title_en, section_en=section_en,
                     ))  # fmt: skip
                 markers.append(by_unit[best])
             if markers:

@@ -2,12 +2,14 @@
 
 Quotes stay exactly as the cleaned source has them (so they can be checked); the answer text around them
 follows the question: Simplified, Traditional (OpenCC s2t), or an English lead-in before the evidence
-(noting when the quotes are Chinese).
+(noting when the quotes are Chinese), with the catalog's English titles of each quote's section and document
+above it where an admin wrote them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.language import Language
 from bot.retrieval import Hit
@@ -26,7 +28,11 @@ _LEAD_EN = {
     frozenset({"best-practice", "failure-case"}): "Best practice and failure cases in the knowledge base",
 }
 _EN_NOTE = " (the sources are in Chinese and are quoted as written):"
+_KIND_EN = {"best-practice": "best practice", "failure-case": "failure case"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
+
+# (source, section) → the catalog's English titles of the document and the section ("" where none).
+English = Callable[[str, str], tuple[str, str]]
 
 
 def answer(question: str, language: Language, citations: list[Citation]) -> Answer:
@@ -35,7 +41,8 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
     body = "\n".join(f"{_one_line(c.quote)}[{c.n}]" for c in citations)
     if language == "en":
         chinese = any(_CJK.search(c.quote) for c in citations)  # an English document is quoted as is
-        text = _LEAD_EN.get(kinds, "From the knowledge base") + (_EN_NOTE if chinese else ":") + "\n" + body
+        lead = _LEAD_EN.get(kinds, "From the knowledge base") + (_EN_NOTE if chinese else ":")
+        text = lead + "\n" + _english_body(citations)
     else:
         text = _LEAD_ZH.get(kinds, "知识库中的要点:") + "\n" + body
         if language == "zh-Hant":
@@ -48,6 +55,42 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
         mode="extractive",
         citations=citations,
     )
+
+
+def _english_body(citations: list[Citation]) -> str:
+    """The quotes, each under the English title of where it comes from when the catalog has one, so an
+    English asker can tell what a Chinese quote is about. The title line ends with ":" and carries no
+    marker: it frames the quote and claims nothing (the grounding metric skips such lines)."""
+    lines: list[str] = []
+    place: tuple[str, str] | None = None
+    for c in citations:
+        heading = english_heading(c)
+        if heading and (c.source, c.section) != place:
+            lines.append(heading)
+        place = (c.source, c.section)
+        lines.append(f"{_one_line(c.quote)}[{c.n}]")
+    return "\n".join(lines)
+
+
+def english_heading(c: Citation) -> str:
+    """The line above a quote: "Analyse, don't blame — How to rescue a failed CRM system, failure case:".
+    The Chinese stands in for a missing part; without any English title there is no such line (as before
+    the catalog had them)."""
+    if not (c.title_en or c.section_en):
+        return ""
+    title = c.title_en or c.title
+    section = c.section_en or c.section
+    where = f"{section} — {title}" if section else title
+    kind = _KIND_EN.get(c.kind)
+    return f"{where}, {kind}:" if kind else f"{where}:"
+
+
+def place(c: Citation, language: str) -> str:
+    """Where a quote comes from, "title › section", with the English titles for an English asker."""
+    title, section = c.title, c.section
+    if language == "en":
+        title, section = c.title_en or title, c.section_en or section
+    return f"{title} › {section}" if section else title
 
 
 def _one_line(quote: str) -> str:
@@ -63,12 +106,17 @@ def _one_line(quote: str) -> str:
 _RUN_ON = tuple(":。!?;")
 
 
-def topics(hits: list[Hit], limit: int = 3) -> list[str]:
-    """The closest topics the knowledge base does cover: title › section of the top chunks."""
+def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> list[str]:
+    """The closest topics the knowledge base does cover: title › section of the top chunks; in English
+    where ``english`` gives titles for them."""
     seen: list[str] = []
     for hit in hits:
+        title = hit.chunk.title
         section = hit.chunk.section.split(SECTION_SEPARATOR)[0] if hit.chunk.section else ""
-        topic = f"{hit.chunk.title} › {section}" if section else hit.chunk.title
+        if english is not None:
+            title_en, section_en = english(hit.chunk.source, section)
+            title, section = title_en or title, section_en or section
+        topic = f"{title} › {section}" if section else title
         if topic not in seen:
             seen.append(topic)
         if len(seen) == limit:
@@ -76,8 +124,9 @@ def topics(hits: list[Hit], limit: int = 3) -> list[str]:
     return seen
 
 
-def refusal(question: str, language: Language, hits: list[Hit]) -> Answer:
-    near = topics(hits)
+def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
+    """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
+    near = topics(hits, english=english if language == "en" else None)
     if language in ("zh-Hans", "zh-Hant"):
         text = "知识库中没有能回答这个问题的内容。"
         if near:
@@ -90,8 +139,12 @@ def refusal(question: str, language: Language, hits: list[Hit]) -> Answer:
         if language == "other":
             text += " Please ask in Chinese or English."
         if near:
-            chinese = " (in Chinese)" if any(_CJK.search(t) for t in near) else ""
-            text += f" Nearby topics it does cover{chinese}: " + "; ".join(near) + "."
+            untranslated = any(_CJK.search(topic) for topic in near)
+            text += (
+                f" Nearby topics it does cover{' (in Chinese)' if untranslated else ''}: "
+                + "; ".join(near)
+                + "."
+            )
     return Answer(
         question=question, answer=text, answerable=False, language=language, mode="extractive", topics=near
     )

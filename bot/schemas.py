@@ -21,6 +21,13 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    title_en: str = Field(
+        default="", description="The document's English title (kb/catalog.toml); empty when none."
+    )
+    section_en: str = Field(
+        default="",
+        description="The section's English title, in Chinese where a heading has none; empty when none.",
+    )
 
 
 class Answer(BaseModel):

@@ -29,7 +29,8 @@ def test_ask_contract(base_url: str) -> None:
     assert set(body) >= {"question", "answer", "answerable", "language", "mode", "citations", "latency_ms"}
     assert body["answerable"] is True and body["language"] == "zh-Hans" and body["mode"] == "extractive"
     citation = body["citations"][0]
-    assert set(citation) == {"n", "source", "title", "section", "kind", "quote", "start", "end", "score"}
+    assert set(citation) == {"n", "source", "title", "section", "kind", "quote", "start", "end", "score",
+                             "title_en", "section_en"}  # fmt: skip
     assert f"[{citation['n']}]" in body["answer"]
 
 

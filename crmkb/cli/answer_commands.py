@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from bot.render import place
 from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
@@ -21,8 +22,9 @@ def print_answer(answer: Answer) -> None:
     out.print(f"[{style}]{escape(answer.answer)}[/]")
     for c in answer.citations:
         badge = "best practice" if c.kind == "best-practice" else "failure case"
-        where = f"{c.title} › {c.section}" if c.section else c.title
-        out.print(f"  [cyan][{c.n}][/] {escape(where)}  [dim]({badge}; {c.source} {c.start}-{c.end})[/]")
+        out.print(
+            f"  [cyan][{c.n}][/] {escape(place(c, answer.language))}  [dim]({badge}; {c.source} {c.start}-{c.end})[/]"
+        )
         out.print(f"      “{escape(c.quote)}”", highlight=False)
     out.print(f"[dim]{answer.latency_ms:.0f} ms[/]")
 

@@ -28,6 +28,7 @@ LONG = 50_000  # an answer, an edit, a check or a quote
 TEXT_LIMITS = {"id": 20, "status": 20, "question": MAX_QUESTION_CHARS, "answer": LONG, "edited_answer": LONG,
                "check": LONG, "source": SHORT, "title": SHORT, "section": SHORT, "kind": SHORT}  # fmt: skip
 CITATION_TEXT = {"source": SHORT, "title": SHORT, "section": SHORT, "kind": SHORT, "quote": LONG}
+CITATION_ENGLISH = ("title_en", "section_en")  # optional: files written before the catalog had them lack them
 MAX_MARKER = 999  # markers are [1] to [999] (formats.MARKER)
 ID = re.compile(r"[0-9A-Za-z_-]+")
 # Cells a spreadsheet reads as a formula (or that hide one behind a tab or CR), and those that already
@@ -177,6 +178,11 @@ def _citation(index: int, value: object) -> dict[str, Any]:
         "start": _number(f"{where}, 'start'", value["start"], minimum=0),
         "end": _number(f"{where}, 'end'", value["end"], minimum=0),
         "score": score,
+        **{
+            name: _text(f"{where}, {name!r}", value[name], SHORT)
+            for name in CITATION_ENGLISH
+            if name in value
+        },
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.render import place
 from bot.schemas import Answer, Citation
 
 SECTION_LIMIT = 3000
@@ -60,7 +61,7 @@ def sections(text: str) -> list[Block]:
 
 
 def citation_block(citation: Citation, language: str) -> Block:
-    where = f"{citation.title} › {citation.section}" if citation.section else citation.title
+    where = place(citation, language)  # an English asker reads the catalog's English titles
     badge = labels(language).get(citation.kind, citation.kind)
     quote = trim(" ".join(citation.quote.split()), QUOTE_EXCERPT)
     text = f"*[{citation.n}]* {escape(where)} · _{escape(badge)}_\n“{escape(quote)}”"

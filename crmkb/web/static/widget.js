@@ -239,6 +239,12 @@
   }
 
   /* ---- answers ---- */
+  // An English asker reads the catalog's English titles where an admin wrote them; the quotes stay Chinese.
+  function shown(citation, language) {
+    if (language !== "en") return citation;
+    return Object.assign({}, citation, { title: citation.title_en || citation.title, section: citation.section_en || citation.section });
+  }
+
   function renderAnswer(container, text, citations) {
     container.replaceChildren();
     for (const line of text.split("\n")) {
@@ -317,6 +323,7 @@
     scroll();
     const citations = new Map();
     let text = "";
+    let language = "";
     let finished = null;
     try {
       const response = await fetch(API + "/api/ask/stream", { method: "POST", headers: headers(),
@@ -337,9 +344,9 @@
         while (!step.done) {
           const { name, data: payload } = step.value;
           const event = JSON.parse(payload);
-          if (name === "meta") article.setAttribute("data-answer-id", event.answer_id);
+          if (name === "meta") { article.setAttribute("data-answer-id", event.answer_id); language = event.language; }
           else if (name === "delta") { text += event.text; renderAnswer(body, text, citations); scroll(); }
-          else if (name === "citation") { citations.set(event.n, event); renderAnswer(body, text, citations); }
+          else if (name === "citation") { citations.set(event.n, shown(event, language)); renderAnswer(body, text, citations); }
           else if (name === "done") finished = event;
           else if (name === "error") return fail(article, event.detail || T.failed, question, true);
           step = events.next();
@@ -357,6 +364,7 @@
   }
 
   function complete(article, card, body, answer) {
+    answer = Object.assign({}, answer, { citations: answer.citations.map((c) => shown(c, answer.language)) });
     const citations = new Map(answer.citations.map((c) => [c.n, c]));
     article.setAttribute("data-answer-id", answer.id);
     article.removeAttribute("aria-busy");
