@@ -52,3 +52,9 @@ def chat_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
     system, _ = load_template(folder / "system.md")
     user, _ = load_template(folder / "user.md")
     return ChatPromptTemplate.from_messages([("system", system), ("human", user)])
+
+
+def titles_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+    """The prompt that drafts English titles for kb/catalog.toml (``crmkb catalog translate``)."""
+    body, _ = load_template(folder / "catalog_titles.md")
+    return ChatPromptTemplate.from_messages([("human", body)])

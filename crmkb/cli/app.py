@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from crmkb.cli import answer_commands, eval_commands, faq_commands, index_commands, slack_commands  # noqa: F401  (registers commands)
+from crmkb.cli import (  # noqa: F401  (registers commands)
+    answer_commands,
+    catalog_commands,
+    eval_commands,
+    faq_commands,
+    index_commands,
+    slack_commands,
+)
 from crmkb.cli.common import app
 
 
