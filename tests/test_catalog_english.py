@@ -16,6 +16,7 @@ from bot.schemas import Citation
 from bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.settings import Settings
+from crmkb.slack.blocks import citation_block
 from ingest import artifacts
 from ingest.catalog import CATALOG_FILE, CatalogError, english_section, load_catalog
 from ingest.pipeline import run_ingest
@@ -112,6 +113,16 @@ def test_missing_english_titles_fall_back_to_the_chinese() -> None:
         render.place(citation(section_en="Map the customer flow"), "zh-Hans")
         == "如何挽救一个失败的CRM系统 › 设置客户流"
     )
+
+
+def test_slack_citation_lines_follow_the_askers_language() -> None:
+    cited = citation(title_en="How to rescue a failed CRM system", section_en="Map the customer flow")
+    english = citation_block(cited, "en")["elements"][0]["text"]
+    assert english.startswith(
+        "*[1]* How to rescue a failed CRM system › Map the customer flow · _Failure case_"
+    )
+    chinese = citation_block(cited, "zh-Hans")["elements"][0]["text"]
+    assert chinese.startswith("*[1]* 如何挽救一个失败的CRM系统 › 设置客户流 · _失败案例_")
 
 
 @pytest.mark.slow
