@@ -28,7 +28,7 @@ from bot.evidence import (
 )
 from bot.knowledge import Knowledge
 from bot.language import Language, detect_language
-from bot.question import Kind, kind_of, ordinal
+from bot.question import Kind, asked_part, kind_of, ordinal
 from bot.retrieval import Hit, retrieve
 from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
@@ -68,6 +68,8 @@ class ExtractiveAnswerer:
 
     def gather(self, question: str, history: list[str] | None = None, depth: int = 0) -> Evidence:
         language = detect_language(question)
+        question = self._asked(question)
+        asked_before = self._asked(history[-1]) if history else ""
         normalised = normalise_question(question)
         ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
         own_terms = bool(self.vocabulary.known_terms(ask).terms)
@@ -88,7 +90,7 @@ class ExtractiveAnswerer:
                 ),
             )
         else:
-            context = normalise_question(history[-1][:CONTEXT_CHARS]) if history else ""
+            context = normalise_question(asked_before[:CONTEXT_CHARS])
             previous = (
                 analyse(context, detect_language(context), self.knowledge.glossary, self.vocabulary)
                 if context
@@ -129,9 +131,20 @@ class ExtractiveAnswerer:
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
         kind = kind_of(question)
         if kind == "other" and history:
-            kind = kind_of(history[-1])
+            kind = kind_of(asked_before)
         chosen = self._choose(scored, known, kind, said)
         return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen, normalised))
+
+    def _asked(self, question: str) -> str:
+        """The question without its polite or reported framing, which would otherwise move its vector and
+        hide its form ("…吗?谢谢!" is still a yes/no question)."""
+        language = detect_language(question)
+
+        def names_something(clause: str) -> bool:
+            ask = analyse(normalise_question(clause), language, self.knowledge.glossary, self.vocabulary)
+            return bool(ask.specific or self.vocabulary.known_terms(ask).terms)
+
+        return asked_part(question, names_something)
 
     def _referenced_item(self, question: str, before: list[Quote]) -> Quote | None:
         """The item of the previous answer's list that ``question`` points at by its position."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 Kind = Literal["list", "why", "how", "yesno", "other"]
@@ -37,6 +38,58 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+
+# A question is said in clauses; the polite or reported framing around it ("请问,", "老板问:", "Quick
+# question:", "…谢谢!", "Thanks!") is clauses at its edges that neither ask nor name anything.
+_CLAUSE = re.compile(r".*?(?:[,,::;;!!??。]+\s*|\.\s+|$)", re.DOTALL)
+_ASKING = re.compile(
+    r"[??]|什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|呢|是否|"
+    r"\b(what|which|who|whom|whose|when|where|why|how|whether)\b",
+    re.IGNORECASE,
+)
+
+
+# A clause that reports who asks ("客户问我:", "我们经理想知道:", "a client asked me:") introduces the question
+# after its colon, whatever words it uses for the asker.
+_REPORTING = re.compile(
+    r"(问|問|想知道|想了解|请教|請教|打听|打聽|说|說|\bask(s|ed|ing)?\b|\bwants? to know\b|\bwonder(s|ed|ing)?\b|"
+    r"\bquestion\b|\bsa(id|ys)\b)[^::]*[::]\s*$",
+    re.IGNORECASE,
+)
+
+
+def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
+    """``question`` without the framing clauses at its start and end: a clause is framing when it does not
+    ask (no question mark or question word) and either reports who is asking before a colon or
+    ``names_something`` finds nothing the knowledge base could be about in it. At least one clause always
+    stays, and the middle is never touched."""
+    clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
+
+    def framing(clause: str) -> bool:
+        return not _ASKING.search(clause) and (
+            bool(_REPORTING.search(clause))
+            or _EXCLAIMED.search(clause) is not None
+            or not names_something(clause)
+        )
+
+    while len(clauses) > 1 and framing(clauses[0]):
+        clauses.pop(0)
+    while len(clauses) > 1 and (framing(clauses[-1]) or _signs_off(clauses[-2], clauses[-1])):
+        clauses.pop()
+    return "".join(clauses).strip()
+
+
+# An exclamation at the edge of a question greets or thanks ("您好!", "多谢!", "Thanks!"); jieba tags some
+# of those words as names, so the mark decides.
+_EXCLAIMED = re.compile(r"[!!]\s*$")
+_SIGN_OFF_CHARS = 4
+
+
+def _signs_off(asked: str, after: str) -> bool:
+    """A few words after the question mark that do not ask are a sign-off ("?多谢", "? cheers")."""
+    short = len(after.split()) <= 2 if after.isascii() else len(after.strip()) <= _SIGN_OFF_CHARS
+    return asked.rstrip().endswith(("?", "?")) and short and not _ASKING.search(after)
 
 
 def kind_of(question: str) -> Kind:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.compose import LIST_BUDGET
 from bot.language import detect_language
-from bot.question import kind_of
+from bot.question import asked_part, kind_of
 from bot.service import Bot, QuestionError
 from ingest import artifacts
 
@@ -189,3 +189,52 @@ def test_a_price_needs_a_price_in_the_evidence(real_bot: Bot) -> None:
     # The KB names RegionSoft CRM 7.0 (a figure), but never what it costs.
     assert not real_bot.ask("RegionSoft CRM 7.0的价格是多少?").answerable
     assert not real_bot.ask("How much does RegionSoft CRM cost per user?").answerable
+
+
+def _names_crm_words(clause: str) -> bool:
+    return any(word in clause for word in ("项目", "流程", "Salesforce", "budget"))
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("请问,项目失败了,要不要追究责任?谢谢!", "项目失败了,要不要追究责任?"),
+        ("老板问:流程要不要写下来?", "流程要不要写下来?"),
+        (
+            "Hey team, client wants to know: how do we split the budget? Cheers!",
+            "how do we split the budget?",
+        ),
+        ("项目失败了,怎么办", "项目失败了,怎么办"),  # a clause that asks stays, question mark or not
+        ("关于Salesforce:多少钱?", "关于Salesforce:多少钱?"),  # a clause that names something stays
+        (
+            "项目上线后,说实话,流程还要改吗?",
+            "项目上线后,说实话,流程还要改吗?",
+        ),  # the middle is the question's own
+        ("谢谢!", "谢谢!"),  # nothing but framing: left as it is
+        ("流程要写下来吗?多谢", "流程要写下来吗?"),  # a sign-off after the question mark
+        ("流程要写下来吗?拜托!", "流程要写下来吗?"),  # jieba reads 拜托 as a name; the exclamation decides
+        ("预算怎么分?我们用Salesforce", "预算怎么分?我们用Salesforce"),  # more than a sign-off
+        ("预算怎么分?Salesforce呢", "预算怎么分?Salesforce呢"),  # a second question stays
+    ],
+)
+def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, asked: str) -> None:
+    assert asked_part(question, _names_crm_words) == asked
+
+
+@pytest.mark.parametrize(
+    ("bare", "wrapped"),
+    [
+        ("项目失败了,要不要追究当事人的责任?", "您好,麻烦问一下:项目失败了,要不要追究当事人的责任?多谢!"),
+        ("實施顧問離開前要整理哪些問題?", "打擾了,我們經理想知道:實施顧問離開前要整理哪些問題?感恩!"),
+        (
+            "What risks come up in CRM implementation?",
+            "Hey, a client asked me: What risks come up in CRM implementation? Cheers",
+        ),
+    ],
+)
+def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: str) -> None:
+    plain, framed = real_bot.ask(bare), real_bot.ask(wrapped)
+    assert plain.answerable and framed.answerable
+    assert [(c.source, c.start, c.end) for c in framed.citations] == [
+        (c.source, c.start, c.end) for c in plain.citations
+    ]
