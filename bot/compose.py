@@ -30,6 +30,7 @@ OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close 
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
 ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
 HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains this much (sentence scores ~1)
+HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
 # A heading is guidance when it says what to do or what is wrong: it opens with a verb, adverb or pronoun
 # ("核对数据", "重新设置期望", "这次请遵守下列规则"), or asks or denies ("是否…", "没有…", "无法…"). One that
@@ -121,8 +122,12 @@ class Composer:
         than one sentence on the point) and by a heading that names what is asked ("那技术层面呢?" is
         about "技术层面的风险", though another section's sentence mentions 技术层面 in passing)."""
         mine = [s.score for s in scored if self.key(s.index) == key][:2]
-        named = coverage(_content(ask), key[1])
-        return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0) + HEADING_WEIGHT * named
+        # A heading that names all of it counts most: one that names part ("业务层面的风险" for "技术层面的风险
+        # 有哪些?") is often a sibling of the section asked about.
+        content = _content(ask)
+        named = coverage(content, key[1]) if content.terms else 0.0
+        whole = HEADING_WHOLE if named >= 1.0 else 0.0
+        return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0) + HEADING_WEIGHT * named + whole
 
     def _rank_sections(self, scored: list[Scored], ask: Ask) -> list[SectionKey]:
         keys = list(dict.fromkeys(self.key(s.index) for s in scored))

@@ -238,3 +238,21 @@ def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: s
     assert [(c.source, c.start, c.end) for c in framed.citations] == [
         (c.source, c.start, c.end) for c in plain.citations
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("技术层面有哪些风险?", "技术层面的风险"),
+        ("管理層面的風險有哪些?", "管理层面的风险"),
+        ("What are the business-level risks?", "业务层面的风险"),
+    ],
+)
+def test_a_heading_that_names_the_whole_ask_beats_its_siblings(
+    real_bot: Bot, question: str, section: str
+) -> None:
+    """The three sections of the risk article are headed "X层面的风险"; the one asked about answers, not the
+    sibling whose sentences share 层面 and 风险."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert {c.section for c in answer.citations} == {section}
