@@ -20,6 +20,9 @@ from bot.question import Kind, numeral
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
 LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
 _QUESTION = re.compile(r"[??]\W*$")
+# A sentence that gives a reason: it opens with a causal connective or names a cause.
+_CAUSE = re.compile(r"^\W*(因为|由于|这是因为|之所以|这就是|原因)|原因|造成|导致|\bbecause\b", re.IGNORECASE)
+REASON_REACH = 2  # a statement's reason is looked for this many sentences on, within its paragraph
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
 _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
@@ -98,13 +101,13 @@ class Composer:
             for item in in_section:
                 if item is not top and item.score < CLOSE * top.score:
                     break
-                quotes.append(self._whole(item))
+                quotes.append(self._whole(item, kind))
                 if len([q for q in quotes if q.section == key[1]]) >= 3:
                     break
         for item in scored:
             if item.score < OTHER_SECTION * best.score:
                 break
-            quotes.append(self._whole(item))
+            quotes.append(self._whole(item, kind))
         return self._fit(quotes)
 
     # -- sections -------------------------------------------------------------------------------------
@@ -145,9 +148,10 @@ class Composer:
 
     # -- a quote made whole ---------------------------------------------------------------------------
 
-    def _whole(self, item: Scored) -> Quote:
+    def _whole(self, item: Scored, kind: Kind = "other") -> Quote:
         """The sentence with what it needs to stand alone: the sentence before it when it points back, the
-        answer after it when it is a question the article asks, the items after it when it leads a list."""
+        answer after it when it is a question the article asks, the items after it when it leads a list,
+        and for a why question the reason the next sentences of its paragraph give for it."""
         units = self.knowledge.sentences.units
         unit = units[item.index]
         start, end = unit.start, unit.end
@@ -163,11 +167,26 @@ class Composer:
             end = self._reply_end(item.index) or end
         elif LEAD_IN.search(unit.text):
             end = self._items_end(item.index) or end
+        elif kind == "why" and not _CAUSE.search(unit.text):
+            end = self._reason_end(item.index) or end
         key = self.key(item.index)
         return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms)
 
     def _text(self, source: str, start: int, end: int) -> str:
         return self.knowledge.documents[source].text[start:end]
+
+    def _reason_end(self, index: int) -> int | None:
+        """Where the reason for a statement ends, when one of the next two sentences of its paragraph gives
+        it ("…注定要失败。因为从来没有…", "…越用越糟。这就是…原因…造成的。")."""
+        units = self.knowledge.sentences.units
+        unit = units[index]
+        for position in range(index + 1, min(index + 1 + REASON_REACH, len(units))):
+            following = units[position]
+            if following.source != unit.source or "\n" in self._text(unit.source, unit.end, following.start):
+                return None
+            if _CAUSE.search(following.text):
+                return following.end
+        return None
 
     def _reply_end(self, index: int) -> int | None:
         """Where the answer the article gives its own question ends: the first following sentence on the

@@ -129,9 +129,9 @@ class ExtractiveAnswerer:
         if topic:
             scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
-        kind = kind_of(question)
+        kind = kind_of(normalised)
         if kind == "other" and history:
-            kind = kind_of(asked_before)
+            kind = kind_of(normalise_question(asked_before))
         chosen = self._choose(scored, known, kind, said)
         return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen, normalised))
 

@@ -256,3 +256,19 @@ def test_a_heading_that_names_the_whole_ask_beats_its_siblings(
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert {c.section for c in answer.citations} == {section}
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("为什么抱着销售翻倍这种期望的CRM项目一开始就注定失败?", "因为从来没有一个项目能够有这样的效果"),
+        # asked in Traditional: "為什麼" is read as a why question as "为什么" is
+        ("為什麼有的公司CRM上線一段時間後越用越糟?", "没有做好后续完善的工作"),
+    ],
+)
+def test_a_why_question_gets_the_reason_the_next_sentence_gives(
+    real_bot: Bot, question: str, reason: str
+) -> None:
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert reason in "".join(c.quote for c in answer.citations)
