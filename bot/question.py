@@ -13,7 +13,8 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "list",
         re.compile(
-            r"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|列[出举]|"
+            r"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|列[出举一个]|"
+            r"哪\s*[\d一二三四五六七八九十两]+\s*[个项步点种条类大]|"
             r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
             r"\b(list|steps|phases|stages|checklist)\b",
             re.IGNORECASE,
@@ -45,7 +46,9 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
 _CLAUSE = re.compile(r".*?(?:[,,::;;!!??。]+\s*|\.\s+|$)", re.DOTALL)
 _ASKING = re.compile(
     r"[??]|什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|呢|是否|"
-    r"\b(what|which|who|whom|whose|when|where|why|how|whether)\b",
+    r"\b(what|which|who|whom|whose|when|where|why|how|whether)\b|"
+    # a request asks too: "帮我列一下", "讲讲", "please list them"
+    r"列[出举一个]|说说|讲讲|講講|介绍|介紹|解释|解釋|告诉|告訴|\b(list|explain|describe|tell)\b",
     re.IGNORECASE,
 )
 

@@ -211,6 +211,7 @@ def _names_crm_words(clause: str) -> bool:
             "项目上线后,说实话,流程还要改吗?",
         ),  # the middle is the question's own
         ("谢谢!", "谢谢!"),  # nothing but framing: left as it is
+        ("挽救要走哪8步?帮我列一下", "挽救要走哪8步?帮我列一下"),  # a request asks too
         ("流程要写下来吗?多谢", "流程要写下来吗?"),  # a sign-off after the question mark
         ("流程要写下来吗?拜托!", "流程要写下来吗?"),  # jieba reads 拜托 as a name; the exclamation decides
         ("预算怎么分?我们用Salesforce", "预算怎么分?我们用Salesforce"),  # more than a sign-off
@@ -272,3 +273,16 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert reason in "".join(c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("实施要走哪七个阶段?", "list"),
+        ("挽救失败项目要走哪8步?", "list"),
+        ("帮我列一下收尾要检查的事", "list"),
+        ("哪个部门负责维护?", "other"),  # one thing asked for, not a list
+    ],
+)
+def test_the_form_of_a_question(question: str, kind: str) -> None:
+    assert kind_of(question) == kind
