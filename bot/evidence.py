@@ -170,13 +170,16 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         alternatives[form] = (*alternatives.get(form, ()), *translated)
         for term in translated:
             alternatives[term] = (*alternatives.get(term, ()), form)
+    # A two-letter acronym the knowledge base uses ("IT" in IT部门) is a term; a name it is not.
+    for acronym in re.findall(r"\b[A-Z]{2}\b", question):
+        if vocabulary is not None and vocabulary.knows(acronym):
+            terms.setdefault(acronym.lower(), 3.0)
     # Names (capitalised inside a sentence, or acronyms) the glossary does not know are the specific things
     # asked; the first word of a sentence is capitalised whatever it is.
     names = [
         m.group(0)
         for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-]+", question)
-        if (m.group(0).isupper() and len(m.group(0)) > 2)  # "PM", "IT": two letters abbreviate words
-        or (m.group(0)[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", question[: m.start()]))
+        if _written_as_name(m.group(0), question[: m.start()])
     ]
     named = [w.lower() for w in names if w.lower() in unknown and not _COUNTING.match(w)]
     specific = tuple(dict.fromkeys(named + _named(question)))
@@ -193,6 +196,14 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         wants_name=bool(_NAME_EN.search(question)),
         alternatives={term: alts for term, alts in alternatives.items() if alts},
     )
+
+
+def _written_as_name(word: str, before: str) -> bool:
+    """An acronym of three letters or more (GDPR), or a capitalised word inside a sentence (Salesforce);
+    two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
+    if word.isupper():
+        return len(word) > 2
+    return word[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", before) is not None
 
 
 def merged(ask: Ask, topic: Ask) -> Ask:

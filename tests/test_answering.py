@@ -7,6 +7,8 @@ import opencc
 import pytest
 
 from bot.compose import LIST_BUDGET
+from bot.evidence import analyse
+from bot.glossary import Glossary
 from bot.language import detect_language
 from bot.question import asked_part, kind_of
 from bot.service import Bot, QuestionError
@@ -286,3 +288,16 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
 )
 def test_the_form_of_a_question(question: str, kind: str) -> None:
     assert kind_of(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("What does the vendor's PM do?", ()),  # two capitals abbreviate a word, mid-sentence too
+        ("Is our IT team enough?", ()),
+        ("Does GDPR apply to the data?", ("gdpr",)),
+        ("Can we migrate from Salesforce?", ("salesforce",)),
+    ],
+)
+def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -> None:
+    assert analyse(question, "en", Glossary({})).specific == names
