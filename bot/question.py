@@ -8,12 +8,14 @@ from typing import Literal
 
 Kind = Literal["list", "why", "how", "yesno", "other"]
 
+_LIST_REQUEST = r"列[出举一个]"  # "列出", "列举", "帮我列一下", "列个清单"
+
 # Question forms, in the order they are tested: "哪些原因" asks for a list of causes, "为什么" for a cause.
 _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "list",
         re.compile(
-            r"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|列[出举一个]|"
+            rf"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|{_LIST_REQUEST}|"
             r"哪\s*[\d一二三四五六七八九十两]+\s*[个项步点种条类大]|"
             r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
             r"\b(list|steps|phases|stages|checklist)\b",
@@ -48,7 +50,7 @@ _ASKING = re.compile(
     r"[??]|什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|呢|是否|"
     r"\b(what|which|who|whom|whose|when|where|why|how|whether)\b|"
     # a request asks too: "帮我列一下", "讲讲", "please list them"
-    r"列[出举一个]|说说|讲讲|講講|介绍|介紹|解释|解釋|告诉|告訴|\b(list|explain|describe|tell)\b",
+    rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|告诉|告訴|\b(list|explain|describe|tell)\b",
     re.IGNORECASE,
 )
 
@@ -62,11 +64,18 @@ _REPORTING = re.compile(
 )
 
 
+# An exclamation at the edge of a question greets or thanks ("您好!", "多谢!", "Thanks!"); jieba tags some
+# of those words as names, so the mark decides.
+_EXCLAIMED = re.compile(r"[!!]\s*$")
+_SIGN_OFF_CHARS = 4
+
+
 def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     """``question`` without the framing clauses at its start and end: a clause is framing when it does not
-    ask (no question mark or question word) and either reports who is asking before a colon or
-    ``names_something`` finds nothing the knowledge base could be about in it. At least one clause always
-    stays, and the middle is never touched."""
+    ask (no question mark, question word or request) and either reports who is asking before a colon,
+    exclaims, or ``names_something`` finds nothing the knowledge base could be about in it; a few words
+    after the final question mark are a sign-off. At least one clause always stays, and the middle is never
+    touched."""
     clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
 
     def framing(clause: str) -> bool:
@@ -81,12 +90,6 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     while len(clauses) > 1 and (framing(clauses[-1]) or _signs_off(clauses[-2], clauses[-1])):
         clauses.pop()
     return "".join(clauses).strip()
-
-
-# An exclamation at the edge of a question greets or thanks ("您好!", "多谢!", "Thanks!"); jieba tags some
-# of those words as names, so the mark decides.
-_EXCLAIMED = re.compile(r"[!!]\s*$")
-_SIGN_OFF_CHARS = 4
 
 
 def _signs_off(asked: str, after: str) -> bool:
