@@ -109,9 +109,13 @@ class Ask:
     wants_date: bool = False
     wants_price: bool = False
     wants_name: bool = False
-    # Other spellings of a term in the other language (an English word and its glossary terms): evidence
-    # holding either covers it, whichever language the document is in.
+    # Other spellings of a term (an English phrase's glossary renderings, the English word itself): evidence
+    # holding any of them covers it, whichever language the document is in.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def spellings(self) -> list[str]:
+        """Every spelling of every term, for matching words in text (BM25, the query's bridge)."""
+        return list(dict.fromkeys(s for t in self.terms for s in (t, *self.alternatives.get(t, ()))))
 
 
 LONG_QUESTION = 200
@@ -154,22 +158,30 @@ def analyse(
 
 
 def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary | None) -> Ask:
-    chinese, unknown = glossary.translate(question)
-    terms = {t.lower(): float(min(len(t), 4)) for t in chinese if t.lower() not in GENERIC_TERMS}
-    # The question's own words that the knowledge base uses (an English document does) are terms too, in
-    # the form it uses; a word the glossary also translates is covered by either spelling.
-    alternatives: dict[str, tuple[str, ...]] = {}
+    groups, unknown = glossary.translate(question)
+    # One English phrase is one thing asked, whichever of its renderings the evidence uses ("rollout" is
+    # 推广 or 上线): its renderings are spellings of one term, so a passage need not hold them all.
+    concepts: list[list[str]] = []
+    for group in groups:
+        _join(concepts, [t.lower() for t in group if t.lower() not in GENERIC_TERMS])
+    # The question's own words that the knowledge base uses (an English document does) are spellings too,
+    # in the form it uses, of the same thing as their glossary renderings.
     for word in dict.fromkeys(_ENGLISH_WORD.findall(question.lower())):
         if len(word) < 3 or word in _COMMON_EN or word in STOPWORDS or word in GENERIC_TERMS:
             continue
         form = vocabulary.form(word) if vocabulary is not None else None
-        if form is None:
-            continue
-        terms.setdefault(form, float(min(len(form), 4)))
-        translated = [t.lower() for t in glossary.translate(word)[0] if t.lower() in terms]
-        alternatives[form] = (*alternatives.get(form, ()), *translated)
-        for term in translated:
-            alternatives[term] = (*alternatives.get(term, ()), form)
+        if form is not None:
+            renderings = [t.lower() for group in glossary.translate(word)[0] for t in group]
+            _join(concepts, [form, *(t for t in renderings if t not in GENERIC_TERMS)])
+    terms: dict[str, float] = {}
+    alternatives: dict[str, tuple[str, ...]] = {}
+    for spellings in concepts:
+        # the spelling the knowledge base uses leads, so that a term it never uses is one it never uses
+        used = [t for t in spellings if vocabulary is None or vocabulary.knows(t)] or spellings
+        head = used[0]
+        terms[head] = float(min(len(head), 4))
+        if others := tuple(t for t in spellings if t != head):
+            alternatives[head] = others
     # A two-letter acronym the knowledge base uses ("IT" in IT部门) is a term; a name it is not.
     for acronym in re.findall(r"\b[A-Z]{2}\b", question):
         if vocabulary is not None and vocabulary.knows(acronym):
@@ -194,8 +206,19 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         wants_date=bool(_DATE_EN.search(question)),
         wants_price=bool(_PRICE_EN.search(question)),
         wants_name=bool(_NAME_EN.search(question)),
-        alternatives={term: alts for term, alts in alternatives.items() if alts},
+        alternatives=alternatives,
     )
+
+
+def _join(concepts: list[list[str]], spellings: list[str]) -> None:
+    """Add ``spellings`` of one thing to ``concepts``, as part of the concept that shares one of them."""
+    if not spellings:
+        return
+    same = next((c for c in concepts if set(c) & set(spellings)), None)
+    if same is None:
+        concepts.append(list(dict.fromkeys(spellings)))
+    else:
+        same.extend(t for t in spellings if t not in same)
 
 
 def _written_as_name(word: str, before: str) -> bool:
@@ -256,7 +279,14 @@ class Vocabulary:
     def known_terms(self, ask: Ask) -> Ask:
         """``ask`` with only the terms the knowledge base uses: a word it never uses can match no evidence,
         so it must not count against the evidence that is found."""
-        return replace(ask, terms={t: w for t, w in ask.terms.items() if self.knows(t)})
+        return replace(
+            ask,
+            terms={
+                t: w
+                for t, w in ask.terms.items()
+                if self.knows(t) or any(self.knows(a) for a in ask.alternatives.get(t, ()))
+            },
+        )
 
 
 def coverage(ask: Ask, text: str) -> float:

@@ -107,10 +107,10 @@ class ExtractiveAnswerer:
             elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
                 context = " ".join(previous.terms)
         # The question is read first: what does not fit the bound is the previous question's tail.
-        keywords = " ".join([normalised, *ask.terms, context])[:QUERY_CHARS]
+        keywords = " ".join([normalised, *ask.spellings(), context])[:QUERY_CHARS]
         # An English question also carries its glossary terms, which pulls its vector toward the Chinese
         # passages that use them (e5's cross-lingual match alone ranks English → Chinese less sharply).
-        bridge = " ".join(ask.terms) if language == "en" else ""
+        bridge = " ".join(ask.spellings()) if language == "en" else ""
         query_text = f"{context} {normalised} {bridge}".strip()
         query_vector = self.embeddings.embed_query(query_text[-QUERY_CHARS:])
         hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)

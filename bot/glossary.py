@@ -36,16 +36,16 @@ class Glossary:
             raise GlossaryError(f"{path}: {exc}") from None
         return cls(terms, synonyms)
 
-    def translate(self, text: str) -> tuple[list[str], list[str]]:
-        """Chinese terms for the English phrases in ``text`` (longest phrase first), and the English words
-        the glossary does not know."""
+    def translate(self, text: str) -> tuple[list[tuple[str, ...]], list[str]]:
+        """The Chinese renderings of each English phrase in ``text`` (longest phrase first), one group per
+        phrase, and the English words the glossary does not know."""
         words = [self._known_form(w) for w in re.sub(r"[^a-z0-9\- ]+", " ", text.lower()).split()]
         lowered = " " + " ".join(words) + " "
-        found: list[str] = []
+        found: list[tuple[str, ...]] = []
         for phrase in sorted(self.terms, key=len, reverse=True):
             pattern = f" {phrase} "
             if pattern in lowered:
-                found.extend(t for t in self.terms[phrase] if t not in found)
+                found.append(self.terms[phrase])
                 lowered = lowered.replace(pattern, " | ")
         unknown = [w for w in lowered.split() if w not in {"|"}]
         return found, unknown

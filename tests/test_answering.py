@@ -7,7 +7,7 @@ import opencc
 import pytest
 
 from bot.compose import LIST_BUDGET
-from bot.evidence import analyse
+from bot.evidence import Vocabulary, analyse, coverage
 from bot.glossary import Glossary
 from bot.language import detect_language
 from bot.question import asked_part, kind_of
@@ -301,3 +301,16 @@ def test_the_form_of_a_question(question: str, kind: str) -> None:
 )
 def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -> None:
     assert analyse(question, "en", Glossary({})).specific == names
+
+
+def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -> None:
+    glossary = Glossary({"rollout": ("推广", "上线"), "vendor": ("供应商",)})
+    vocabulary = Vocabulary(["供应商在推广阶段的工作。系统上线以后。"])
+    ask = analyse("What should the vendor handle during rollout?", "en", glossary, vocabulary)
+    assert len(ask.terms) == 2  # vendor, rollout: not three terms of which no passage holds all
+    assert coverage(ask, "供应商负责上线") == coverage(ask, "供应商负责推广") == 1.0
+    assert 0 < coverage(ask, "供应商负责培训") < 1
+    assert {"推广", "上线", "供应商"} <= set(ask.spellings())  # all of them are searched for
+    # a rendering the knowledge base never uses does not lead: the term is the one it can find
+    unused = analyse("When is the rollout?", "en", glossary, Vocabulary(["系统上线以后。"]))
+    assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
