@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.prompts import CITATION
+from ingest.chunking import NOT_CLOSED_BY_DENG
 from ingest.normalise import normalise
 
 MIN_CONTAINMENT = 0.5
@@ -82,7 +83,8 @@ def is_chinese(text: str) -> bool:
     return bool(letters) and cjk * 3 >= len(letters)
 
 
-_END = re.compile(r"[。!?;]+|(?<!\d)\.(?=\s|$|\[)|\n")  # "1." numbers a list item; it ends nothing
+# As the articles' sentences end (ingest.chunking); "1." numbers a list item and ends nothing.
+_END = re.compile(rf"[。!?;]+{NOT_CLOSED_BY_DENG}|(?<!\d)\.(?=\s|$|\[)|\n")
 _MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
 
 

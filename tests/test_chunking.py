@@ -81,6 +81,14 @@ def test_sentence_split_keeps_numbers_and_list_markers() -> None:
     line = "历史1.公司购买了RegionSoft CRM 7.0版本。他们很满意!是吗?"
     parts = [line[s:e] for s, e in split_sentences(line)]
     assert parts == ["历史1.公司购买了RegionSoft CRM 7.0版本。", "他们很满意!", "是吗?"]
+    # a run of questions closed with 等 keeps it: "等。" alone would be a quote that says nothing
+    listed = "包括:是否方便学习?是否节省时间?等。4、财务方面。等到上线后再说。"
+    assert [listed[s:e] for s, e in split_sentences(listed)] == [
+        "包括:是否方便学习?",
+        "是否节省时间?等。",
+        "4、财务方面。",
+        "等到上线后再说。",
+    ]
 
 
 def test_an_overlong_sentence_is_split_at_clauses() -> None:

@@ -23,3 +23,11 @@ def test_a_marker_never_reaches_across_lines_or_backwards() -> None:
 
 def test_several_markers_stay_together() -> None:
     assert claims("甲说。[1][3]") == [Claim("甲说。", (1, 3))]
+
+
+def test_a_deng_closing_questions_stays_with_them() -> None:
+    # split off, "等。" has no two characters to check and would be an unsupported claim of a cited quote
+    assert claims("是否方便学习?是否节省时间?等。[1]") == [
+        Claim("是否方便学习?", (1,)),
+        Claim("是否节省时间?等。", (1,)),
+    ]
