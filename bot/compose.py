@@ -14,18 +14,21 @@ from functools import cache
 
 from bot.evidence import Ask, coverage, posseg
 from bot.knowledge import Knowledge, SectionKey
-from bot.question import Kind, numeral
+from bot.question import Kind, count_asked, numeral
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
 LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
 _QUESTION = re.compile(r"[??]\W*$")
+_OPENS_WITH_QUESTION = re.compile(r"^[^。!?;!?;]{2,40}[??]")
 # A sentence that gives a reason: it opens with a causal connective or names a cause.
 _CAUSE = re.compile(r"^\W*(因为|由于|这是因为|之所以|这就是|原因)|原因|造成|导致|\bbecause\b", re.IGNORECASE)
 REASON_REACH = 2  # a statement's reason is looked for this many sentences on, within its paragraph
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
 _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
+# A sentence that announces what follows ("包括如下七个战略阶段:", "以下8个基本步骤可以帮助您。").
+_FOLLOWING = re.compile(r"如下|以下|下列|下面|\bfollowing\b", re.IGNORECASE)
 
 SECOND_DOCUMENT = 0.92  # a section of another article joins when it scores this close to the best one
 CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this close to the section's best
@@ -68,10 +71,16 @@ class Composer:
         self.most = most
 
     def compose(
-        self, scored: list[Scored], ask: Ask, kind: Kind, exclude: frozenset[tuple[str, int, int]]
+        self,
+        scored: list[Scored],
+        ask: Ask,
+        kind: Kind,
+        exclude: frozenset[tuple[str, int, int]],
+        count: int | None = None,
     ) -> list[Quote]:
         """``ask``: the question's terms the knowledge base uses. ``exclude``: spans already given (a
-        follow-up's previous answer), quoted again only when nothing else answers."""
+        follow-up's previous answer), quoted again only when nothing else answers. ``count``: how many
+        items a list question expects."""
         fresh = [s for s in scored if not _within(self._span(s.index), exclude)]
         scored = fresh or scored
         if not scored:
@@ -87,8 +96,10 @@ class Composer:
         quotes: list[Quote] = []
         best = scored[0]
         if kind == "list":
-            listed = self._list(first, scored) or (
-                self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else []
+            listed = (
+                (self._announced(scored, count) if count else [])
+                or self._list(first, scored)
+                or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
             )
             if listed:
                 return listed
@@ -145,6 +156,24 @@ class Composer:
         if not states_guidance(_NUMBERING.sub("", text.split("\n")[-1]).strip("。 ")):
             return None
         return Quote(key[0], start, end, key[1], top.score, top.dense, top.terms)
+
+    def item_detail(self, item: Quote, exclude: frozenset[tuple[str, int, int]]) -> list[Quote]:
+        """The sentences of a list item's line after those already given, in order; none for an item that
+        is a heading (its section answers) or says nothing more."""
+        if self.knowledge.headings.get((item.source, item.section), (-1, -1))[0] == item.start:
+            return []
+        text = self.knowledge.documents[item.source].text
+        line_end = text.find("\n", item.start)
+        line_end = len(text) if line_end < 0 else line_end
+        quotes = [
+            Quote(unit.source, unit.start, unit.end, item.section, item.score, item.dense, item.terms)
+            for unit in self.knowledge.sentences.units
+            if unit.source == item.source
+            and item.start <= unit.start
+            and unit.end <= line_end
+            and not _within((unit.source, unit.start, unit.end), exclude)
+        ]
+        return self._fit(quotes)
 
     # -- a quote made whole ---------------------------------------------------------------------------
 
@@ -220,7 +249,7 @@ class Composer:
         lines: list[tuple[int, int]] = []
         pos = line_end + 1
         numbered: bool | None = None
-        asking: bool | None = None
+        asking: str | None = None
         while pos < len(text):
             stop = text.find("\n", pos)
             stop = len(text) if stop < 0 else stop
@@ -229,11 +258,15 @@ class Composer:
                 break
             is_item = bool(_ITEM.match(line))
             numbered = is_item if numbered is None else numbered
-            # Marked items run until an unmarked line; unmarked ones are short lines alike, so a paragraph
-            # or a change between question and statement ends them (a question and its reply are prose).
-            asks = bool(_QUESTION.search(line))
+            # Marked items run until an unmarked line. Unmarked ones are lines alike: short lines that all
+            # ask or all state (a question and its reply are prose), or paragraphs that each open with a
+            # question ("您应该问以下这些问题:" and a paragraph on each).
+            opens = _OPENS_WITH_QUESTION.match(line) is not None and len(line) > ITEM_CHARS
+            asks = "opens" if opens else "asks" if _QUESTION.search(line) else "states"
             asking = asks if asking is None else asking
-            if is_item != numbered or (not numbered and (len(line) > ITEM_CHARS or asks != asking)):
+            if is_item != numbered or (
+                not numbered and ((len(line) > ITEM_CHARS and not opens) or asks != asking)
+            ):
                 break
             lines.append((pos, stop))
             pos = stop + 1
@@ -278,6 +311,35 @@ class Composer:
             unit = units[lead]
             quotes.insert(0, Quote(key[0], unit.start, unit.end, key[1], best.score, best.dense, best.terms))
         return self._fit(quotes, LIST_BUDGET, len(quotes))
+
+    def _announced(self, scored: list[Scored], count: int) -> list[Quote]:
+        """The items an article announces, for a list question that says how many it expects ("实施要走哪七
+        个阶段?" and "…应包括如下七个战略阶段:"): the list after the best sentence that announces that many,
+        or the article's next headings when the announcement leads its steps ("以下8个基本步骤…")."""
+        units = self.knowledge.sentences.units
+        for item in scored:
+            unit = units[item.index]
+            if not _FOLLOWING.search(unit.text) or count_asked(unit.text) != count:
+                continue
+            key = self.key(item.index)
+            lead = Quote(unit.source, unit.start, unit.end, key[1], item.score, item.dense, item.terms)
+            lines = self._list_lines(unit.source, unit.end)
+            if len(lines) >= count:
+                items = [self._item(key, start, end, item) for start, end in lines[:count]]
+                return self._fit([lead, *items], LIST_BUDGET, count + 1)
+            order = self.knowledge.section_order().get(unit.source, [])
+            heads = [
+                (section, span)
+                for section in order
+                if (span := self.knowledge.headings.get((unit.source, section))) and span[0] > unit.end
+            ]
+            if len(heads) >= count:
+                steps = [
+                    Quote(unit.source, start, end, section, item.score, item.dense, item.terms)
+                    for section, (start, end) in heads[:count]
+                ]
+                return self._fit([lead, *steps], LIST_BUDGET, count + 1)
+        return []
 
     def _numbered(self, source: str, start: int, end: int) -> list[tuple[int, int]]:
         """Lines between ``start`` and ``end`` numbered 1, 2, 3… in sequence (the first such run)."""
@@ -365,6 +427,12 @@ def states_guidance(heading: str) -> bool:
     words = list(posseg().cut(heading))  # type: ignore[attr-defined]
     first = words[0].flag if words else ""
     return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
+
+
+def leads_items(text: str) -> bool:
+    """Whether a sentence introduces the items after it: a lead-in ("…如下:") or one that announces how
+    many follow ("以下8个基本步骤可以帮助您。")."""
+    return bool(LEAD_IN.search(text) or (_FOLLOWING.search(text) and count_asked(text)))
 
 
 def item_number(text: str) -> int | None:

@@ -23,6 +23,9 @@ GENERIC_TERMS = frozenset(
     "crm 客户关系管理 项目 系统 实施 企业 公司 问题 工作 进行 需要 时候 什么样 怎么办 怎样 为什么 有没有 "
     "应当 要 会 能 做 有 用 时 后 前 中 上 下 里 第 个 请 请问 一下 知识库 多少 怎么样 如何 哪些 哪个".split()
 )
+# Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
+ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
+_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
 ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
@@ -136,6 +139,12 @@ def analyse(
     for pair in posseg().cut(question, HMM=hmm):  # type: ignore[attr-defined]
         word, flag = pair.word.strip().lower(), pair.flag
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
+            continue
+        # A count ("七个", "8") says how many, never what about; a figure asked for is read from the
+        # question's form (wants_quantity). An ordinal can be content ("第二次实施") and stays.
+        if (flag == "m" and not word.startswith("第")) or word in ABOUT_THE_SOURCES:
+            continue
+        if _QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
             for synonym in glossary.synonyms[word]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot import render
-from bot.compose import LEAD_IN, Composer, Quote, Scored, item_number
+from bot.compose import Composer, Quote, Scored, item_number, leads_items
 from bot.evidence import (
     Ask,
     Vocabulary,
@@ -28,7 +28,7 @@ from bot.evidence import (
 )
 from bot.knowledge import Knowledge
 from bot.language import Language, detect_language
-from bot.question import Kind, asked_part, kind_of, ordinal
+from bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
 from bot.retrieval import Hit, retrieve
 from bot.schemas import Answer, Citation
 from crmkb.settings import AnswerSettings
@@ -68,6 +68,7 @@ class ExtractiveAnswerer:
 
     def gather(self, question: str, history: list[str] | None = None, depth: int = 0) -> Evidence:
         language = detect_language(question)
+        position = ordinal(normalise_question(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
         asked_before = self._asked(history[-1]) if history else ""
         normalised = normalise_question(question)
@@ -77,7 +78,7 @@ class ExtractiveAnswerer:
         # names nothing new ("为什么?", "具体怎么做?") stays in its sections, and one that points at an item
         # of its list ("第三点具体怎么做?") is about that item.
         before = self.gather(history[-1], history[:-1], depth + 1).chosen if history and depth == 0 else []
-        item = self._referenced_item(normalised, before)
+        item = self._referenced_item(position, before)
         if item is not None:
             context = self._quoted(item)
             ask = merged(
@@ -130,10 +131,20 @@ class ExtractiveAnswerer:
             scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
         kind = kind_of(normalised)
-        if kind == "other" and history:
+        if kind == "other" and history and item is None:  # "第三点呢?" asks about one item, not the list
             kind = kind_of(normalise_question(asked_before))
-        chosen = self._choose(scored, known, kind, said)
-        return Evidence(language, ask, hits, chosen, self._refusal(ask, known, chosen, normalised))
+        # "第五个阶段具体要干啥?" is answered by what that item of the list says after its first sentence.
+        detail = self.composer.item_detail(item, said) if item is not None else []
+        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised))
+        # Whether the evidence covers the question is judged on what it asks, not on the scene it sets.
+        asking = asking_part(normalised)
+        judged = (
+            self.vocabulary.known_terms(analyse(asking, language, self.knowledge.glossary, self.vocabulary))
+            if asking
+            else known
+        )
+        judged = judged if judged.terms else known
+        return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised))
 
     def _asked(self, question: str) -> str:
         """The question without its polite or reported framing, which would otherwise move its vector and
@@ -146,16 +157,15 @@ class ExtractiveAnswerer:
 
         return asked_part(question, names_something)
 
-    def _referenced_item(self, question: str, before: list[Quote]) -> Quote | None:
-        """The item of the previous answer's list that ``question`` points at by its position."""
-        position = ordinal(question)
+    def _referenced_item(self, position: int | None, before: list[Quote]) -> Quote | None:
+        """The item of the previous answer's list at ``position`` (from 1), which a follow-up points at."""
         if position is None or len(before) < 2:
             return None
         texts = [self._quoted(q) for q in before]
         numbered = [q for q, t in zip(before, texts, strict=True) if item_number(t) == position]
         if numbered:
             return numbered[0]
-        items = before[1:] if LEAD_IN.search(texts[0]) else before
+        items = before[1:] if leads_items(texts[0]) else before
         return items[position - 1] if position <= len(items) else None
 
     def _quoted(self, quote: Quote) -> str:
@@ -205,13 +215,18 @@ class ExtractiveAnswerer:
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def _choose(
-        self, scored: list[Scored], ask: Ask, kind: Kind, exclude: frozenset[tuple[str, int, int]]
+        self,
+        scored: list[Scored],
+        ask: Ask,
+        kind: Kind,
+        exclude: frozenset[tuple[str, int, int]],
+        count: int | None,
     ) -> list[Quote]:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
             figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
-        return self.composer.compose(scored, ask, kind, exclude)
+        return self.composer.compose(scored, ask, kind, exclude, count)
 
     def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str) -> str | None:
         """Why the evidence does not answer the question, or None when it does. ``known`` is ``ask`` with
@@ -224,7 +239,11 @@ class ExtractiveAnswerer:
             return "no evidence"
         documents = self.knowledge.documents
         text = " ".join(documents[c.source].text[c.start : c.end] for c in chosen)
-        headed = " ".join(f"{c.section} {documents[c.source].text[c.start : c.end]}" for c in chosen)
+        # a quote is read under its article's title and its section's heading, as the asker reads it
+        headed = " ".join(
+            f"{documents[c.source].title} {c.section} {documents[c.source].text[c.start : c.end]}"
+            for c in chosen
+        )
         if ask.wants_quantity and not has_quantity(text):
             return "asks for a figure the evidence does not give"
         if ask.wants_date and not has_date(text):

@@ -92,6 +92,15 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     return "".join(clauses).strip()
 
 
+def asking_part(question: str) -> str:
+    """The clauses of ``question`` that ask (a question mark, question word or request), without those that
+    set the scene ("上次CRM搞砸了,老板让我牵头重新来一遍,文章说挽救要走哪8步?" asks the last); "" when every
+    clause asks or none does."""
+    clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
+    asking = [c for c in clauses if _ASKING.search(c)]
+    return "".join(asking).strip() if 0 < len(asking) < len(clauses) else ""
+
+
 def _signs_off(asked: str, after: str) -> bool:
     """A few words after the question mark that do not ask are a sign-off ("?多谢", "? cheers")."""
     short = len(after.split()) <= 2 if after.isascii() else len(after.strip()) <= _SIGN_OFF_CHARS
@@ -114,6 +123,32 @@ _ORDINAL_EN = re.compile(
     r"|\b(step|phase|stage|item|point|part|number|no\.?)\s*#?(\d{1,2})\b|#(\d{1,2})\b|\b(\d{1,2})(st|nd|rd|th)\b",
     re.IGNORECASE,
 )
+
+
+# "哪七个阶段", "8个基本步骤", "the seven stages": how many items a list question expects (the asker has seen
+# the article announce them), or an article announces.
+_COUNTED_THINGS = r"(?:步骤?|阶段|方面|要点|原则|规则|环节|部分|事项|因素|风险|问题|条件|大点)"
+_COUNT_ZH = re.compile(
+    rf"哪\s*([\d一二三四五六七八九十两]{{1,2}})|(?<![第\d一二三四五六七八九十两])([\d一二三四五六七八九十两]{{1,2}})\s*"
+    rf"(?:[个项条大]?\s*{_COUNTED_THINGS}|[个项条](?![月小星礼])[\u4e00-\u9fff]{{1,3}}?{_COUNTED_THINGS})"
+)
+_COUNT_WORDS = "one two three four five six seven eight nine ten".split()
+_COUNT_EN = re.compile(
+    r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s+(?:\w+\s+)?"
+    r"(?:steps|stages|phases|things|areas|points|rules|risks|questions|aspects|factors|checks|items)\b",
+    re.IGNORECASE,
+)
+
+
+def count_asked(text: str) -> int | None:
+    """How many items ``text`` (a list question, or an article's sentence) says there are, if it says."""
+    if match := _COUNT_ZH.search(text):
+        token = match.group(1) or match.group(2)
+        return 2 if token == "两" else numeral(token) if len(token) == 1 or token.isdigit() else None
+    if match := _COUNT_EN.search(text):
+        token = match.group(1).lower()
+        return int(token) if token.isdigit() else _COUNT_WORDS.index(token) + 1
+    return None
 
 
 def numeral(token: str) -> int:

@@ -10,7 +10,7 @@ from bot.compose import LIST_BUDGET
 from bot.evidence import Vocabulary, analyse, coverage
 from bot.glossary import Glossary
 from bot.language import detect_language
-from bot.question import asked_part, kind_of
+from bot.question import asked_part, asking_part, count_asked, kind_of
 from bot.service import Bot, QuestionError
 from ingest import artifacts
 
@@ -314,3 +314,79 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
     # a rendering the knowledge base never uses does not lead: the term is the one it can find
     unused = analyse("When is the rollout?", "en", glossary, Vocabulary(["系统上线以后。"]))
     assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("实施要走哪七个阶段?", 7),
+        ("挽救要走哪8步?", 8),
+        ("收尾要检查的三个方面是什么?", 3),
+        ("成功的CRM实施应包括如下七个战略阶段:", 7),  # as an article announces them
+        ("以下8个基本步骤可以帮助您。", 8),
+        ("What are the seven stages?", 7),
+        ("上线三个月的问题怎么办?", None),  # a time, not a count of items
+        ("那第五个阶段具体要干啥?", None),  # an ordinal points at one item
+        ("哪几个方面?", None),
+    ],
+)
+def test_how_many_items_a_question_expects(text: str, count: int | None) -> None:
+    assert count_asked(text) == count
+
+
+def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
+    ask = analyse("文章说实施要走哪七个阶段?", "zh-Hans", Glossary({}))
+    assert set(ask.terms) == {"阶段"}
+
+
+@pytest.mark.parametrize(
+    ("question", "asking"),
+    [
+        ("上次CRM搞砸了,老板让我牵头重新来一遍,挽救要走哪8步?帮我列一下", "挽救要走哪8步?帮我列一下"),
+        ("挽救要走哪8步?", ""),  # all of it asks
+        ("上线三个月了。", ""),  # nothing asks
+    ],
+)
+def test_the_clauses_that_ask(question: str, asking: str) -> None:
+    assert asking_part(question) == asking
+
+
+def test_a_list_question_that_names_the_count_gets_the_list_the_article_announces(real_bot: Bot) -> None:
+    """The scene ("工期计划") is nearer to the execution-plan section; the count asked for finds the section
+    that announces seven stages, and the outline that announces eight steps."""
+    seven = real_bot.ask("老板让我排一下CRM上线的工期计划,文章里说实施要走哪七个阶段?帮我列一下")
+    assert seven.answerable, seven.answer
+    quotes = [c.quote for c in seven.citations]
+    assert "七个战略阶段" in quotes[0]
+    assert [q[:2] for q in quotes[1:]] == [f"{n}、" for n in range(1, 8)]
+    eight = real_bot.ask("上次CRM搞砸了,老板让我牵头重新来一遍,文章说挽救要走哪8步?帮我列一下")
+    assert eight.answerable, eight.answer
+    assert len(eight.citations) == 9 and "8个基本步骤" in eight.citations[0].quote
+    assert eight.citations[1].quote.startswith("分析而不是责备")
+    assert "底线" not in {c.section for c in eight.citations}  # the conclusion is not a ninth step
+
+
+def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
+    first = "实施要走哪七个阶段?帮我列一下"
+    fifth = real_bot.ask("那第五个阶段具体要干啥?", history=[first])
+    assert fifth.answerable, fifth.answer
+    quotes = "".join(c.quote for c in fifth.citations)
+    assert "此阶段将引入大量的人员培训" in quotes
+    assert "4、" not in quotes and "6、" not in quotes  # not its neighbours
+
+
+def test_paragraphs_that_each_open_with_a_question_are_a_list(real_bot: Bot) -> None:
+    """ "您应该问以下这些问题:" is followed by a paragraph per question; the follow-up is framed by a clause
+    that names nothing the articles use ("第一步复盘的时候"), which still says which step it is about."""
+    answer = real_bot.ask(
+        "第一步复盘的时候,具体要问自己哪几个问题?",
+        history=["上次CRM搞砸了,文章说挽救要走哪8步?帮我列一下"],
+    )
+    assert answer.answerable, answer.answer
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].endswith("您应该问以下这些问题:")
+    assert quotes[1:] == [
+        "到底是供应商的问题,还是企业自己问题?",
+        "项目真的能给客户带来价值吗?",
+        "项目的所有涉及人是否都参加了项目?",
+    ]
