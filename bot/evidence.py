@@ -35,11 +35,11 @@ ANSWER_KINDS = frozenset(
 # (Its person tag "nr" is not among them: it tags 谢谢, 顾问 and 许可证 so.)
 _NAME_FLAGS = frozenset({"eng", "ns", "nt", "nz", "nrt"})
 # Names jieba does not tag: a law (…法, …条例), a title in 《》, a versioned product ("Dynamics 365",
-# "ISO 27001"), but not a numbered step or phase ("Step 2"), which counts, and names nothing.
+# "ISO 27001"), but not a numbered step or phase ("Step 2") or a quarter ("Q3"), which count, and name nothing.
 _LAW = re.compile(r"..(法|法规|条例|法案)$")
 _NAMED = re.compile(r"《[^》]{1,30}》|(?<![A-Za-z])[A-Z][A-Za-z\-]*\s?\d+(\.\d+)*\b")
 _COUNTING = re.compile(
-    r"^(step|phase|stage|part|top|item|point|chapter|section|no|number|q)\b", re.IGNORECASE
+    r"^(step|phase|stage|part|top|item|point|chapter|section|no|number|q|h|fy)(\b|(?=\d))", re.IGNORECASE
 )
 # "哪几个" asks which ones (a list), "几个" how many.
 _QUANTITY_ZH = re.compile(r"多少|(?<!哪)几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
@@ -122,6 +122,7 @@ class Ask:
 
 
 LONG_QUESTION = 200
+COMMON_ZIPF = 4.0  # a word used ten times per million words or more is a common word
 
 
 def analyse(
@@ -231,11 +232,22 @@ def _join(concepts: list[list[str]], spellings: list[str]) -> None:
 
 
 def _written_as_name(word: str, before: str) -> bool:
-    """An acronym of three letters or more (GDPR), or a capitalised word inside a sentence (Salesforce);
-    two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
+    """An acronym of three letters or more (GDPR), or a capitalised word inside a sentence (Salesforce),
+    that is not a common English word: people capitalise roles and departments ("our Finance team", "the
+    CEO") as they do names. Two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
     if word.isupper():
-        return len(word) > 2
-    return word[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", before) is not None
+        return len(word) > 2 and not common_english(word)
+    written = word[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", before) is not None
+    return written and not common_english(word)
+
+
+@cache
+def common_english(word: str) -> bool:
+    """Whether ``word`` is a common English word: used ten times per million words or more (Zipf 4),
+    as "finance", "board", "director" and "CEO" are and product and company names mostly are not."""
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word.lower(), "en") >= COMMON_ZIPF)
 
 
 def merged(ask: Ask, topic: Ask) -> Ask:

@@ -297,6 +297,11 @@ def test_the_form_of_a_question(question: str, kind: str) -> None:
         ("Is our IT team enough?", ()),
         ("Does GDPR apply to the data?", ("gdpr",)),
         ("Can we migrate from Salesforce?", ("salesforce",)),
+        # roles, departments and a quarter are capitalised as names are; they are common words
+        ("Should Finance be part of the project team?", ()),
+        ("Our CEO wants it live by Q3, is that realistic?", ()),
+        ("How do I convince my Director that training matters?", ()),
+        ("Should we pick Zoho or HubSpot?", ("zoho", "hubspot")),
     ],
 )
 def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -> None:
