@@ -333,7 +333,10 @@ def has_date(text: str) -> bool:
 
 def _is_name(word: str, flag: str) -> bool:
     """Whether jieba tagged ``word`` as a name; a Latin-script word is one when written as one
-    (Salesforce, GDPR), "demo" is a word."""
+    (Salesforce, GDPR), "demo" is a word. jieba's two-character transliterations are mostly common words
+    (多谢, 拜托, 崇拜, 保姆); a transliterated name it knows is longer (阿里巴巴)."""
+    if flag == "nrt" and len(word) < 3:
+        return False
     return flag in _NAME_FLAGS and (flag != "eng" or word[:1].isupper())
 
 

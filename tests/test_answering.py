@@ -395,3 +395,15 @@ def test_paragraphs_that_each_open_with_a_question_are_a_list(real_bot: Bot) -> 
         "项目真的能给客户带来价值吗?",
         "项目的所有涉及人是否都参加了项目?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("老板崇拜大厂的方案,要不要照搬?", ()),  # jieba tags 崇拜 a transliterated name
+        ("项目延期了,拜托告诉我怎么跟甲方解释", ()),
+        ("阿里巴巴是怎么实施CRM的?", ("阿里巴巴",)),
+    ],
+)
+def test_what_a_chinese_question_names(question: str, names: tuple[str, ...]) -> None:
+    assert analyse(question, "zh-Hans", Glossary({})).specific == names
