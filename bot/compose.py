@@ -26,6 +26,7 @@ _CAUSE = re.compile(r"^\W*(因为|由于|这是因为|之所以|这就是|原因
 REASON_REACH = 2  # a statement's reason is looked for this many sentences on, within its paragraph
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
+_BULLET = re.compile(r"^\s*[•·]")
 _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
 # A sentence that announces what follows ("包括如下七个战略阶段:", "以下8个基本步骤可以帮助您。").
 _FOLLOWING = re.compile(r"如下|以下|下列|下面|\bfollowing\b", re.IGNORECASE)
@@ -282,6 +283,15 @@ class Composer:
         if not in_section:
             return []
         best = next(s for s in scored if self.key(s.index) == key)
+        # the best sentence that lists on its own line answers, though it is an item of a longer list
+        if own := self._inline_items(best.index):
+            unit = units[best.index]
+            lead_span = Quote(
+                key[0], unit.start, unit.start + _colon(unit.text) + 1, key[1], best.score, best.dense,
+                best.terms,
+            )  # fmt: skip
+            items = [self._item(key, start, end, best) for start, end in own]
+            return self._fit([lead_span, *items], LIST_BUDGET, len(own) + 1)
         lines = self._numbered(key[0], units[in_section[0]].start, units[in_section[-1]].end)
         lead = None
         if lines:  # led by the best sentence before the items (the one that says what they are)
@@ -289,28 +299,56 @@ class Composer:
                 s.index for s in scored if self.key(s.index) == key and units[s.index].end <= lines[0][0]
             ]
             lead = before[0] if before else None
-        else:
+        lead_end = None
+        if not lines:
             score_of = {s.index: s.score for s in scored}
             candidates = []
             for i in in_section:
-                if (
-                    LEAD_IN.search(units[i].text)
-                    and len(found := self._list_lines(key[0], units[i].end)) >= 2
-                ):
+                # the lines after a lead-in, or the items after its colon on its own line ("包括四个方面:一是…;
+                # 二是…;三是…")
+                inline = self._inline_items(i)
+                if inline:
+                    found, stop = inline, units[i].start + _colon(units[i].text) + 1
+                elif LEAD_IN.search(units[i].text):
+                    found, stop = self._list_lines(key[0], units[i].end), units[i].end
+                else:
+                    continue
+                if len(found) >= 2:
                     inside = [
                         score_of.get(j, 0.0) for j in in_section if units[j].start < found[-1][1] and j >= i
                     ]
-                    candidates.append((max(inside), i, found))
+                    candidates.append((max(inside), i, found, stop))
             # Only a list on the point: the section's best sentence (or one close to it) leads it or is in it.
             if candidates and (chosen := max(candidates))[0] >= CLOSE * best.score:
-                _, lead, lines = chosen
+                _, lead, lines, lead_end = chosen
         if len(lines) < 2:
             return []
         quotes = [self._item(key, start, end, best) for start, end in lines]
         if lead is not None:
             unit = units[lead]
-            quotes.insert(0, Quote(key[0], unit.start, unit.end, key[1], best.score, best.dense, best.terms))
+            end = lead_end or unit.end
+            quotes.insert(0, Quote(key[0], unit.start, end, key[1], best.score, best.dense, best.terms))
         return self._fit(quotes, LIST_BUDGET, len(quotes))
+
+    def _inline_items(self, index: int) -> list[tuple[int, int]]:
+        """The items a sentence lists after its colon and goes on listing on its line, each a short sentence
+        ("…包括:是否方便学习?是否方便使用?…"): at least three, or none."""
+        units = self.knowledge.sentences.units
+        unit = units[index]
+        colon = _colon(unit.text)
+        if colon < 0 or not unit.text[colon + 1 :].strip() or len(unit.text) - colon > ITEM_CHARS:
+            return []
+        items = [(unit.start + colon + 1, unit.end)]
+        following = index + 1
+        while (
+            following < len(units)
+            and units[following].source == unit.source
+            and "\n" not in self._text(unit.source, units[following - 1].end, units[following].start)
+            and len(units[following].text) <= ITEM_CHARS
+        ):
+            items.append((units[following].start, units[following].end))
+            following += 1
+        return items if len(items) >= 3 else []
 
     def _announced(self, scored: list[Scored], count: int) -> list[Quote]:
         """The items an article announces, for a list question that says how many it expects ("实施要走哪七
@@ -342,18 +380,28 @@ class Composer:
         return []
 
     def _numbered(self, source: str, start: int, end: int) -> list[tuple[int, int]]:
-        """Lines between ``start`` and ``end`` numbered 1, 2, 3… in sequence (the first such run)."""
+        """Lines between ``start`` and ``end`` numbered 1, 2, 3… in sequence (the first such run), or else
+        the first run of two or more bulleted lines ("• 不要节省训练。…")."""
         text = self.knowledge.documents[source].text
         lines: list[tuple[int, int]] = []
+        bullets: list[tuple[int, int]] = []
+        run: list[tuple[int, int]] = []
         pos = text.rfind("\n", 0, start) + 1
         while pos < end:
             stop = text.find("\n", pos)
             stop = len(text) if stop < 0 else stop
-            number = re.match(r"\s*(\d{1,2})[、.)](?!\d)", text[pos:stop])
+            line = text[pos:stop]
+            span = (pos + len(line) - len(line.lstrip()), stop)
+            number = re.match(r"\s*(\d{1,2})[、.)](?!\d)", line)
             if number and int(number.group(1)) == len(lines) + 1:
-                lines.append((pos + len(text[pos:stop]) - len(text[pos:stop].lstrip()), stop))
+                lines.append(span)
+            if _BULLET.match(line):
+                run.append(span)
+            elif line.strip():
+                bullets = bullets or (run if len(run) >= 2 else [])
+                run = []
             pos = stop + 1
-        return lines
+        return lines or bullets or (run if len(run) >= 2 else [])
 
     def _item(self, key: SectionKey, start: int, end: int, best: Scored) -> Quote:
         line = self._text(key[0], start, end)
@@ -427,6 +475,10 @@ def states_guidance(heading: str) -> bool:
     words = list(posseg().cut(heading))  # type: ignore[attr-defined]
     first = words[0].flag if words else ""
     return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
+
+
+def _colon(text: str) -> int:
+    return max(text.rfind(":"), text.rfind(":"))
 
 
 def leads_items(text: str) -> bool:

@@ -64,11 +64,25 @@ def duplicates(citations: Sequence[Citation]) -> int:
     return count
 
 
+_ADJACENT = 2  # characters between a lead-in and the quote that continues it (a line break)
+
+
 def dangling(citations: Sequence[Citation]) -> int:
-    """Quotes that point back to a sentence they do not carry, or end on a lead-in with nothing after it."""
+    """Quotes that point back to a sentence they do not carry, or end on a lead-in with nothing after it
+    (a lead-in the next quote continues, as a list's items do, has its items)."""
+
+    def continued(i: int) -> bool:
+        if i + 1 >= len(citations):
+            return False
+        this, following = citations[i], citations[i + 1]
+        return following.source == this.source and 0 <= following.start - this.end <= _ADJACENT
+
     return sum(
-        bool(_POINTS_BACK.search(normalise(c.quote)) or _LEAD_IN_END.search(c.quote.strip()))
-        for c in citations
+        bool(
+            _POINTS_BACK.search(normalise(c.quote))
+            or (_LEAD_IN_END.search(c.quote.strip()) and not continued(i))
+        )
+        for i, c in enumerate(citations)
     )
 
 

@@ -407,3 +407,20 @@ def test_paragraphs_that_each_open_with_a_question_are_a_list(real_bot: Bot) -> 
 )
 def test_what_a_chinese_question_names(question: str, names: tuple[str, ...]) -> None:
     assert analyse(question, "zh-Hans", Glossary({})).specific == names
+
+
+def test_items_listed_after_a_colon_on_one_line_are_a_list(real_bot: Bot) -> None:
+    answer = real_bot.ask("全方位的协作包括哪几个方面?")
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].endswith("四个方面:")
+    assert [q[:2] for q in quotes[1:]] == ["一是", "二是", "三是", "四是"]
+    # an item of a numbered list that lists on its own line: its list answers, not the numbered one
+    evaluated = real_bot.ask("销售和市场用户会从哪些方面评估CRM系统?")
+    quotes = [c.quote for c in evaluated.citations]
+    assert quotes[0].endswith("包括:") and quotes[1] == "是否方便学习?" and len(quotes) >= 6
+
+
+def test_bulleted_lines_are_a_list(real_bot: Bot) -> None:
+    answer = real_bot.ask("培训这块有啥基本原则?帮我列一下")
+    bullets = [c.quote for c in answer.citations if c.quote.startswith("•")]
+    assert len(bullets) == 4 and "不要节省训练" in bullets[1]

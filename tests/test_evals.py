@@ -244,3 +244,20 @@ def test_golden_phrases_and_list_items_are_verbatim_in_an_expected_source() -> N
     for item in load_dataset():
         for snippet in item.expected_phrases + item.list_items:
             assert any(comparable(snippet) in cleaned[s] for s in item.expected_sources), (item.id, snippet)
+
+
+def test_a_lead_in_is_dangling_only_without_what_it_leads() -> None:
+    from evals.shape import dangling
+
+    text = "全方位的协作包括四个方面:一是决策层的支持;二是用户的需求;"
+
+    def quote(start: int, end: int) -> Citation:
+        return Citation(
+            n=1, source="a.txt", title="t", section="s", kind="best-practice", quote=text[start:end],
+            start=start, end=end, score=1.0,
+        )  # fmt: skip
+
+    lead, first, second = quote(0, 13), quote(13, 22), quote(22, 30)
+    assert dangling([lead, first, second]) == 0  # its items follow it
+    assert dangling([lead]) == 1  # "…四个方面:" and nothing after it
+    assert dangling([lead, second]) == 1  # what follows is not what it leads
