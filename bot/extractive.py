@@ -200,11 +200,15 @@ class ExtractiveAnswerer:
                 context_of[i] = max(context_of.get(i, 0.0), _scaled(hit.dense))
         units = self.knowledge.sentences.units
         chunks = self.knowledge.chunks
+        titles = {source: document.title for source, document in self.knowledge.documents.items()}
         scored = []
         for i, rank in rank_of.items():
             dense = float(all_dense[i])
             terms = coverage(ask, units[i].text)
-            heading_terms = coverage(ask, f"{chunks[units[i].chunk_id].section} {units[i].text}")
+            source = units[i].source
+            heading_terms = coverage(
+                ask, f"{titles[source]} {chunks[units[i].chunk_id].section} {units[i].text}"
+            )
             score = (
                 DENSE_WEIGHT * _scaled(dense)
                 + TERM_WEIGHT * (terms + heading_terms) / 2

@@ -84,7 +84,7 @@ def is_chinese(text: str) -> bool:
 
 
 # As the articles' sentences end (ingest.chunking); "1." numbers a list item and ends nothing.
-_END = re.compile(rf"[。!?;]+{NOT_CLOSED_BY_DENG}|(?<!\d)\.(?=\s|$|\[)|\n")
+_END = re.compile(rf"[。!?;]+[”’\"')」』]*{NOT_CLOSED_BY_DENG}|(?<!\d)\.(?=\s|$|\[)|\n")
 _MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
 
 

@@ -31,3 +31,8 @@ def test_a_deng_closing_questions_stays_with_them() -> None:
         Claim("是否方便学习?", (1,)),
         Claim("是否节省时间?等。", (1,)),
     ]
+
+
+def test_closing_quotes_and_brackets_stay_with_their_sentence() -> None:
+    assert claims("他说:“不要节省训练。”[1]") == [Claim("他说:“不要节省训练。”", (1,))]
+    assert claims("(这是什么?)[2]") == [Claim("(这是什么?)", (2,))]
