@@ -404,10 +404,15 @@ class Composer:
         return lines or bullets or (run if len(run) >= 2 else [])
 
     def _item(self, key: SectionKey, start: int, end: int, best: Scored) -> Quote:
+        """An item up to its first sentence's end; up to its first clause when that is long; and short of
+        a list of its own ("3、销售和市场用户:用户将在几方面评估CRM系统,包括:是否方便学习?" stops before 包括:)."""
         line = self._text(key[0], start, end)
         stop = re.search(r"[。!?;!?;]", line)
         cut = stop.end() if stop else len(line)
-        if cut > ITEM_CHARS:
+        colons = [m.start() for m in re.finditer(r"[::]", line[:cut])]
+        if len(colons) >= 2 and (clause := _last_clause_before(line, colons[1])) > colons[0]:
+            cut = clause
+        elif cut > ITEM_CHARS:
             clause = _CLAUSE.search(line, 8)
             cut = clause.start() if clause and clause.start() <= ITEM_CHARS else cut
         return Quote(
@@ -475,6 +480,12 @@ def states_guidance(heading: str) -> bool:
     words = list(posseg().cut(heading))  # type: ignore[attr-defined]
     first = words[0].flag if words else ""
     return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
+
+
+def _last_clause_before(text: str, position: int) -> int:
+    """Where the last clause before ``position`` ends (-1 when none does)."""
+    ends = [m.start() for m in _CLAUSE.finditer(text, 0, position)]
+    return ends[-1] if ends else -1
 
 
 def _colon(text: str) -> int:

@@ -424,3 +424,9 @@ def test_bulleted_lines_are_a_list(real_bot: Bot) -> None:
     answer = real_bot.ask("培训这块有啥基本原则?帮我列一下")
     bullets = [c.quote for c in answer.citations if c.quote.startswith("•")]
     assert len(bullets) == 4 and "不要节省训练" in bullets[1]
+
+
+def test_an_item_is_quoted_short_of_a_list_of_its_own(real_bot: Bot) -> None:
+    answer = real_bot.ask("CRM项目团队应该由哪些人组成?")
+    third = next(c.quote for c in answer.citations if c.quote.startswith("3、"))
+    assert third == "3、销售和市场用户:用户将在几方面评估CRM系统"  # not "…包括:是否方便学习?"
