@@ -410,8 +410,8 @@ class Composer:
         stop = re.search(r"[。!?;!?;]", line)
         cut = stop.end() if stop else len(line)
         colons = [m.start() for m in re.finditer(r"[::]", line[:cut])]
-        if len(colons) >= 2 and (clause := _last_clause_before(line, colons[1])) > colons[0]:
-            cut = clause
+        if len(colons) >= 2 and (nested := _last_clause_before(line, colons[1])) > colons[0]:
+            cut = nested
         elif cut > ITEM_CHARS:
             clause = _CLAUSE.search(line, 8)
             cut = clause.start() if clause and clause.start() <= ITEM_CHARS else cut
