@@ -45,7 +45,9 @@ _COUNTING = re.compile(
 _QUANTITY_ZH = re.compile(r"多少|(?<!哪)几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
-_PRICE_ZH = re.compile(r"价格|价钱|多少钱|费用是多少|报价|收费|薪|工资")
+_PRICE_ZH = re.compile(
+    r"价格|价钱|多少钱|费用是多少|报价|收费|薪|工资|费[^,,。??]{0,6}多少|多少[^,,。??]{0,3}费"
+)
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
 )
@@ -134,6 +136,10 @@ def analyse(
         return _analyse_english(question, glossary, vocabulary)
     terms: dict[str, float] = {}
     specific = _named(question)
+    # A synonym jieba does not keep whole ("教育训练" is 教育 + 训练) is replaced in the text before it is cut.
+    for phrase in sorted(glossary.synonyms, key=len, reverse=True):
+        if phrase in question and len(list(posseg().cut(phrase))) > 1:  # type: ignore[attr-defined]
+            question = question.replace(phrase, glossary.synonyms[phrase][0])
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION

@@ -13,6 +13,7 @@ from bot.language import detect_language
 from bot.question import asked_part, asking_part, count_asked, kind_of
 from bot.service import Bot, QuestionError
 from ingest import artifacts
+from tests.conftest import KB
 
 pytestmark = pytest.mark.slow
 
@@ -430,3 +431,18 @@ def test_an_item_is_quoted_short_of_a_list_of_its_own(real_bot: Bot) -> None:
     answer = real_bot.ask("CRM项目团队应该由哪些人组成?")
     third = next(c.quote for c in answer.citations if c.quote.startswith("3、"))
     assert third == "3、销售和市场用户:用户将在几方面评估CRM系统"  # not "…包括:是否方便学习?"
+
+
+def test_taiwan_wording_is_asked_in_the_articles_words() -> None:
+    from ingest.normalise import normalise_question
+
+    glossary = Glossary.load(KB)
+    ask = analyse(normalise_question("廠商說教育訓練可以一次搞定,這樣可以嗎?"), "zh-Hant", glossary)
+    assert {"供应商", "培训"} <= set(ask.terms)  # 厂商 and 教育训练 (which jieba cuts in two) as written
+    assert not {"教育", "训练", "厂商"} & set(ask.terms)
+
+
+def test_a_fee_asked_for_is_a_price() -> None:
+    ask = analyse("请外部讲师做培训,一小时钟点费大概多少?", "zh-Hans", Glossary({}))
+    assert ask.wants_price
+    assert not analyse("培训费用怎么分配?", "zh-Hans", Glossary({})).wants_price  # how, not how much
