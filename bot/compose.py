@@ -104,6 +104,10 @@ class Composer:
             )
             if listed:
                 return listed
+        # "如何挽救一个失败的CRM项目?" asks what an article as a whole answers: its title names all of it
+        titled = kind == "how" and self._titled(first[0], ask) and not self._headed(first[0], ask)
+        if titled and (outline := self._outline(scored, first, best)):
+            return outline
         for key in picked:
             in_section = [s for s in scored if self.key(s.index) == key]
             top = in_section[0]
@@ -419,20 +423,36 @@ class Composer:
             key[0], start, start + len(line[:cut].rstrip()), key[1], best.score, best.dense, best.terms
         )
 
+    def _titled(self, source: str, ask: Ask) -> bool:
+        """Whether the article's title names everything ``ask`` is about."""
+        content = _content(ask)
+        return bool(content.terms) and coverage(content, self.knowledge.documents[source].title) >= 1.0
+
     def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
         """Whether a list question asks for the article's own steps rather than one section's content: no
         heading of the article names what is asked, and no sentence holds all of it (either would be the
         answer)."""
-        content = _content(ask).terms
-        headings = [section for (src, section) in self.knowledge.headings if src == source]
-        if any(term in heading.lower() for heading in headings for term in content):
+        if self._headed(source, ask):
             return False
         return all(s.terms < 1.0 for s in scored if self.key(s.index)[0] == source)
 
+    def _headed(self, source: str, ask: Ask) -> bool:
+        """Whether a heading of the article names part of what is asked."""
+        content = _content(ask).terms
+        headings = [section for (src, section) in self.knowledge.headings if src == source]
+        return any(term in heading.lower() for heading in headings for term in content)
+
     def _outline(self, scored: list[Scored], first: SectionKey, best: Scored) -> list[Quote]:
         """The article's own steps: each section heading in order, for a list question whose best section
-        holds no list of its own."""
+        holds no list of its own; when a sentence of the article announces how many steps follow ("以下8个
+        基本步骤…"), that many, under it."""
         source = first[0]
+        units = self.knowledge.sentences.units
+        for index, unit in enumerate(units):
+            if unit.source == source and _FOLLOWING.search(unit.text) and (count := count_asked(unit.text)):
+                announced = self._announced([replace(best, index=index)], count)
+                if announced and all(q.start in self._heading_starts(source) for q in announced[1:]):
+                    return announced
         order = self.knowledge.section_order().get(source, [])
         heads = [
             (key, self.knowledge.headings[key])
@@ -445,6 +465,9 @@ class Composer:
             Quote(source, start, end, key[1], best.score, best.dense, best.terms)
             for key, (start, end) in heads
         ]
+
+    def _heading_starts(self, source: str) -> set[int]:
+        return {start for (src, _), (start, _) in self.knowledge.headings.items() if src == source}
 
     def _fit(self, quotes: list[Quote], budget: int | None = None, most: int | None = None) -> list[Quote]:
         """No quote twice or inside another; within the budget and the count."""

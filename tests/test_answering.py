@@ -446,3 +446,12 @@ def test_a_fee_asked_for_is_a_price() -> None:
     ask = analyse("请外部讲师做培训,一小时钟点费大概多少?", "zh-Hans", Glossary({}))
     assert ask.wants_price
     assert not analyse("培训费用怎么分配?", "zh-Hans", Glossary({})).wants_price  # how, not how much
+
+
+def test_how_to_do_what_an_article_is_titled_gets_its_steps(real_bot: Bot) -> None:
+    """ "如何挽救…" is the rescue article's own title: its eight steps answer, under the sentence that
+    announces them (the closing "底线" is no ninth step)."""
+    answer = real_bot.ask("如何挽救一個失敗的CRM項目?")
+    quotes = [c.quote for c in answer.citations]
+    assert "8个基本步骤" in quotes[0] and len(quotes) == 9
+    assert quotes[1].startswith("分析而不是责备") and quotes[-1] == "这次请遵守下列规则"
