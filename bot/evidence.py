@@ -25,7 +25,7 @@ GENERIC_TERMS = frozenset(
 )
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
 ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
-_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少)")
+_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
 ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "

@@ -343,6 +343,8 @@ def test_how_many_items_a_question_expects(text: str, count: int | None) -> None
 def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
     ask = analyse("文章说实施要走哪七个阶段?", "zh-Hans", Glossary({}))
     assert set(ask.terms) == {"阶段"}
+    colloquial = analyse("上线了没人用咋办?", "zh-Hans", Glossary({}))
+    assert "咋办" not in colloquial.terms and "上线" in colloquial.terms
 
 
 @pytest.mark.parametrize(
