@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.faq.formats import MARKER
 from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
 from tests.conftest import KB
@@ -153,9 +154,11 @@ def test_same_inputs_give_byte_identical_files(
 
 @pytest.fixture(scope="module")
 def reviewed(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim."""
+    """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim; one
+    entry rejected."""
     rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
     by_question = {r["question"]: r for r in rows}
+    by_question["CRM软件至少应当提供哪些功能?"]["status"] = "rejected"
     budget = by_question["项目预算中软件成本占多少?"]
     budget["status"] = "approved"
     budget["edited_answer"] = "典型项目的预算成本中软件成本占三分之一。[1]"
@@ -184,6 +187,30 @@ def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
     assert "not supported" in entries["CRM项目团队应该包括哪些人?"]["check"]
     assert entries["CRM项目团队应该包括哪些人?"]["status"] == "approved"  # kept, but flagged
     assert "flagged" in stderr
+
+
+def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
+    env: dict[str, str], reviewed: Path, tmp_path: Path
+) -> None:
+    rows = {r["question"]: r for r in csv.DictReader(reviewed.read_text(encoding="utf-8").splitlines())}
+    original = MARKER.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
+    for fmt in ("html", "md"):
+        out = tmp_path / f"faq.{fmt}"
+        code, _, stderr = crmkb(
+            env, "faq", "build", "--from", str(reviewed), "--format", fmt, "--out", str(out)
+        )
+        assert code == 0, stderr
+        text = out.read_text(encoding="utf-8")
+        # The bot's cited answer instead of the flagged edit.
+        assert "两名工程师" not in text and original[:30] in text
+        assert "典型项目的预算成本中软件成本占三分之一" in text  # a supported edit is shown
+        assert "CRM软件至少应当提供哪些功能" not in text  # rejected
+        assert "shown instead" in stderr and "1 rejected left out" in stderr
+    out = tmp_path / "review.json"  # the review file keeps everything, for the trainer
+    assert crmkb(env, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out))[0] == 0
+    entries = {e["question"]: e for e in json.loads(out.read_text(encoding="utf-8"))}
+    assert entries["CRM软件至少应当提供哪些功能?"]["status"] == "rejected"
+    assert entries["CRM项目团队应该包括哪些人?"]["edited_answer"] == "项目团队只需要IT部门的两名工程师。[1]"
 
 
 def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str], reviewed: Path) -> None:

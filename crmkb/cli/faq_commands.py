@@ -19,7 +19,7 @@ from bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry
-from crmkb.faq.formats import FORMATS, write
+from crmkb.faq.formats import FORMATS, READER_FORMATS, write
 from crmkb.faq.review import recheck
 from crmkb.faq.reviewed import ReviewError, read_reviewed
 from crmkb.faq.suggest import suggest
@@ -80,12 +80,18 @@ def build_command(
                 embed = Bot(settings).embeddings.embed_query
                 entries = [recheck(entry, embed) for entry in entries]
                 write(entries, fmt, out_file)
-                flagged = [e for e in entries if e.check]
+                flagged = [e for e in entries if e.flagged]
+                instead = " (the bot's answer is shown instead)" if fmt in READER_FORMATS else ""
                 for entry in flagged:
                     err.print(
                         f"[yellow]flagged[/] {escape(entry.id)} {escape(entry.question)}: {escape(entry.check)}"
+                        + instead
                     )
-                err.print(f"{len(entries)} entries, {len(flagged)} edits flagged → {escape(str(out_file))}")
+                rejected = sum(e.status == "rejected" for e in entries) if fmt in READER_FORMATS else 0
+                left_out = f", {rejected} rejected left out" if rejected else ""
+                err.print(
+                    f"{len(entries)} entries, {len(flagged)} edits flagged{left_out} → {escape(str(out_file))}"
+                )
                 return
             assert questions is not None
             bot = Bot(settings)
