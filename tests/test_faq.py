@@ -4,6 +4,7 @@ answers published and unpublished, bad input, and the trainer's endpoint."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -71,6 +72,12 @@ def built(env: dict[str, str], questions: Path, tmp_path_factory: pytest.TempPat
     return files
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    """A CSV export's rows as a spreadsheet reads them: byte-order mark skipped, line breaks in cells kept."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_suggest_draws_answerable_questions_from_the_kb(env: dict[str, str], real_bot: Bot) -> None:
     code, stdout, stderr = crmkb(env, "faq", "suggest", "--json")
     assert code == 0, stderr
@@ -95,7 +102,7 @@ def test_json_entries_grouped_with_gaps_last(built: dict[str, Path]) -> None:
 
 
 def test_csv_has_a_review_row_per_entry(built: dict[str, Path]) -> None:
-    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    rows = _rows(built["csv"])
     assert len(rows) == 5 and {"status", "edited_answer", "check", "citations"} <= set(rows[0])
     assert all(json.loads(r["citations"]) for r in rows if r["status"] == "draft")
 
@@ -152,11 +159,28 @@ def test_same_inputs_give_byte_identical_files(
         assert again.read_bytes() == first.read_bytes(), fmt
 
 
+def test_untouched_round_trip_gives_byte_identical_files(
+    env: dict[str, str], built: dict[str, Path], tmp_path: Path
+) -> None:
+    """build → export → build --from the export → export: every file as the first build wrote it, line
+    breaks of answers included."""
+    answers = [e["answer"] for e in json.loads(built["json"].read_text(encoding="utf-8"))]
+    assert any("\n" in answer.strip() for answer in answers)  # the round trip has line breaks to keep
+    for review in ("csv", "json"):
+        for fmt, first in built.items():
+            again = tmp_path / f"{review}-again.{fmt}"
+            code, _, stderr = crmkb(
+                env, "faq", "build", "--from", str(built[review]), "--format", fmt, "--out", str(again)
+            )
+            assert code == 0, stderr
+            assert again.read_bytes() == first.read_bytes(), (review, fmt)
+
+
 @pytest.fixture(scope="module")
 def reviewed(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim; one
     entry rejected."""
-    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    rows = _rows(built["csv"])
     by_question = {r["question"]: r for r in rows}
     by_question["CRM软件至少应当提供哪些功能?"]["status"] = "rejected"
     budget = by_question["项目预算中软件成本占多少?"]
@@ -192,7 +216,7 @@ def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
 def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
     env: dict[str, str], reviewed: Path, tmp_path: Path
 ) -> None:
-    rows = {r["question"]: r for r in csv.DictReader(reviewed.read_text(encoding="utf-8").splitlines())}
+    rows = {r["question"]: r for r in _rows(reviewed)}
     original = MARKER.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
     for fmt in ("html", "md"):
         out = tmp_path / f"faq.{fmt}"
@@ -270,7 +294,7 @@ def test_faq_endpoint_and_page(base_url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [e["status"] for e in body["entries"]][-1] == "not-covered"
-    assert body["filename"] == "faq.csv" and list(csv.DictReader(body["content"].splitlines()))
+    assert body["filename"] == "faq.csv" and list(csv.DictReader(io.StringIO(body["content"], newline="")))
     assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422
     assert httpx.post(f"{base_url}/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
     page = httpx.get(f"{base_url}/faq")

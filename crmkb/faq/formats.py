@@ -95,12 +95,17 @@ def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
                 out.write("Also asked: " + "; ".join(_md_line(q) for q in entry.also_asked) + "\n\n")
             if not entry.covered:
                 continue
-            parts = MARKER.split(entry.reader_answer.strip())  # text, n, text, n, …
-            out.write("".join(_md(p) if i % 2 == 0 else f"[^{entry.id}-{p}]" for i, p in enumerate(parts)))
-            out.write("\n\n")
+            # A paragraph per line, as in HTML: a renderer joins lines of one paragraph into one line.
+            lines = [line.strip() for line in entry.reader_answer.splitlines() if line.strip()]
+            out.write("\n\n".join(_md_answer_line(entry.id, line) for line in lines) + "\n\n")
             for c in entry.citations:
                 where = _md_line(_where(c["title"], c["section"]))
                 out.write(f"[^{entry.id}-{int(c['n'])}]: {where} — “{_md_line(c['quote'])}”\n")
+
+
+def _md_answer_line(entry_id: str, line: str) -> str:
+    parts = MARKER.split(line)  # text, n, text, n, …
+    return "".join(_md(p) if i % 2 == 0 else f"[^{entry_id}-{p}]" for i, p in enumerate(parts))
 
 
 def _md(text: str) -> str:

@@ -23,6 +23,7 @@ from crmkb.faq.entries import STATUSES, Entry
 
 COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
            "section", "kind", "citations", "order"]  # fmt: skip
+ANSWERS = ("answer", "edited_answer")  # the cells whose line breaks a reader sees
 SHORT = 1_000  # a source, title, section or kind
 LONG = 50_000  # an answer, an edit, a check or a quote
 TEXT_LIMITS = {"id": 20, "status": 20, "question": MAX_QUESTION_CHARS, "answer": LONG, "edited_answer": LONG,
@@ -98,7 +99,10 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise ReviewError(f"{path}: row {number}: more cells than the header has columns")
             if any(v is None for v in row.values()):
                 raise ReviewError(f"{path}: row {number}: fewer cells than the header has columns")
-            yield f"row {number}", _parsed_cells({k: restore(v) for k, v in row.items()})
+            cells = {k: restore(v) for k, v in row.items()}
+            for name in ANSWERS:  # Excel breaks lines in a cell with LF; a Windows editor or git may use CRLF
+                cells[name] = cells[name].replace("\r\n", "\n")
+            yield f"row {number}", _parsed_cells(cells)
     except csv.Error as exc:
         raise ReviewError(f"{path}: row {number + 1}: not CSV ({exc})") from None
 
