@@ -3,6 +3,7 @@ answers published and unpublished, bad input, and the trainer's endpoint."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -253,6 +254,50 @@ def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str]
     assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
 
 
+def test_trainers_round_trip_through_a_csv_saved_by_excel(
+    env: dict[str, str], questions: Path, tmp_path: Path
+) -> None:
+    """build → CSV → opened in Excel, cells edited, saved as "CSV UTF-8" → build --from → publish → ask."""
+    export = tmp_path / "faq.csv"
+    code, _, stderr = crmkb(
+        env, "faq", "build", "--questions", str(questions), "--format", "csv", "--out", str(export)
+    )
+    assert code == 0, stderr
+    assert export.read_bytes().startswith(codecs.BOM_UTF8)  # so Excel reads it as UTF-8, not the ANSI page
+    rows = list(csv.reader(io.StringIO(export.read_bytes().decode("utf-8-sig"), newline="")))
+    column = rows[0].index
+    edit = "典型项目中:\n预算成本中软件成本占三分之一。[1]"  # two lines: Alt+Enter in the cell
+    for row in rows[1:]:
+        row[column("id")] = str(int(row[column("id")]))  # Excel shows 00003 as the number 3, and saves it so
+        if row[column("question")] == "项目预算中软件成本占多少?":
+            row[column("status")], row[column("edited_answer")] = "approved", edit
+        if row[column("question")] == "实施顾问离开前要整理哪些问题?":
+            row[column("status")] = "approved"
+            untouched = row[column("answer")]
+    assert "\n" in untouched
+    # Excel's "CSV UTF-8": a byte-order mark, CRLF after each row, LF inside a cell, quotes only where needed.
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    saved = tmp_path / "faq-reviewed.csv"
+    saved.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+
+    page = tmp_path / "faq.html"
+    code, _, stderr = crmkb(env, "faq", "build", "--from", str(saved), "--format", "html", "--out", str(page))
+    assert code == 0 and "0 edits flagged" in stderr, stderr
+    assert "<p>典型项目中:</p>\n<p>预算成本中软件成本占三分之一。<sup>" in page.read_text(encoding="utf-8")
+    code, stdout, stderr = crmkb(env, "faq", "publish", str(saved))
+    assert code == 0 and "published 2 of 2" in stdout, stderr
+    try:
+        for question, expected in (
+            ("项目预算中软件成本占多少?", edit),
+            ("实施顾问离开前要整理哪些问题?", untouched),
+        ):
+            answer = json.loads(crmkb(env, "ask", "--json", question)[1])
+            assert answer["curated"] is True and answer["answer"] == expected  # line breaks kept
+    finally:
+        assert crmkb(env, "faq", "unpublish", str(saved))[0] == 0
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"", "no questions"), (b"\n  \n\n", "no questions"), ("问题".encode("gb18030"), "not UTF-8")],
@@ -294,7 +339,8 @@ def test_faq_endpoint_and_page(base_url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [e["status"] for e in body["entries"]][-1] == "not-covered"
-    assert body["filename"] == "faq.csv" and list(csv.DictReader(io.StringIO(body["content"], newline="")))
+    assert body["filename"] == "faq.csv" and body["content"].startswith("\ufeff")  # Excel reads it as UTF-8
+    assert list(csv.DictReader(io.StringIO(body["content"].removeprefix("\ufeff"), newline="")))
     assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422
     assert httpx.post(f"{base_url}/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
     page = httpx.get(f"{base_url}/faq")

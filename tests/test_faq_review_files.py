@@ -3,13 +3,18 @@ and line endings read back, and the format a file name asks for."""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from markdown_it import MarkdownIt
 
 from crmkb.faq.entries import Entry
-from crmkb.faq.formats import render
+from crmkb.faq.formats import render, write
 from crmkb.faq.reviewed import read_reviewed
 
 QUOTE = "典型的项目的预算成本中软件成本占三分之一。"
@@ -64,3 +69,57 @@ def test_a_csv_with_crlf_inside_cells_reads_answers_with_lf(tmp_path: Path) -> N
     path = tmp_path / "reviewed.csv"
     path.write_bytes(text.encode("utf-8"))
     assert read_reviewed(path) == [entry]
+
+
+def _traditional() -> list[Entry]:
+    """A review in Traditional Chinese, every character in Big5."""
+    where = {"quote": "先確認需求,再簽核變更。", "title": "專案範圍"}
+    return [
+        _entry(
+            1,
+            "如何預防專案範圍擴散?",
+            "approved",
+            "先確認需求,再簽核變更。[1]\n變更要經過委員會。[1]",
+            "需求確認後才簽核變更。[1]",
+            **where,
+        ),
+        _entry(2, "專案團隊應該包括哪些人?", "draft", "管理高層、業務代表與技術人員。[1]", **where),
+    ]
+
+
+def _as_spreadsheet_saves(entries: list[Entry], encoding: str) -> bytes:
+    """The export opened and saved again as Excel and WPS save CSV: every cell read as text, rows ended
+    with CRLF, cells quoted only when they must be (line breaks inside a cell stay LF), in ``encoding``:
+    "utf-8-sig" for "CSV UTF-8", the ANSI code page of Chinese Windows (gb18030, big5) for plain "CSV"."""
+    rows = list(csv.reader(io.StringIO(render(entries, "csv").removeprefix("\ufeff"), newline="")))
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def test_csv_export_starts_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    write(_review(), "csv", path)
+    assert path.read_bytes().startswith(codecs.BOM_UTF8)
+    assert render(_review(), "csv").startswith("\ufeff")  # the /faq page's download too
+
+
+@pytest.mark.parametrize(
+    ("entries", "encoding"),
+    [
+        (_review, "utf-8-sig"),
+        (_review, "utf-8"),
+        (_review, "gb18030"),
+        (_traditional, "big5"),
+        (_traditional, "utf-8-sig"),
+    ],
+    ids=["excel-csv-utf8-bom", "plain-utf8", "wps-gb18030", "excel-big5", "traditional-utf8-bom"],
+)
+def test_reviews_saved_by_spreadsheets_read_back(
+    tmp_path: Path, entries: Callable[[], list[Entry]], encoding: str
+) -> None:
+    path = tmp_path / "reviewed.csv"
+    path.write_bytes(_as_spreadsheet_saves(entries(), encoding))
+    if encoding == "utf-8-sig":
+        assert path.read_bytes().startswith(codecs.BOM_UTF8) and b"\r\n" in path.read_bytes()
+    assert read_reviewed(path) == entries()

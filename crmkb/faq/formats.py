@@ -10,7 +10,7 @@ Files are written to a temporary file beside the target and renamed, so a failur
 
 Entry text (questions, KB quotes, trainers' edits) is data, never markup: HTML escapes it; Markdown escapes
 what would make HTML, links, images or code of it and breaks script-like link targets; CSV neutralises
-cells a spreadsheet would run as formulas (``reviewed.neutralise``).
+cells a spreadsheet would run as formulas (``reviewed.neutralise``) and starts with a UTF-8 byte-order mark.
 """
 
 from __future__ import annotations
@@ -167,6 +167,8 @@ def _html_answer(entry: Entry) -> str:
 
 
 def _csv(entries: Iterable[Entry], out: IO[str]) -> None:
+    # A byte-order mark: without one, Excel reads a CSV in the machine's ANSI code page and garbles Chinese.
+    out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for entry in entries:
