@@ -259,9 +259,7 @@ def test_trainers_round_trip_through_a_csv_saved_by_excel(
 ) -> None:
     """build → CSV → opened in Excel, cells edited, saved as "CSV UTF-8" → build --from → publish → ask."""
     export = tmp_path / "faq.csv"
-    code, _, stderr = crmkb(
-        env, "faq", "build", "--questions", str(questions), "--format", "csv", "--out", str(export)
-    )
+    code, _, stderr = crmkb(env, "faq", "build", "--questions", str(questions), "--out", str(export))
     assert code == 0, stderr
     assert export.read_bytes().startswith(codecs.BOM_UTF8)  # so Excel reads it as UTF-8, not the ANSI page
     rows = list(csv.reader(io.StringIO(export.read_bytes().decode("utf-8-sig"), newline="")))
@@ -282,7 +280,7 @@ def test_trainers_round_trip_through_a_csv_saved_by_excel(
     saved.write_bytes(buffer.getvalue().encode("utf-8-sig"))
 
     page = tmp_path / "faq.html"
-    code, _, stderr = crmkb(env, "faq", "build", "--from", str(saved), "--format", "html", "--out", str(page))
+    code, _, stderr = crmkb(env, "faq", "build", "--from", str(saved), "--out", str(page))
     assert code == 0 and "0 edits flagged" in stderr, stderr
     assert "<p>典型项目中:</p>\n<p>预算成本中软件成本占三分之一。<sup>" in page.read_text(encoding="utf-8")
     code, stdout, stderr = crmkb(env, "faq", "publish", str(saved))

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from typer.testing import CliRunner
 
+from crmkb.cli.app import app
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, write
 from crmkb.faq.reviewed import read_reviewed
+from tests.conftest import KB
 
 QUOTE = "典型的项目的预算成本中软件成本占三分之一。"
 
@@ -123,3 +126,66 @@ def test_reviews_saved_by_spreadsheets_read_back(
     if encoding == "utf-8-sig":
         assert path.read_bytes().startswith(codecs.BOM_UTF8) and b"\r\n" in path.read_bytes()
     assert read_reviewed(path) == entries()
+
+
+def _faq(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """``crmkb faq …`` in-process; the exit code and stderr (a traceback fails the test)."""
+    env = {"CRMKB_DATA_DIR": str(tmp_path / "data"), "CRMKB_KB_DIR": str(KB), "COLUMNS": "1000"}
+    result = CliRunner().invoke(app, ["faq", *args], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "start"),
+    [
+        ("faq.html", None, "<!doctype html>"),
+        ("FAQ.HTM", None, "<!doctype html>"),
+        ("faq.md", None, "# CRM 实施 FAQ"),
+        ("faq.markdown", None, "# CRM 实施 FAQ"),
+        ("faq.csv", None, "\ufeffid,status,"),
+        ("faq.json", None, '[\n  {"id": '),
+        ("faq.html", "html", "<!doctype html>"),  # agreeing is fine
+        ("faq.txt", "md", "# CRM 实施 FAQ"),  # a name that says nothing takes --format
+    ],
+)
+def test_the_out_files_extension_names_the_format(
+    tmp_path: Path, name: str, fmt: str | None, start: str
+) -> None:
+    review, out = tmp_path / "review.json", tmp_path / name
+    write(_review(), "json", review)
+    code, stderr = _faq(
+        tmp_path, "build", "--from", str(review), "--out", str(out), *(["--format", fmt] if fmt else [])
+    )
+    assert code == 0, stderr
+    assert out.read_text(encoding="utf-8").startswith(start)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [
+        (
+            "faq.html",
+            "md",
+            "--format md contradicts --out {out}, whose extension says html; drop one of them",
+        ),
+        ("faq.csv", "json", "--format json contradicts --out {out}, whose extension says csv"),
+        (
+            "faq.txt",
+            None,
+            "{out}: cannot tell the format from its name; end it in .md, .markdown, .html, .htm, .csv, .json, or give --format",
+        ),
+        ("faq", None, "cannot tell the format from its name"),
+        ("faq.pdf", "pdf", "unknown format 'pdf': use one of md, html, csv, json"),
+    ],
+)
+def test_a_format_the_name_contradicts_or_does_not_say_is_refused(
+    tmp_path: Path, name: str, fmt: str | None, message: str
+) -> None:
+    review, out = tmp_path / "review.json", tmp_path / name
+    write(_review(), "json", review)
+    code, stderr = _faq(
+        tmp_path, "build", "--from", str(review), "--out", str(out), *(["--format", fmt] if fmt else [])
+    )
+    assert code == 1 and stderr.count("\n") == 1 and message.format(out=out) in stderr, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["review.json"]  # nothing written, nothing loaded

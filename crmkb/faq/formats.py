@@ -30,6 +30,7 @@ from crmkb.files import write_atomically
 
 FORMATS = ("md", "html", "csv", "json")
 READER_FORMATS = ("md", "html")
+EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
 MARKER = re.compile(r"\[(\d{1,3})\]")
 KIND = {"best-practice": "最佳实践 · best practice", "failure-case": "失败案例 · failure case"}
 NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge base"
@@ -46,6 +47,11 @@ def write(entries: Iterable[Entry], fmt: str, out: Path) -> None:
     if writer is None:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     write_atomically(out, lambda handle: writer(entries, handle))
+
+
+def format_of(path: Path) -> str | None:
+    """The format a file name asks for by its extension (any case), if it is one of ours."""
+    return EXTENSIONS.get(path.suffix.lower())
 
 
 def render(entries: Iterable[Entry], fmt: str) -> str:
