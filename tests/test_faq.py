@@ -3,7 +3,9 @@ answers published and unpublished, bad input, and the trainer's endpoint."""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 
 from bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.faq.formats import MARKER
 from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
 from tests.conftest import KB
@@ -70,6 +73,12 @@ def built(env: dict[str, str], questions: Path, tmp_path_factory: pytest.TempPat
     return files
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    """A CSV export's rows as a spreadsheet reads them: byte-order mark skipped, line breaks in cells kept."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_suggest_draws_answerable_questions_from_the_kb(env: dict[str, str], real_bot: Bot) -> None:
     code, stdout, stderr = crmkb(env, "faq", "suggest", "--json")
     assert code == 0, stderr
@@ -94,7 +103,7 @@ def test_json_entries_grouped_with_gaps_last(built: dict[str, Path]) -> None:
 
 
 def test_csv_has_a_review_row_per_entry(built: dict[str, Path]) -> None:
-    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    rows = _rows(built["csv"])
     assert len(rows) == 5 and {"status", "edited_answer", "check", "citations"} <= set(rows[0])
     assert all(json.loads(r["citations"]) for r in rows if r["status"] == "draft")
 
@@ -151,11 +160,30 @@ def test_same_inputs_give_byte_identical_files(
         assert again.read_bytes() == first.read_bytes(), fmt
 
 
+def test_untouched_round_trip_gives_byte_identical_files(
+    env: dict[str, str], built: dict[str, Path], tmp_path: Path
+) -> None:
+    """build → export → build --from the export → export: every file as the first build wrote it, line
+    breaks of answers included."""
+    answers = [e["answer"] for e in json.loads(built["json"].read_text(encoding="utf-8"))]
+    assert any("\n" in answer.strip() for answer in answers)  # the round trip has line breaks to keep
+    for review in ("csv", "json"):
+        for fmt, first in built.items():
+            again = tmp_path / f"{review}-again.{fmt}"
+            code, _, stderr = crmkb(
+                env, "faq", "build", "--from", str(built[review]), "--format", fmt, "--out", str(again)
+            )
+            assert code == 0, stderr
+            assert again.read_bytes() == first.read_bytes(), (review, fmt)
+
+
 @pytest.fixture(scope="module")
 def reviewed(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim."""
-    rows = list(csv.DictReader(built["csv"].read_text(encoding="utf-8").splitlines()))
+    """The trainer's review: two approvals, one edit that keeps to its quote, one that invents a claim; one
+    entry rejected."""
+    rows = _rows(built["csv"])
     by_question = {r["question"]: r for r in rows}
+    by_question["CRM软件至少应当提供哪些功能?"]["status"] = "rejected"
     budget = by_question["项目预算中软件成本占多少?"]
     budget["status"] = "approved"
     budget["edited_answer"] = "典型项目的预算成本中软件成本占三分之一。[1]"
@@ -186,6 +214,30 @@ def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
     assert "flagged" in stderr
 
 
+def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
+    env: dict[str, str], reviewed: Path, tmp_path: Path
+) -> None:
+    rows = {r["question"]: r for r in _rows(reviewed)}
+    original = MARKER.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
+    for fmt in ("html", "md"):
+        out = tmp_path / f"faq.{fmt}"
+        code, _, stderr = crmkb(
+            env, "faq", "build", "--from", str(reviewed), "--format", fmt, "--out", str(out)
+        )
+        assert code == 0, stderr
+        text = out.read_text(encoding="utf-8")
+        # The bot's cited answer instead of the flagged edit.
+        assert "两名工程师" not in text and original[:30] in text
+        assert "典型项目的预算成本中软件成本占三分之一" in text  # a supported edit is shown
+        assert "CRM软件至少应当提供哪些功能" not in text  # rejected
+        assert "shown instead" in stderr and "1 rejected left out" in stderr
+    out = tmp_path / "review.json"  # the review file keeps everything, for the trainer
+    assert crmkb(env, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out))[0] == 0
+    entries = {e["question"]: e for e in json.loads(out.read_text(encoding="utf-8"))}
+    assert entries["CRM软件至少应当提供哪些功能?"]["status"] == "rejected"
+    assert entries["CRM项目团队应该包括哪些人?"]["edited_answer"] == "项目团队只需要IT部门的两名工程师。[1]"
+
+
 def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str], reviewed: Path) -> None:
     code, stdout, stderr = crmkb(env, "faq", "publish", str(reviewed))
     assert code == 0, stderr
@@ -200,6 +252,48 @@ def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str]
     assert flagged["curated"] is False and "两名工程师" not in flagged["answer"]
     assert crmkb(env, "faq", "unpublish", str(reviewed))[0] == 0
     assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
+
+
+def test_trainers_round_trip_through_a_csv_saved_by_excel(
+    env: dict[str, str], questions: Path, tmp_path: Path
+) -> None:
+    """build → CSV → opened in Excel, cells edited, saved as "CSV UTF-8" → build --from → publish → ask."""
+    export = tmp_path / "faq.csv"
+    code, _, stderr = crmkb(env, "faq", "build", "--questions", str(questions), "--out", str(export))
+    assert code == 0, stderr
+    assert export.read_bytes().startswith(codecs.BOM_UTF8)  # so Excel reads it as UTF-8, not the ANSI page
+    rows = list(csv.reader(io.StringIO(export.read_bytes().decode("utf-8-sig"), newline="")))
+    column = rows[0].index
+    edit = "典型项目中:\n预算成本中软件成本占三分之一。[1]"  # two lines: Alt+Enter in the cell
+    for row in rows[1:]:
+        row[column("id")] = str(int(row[column("id")]))  # Excel shows 00003 as the number 3, and saves it so
+        if row[column("question")] == "项目预算中软件成本占多少?":
+            row[column("status")], row[column("edited_answer")] = "approved", edit
+        if row[column("question")] == "实施顾问离开前要整理哪些问题?":
+            row[column("status")] = "approved"
+            untouched = row[column("answer")]
+    assert "\n" in untouched
+    # Excel's "CSV UTF-8": a byte-order mark, CRLF after each row, LF inside a cell, quotes only where needed.
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    saved = tmp_path / "faq-reviewed.csv"
+    saved.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+
+    page = tmp_path / "faq.html"
+    code, _, stderr = crmkb(env, "faq", "build", "--from", str(saved), "--out", str(page))
+    assert code == 0 and "0 edits flagged" in stderr, stderr
+    assert "<p>典型项目中:</p>\n<p>预算成本中软件成本占三分之一。<sup>" in page.read_text(encoding="utf-8")
+    code, stdout, stderr = crmkb(env, "faq", "publish", str(saved))
+    assert code == 0 and "published 2 of 2" in stdout, stderr
+    try:
+        for question, expected in (
+            ("项目预算中软件成本占多少?", edit),
+            ("实施顾问离开前要整理哪些问题?", untouched),
+        ):
+            answer = json.loads(crmkb(env, "ask", "--json", question)[1])
+            assert answer["curated"] is True and answer["answer"] == expected  # line breaks kept
+    finally:
+        assert crmkb(env, "faq", "unpublish", str(saved))[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -243,7 +337,8 @@ def test_faq_endpoint_and_page(base_url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [e["status"] for e in body["entries"]][-1] == "not-covered"
-    assert body["filename"] == "faq.csv" and list(csv.DictReader(body["content"].splitlines()))
+    assert body["filename"] == "faq.csv" and body["content"].startswith("\ufeff")  # Excel reads it as UTF-8
+    assert list(csv.DictReader(io.StringIO(body["content"].removeprefix("\ufeff"), newline="")))
     assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422
     assert httpx.post(f"{base_url}/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
     page = httpx.get(f"{base_url}/faq")

@@ -281,7 +281,12 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
     ("empty.csv", "", "no entries"),
     ("header-only.csv", ",".join(COLUMNS) + "\n", "no entries"),
     ("empty-list.json", "[]", "no entries"),
-    ("binary.csv", bytes(range(256)) * 4, "not UTF-8 text"),
+    (
+        "binary.csv",
+        bytes(range(256)) * 4,
+        "not text in any encoding tried (UTF-8 with or without BOM, GB18030, Big5)",
+    ),
+    ("utf16.csv", _csv_text().encode("utf-16"), 'UTF-16 text ("Unicode Text"); save it as "CSV UTF-8"'),
     (
         "huge-cell.csv",
         _csv_text(_set("answer", "答" * 200_000)),

@@ -19,7 +19,7 @@ from bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry
-from crmkb.faq.formats import FORMATS, write
+from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
 from crmkb.faq.review import recheck
 from crmkb.faq.reviewed import ReviewError, read_reviewed
 from crmkb.faq.suggest import suggest
@@ -63,11 +63,15 @@ def build_command(
     reviewed: Annotated[
         Path | None, typer.Option("--from", help="A reviewed .csv or .json to re-render.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "md",
+    format_option: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help=f"One of {', '.join(FORMATS)}; by default the --out file's extension says."
+        ),
+    ] = None,
 ) -> None:
     """Answer a question list (or re-render a reviewed file) as Markdown, HTML, CSV or JSON."""
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    fmt = _format(out_file, format_option)
     if (questions is None) == (reviewed is None):
         fail("give either --questions FILE or --from REVIEWED")
     if not out_file.resolve().parent.is_dir():  # before answering anything
@@ -80,12 +84,18 @@ def build_command(
                 embed = Bot(settings).embeddings.embed_query
                 entries = [recheck(entry, embed) for entry in entries]
                 write(entries, fmt, out_file)
-                flagged = [e for e in entries if e.check]
+                flagged = [e for e in entries if e.flagged]
+                instead = " (the bot's answer is shown instead)" if fmt in READER_FORMATS else ""
                 for entry in flagged:
                     err.print(
                         f"[yellow]flagged[/] {escape(entry.id)} {escape(entry.question)}: {escape(entry.check)}"
+                        + instead
                     )
-                err.print(f"{len(entries)} entries, {len(flagged)} edits flagged → {escape(str(out_file))}")
+                rejected = sum(e.status == "rejected" for e in entries) if fmt in READER_FORMATS else 0
+                left_out = f", {rejected} rejected left out" if rejected else ""
+                err.print(
+                    f"{len(entries)} entries, {len(flagged)} edits flagged{left_out} → {escape(str(out_file))}"
+                )
                 return
             assert questions is not None
             bot = Bot(settings)
@@ -129,6 +139,30 @@ def unpublish_command(
         out.print(f"unpublished {removed} curated answers")
         return
     fail("give either a reviewed file or --all")
+
+
+def _format(out_file: Path, given: str | None) -> str:
+    """The format to write: the one given, else the one ``--out``'s extension names; a contradiction between
+    the two, or neither, is refused (faq.html written as Markdown looks broken in a browser)."""
+    if given is not None and given not in FORMATS:
+        fail(escape(f"unknown format {given!r}: use one of {', '.join(FORMATS)}"))
+    named = format_of(out_file)
+    if given is None:
+        if named is None:
+            known = ", ".join(EXTENSIONS)
+            fail(
+                escape(
+                    f"{out_file}: cannot tell the format from its name; end it in {known}, or give --format"
+                )
+            )
+        return named
+    if named is not None and named != given:
+        fail(
+            escape(
+                f"--format {given} contradicts --out {out_file}, whose extension says {named}; drop one of them"
+            )
+        )
+    return given
 
 
 def _reviewed(path: Path) -> list[Entry]:

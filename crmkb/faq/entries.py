@@ -49,6 +49,22 @@ class Entry:
     def final_answer(self) -> str:
         return self.edited_answer.strip() or self.answer
 
+    @property
+    def flagged(self) -> bool:
+        """An edit its quotes do not support: ``review.recheck`` wrote why in ``check``."""
+        return bool(self.edited_answer.strip() and self.check)
+
+    @property
+    def reader_answer(self) -> str:
+        """The answer a reader is shown: the edit, unless it is flagged; then the bot's cited answer.
+
+        A flagged edit is never shown to readers, not even marked: a reader cannot judge a warning, and a
+        claim printed beside a citation that says otherwise is the harm itself. The bot's answer is what the
+        chatbot serves for the question too (``publish`` refuses the edit), so the printed FAQ and the bot
+        agree; the trainer learns of the flag from ``build --from``, which names each one.
+        """
+        return self.answer if self.flagged else self.final_answer
+
     def row(self) -> dict[str, str]:
         """One CSV row: lists and citations as JSON, everything else as text."""
         data = asdict(self)

@@ -1,12 +1,16 @@
 """FAQ files: Markdown and standalone HTML for reading and printing; CSV and JSON for review.
 
+Markdown and HTML are for readers: they leave out ``rejected`` entries and never show a flagged edit (see
+``Entry.reader_answer``). CSV and JSON are the trainer's review files: every entry, edit, status and check,
+so a review reads back exactly.
+
 Every writer takes entries already in FAQ order and writes them as they come. Output depends only on the
 entries (no dates, no ids of runs), so the same inputs give byte-identical files that review well in git.
 Files are written to a temporary file beside the target and renamed, so a failure leaves nothing half-written.
 
 Entry text (questions, KB quotes, trainers' edits) is data, never markup: HTML escapes it; Markdown escapes
 what would make HTML, links, images or code of it and breaks script-like link targets; CSV neutralises
-cells a spreadsheet would run as formulas (``reviewed.neutralise``).
+cells a spreadsheet would run as formulas (``reviewed.neutralise``) and starts with a UTF-8 byte-order mark.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from crmkb.faq.reviewed import COLUMNS, neutralise
 from crmkb.files import write_atomically
 
 FORMATS = ("md", "html", "csv", "json")
+READER_FORMATS = ("md", "html")
+EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
 MARKER = re.compile(r"\[(\d{1,3})\]")
 KIND = {"best-practice": "最佳实践 · best practice", "failure-case": "失败案例 · failure case"}
 NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge base"
@@ -41,6 +47,11 @@ def write(entries: Iterable[Entry], fmt: str, out: Path) -> None:
     if writer is None:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     write_atomically(out, lambda handle: writer(entries, handle))
+
+
+def format_of(path: Path) -> str | None:
+    """The format a file name asks for by its extension (any case), if it is one of ours."""
+    return EXTENSIONS.get(path.suffix.lower())
 
 
 def render(entries: Iterable[Entry], fmt: str) -> str:
@@ -65,6 +76,11 @@ def topics(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
         yield heading, group
 
 
+def for_readers(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries a reader-facing file shows: all but the rejected."""
+    return (entry for entry in entries if entry.status != "rejected")
+
+
 def _heading(entry: Entry) -> str:
     return _where(entry.title, entry.section) if entry.covered else NOT_COVERED_TITLE
 
@@ -75,7 +91,7 @@ def _where(title: str, section: str) -> str:
 
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
     out.write("# CRM 实施 FAQ\n")
-    for heading, group in topics(entries):
+    for heading, group in topics(for_readers(entries)):
         out.write(f"\n## {_md_line(heading)}\n")
         if group[0].covered:
             out.write(f"\n_{_md_line(KIND.get(group[0].kind, group[0].kind))}_\n")
@@ -85,12 +101,17 @@ def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
                 out.write("Also asked: " + "; ".join(_md_line(q) for q in entry.also_asked) + "\n\n")
             if not entry.covered:
                 continue
-            parts = MARKER.split(entry.final_answer.strip())  # text, n, text, n, …
-            out.write("".join(_md(p) if i % 2 == 0 else f"[^{entry.id}-{p}]" for i, p in enumerate(parts)))
-            out.write("\n\n")
+            # A paragraph per line, as in HTML: a renderer joins lines of one paragraph into one line.
+            lines = [line.strip() for line in entry.reader_answer.splitlines() if line.strip()]
+            out.write("\n\n".join(_md_answer_line(entry.id, line) for line in lines) + "\n\n")
             for c in entry.citations:
                 where = _md_line(_where(c["title"], c["section"]))
                 out.write(f"[^{entry.id}-{int(c['n'])}]: {where} — “{_md_line(c['quote'])}”\n")
+
+
+def _md_answer_line(entry_id: str, line: str) -> str:
+    parts = MARKER.split(line)  # text, n, text, n, …
+    return "".join(_md(p) if i % 2 == 0 else f"[^{entry_id}-{p}]" for i, p in enumerate(parts))
 
 
 def _md(text: str) -> str:
@@ -116,7 +137,7 @@ def _html(entries: Iterable[Entry], out: IO[str]) -> None:
         "@media print{body{margin:0;max-width:none}h2{break-after:avoid}.entry{break-inside:avoid}a{color:inherit}}\n"
         "</style>\n</head>\n<body>\n<h1>CRM 实施 FAQ</h1>\n"
     )
-    for heading, group in topics(entries):
+    for heading, group in topics(for_readers(entries)):
         out.write(f"<section>\n<h2>{e(heading)}</h2>\n")
         if group[0].covered:
             out.write(f'<p class="kind">{e(KIND.get(group[0].kind, group[0].kind))}</p>\n')
@@ -134,7 +155,7 @@ def _html(entries: Iterable[Entry], out: IO[str]) -> None:
 def _html_answer(entry: Entry) -> str:
     e = html.escape
     lines = []
-    for line in entry.final_answer.splitlines():
+    for line in entry.reader_answer.splitlines():
         if not line.strip():
             continue
         parts = MARKER.split(line)  # text, n, text, n, …
@@ -152,6 +173,8 @@ def _html_answer(entry: Entry) -> str:
 
 
 def _csv(entries: Iterable[Entry], out: IO[str]) -> None:
+    # A byte-order mark: without one, Excel reads a CSV in the machine's ANSI code page and garbles Chinese.
+    out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for entry in entries:

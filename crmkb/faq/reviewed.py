@@ -1,6 +1,7 @@
 """Reviewed FAQ files (CSV or JSON) read back into entries, every field checked, and CSV formula cells.
 
-A trainer's file is untrusted input: each field's type, allowed values and length are checked, and the
+A CSV may come back in any encoding a spreadsheet saves on the trainers' machines (``_decoded``). A
+trainer's file is untrusted input: each field's type, allowed values and length are checked, and the
 first fault stops the read with one line naming the file, the row and the field, before anything is
 written or published. CSV cells a spreadsheet would run as a formula get a leading ``'`` when written
 (OWASP's CSV-injection advice); reading takes off exactly that prefix, so an untouched export reads back
@@ -20,9 +21,11 @@ from typing import Any
 
 from bot.service import MAX_QUESTION_CHARS
 from crmkb.faq.entries import STATUSES, Entry
+from ingest.loaders import SkipFile, decode_text
 
 COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
            "section", "kind", "citations", "order"]  # fmt: skip
+ANSWERS = ("answer", "edited_answer")  # the cells whose line breaks a reader sees
 SHORT = 1_000  # a source, title, section or kind
 LONG = 50_000  # an answer, an edit, a check or a quote
 TEXT_LIMITS = {"id": 20, "status": 20, "question": MAX_QUESTION_CHARS, "answer": LONG, "edited_answer": LONG,
@@ -58,16 +61,12 @@ def read_reviewed(path: Path) -> list[Entry]:
     """Entries from a reviewed CSV or JSON file written by ``formats.write``; ``ReviewError`` if malformed."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json"):
-        raise ReviewError(f"{path}: a reviewed file is .csv or .json")
+        raise ReviewError(f'{path}: a reviewed file is .csv or .json (save a spreadsheet as "CSV UTF-8")')
     try:
-        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark.
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ReviewError(
-            f'{path}: not UTF-8 text; save it as UTF-8 ("CSV UTF-8" in a spreadsheet)'
-        ) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ReviewError(f"{path}: {exc.strerror or exc}") from None
+    text = _decoded(path, data)
     entries: list[Entry] = []
     ids: set[str] = set()
     rows = _csv_rows(path, text) if suffix == ".csv" else _json_rows(path, text)
@@ -85,6 +84,23 @@ def read_reviewed(path: Path) -> list[Entry]:
     return entries
 
 
+def _decoded(path: Path, data: bytes) -> str:
+    """The file's text in whichever encoding a spreadsheet saved it: "CSV UTF-8" (with a byte-order mark),
+    plain UTF-8, or the ANSI code page of Chinese Windows (GB18030/GBK, Big5), as WPS and Excel save "CSV"."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReviewError(f'{path}: UTF-16 text ("Unicode Text"); save it as "CSV UTF-8"')
+    try:
+        # GB18030 and Big5 decode each other's bytes without error, so trying them in turn and taking the
+        # first that decodes would read every Big5 file as GB18030 nonsense: the ingest loader's decoder
+        # tries UTF-8 strictly, then judges both readings by how common their characters are.
+        text = decode_text(data)[0]
+    except SkipFile:
+        raise ReviewError(
+            f'{path}: not text in any encoding tried (UTF-8 with or without BOM, GB18030, Big5); save it as "CSV UTF-8"'
+        ) from None
+    return text.removeprefix("\ufeff")  # a GB18030 byte-order mark decodes to U+FEFF
+
+
 def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
     # newline="": a cell may hold line breaks, and a CR a formula hides behind must survive to be restored.
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -98,7 +114,10 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise ReviewError(f"{path}: row {number}: more cells than the header has columns")
             if any(v is None for v in row.values()):
                 raise ReviewError(f"{path}: row {number}: fewer cells than the header has columns")
-            yield f"row {number}", _parsed_cells({k: restore(v) for k, v in row.items()})
+            cells = {k: restore(v) for k, v in row.items()}
+            for name in ANSWERS:  # Excel breaks lines in a cell with LF; a Windows editor or git may use CRLF
+                cells[name] = cells[name].replace("\r\n", "\n")
+            yield f"row {number}", _parsed_cells(cells)
     except csv.Error as exc:
         raise ReviewError(f"{path}: row {number + 1}: not CSV ({exc})") from None
 
