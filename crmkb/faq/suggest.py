@@ -1,95 +1,160 @@
-"""Candidate FAQ questions drawn from the knowledge base itself.
+"""Candidate FAQ questions drawn from the knowledge base itself, each filed under its article and section.
 
-Three kinds: section headings turned into questions (a yes/no heading gets its question mark, one that
-opens with a verb and does not end in a noun becomes "如何…?", any other "「…」有哪些要点?"), the
-questions the articles ask themselves, and checklist items (numbered lines "1. …是否…?", numbering
-dropped). Each candidate is asked of the bot: those it cannot answer are dropped, so every suggestion has
-a cited answer; near-duplicates (close by e5 and answered from the same passages, as in the FAQ build) are
-dropped too.
+Three kinds, worded by :mod:`crmkb.faq.phrasing`: an article's title when it is a question; section
+headings that are complete phrases, turned into the question their section answers (a yes/no check
+"为什么要确认…?", a verb phrase "如何…?", an activity "…要注意什么?", a noun phrase "…有哪些要点?" or,
+over a list, "…有哪些?", any heading whose section says what to do "…怎么办?"); and the
+questions an article asks and answers on the next line. Labels, fragments, slogans, survey items and
+statements with a question mark are never candidates.
+
+Each candidate is asked of the bot and kept only when every citation of its answer comes from the
+section it was drawn from (the whole article for a title), so no entry is filed under a section that
+does not answer it; near-duplicates (close by e5 and answered from the same passages, as in the FAQ
+build) are dropped too.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from bot.evidence import posseg
-from bot.service import Bot
-from ingest.chunking import SECTION_SEPARATOR
+from bot.knowledge import Knowledge
+from bot.schemas import Answer, Citation
+from crmkb.faq.phrasing import answered_question, heading_question, reads_as_question
+from ingest.chunking import SECTION_SEPARATOR, Chunk, same_title
 
 NEAR_DUPLICATE = 0.975  # as in crmkb.faq.build
-_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|\d+[.、]\s*|[((]\d+[))]\s*)")
-_QUESTION_MARK = re.compile("[?\uff1f]")
-_YES_NO = re.compile(r"是否|有没有|能否|可否")
-_PROBLEM = re.compile(r"^(没有|缺乏|无法|不|如何)")
-_TRIM = " :\uff1a\u3002"
 
 
-def _as_question(heading: str) -> str | None:
-    text = _NUMBERING.sub("", heading).strip(_TRIM)
-    if not 3 <= len(text) <= 30 or not re.search(r"[\u3400-\u9fff]", text):
-        return None
-    if _QUESTION_MARK.search(text[-1]):
-        return text
-    if _YES_NO.search(text):
-        return f"{text}?"
-    words = list(posseg().cut(text))  # type: ignore[attr-defined]
-    if (
-        words
-        and words[0].flag.startswith("v")
-        and not words[-1].flag.startswith("n")
-        and not _PROBLEM.match(text)
-    ):
-        return f"如何{text}?"
-    return f"「{text}」有哪些要点?"
+@dataclass(frozen=True)
+class Suggestion:
+    source: str
+    title: str
+    section: str  # the heading chain (" > "); empty for a question about the whole article
+    question: str
+
+    @property
+    def where(self) -> str:
+        """``title › section`` as a reader sees it."""
+        return f"{self.title} › {self.section.split(SECTION_SEPARATOR)[-1] if self.section else '(全文)'}"
 
 
-def candidates(bot: Bot) -> Iterator[tuple[str, str]]:
-    """(source, question) in document order: headings, then the articles' own questions and checklist items."""
-    knowledge = bot.load().knowledge
+class _Embeddings(Protocol):
+    def embed_query(self, text: str) -> list[float] | np.ndarray: ...
+
+
+class Answerer(Protocol):
+    """What suggesting needs of :class:`bot.service.Bot` (tests pass a fake)."""
+
+    @property
+    def embeddings(self) -> _Embeddings: ...
+
+    def load(self) -> object: ...
+
+    def ask(self, question: str) -> Answer: ...
+
+
+def in_section(citation: Citation, source: str, section: str) -> bool:
+    if citation.source != source:
+        return False
+    return (
+        not section or citation.section == section or citation.section.startswith(section + SECTION_SEPARATOR)
+    )
+
+
+def _sections(chunks: list[Chunk]) -> Iterator[tuple[str, str]]:
+    """(heading chain, body text) for every heading, outer ones first, in document order."""
+    seen: list[str] = []
+    for chunk in chunks:
+        parts = chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+        for depth in range(1, len(parts) + 1):
+            chain = SECTION_SEPARATOR.join(parts[:depth])
+            if chain not in seen:
+                seen.append(chain)
+    for chain in seen:
+        body = "\n".join(
+            c.text for c in chunks if c.section == chain or c.section.startswith(chain + SECTION_SEPARATOR)
+        )
+        yield chain, body
+
+
+def _section_at(chunks: list[Chunk], offset: int) -> str:
+    return next((c.section for c in chunks if c.start <= offset < c.end), "")
+
+
+def candidates(knowledge: Knowledge) -> Iterator[Suggestion]:
+    """Per article in source order: its title, its headings, then its own answered questions."""
     for source, document in sorted(knowledge.documents.items()):
-        headings: list[str] = []
-        for chunk in sorted(
-            (c for c in knowledge.chunks.values() if c.source == source), key=lambda c: c.start
-        ):
-            for part in chunk.section.split(SECTION_SEPARATOR) if chunk.section else []:
-                if part not in headings:
-                    headings.append(part)
-        for heading in headings:
-            question = _as_question(heading)
+        chunks = sorted((c for c in knowledge.chunks.values() if c.source == source), key=lambda c: c.start)
+        title = document.title.strip()
+        asked = title if title.endswith(("?", "?")) else f"{title}?"
+        if reads_as_question(asked):
+            yield Suggestion(source, title, "", asked)
+        for chain, body in _sections(chunks):
+            question = heading_question(chain.split(SECTION_SEPARATOR)[-1], body)
             if question:
-                yield source, question
-        for line in document.text.splitlines():
-            line = _NUMBERING.sub("", line).strip()
-            if (
-                8 <= len(line) <= 40
-                and len(_QUESTION_MARK.findall(line)) == 1
-                and _QUESTION_MARK.search(line[-1])
-            ):
-                yield source, line
+                yield Suggestion(source, title, chain, question)
+        lines = [(m, line.strip()) for m, line in _offsets(document.text) if line.strip()]
+        for i, (offset, line) in enumerate(lines):
+            if same_title(line, title):
+                continue
+            previous = lines[i - 1][1] if i else ""
+            following = lines[i + 1][1] if i + 1 < len(lines) else ""
+            question = answered_question(previous, line, following)
+            if question:
+                yield Suggestion(source, title, _section_at(chunks, offset), question)
 
 
-def suggest(bot: Bot, per_source: int | None = None) -> list[str]:
-    kept: list[str] = []
+def _offsets(text: str) -> Iterator[tuple[int, str]]:
+    offset = 0
+    for line in text.split("\n"):
+        yield offset, line
+        offset += len(line) + 1
+
+
+def filed_correctly(suggestion: Suggestion, answer: Answer) -> bool:
+    """Answered, and only from the section the suggestion is filed under."""
+    return (
+        answer.answerable
+        and bool(answer.citations)
+        and all(in_section(c, suggestion.source, suggestion.section) for c in answer.citations)
+    )
+
+
+def select(bot: Answerer, found: Iterable[Suggestion], per_source: int | None = None) -> list[Suggestion]:
+    kept: list[Suggestion] = []
     vectors: list[np.ndarray] = []
     passages: list[frozenset[tuple[str, int]]] = []
     counts: dict[str, int] = {}
-    for source, question in candidates(bot):
-        if per_source is not None and counts.get(source, 0) >= per_source:
+    for suggestion in found:
+        if per_source is not None and counts.get(suggestion.source, 0) >= per_source:
             continue
-        answer = bot.ask(question)
-        if not answer.answerable:
+        if any(k.question == suggestion.question for k in kept):
             continue
-        vector = np.asarray(bot.embeddings.embed_query(question), dtype=np.float32)
+        answer = bot.ask(suggestion.question)
+        if not filed_correctly(suggestion, answer):
+            continue
+        vector = np.asarray(bot.embeddings.embed_query(suggestion.question), dtype=np.float32)
         cited = frozenset((c.source, c.start) for c in answer.citations)
         if any(
             p == cited and float(v @ vector) >= NEAR_DUPLICATE for v, p in zip(vectors, passages, strict=True)
         ):
             continue
-        kept.append(question)
+        kept.append(suggestion)
         vectors.append(vector)
         passages.append(cited)
-        counts[source] = counts.get(source, 0) + 1
+        counts[suggestion.source] = counts.get(suggestion.source, 0) + 1
     return kept
+
+
+def suggestions(bot: Answerer, per_source: int | None = None) -> list[Suggestion]:
+    knowledge = bot.load().knowledge  # type: ignore[attr-defined]
+    return select(bot, candidates(knowledge), per_source)
+
+
+def suggest(bot: Answerer, per_source: int | None = None) -> list[str]:
+    """The suggested questions alone, as ``crmkb faq suggest`` prints them."""
+    return [s.question for s in suggestions(bot, per_source)]
