@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 
-from bot.evidence import Ask, coverage, posseg
+from bot.evidence import Ask, analyse, coverage, posseg
+from bot.glossary import Glossary
 from bot.knowledge import Knowledge, SectionKey
 from bot.question import Kind, count_asked, numeral
 
@@ -424,9 +425,16 @@ class Composer:
         )
 
     def _titled(self, source: str, ask: Ask) -> bool:
-        """Whether the article's title names everything ``ask`` is about."""
+        """Whether the question restates the article's title: the title names everything ``ask`` is about,
+        and ``ask`` names all the title is about ("What should we do first after a project fails?" asks
+        one thing about failure, not how to rescue a failed project)."""
         content = _content(ask)
-        return bool(content.terms) and coverage(content, self.knowledge.documents[source].title) >= 1.0
+        title = self.knowledge.documents[source].title
+        if not content.terms or coverage(content, title) < 1.0:
+            return False
+        about = _content(analyse(title, "zh-Hans", Glossary({})))
+        asked = " ".join(s for t in content.terms for s in (t, *content.alternatives.get(t, ())))
+        return coverage(about, asked) >= 1.0
 
     def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
         """Whether a list question asks for the article's own steps rather than one section's content: no

@@ -190,14 +190,14 @@ ASKED = {
     "How big is the partial-copy sandbox?": (
         "A partial-copy sandbox holds a sample of about 2.5 GB of records and is used for integration tests."
     ),
-}
-# Asked the same way, and not yet answered right: the sentence that repeats the question's commonest words
-# ("refresh", "sandbox", in most of the runbook) outscores the one holding its rare word ("approve",
-# "log in"), since term weights do not know how common a word is. Strict: a fix shows up as a failure.
-NOT_YET = {
     "Who has to approve a full-copy sandbox refresh?": (
         "Mr. Lee, the release manager, approves every full-copy refresh."
     ),
+}
+# Asked the same way, and not yet answered right: the sentence that repeats the question's commonest words
+# ("refresh", "sandbox", in most of the runbook) outscores the one holding its rare word ("log in"), since
+# term weights do not know how common a word is. Strict: a fix shows up as a failure.
+NOT_YET = {
     "We just refreshed the sandbox. What do we have to do before people log in?": (
         "Mask personal data before anyone else logs in: names, email addresses and phone numbers are "
         "replaced by generated values."
