@@ -1,7 +1,8 @@
 """Curated answers: FAQ entries trainers reviewed, approved and published (`crmkb faq publish`).
 
-When a question closely matches a published one (the same after normalising, or e5 similarity of the two
-questions at least ``MATCH``), the bot serves the curated answer with its citations, marked ``curated``.
+When a question closely matches a published one (see :func:`is_match`), the bot serves the curated answer,
+marked ``curated``, fitted to the asker (:func:`fit`): in the asker's script, with only the citations its
+text cites, renumbered 1…n in the order the text first cites them.
 The published file is re-read when it changes, so every server process picks up a publish or unpublish.
 Curated answers are optional: a published file that cannot be read is logged once and ignored (answers
 come from the index as usual) until it is fixed or published anew.
@@ -18,14 +19,31 @@ from typing import Any
 
 import numpy as np
 
+from bot import render
+from bot.evidence import GENERIC_TERMS
+from bot.language import detect_language
+from bot.prompts import CITATION
 from bot.schemas import Answer
 from crmkb.files import write_atomically
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.normalise import normalise_question
+from ingest.sparse import tokenize
 
 log = logging.getLogger(__name__)
 PUBLISHED = Path("faq") / "published.json"
-MATCH = 0.975  # e5 query-to-query: paraphrases score 0.98–0.99, different questions on one topic up to ~0.97
+# What is embedded: the question in one script with Taiwan wording mapped, so "如何預防範圍擴散?" and
+# "如何预防范围扩散?" are one vector. Vectors of files published before carry no form and are re-embedded.
+EMBEDDED_FORM = "normalise_question"
+# Measured by evals/curated_calibration.py (figures in README, FAQ section) on 40 paraphrase pairs against
+# 83,000 pairs of different golden-set questions. e5 alone cannot separate them: different questions reach
+# 0.974 ("红烧肉怎么做才好吃?" / "…才不腻?", one word apart), while paraphrases that swap a word for its
+# synonym fall to 0.95. So a match is either very close, above every different pair measured, or close
+# and asking about the same content words, only the wording around them changed ("如何预防范围扩散?" /
+# "怎样预防项目范围扩散?", 0.975 but the same terms). Same terms alone are not enough: "为什么?" / "怎么办?"
+# have none, and different questions with the same words score lower.
+MATCH = 0.975
+MATCH_SAME_TERMS = 0.95
+_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|如何)")
 
 
 class PublishedFileError(ValueError):
@@ -35,6 +53,47 @@ class PublishedFileError(ValueError):
 def question_key(question: str) -> str:
     """A question as compared for an exact match: one script, no punctuation, spacing or case."""
     return re.sub(r"[\W_]+", "", normalise_question(question)).lower()
+
+
+def embedding_text(question: str) -> str:
+    return normalise_question(question)
+
+
+def content_terms(question: str) -> frozenset[str]:
+    """What a question is about: its words less function words, question words and words every CRM
+    question has (项目, 系统, 实施…)."""
+    words = tokenize(normalise_question(question))
+    return frozenset(w for w in words if w not in GENERIC_TERMS and not _QUESTION_WORD.match(w))
+
+
+def same_terms(a: str, b: str) -> bool:
+    terms = content_terms(a)
+    return bool(terms) and terms == content_terms(b)
+
+
+def is_match(similarity: float, same: bool) -> bool:
+    return similarity >= MATCH or (same and similarity >= MATCH_SAME_TERMS)
+
+
+def fit(answer: Answer, question: str) -> Answer:
+    """The curated ``answer`` as served to ``question``: the asker's script and language, only the cited
+    citations, numbered 1…n by first citation, the markers rewritten to match (a marker naming no
+    citation is dropped). Quotes stay verbatim."""
+    by_n = {c.n: c for c in answer.citations}
+    order = list(dict.fromkeys(int(n) for n in CITATION.findall(answer.answer) if int(n) in by_n))
+    number = {old: new for new, old in enumerate(order, 1)}
+    text = CITATION.sub(lambda m: f"[{number[int(m[1])]}]" if int(m[1]) in number else "", answer.answer)
+    citations = [by_n[old].model_copy(update={"n": number[old]}) for old in order]
+    language = detect_language(question)
+    return answer.model_copy(
+        update={
+            "question": question,
+            "answer": render.curated_text(text, language, citations),
+            "language": language,
+            "citations": citations,
+            "curated": True,
+        }
+    )
 
 
 class CuratedAnswers:
@@ -58,9 +117,15 @@ class CuratedAnswers:
         self._stamp = stamp  # a bad file is reported once, not on every question
         try:
             entries = _entries(self.path)
-            if entries and any(e.get("embedder") != self.embeddings.name for e in entries):
-                for entry in entries:  # published with another model: this process embeds them itself
-                    entry["vector"] = self.embeddings.embed_query(entry["question"])
+            stale = [
+                e
+                for e in entries
+                if e.get("embedder") != self.embeddings.name or e.get("embedded") != EMBEDDED_FORM
+            ]
+            for entry in stale:  # published with another model or form: this process embeds them itself
+                entry["vector"] = self.embeddings.embed_query(embedding_text(entry["question"]))
+            for entry in entries:
+                entry["terms"] = content_terms(entry["question"])
             vectors = np.asarray([e["vector"] for e in entries], dtype=np.float32)
             if entries and vectors.ndim != 2:
                 raise ValueError("vectors of different lengths")
@@ -80,14 +145,16 @@ class CuratedAnswers:
             key = question_key(question)
             found = next((e for e in self._entries if e["key"] == key), None)
             if found is None:
-                scores = self._vectors @ np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
-                best = int(np.argmax(scores))
-                found = self._entries[best] if scores[best] >= MATCH else None
+                asked = np.asarray(self.embeddings.embed_query(embedding_text(question)), dtype=np.float32)
+                scores = self._vectors @ asked
+                terms = content_terms(question)
+                same = [bool(terms) and e["terms"] == terms for e in self._entries]
+                matching = [i for i in range(len(self._entries)) if is_match(float(scores[i]), same[i])]
+                best = max(matching, key=lambda i: float(scores[i]), default=None)
+                found = self._entries[best] if best is not None else None
         if found is None:
             return None
-        answer = Answer.model_validate(found["answer"])
-        answer.question, answer.curated = question, True
-        return answer
+        return fit(Answer.model_validate(found["answer"]), question)
 
 
 def publish(data_dir: Path, embeddings: IdentifiedEmbeddings, answers: list[Answer]) -> int:
@@ -99,7 +166,8 @@ def publish(data_dir: Path, embeddings: IdentifiedEmbeddings, answers: list[Answ
             "question": answer.question,
             "answer": answer.model_dump(exclude={"latency_ms"}),
             "embedder": embeddings.name,
-            "vector": [round(float(x), 6) for x in embeddings.embed_query(answer.question)],
+            "embedded": EMBEDDED_FORM,
+            "vector": [round(float(x), 6) for x in embeddings.embed_query(embedding_text(answer.question))],
         }
     _write(data_dir, sorted(entries.values(), key=lambda e: e["key"]))
     return len(entries)

@@ -15,7 +15,7 @@ from bot.language import Language
 from bot.retrieval import Hit
 from bot.schemas import Answer, Citation
 from ingest.chunking import SECTION_SEPARATOR
-from ingest.normalise import to_traditional
+from ingest.normalise import to_simplified, to_traditional
 
 _LEAD_ZH = {
     frozenset({"failure-case"}): "失败案例中的经验:",
@@ -28,6 +28,13 @@ _LEAD_EN = {
     frozenset({"best-practice", "failure-case"}): "Best practice and failure cases in the knowledge base",
 }
 _EN_NOTE = " (the sources are in Chinese and are quoted as written):"
+_EN_CURATED_NOTE = " (a trainer's answer, written in Chinese; the sources are quoted as written):"
+# The badge every channel puts on a curated answer, in the asker's language (the widget has its own copy).
+CURATED_BADGE = {
+    "zh-Hans": "培训师审核过的答案",
+    "zh-Hant": "培訓師審核過的答案",
+    "en": "Curated answer, reviewed by a trainer",
+}
 _KIND_EN = {"best-practice": "best practice", "failure-case": "failure case"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -55,6 +62,25 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
         mode="extractive",
         citations=citations,
     )
+
+
+def curated_text(text: str, language: Language, citations: list[Citation]) -> str:
+    """A trainer's answer in the asker's script, as :func:`answer` does for the bot's own: Traditional for
+    a Traditional asker, Simplified for a Simplified one, and for an English asker of a Chinese answer the
+    same English lead-in (which cannot translate the trainer's words, so it says they are Chinese).
+    Quotes are in the citations, untouched."""
+    if language == "en":
+        if not _CJK.search(text):
+            return text
+        kinds = frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
+        return _LEAD_EN.get(kinds, "From the knowledge base") + _EN_CURATED_NOTE + "\n" + text
+    if language == "zh-Hant":
+        return to_traditional(text)
+    return to_simplified(text) if language == "zh-Hans" else text
+
+
+def curated_badge(language: str) -> str:
+    return CURATED_BADGE.get(language, CURATED_BADGE["en"])
 
 
 def _english_body(citations: list[Citation]) -> str:

@@ -89,6 +89,12 @@ def traditional_only_chars(text: str) -> int:
     return sum(a != b for a, b in zip(text, converted, strict=True))
 
 
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified, characters only (no NFKC, no Taiwan phrases): for answer text written in
+    Traditional that a Simplified asker reads."""
+    return _converter("t2s").convert(text)
+
+
 def to_traditional(text: str, *, taiwan: bool = False) -> str:
     """Simplified → Traditional for answers to Traditional questions (``s2twp`` for Taiwan phrasing)."""
     return _converter("s2twp" if taiwan else "s2t").convert(text)

@@ -25,6 +25,7 @@ from crmkb.settings import ServerSettings, Settings, SlackSettings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.routes.slack import SLACK_MAX_BODY
+from tests.support.curated import curated_for
 from tests.support.fake_slack import BOT_ID, BOT_USER, Recorder, make_app
 from tests.support.uvicorn_server import serving
 
@@ -200,6 +201,20 @@ def test_button_records_feedback(
     assert [(r.rating, r.channel, r.question) for r in rows] == [
         ("down", "slack", "实施顾问离开前要整理哪些问题?")
     ]
+
+
+def test_a_curated_answer_is_badged_in_the_askers_script(
+    app_url: str, slack: tuple[str, Recorder], recorder: Recorder, real_bot: Bot, tmp_path: Path
+) -> None:
+    with curated_for(real_bot, tmp_path):
+        command(app_url, slack[0], "CRM項目團隊應該由哪些人組成?", key="c5")
+        blocks = recorder.wait_for("response/c5")[0]["blocks"]
+    assert blocks[0]["type"] == "context" and "培訓師審核過的答案" in texts(blocks[:1])
+    assert "團隊" in blocks[1]["text"]["text"] and "[1]" in blocks[1]["text"]["text"]
+    cited = [b for b in blocks if b["type"] == "context"][1:]
+    assert [c["elements"][0]["text"].split("*")[1] for c in cited] == ["[1]", "[2]"]  # only the two cited
+    command(app_url, slack[0], "CRM项目团队应该包括哪些人?", key="c6")  # published no more: no badge
+    assert "培训师审核" not in texts(recorder.wait_for("response/c6")[0]["blocks"])
 
 
 def test_refusal_names_nearby_topics(app_url: str, slack: tuple[str, Recorder], recorder: Recorder) -> None:

@@ -16,6 +16,7 @@ from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
+from tests.support.curated import curated_for
 from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,26 @@ def test_traditional_and_english_questions(page: Page) -> None:
     expect(english).to_have_attribute("data-state", "done")
     expect(english).to_contain_text("knowledge base")
     page.screenshot(path=str(ARTIFACTS / "answers-hant-en.png"))
+
+
+def test_a_curated_answer_is_badged_in_the_askers_language(page: Page, real_bot: Bot, tmp_path: Path) -> None:
+    with curated_for(real_bot, tmp_path) as entry:
+        answer = ask(
+            page, "CRM項目團隊應該由哪些人組成?"
+        )  # a Traditional paraphrase of the published question
+        badge = answer.get_by_test_id("crmkb-curated")
+        expect(badge).to_have_text("✓ 培訓師審核過的答案")  # the asker's script, not the zh-CN page's
+        expect(answer).to_have_attribute("data-curated", "true")
+        expect(answer).to_contain_text("團隊")
+        chips = answer.get_by_test_id("crmkb-chip")
+        expect(chips).to_have_text(["1", "2"])  # only the two cited, in the order the text cites them
+        chips.first.click()
+        expect(hook(page, "crmkb-popover")).to_contain_text(entry.citations[-1].quote[:10])
+        page.screenshot(path=str(ARTIFACTS / "curated-zh-hant.png"))
+        page.keyboard.press("Escape")
+        english = ask(page, "Who should be on a CRM project team?")  # not curated: no badge
+        expect(english).to_have_attribute("data-state", "done")
+        assert english.get_by_test_id("crmkb-curated").count() == 0
 
 
 def test_chip_opens_the_quote_in_its_paragraph(page: Page) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from bot.render import place
+from bot.render import curated_badge, place
 from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
@@ -19,6 +19,8 @@ from ingest.store import EmbedderMismatch, StoreUnavailable
 
 def print_answer(answer: Answer) -> None:
     style = "bold" if answer.answerable else "bold yellow"
+    if answer.curated:
+        out.print(f"[green]✓ {escape(curated_badge(answer.language))}[/]")
     out.print(f"[{style}]{escape(answer.answer)}[/]")
     for c in answer.citations:
         badge = "best practice" if c.kind == "best-practice" else "failure case"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.render import place
+from bot.render import curated_badge, place
 from bot.schemas import Answer, Citation
 
 SECTION_LIMIT = 3000
@@ -89,7 +89,16 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
     if not answer.answerable and answer.topics:
         text = escape(re.split(r"(?<=[。.])\s*", answer.answer, maxsplit=1)[0])  # the refusal, then our list
         text += f"\n*{escape(words['topics'])}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
-    blocks = sections(text)[: BLOCK_LIMIT - 2]  # room for at least a "more citations" note and the buttons
+    badge: list[Block] = []
+    if answer.curated:  # a trainer reviewed this answer: said above it, in the asker's language
+        badge = [
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"✅ *{curated_badge(answer.language)}*"}],
+            }
+        ]
+    # room for at least a "more citations" note and the buttons
+    blocks = badge + sections(text)[: BLOCK_LIMIT - 2 - len(badge)]
     room = BLOCK_LIMIT - len(blocks) - 1
     cited = [citation_block(c, answer.language) for c in answer.citations]
     if len(cited) > room:

@@ -36,7 +36,7 @@
       topics: "知识库涵盖的相关主题", lost: "连接中断,回答没有完成。", retry: "重试",
       failed: "出错了,请稍后再试。", e401: "API 密钥无效,请联系管理员。", e413: "问题太长了。",
       e429: "提问太频繁,请 {s} 秒后再试。", e503: "知识库暂时不可用,请稍后再试。",
-      source: "来源 {n}", "best-practice": "最佳实践", "failure-case": "失败案例",
+      source: "来源 {n}", "best-practice": "最佳实践", "failure-case": "失败案例", curated: "培训师审核过的答案",
     },
     "zh-Hant": {
       title: "CRM 實施助手", subtitle: "來自知識庫的實施建議,每條都有出處", open: "打開 CRM 實施助手",
@@ -47,7 +47,7 @@
       topics: "知識庫涵蓋的相關主題", lost: "連線中斷,回答沒有完成。", retry: "重試",
       failed: "出錯了,請稍後再試。", e401: "API 金鑰無效,請聯絡管理員。", e413: "問題太長了。",
       e429: "提問太頻繁,請 {s} 秒後再試。", e503: "知識庫暫時無法使用,請稍後再試。",
-      source: "來源 {n}", "best-practice": "最佳實踐", "failure-case": "失敗案例",
+      source: "來源 {n}", "best-practice": "最佳實踐", "failure-case": "失敗案例", curated: "培訓師審核過的答案",
     },
     en: {
       title: "CRM implementation assistant", subtitle: "Guidance from the knowledge base, every point cited",
@@ -61,7 +61,7 @@
       failed: "Something went wrong. Please try again.", e401: "The API key was refused; ask your administrator.",
       e413: "That question is too long.", e429: "Too many questions; try again in {s} s.",
       e503: "The knowledge base is unavailable right now; try again shortly.", source: "Source {n}",
-      "best-practice": "Best practice", "failure-case": "Failure case",
+      "best-practice": "Best practice", "failure-case": "Failure case", curated: "Curated answer, reviewed by a trainer",
     },
   };
 
@@ -149,6 +149,7 @@
   .badge { display: inline-block; font-size: 11px; font-weight: 600; letter-spacing: .02em; padding: 1px 8px;
     border-radius: 999px; margin-bottom: 6px; }
   .refusal .badge { background: #fbe3a6; color: var(--amber); }
+  .curated .badge { background: #e3f4ea; color: #1e7a45; }
   .body { white-space: normal; word-break: break-word; }
   .body .line { margin: 0 0 6px; }
   .body .line:last-child { margin-bottom: 0; }
@@ -319,6 +320,7 @@
     const card = el("div", { class: "card" }, body);
     article.replaceChildren(card);
     article.className = "bot";
+    article.removeAttribute("data-curated");
     article.setAttribute("data-state", "streaming");
     scroll();
     const citations = new Map();
@@ -384,6 +386,13 @@
     } else {
       article.setAttribute("data-state", "done");
       renderAnswer(body, answer.answer, citations);
+      if (answer.curated) {
+        // A trainer reviewed this answer: said in the asker's language, which may not be the page's.
+        article.classList.add("curated");
+        article.setAttribute("data-curated", "true");
+        const words = STRINGS[answer.language] || T;
+        card.prepend(el("span", { class: "badge", text: "✓ " + words.curated, "data-testid": "crmkb-curated" }));
+      }
     }
     article.append(tools(answer));
     scroll();
