@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bot import render
-from bot.evidence import GENERIC_TERMS
+from bot.evidence import GENERIC_TERMS, QUESTION_WORD
 from bot.language import detect_language
 from bot.prompts import CITATION
 from bot.schemas import Answer
@@ -43,7 +43,6 @@ EMBEDDED_FORM = "normalise_question"
 # have none, and different questions with the same words score lower.
 MATCH = 0.975
 MATCH_SAME_TERMS = 0.95
-_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|如何)")
 
 
 class PublishedFileError(ValueError):
@@ -63,7 +62,7 @@ def content_terms(question: str) -> frozenset[str]:
     """What a question is about: its words less function words, question words and words every CRM
     question has (项目, 系统, 实施…)."""
     words = tokenize(normalise_question(question))
-    return frozenset(w for w in words if w not in GENERIC_TERMS and not _QUESTION_WORD.match(w))
+    return frozenset(w for w in words if w not in GENERIC_TERMS and not QUESTION_WORD.match(w))
 
 
 def same_terms(a: str, b: str) -> bool:

@@ -25,7 +25,7 @@ GENERIC_TERMS = frozenset(
 )
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
 ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
-_QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何)")
+QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
 ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
@@ -151,7 +151,7 @@ def analyse(
         # question's form (wants_quantity). An ordinal can be content ("第二次实施") and stays.
         if (flag == "m" and not word.startswith("第")) or word in ABOUT_THE_SOURCES:
             continue
-        if _QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
+        if QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
             for synonym in glossary.synonyms[word]:
