@@ -87,8 +87,11 @@ def test_suggest_draws_answerable_questions_from_the_kb(env: dict[str, str], rea
     suggested = json.loads(stdout)
     assert len(set(suggested)) == len(suggested) >= 20
     assert all(reads_as_question(q) for q in suggested)
-    code, stdout, _ = crmkb(env, "faq", "suggest", "--per-source", "2")
+    code, stdout, _ = crmkb(env, "faq", "suggest", "--per-source", "2", "--where")
     assert code == 0 and 5 <= len(stdout.splitlines()) <= 10
+    # --where says where each is filed, after a tab: the list still reads as questions in column one
+    filed = [line.split("\t") for line in stdout.splitlines()]
+    assert all(len(row) == 2 and row[0] in suggested and " › " in row[1] for row in filed)
 
 
 def test_suggestions_are_filed_under_the_section_that_answers_them(real_bot: Bot) -> None:

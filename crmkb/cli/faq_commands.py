@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,7 +22,7 @@ from crmkb.faq.entries import Entry
 from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
 from crmkb.faq.review import recheck
 from crmkb.faq.reviewed import ReviewError, read_reviewed
-from crmkb.faq.suggest import suggest
+from crmkb.faq.suggest import suggestions
 from crmkb.files import write_atomically
 
 faq = typer.Typer(no_args_is_help=True, help="Build FAQ content from the knowledge base, for trainers.")
@@ -38,14 +38,28 @@ def suggest_command(
         Path | None, typer.Option("--out", help="Write the list here (one per line).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
+    where: Annotated[
+        bool,
+        typer.Option(
+            "--where",
+            help="Say where each question is filed: its article and section (a tab, or JSON objects).",
+        ),
+    ] = False,
 ) -> None:
     """Suggest questions drawn from the KB (headings, the articles' questions, checklists) that the bot answers."""
     settings = load_settings()
     with user_errors():
-        questions = suggest(Bot(settings), per_source)
-    text = json.dumps(questions, ensure_ascii=False, indent=2) if as_json else "\n".join(questions)
+        found = suggestions(Bot(settings), per_source)
+    questions = [s.question for s in found]
+    listed: list[Any] = (
+        [{"question": s.question, "source": s.source, "title": s.title, "section": s.section} for s in found]
+        if where
+        else questions
+    )
+    lines = [f"{s.question}\t{s.where}" for s in found] if where else questions
+    text = json.dumps(listed, ensure_ascii=False, indent=2) if as_json else "\n".join(lines)
     if out_file is None:
-        out.print(text, highlight=False, markup=False)
+        sys.stdout.write(text + "\n")  # data, as written to a file: rich would expand the tabs
         return
     try:
         write_atomically(out_file, lambda handle: handle.write(text + "\n"))
