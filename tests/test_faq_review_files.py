@@ -189,3 +189,13 @@ def test_a_format_the_name_contradicts_or_does_not_say_is_refused(
     )
     assert code == 1 and stderr.count("\n") == 1 and message.format(out=out) in stderr, stderr
     assert [p.name for p in tmp_path.iterdir()] == ["review.json"]  # nothing written, nothing loaded
+
+
+@pytest.mark.parametrize(
+    "line", ["# 不要节省训练。", "- 向供应商索要材料。", "1. 先核对数据。", "2) 再培训用户。", "+ 配置专家。"]
+)
+def test_an_answer_line_that_opens_like_markdown_stays_a_paragraph(line: str) -> None:
+    entry = _entry(1, "有哪些原则?", "draft", f"原则如下:\n{line}[1]")
+    shown = MarkdownIt("commonmark").render(render([entry], "md"))
+    assert not re.search(r"<(h[1-6]|ul|ol|li|hr)\b", shown.split("<h3>", 1)[1]), shown
+    assert line in re.sub(r"<[^>]+>", "", shown)  # shown as written

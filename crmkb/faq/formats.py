@@ -9,7 +9,8 @@ entries (no dates, no ids of runs), so the same inputs give byte-identical files
 Files are written to a temporary file beside the target and renamed, so a failure leaves nothing half-written.
 
 Entry text (questions, KB quotes, trainers' edits) is data, never markup: HTML escapes it; Markdown escapes
-what would make HTML, links, images or code of it and breaks script-like link targets; CSV neutralises
+what would make HTML, links, images or code of it, and the mark of an answer line that opens like a heading
+or list item, and breaks script-like link targets; CSV neutralises
 cells a spreadsheet would run as formulas (``reviewed.neutralise``) and starts with a UTF-8 byte-order mark.
 """
 
@@ -38,6 +39,9 @@ NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge
 MD_SPECIAL = {"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "~": "\\~",
               "<": "&lt;", ">": "&gt;", "&": "&amp;"}  # fmt: skip
 MD_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in MD_SPECIAL))
+# What opens a block when a line starts with it: a heading (#), a list item (-, +, *, "1." or "1)"), a rule
+# (=, _); the mark is escaped.
+MD_BLOCK_START = re.compile(r"^(\s*\d{0,9})([#+*=_.)-])")
 # A script-running URL scheme, in case a renderer turns bare URLs into links.
 MD_SCHEME = re.compile(r"(?i)(javascript|vbscript|data):(?=\S)")
 
@@ -111,7 +115,9 @@ def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
 
 def _md_answer_line(entry_id: str, line: str) -> str:
     parts = MARKER.split(line)  # text, n, text, n, …
-    return "".join(_md(p) if i % 2 == 0 else f"[^{entry_id}-{p}]" for i, p in enumerate(parts))
+    shown = "".join(_md(p) if i % 2 == 0 else f"[^{entry_id}-{p}]" for i, p in enumerate(parts))
+    # A line is a paragraph: one opening as a heading, list item or rule would be read as that block.
+    return MD_BLOCK_START.sub(lambda m: m[1] + "\\" + m[2], shown, count=1)
 
 
 def _md(text: str) -> str:
