@@ -370,12 +370,7 @@ class Composer:
             if len(lines) >= count:
                 items = [self._item(key, start, end, item) for start, end in lines[:count]]
                 return self._fit([lead, *items], LIST_BUDGET, count + 1)
-            order = self.knowledge.section_order().get(unit.source, [])
-            heads = [
-                (section, span)
-                for section in order
-                if (span := self.knowledge.headings.get((unit.source, section))) and span[0] > unit.end
-            ]
+            heads = [(section, span) for section, span in self._heads(unit.source) if span[0] > unit.end]
             if len(heads) >= count:
                 steps = [
                     Quote(unit.source, start, end, section, item.score, item.dense, item.terms)
@@ -433,8 +428,7 @@ class Composer:
         if not content.terms or coverage(content, title) < 1.0:
             return False
         about = _content(analyse(title, "zh-Hans", Glossary({})))
-        asked = " ".join(s for t in content.terms for s in (t, *content.alternatives.get(t, ())))
-        return coverage(about, asked) >= 1.0
+        return coverage(about, " ".join(content.spellings())) >= 1.0
 
     def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
         """Whether a list question asks for the article's own steps rather than one section's content: no
@@ -455,27 +449,29 @@ class Composer:
         holds no list of its own; when a sentence of the article announces how many steps follow ("以下8个
         基本步骤…"), that many, under it."""
         source = first[0]
+        heads = self._heads(source)
+        starts = {start for _, (start, _) in heads}
         units = self.knowledge.sentences.units
         for index, unit in enumerate(units):
             if unit.source == source and _FOLLOWING.search(unit.text) and (count := count_asked(unit.text)):
                 announced = self._announced([replace(best, index=index)], count)
-                if announced and all(q.start in self._heading_starts(source) for q in announced[1:]):
+                if announced and all(q.start in starts for q in announced[1:]):
                     return announced
-        order = self.knowledge.section_order().get(source, [])
-        heads = [
-            (key, self.knowledge.headings[key])
-            for key in ((source, s) for s in order if s)
-            if key in self.knowledge.headings
-        ]
         if len(heads) < 3:
             return []
         return [
-            Quote(source, start, end, key[1], best.score, best.dense, best.terms)
-            for key, (start, end) in heads
+            Quote(source, start, end, section, best.score, best.dense, best.terms)
+            for section, (start, end) in heads
         ]
 
-    def _heading_starts(self, source: str) -> set[int]:
-        return {start for (src, _), (start, _) in self.knowledge.headings.items() if src == source}
+    def _heads(self, source: str) -> list[tuple[str, tuple[int, int]]]:
+        """The article's headed sections in reading order, each with its heading's span."""
+        order = self.knowledge.section_order().get(source, [])
+        return [
+            (section, span)
+            for section in order
+            if section and (span := self.knowledge.headings.get((source, section)))
+        ]
 
     def _fit(self, quotes: list[Quote], budget: int | None = None, most: int | None = None) -> list[Quote]:
         """No quote twice or inside another; within the budget and the count."""
