@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.prompts import CITATION
-from ingest.chunking import NOT_CLOSED_BY_DENG
+from ingest.chunking import CHINESE_SENTENCE_END
 from ingest.normalise import normalise
 
 MIN_CONTAINMENT = 0.5
@@ -84,7 +84,7 @@ def is_chinese(text: str) -> bool:
 
 
 # As the articles' sentences end (ingest.chunking); "1." numbers a list item and ends nothing.
-_END = re.compile(rf"[。!?;]+[”’\"')」』]*{NOT_CLOSED_BY_DENG}|(?<!\d)\.(?=\s|$|\[)|\n")
+_END = re.compile(rf"{CHINESE_SENTENCE_END}|(?<!\d)\.(?=\s|$|\[)|\n")
 _MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
 
 

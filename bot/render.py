@@ -44,7 +44,7 @@ English = Callable[[str, str], tuple[str, str]]
 
 def answer(question: str, language: Language, citations: list[Citation]) -> Answer:
     """One line per cited quote under a lead-in line; a quoted list is folded onto its line."""
-    kinds = frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
+    kinds = _kinds(citations)
     body = "\n".join(f"{_one_line(c.quote)}[{c.n}]" for c in citations)
     if language == "en":
         chinese = any(_CJK.search(c.quote) for c in citations)  # an English document is quoted as is
@@ -64,6 +64,10 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
     )
 
 
+def _kinds(citations: list[Citation]) -> frozenset[str]:
+    return frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
+
+
 def curated_text(text: str, language: Language, citations: list[Citation]) -> str:
     """A trainer's answer in the asker's script, as :func:`answer` does for the bot's own: Traditional for
     a Traditional asker, Simplified for a Simplified one, and for an English asker of a Chinese answer the
@@ -72,7 +76,7 @@ def curated_text(text: str, language: Language, citations: list[Citation]) -> st
     if language == "en":
         if not _CJK.search(text):
             return text
-        kinds = frozenset(c.kind for c in citations) & {"best-practice", "failure-case"}
+        kinds = _kinds(citations)
         return _LEAD_EN.get(kinds, "From the knowledge base") + _EN_CURATED_NOTE + "\n" + text
     if language == "zh-Hant":
         return to_traditional(text)

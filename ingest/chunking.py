@@ -32,10 +32,11 @@ _NOT_ABBREVIATION = "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
 # A sentence ends at 。!?; (plus closing quotes), or at a '.' that is not part of a number or list marker,
 # an initial or a dotted abbreviation ("J.", "e.g."), or a title ("Mr."), and is followed by a break, the
 # end, Chinese, or a word that does not run on in lower case ("e.g. the" is one sentence).
-# A 等 closing a run of questions ("…?…?等。") belongs to the last of them, not a sentence of its own.
-NOT_CLOSED_BY_DENG = r"(?!等等?(?:[。,,;;、!?]|$))"
+# CHINESE_SENTENCE_END, shared with the claims check (bot.grounding): the marks with the closing quotes or
+# brackets after them; a 等 closing a run of questions ("…?…?等。") belongs to the last of them.
+CHINESE_SENTENCE_END = r"[。!?;]+[”’\"')」』]*(?![”’\"')」』])(?!等等?(?:[。,,;;、!?]|$))"
 _SENTENCE_END = re.compile(
-    rf"[。!?;]+[”’\"')」』]*(?![”’\"')」』]){NOT_CLOSED_BY_DENG}"
+    rf"{CHINESE_SENTENCE_END}"
     rf"|(?<![\d.])(?<!\b[A-Za-z]){_NOT_ABBREVIATION}\.[”’\"')]*(?=\s*$|\s+[^a-z\s]|[\u3400-\u9fff])"
 )
 _CLAUSE_END = re.compile(r"[,、:]")
