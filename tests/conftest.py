@@ -59,10 +59,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="session")
-def real_bot(real_index: Settings) -> Bot:
+def loaded_bot(settings: Settings) -> Bot:
+    """A bot over the index ``settings`` name, loaded (model and index) before the first question."""
     from bot.service import Bot
 
-    bot = Bot(real_index)
+    bot = Bot(settings)
     bot.load()
     return bot
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_index: Settings) -> Bot:
+    return loaded_bot(real_index)

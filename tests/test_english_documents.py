@@ -17,7 +17,7 @@ from ingest.chunking import split_lines, split_sentences
 from ingest.clean import clean
 from ingest.loaders import load_file
 from ingest.sparse import tokenize
-from tests.conftest import KB
+from tests.conftest import KB, loaded_bot
 from tests.test_loaders import make_pdf
 
 if TYPE_CHECKING:
@@ -162,11 +162,7 @@ def english_kb(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def english_bot(english_kb: Settings) -> Bot:
-    from bot.service import Bot
-
-    bot = Bot(english_kb)
-    bot.load()
-    return bot
+    return loaded_bot(english_kb)
 
 
 def documents(bot: Bot) -> dict[str, str]:

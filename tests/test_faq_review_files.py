@@ -136,6 +136,16 @@ def _faq(tmp_path: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+def _build_from_review(tmp_path: Path, name: str, fmt: str | None) -> tuple[int, str, Path]:
+    """``faq build --from review.json --out NAME [--format FMT]``: the exit code, stderr and the out path."""
+    review, out = tmp_path / "review.json", tmp_path / name
+    write(_review(), "json", review)
+    code, stderr = _faq(
+        tmp_path, "build", "--from", str(review), "--out", str(out), *(["--format", fmt] if fmt else [])
+    )
+    return code, stderr, out
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "start"),
     [
@@ -152,11 +162,7 @@ def _faq(tmp_path: Path, *args: str) -> tuple[int, str]:
 def test_the_out_files_extension_names_the_format(
     tmp_path: Path, name: str, fmt: str | None, start: str
 ) -> None:
-    review, out = tmp_path / "review.json", tmp_path / name
-    write(_review(), "json", review)
-    code, stderr = _faq(
-        tmp_path, "build", "--from", str(review), "--out", str(out), *(["--format", fmt] if fmt else [])
-    )
+    code, stderr, out = _build_from_review(tmp_path, name, fmt)
     assert code == 0, stderr
     assert out.read_text(encoding="utf-8").startswith(start)
 
@@ -182,11 +188,7 @@ def test_the_out_files_extension_names_the_format(
 def test_a_format_the_name_contradicts_or_does_not_say_is_refused(
     tmp_path: Path, name: str, fmt: str | None, message: str
 ) -> None:
-    review, out = tmp_path / "review.json", tmp_path / name
-    write(_review(), "json", review)
-    code, stderr = _faq(
-        tmp_path, "build", "--from", str(review), "--out", str(out), *(["--format", fmt] if fmt else [])
-    )
+    code, stderr, out = _build_from_review(tmp_path, name, fmt)
     assert code == 1 and stderr.count("\n") == 1 and message.format(out=out) in stderr, stderr
     assert [p.name for p in tmp_path.iterdir()] == ["review.json"]  # nothing written, nothing loaded
 
