@@ -219,7 +219,9 @@ class Composer:
             following = units[position]
             if following.source != unit.source or "\n" in self._text(unit.source, unit.end, following.start):
                 return None
-            if _CAUSE.search(following.text):
+            if _CAUSE.search(following.text) or (
+                position == index + 1 and _POINTS_BACK.search(following.text)
+            ):
                 return following.end
         return None
 

@@ -25,12 +25,17 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "why",
         re.compile(
-            r"为什么|为何|什么原因|原因是|怎么会|\bwhy\b|\bwhat causes?\b|\breasons?\b", re.IGNORECASE
+            # colloquial forms too: "为啥", "咋会", "凭啥", "干嘛要", "how come"
+            r"为什么|为何|为啥|什么原因|原因是|[怎咋]么?会|凭[啥什]|干[嘛吗]要|"
+            r"\bwhy\b|\bhow come\b|\bwhat causes?\b|\breasons?\b",
+            re.IGNORECASE,
         ),
     ),
     (
         "how",
-        re.compile(r"怎么|怎样|如何|什么办法|做法|\bhow\b|\bwhat should\b|\bwhat do (we|i)\b", re.IGNORECASE),
+        re.compile(
+            r"怎么|怎样|如何|咋|什么办法|做法|\bhow\b|\bwhat should\b|\bwhat do (we|i)\b", re.IGNORECASE
+        ),
     ),
     (
         "yesno",

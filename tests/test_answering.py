@@ -268,6 +268,8 @@ def test_a_heading_that_names_the_whole_ask_beats_its_siblings(
         ("为什么抱着销售翻倍这种期望的CRM项目一开始就注定失败?", "因为从来没有一个项目能够有这样的效果"),
         # asked in Traditional: "為什麼" is read as a why question as "为什么" is
         ("為什麼有的公司CRM上線一段時間後越用越糟?", "没有做好后续完善的工作"),
+        # the next sentence points back at the statement and says what it is for
+        ("CRM系统为啥要能给项目团队反馈信息?", "这种智能化的设计能够让商业人士"),
     ],
 )
 def test_a_why_question_gets_the_reason_the_next_sentence_gives(
@@ -285,6 +287,11 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
         ("挽救失败项目要走哪8步?", "list"),
         ("帮我列一下收尾要检查的事", "list"),
         ("哪个部门负责维护?", "other"),  # one thing asked for, not a list
+        # colloquial why: the cause is asked for, not a how
+        ("为啥老板不肯批预算?", "why"),
+        ("系统咋会越用越慢?", "why"),
+        ("How come nobody logs their calls?", "why"),
+        ("咋整?", "how"),
     ],
 )
 def test_the_form_of_a_question(question: str, kind: str) -> None:
