@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 
+import numpy as np
+
 from bot.evidence import Ask, analyse, coverage, posseg
 from bot.glossary import Glossary
 from bot.knowledge import Knowledge, SectionKey
@@ -33,6 +35,7 @@ _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
 _FOLLOWING = re.compile(r"如下|以下|下列|下面|\bfollowing\b", re.IGNORECASE)
 
 SECOND_DOCUMENT = 0.92  # a section of another article joins when it scores this close to the best one
+CONTINUED_GAIN = 0.01  # a sentence runs on into the next when the pair matches the question this much better
 CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this close to the section's best
 OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
@@ -79,10 +82,12 @@ class Composer:
         kind: Kind,
         exclude: frozenset[tuple[str, int, int]],
         count: int | None = None,
+        query: np.ndarray | None = None,
     ) -> list[Quote]:
         """``ask``: the question's terms the knowledge base uses. ``exclude``: spans already given (a
         follow-up's previous answer), quoted again only when nothing else answers. ``count``: how many
-        items a list question expects."""
+        items a list question expects. ``query``: the question's vector, which tells whether a sentence's
+        neighbour adds to what it says about the question."""
         fresh = [s for s in scored if not _within(self._span(s.index), exclude)]
         scored = fresh or scored
         if not scored:
@@ -118,13 +123,13 @@ class Composer:
             for item in in_section:
                 if item is not top and item.score < CLOSE * top.score:
                     break
-                quotes.append(self._whole(item, kind))
+                quotes.append(self._whole(item, kind, query))
                 if len([q for q in quotes if q.section == key[1]]) >= 3:
                     break
         for item in scored:
             if item.score < OTHER_SECTION * best.score:
                 break
-            quotes.append(self._whole(item, kind))
+            quotes.append(self._whole(item, kind, query))
         return self._fit(quotes)
 
     # -- sections -------------------------------------------------------------------------------------
@@ -183,10 +188,11 @@ class Composer:
 
     # -- a quote made whole ---------------------------------------------------------------------------
 
-    def _whole(self, item: Scored, kind: Kind = "other") -> Quote:
+    def _whole(self, item: Scored, kind: Kind = "other", query: np.ndarray | None = None) -> Quote:
         """The sentence with what it needs to stand alone: the sentence before it when it points back, the
         answer after it when it is a question the article asks, the items after it when it leads a list,
-        and for a why question the reason the next sentences of its paragraph give for it."""
+        for a why question the reason the next sentences of its paragraph give for it, and otherwise the
+        next sentence of its paragraph when the two together say more about the question than it alone."""
         units = self.knowledge.sentences.units
         unit = units[item.index]
         start, end = unit.start, unit.end
@@ -204,6 +210,8 @@ class Composer:
             end = self._items_end(item.index) or end
         elif kind == "why" and not _CAUSE.search(unit.text):
             end = self._reason_end(item.index) or end
+        if end == unit.end and query is not None:
+            end = self._continued_end(item.index, query) or end
         key = self.key(item.index)
         return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms)
 
@@ -224,6 +232,23 @@ class Composer:
             ):
                 return following.end
         return None
+
+    def _continued_end(self, index: int, query: np.ndarray) -> int | None:
+        """The end of the next sentence of the paragraph when the pair matches the question better than the
+        sentence alone ("…责任。其实指责对任何人都没有好处。"): the statement and what it goes on to say."""
+        units = self.knowledge.sentences.units
+        if index + 1 >= len(units):
+            return None
+        unit, following = units[index], units[index + 1]
+        if following.source != unit.source or "\n" in self._text(unit.source, unit.end, following.start):
+            return None
+        if self.key(index + 1) != self.key(index):
+            return None
+        # The mean of two e5 vectors stands in for the vector of the two sentences read together.
+        vectors = self.knowledge.sentences.vectors
+        pair = vectors[index] + vectors[index + 1]
+        together = float(pair @ query) / float(np.linalg.norm(pair))
+        return following.end if together > float(vectors[index] @ query) + CONTINUED_GAIN else None
 
     def _reply_end(self, index: int) -> int | None:
         """Where the answer the article gives its own question ends: the first following sentence on the

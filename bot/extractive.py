@@ -118,7 +118,8 @@ class ExtractiveAnswerer:
         if language == "other":
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
-        scored = self._score(hits, np.asarray(query_vector, dtype=np.float32), known)
+        query = np.asarray(query_vector, dtype=np.float32)
+        scored = self._score(hits, query, known)
         said = frozenset((q.source, q.start, q.end) for q in before)
         topic = (
             {(item.source, item.section)}
@@ -135,7 +136,7 @@ class ExtractiveAnswerer:
             kind = kind_of(normalise_question(asked_before))
         # "第五个阶段具体要干啥?" is answered by what that item of the list says after its first sentence.
         detail = self.composer.item_detail(item, said) if item is not None else []
-        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised))
+        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets.
         asking = asking_part(normalised)
         judged = (
@@ -225,12 +226,13 @@ class ExtractiveAnswerer:
         kind: Kind,
         exclude: frozenset[tuple[str, int, int]],
         count: int | None,
+        query: np.ndarray,
     ) -> list[Quote]:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
             figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
-        return self.composer.compose(scored, ask, kind, exclude, count)
+        return self.composer.compose(scored, ask, kind, exclude, count, query)
 
     def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str) -> str | None:
         """Why the evidence does not answer the question, or None when it does. ``known`` is ``ask`` with

@@ -281,6 +281,22 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
 
 
 @pytest.mark.parametrize(
+    ("question", "continuation"),
+    [
+        # the verdict is in the sentence after the one that matches best
+        ("Do we need every process automated in the CRM before we go live?", "这可以在系统开始运行后就已经完成"),
+        ("上线前是不是所有流程都得先在系统里自动化好?", "这可以在系统开始运行后就已经完成"),
+    ],
+)
+def test_a_sentence_runs_on_when_its_neighbour_says_more_about_the_question(
+    real_bot: Bot, question: str, continuation: str
+) -> None:
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert continuation in "".join(c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(
     ("question", "kind"),
     [
         ("实施要走哪七个阶段?", "list"),
