@@ -34,6 +34,7 @@ ANSWER_KINDS = frozenset(
 # jieba's tags for names: Latin-script words, places, organisations, other proper nouns, transliterations.
 # (Its person tag "nr" is not among them: it tags 谢谢, 顾问 and 许可证 so.)
 _NAME_FLAGS = frozenset({"eng", "ns", "nt", "nz", "nrt"})
+_FUNCTION_FLAGS = frozenset({"r", "d", "f", "c", "p", "df"})
 # Names jieba does not tag: a law (…法, …条例), a title in 《》, a versioned product ("Dynamics 365",
 # "ISO 27001"), but not a numbered step or phase ("Step 2") or a quarter ("Q3"), which count, and name nothing.
 _LAW = re.compile(r"..(法|法规|条例|法案)$")
@@ -152,6 +153,8 @@ def analyse(
         if (flag == "m" and not word.startswith("第")) or word in ABOUT_THE_SOURCES:
             continue
         if QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
+            continue
+        if flag in _FUNCTION_FLAGS or flag.startswith("u"):
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
             for synonym in glossary.synonyms[word]:

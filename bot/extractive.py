@@ -97,14 +97,9 @@ class ExtractiveAnswerer:
                 if context
                 else None
             )
-            if previous is not None and not ask.terms:  # "为什么?": ask about the previous topic
-                ask = Ask(
-                    previous.terms,
-                    previous.specific,
-                    ask.wants_quantity,
-                    wants_date=ask.wants_date,
-                    alternatives=previous.alternatives,
-                )
+            # "为什么?", "那他们之后还会帮忙吗?": nothing the articles name, so about the previous topic
+            if previous is not None and not own_terms:
+                ask = merged(ask, previous)
             elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
                 context = " ".join(previous.terms)
         # The question is read first: what does not fit the bound is the previous question's tail.

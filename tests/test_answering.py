@@ -102,6 +102,12 @@ def test_follow_up_uses_the_previous_question(real_bot: Bot) -> None:
     assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in follow.citations}
 
 
+def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
+    follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
+    assert follow.answerable, follow.answer
+    assert "001_4998ac562ddf94fb.txt" in {c.source for c in follow.citations}
+
+
 def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
     answer = real_bot.ask("Wie implementiere ich ein CRM-System erfolgreich?")
     assert answer.language == "other" and not answer.answerable
@@ -284,7 +290,10 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
     ("question", "continuation"),
     [
         # the verdict is in the sentence after the one that matches best
-        ("Do we need every process automated in the CRM before we go live?", "这可以在系统开始运行后就已经完成"),
+        (
+            "Do we need every process automated in the CRM before we go live?",
+            "这可以在系统开始运行后就已经完成",
+        ),
         ("上线前是不是所有流程都得先在系统里自动化好?", "这可以在系统开始运行后就已经完成"),
     ],
 )
@@ -368,6 +377,9 @@ def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
     assert set(ask.terms) == {"阶段"}
     colloquial = analyse("上线了没人用咋办?", "zh-Hans", Glossary({}))
     assert "咋办" not in colloquial.terms and "上线" in colloquial.terms
+    # pronouns, adverbs and place words say how, not what: 其实, 就是, 这样, 以后, 各种
+    scene = analyse("我们其实就是觉得这样以后各种流程都很乱", "zh-Hans", Glossary({}))
+    assert {"其实", "就是", "这样", "以后", "各种"}.isdisjoint(scene.terms) and "流程" in scene.terms
 
 
 @pytest.mark.parametrize(
