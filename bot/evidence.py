@@ -60,8 +60,13 @@ _PRICE_EN = re.compile(
     r"|\bday rates?\b|\bhourly\b|\bcost per\b",
     re.IGNORECASE,
 )
-# A figure: digits, or a Chinese numeral with a unit ("一个" alone is an article, not a quantity).
-_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之")
+# A figure: digits, a Chinese numeral with a unit ("一个" alone is an article, not a quantity), or a share
+# said in words ("大约一半的CRM项目", "大多数企业", "about half").
+_NUMBER = re.compile(
+    r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之|"
+    r"一半|半数|(绝)?大(多数|部分)|\bhalf\b|\bmajority\b",
+    re.IGNORECASE,
+)
 # Item numbers ("3、", "2.", "(1)", "一、") count items; they are not figures.
 _ITEM_NUMBER = re.compile(
     r"(^|(?<=[\s。;:!?]))(\d{1,2}|[一二三四五六七八九十]{1,3})[、.)](?!\d)|[((]\d{1,2}[))]"

@@ -7,7 +7,7 @@ import opencc
 import pytest
 
 from bot.compose import LIST_BUDGET
-from bot.evidence import Vocabulary, analyse, coverage
+from bot.evidence import Vocabulary, analyse, coverage, has_quantity
 from bot.glossary import Glossary
 from bot.language import detect_language
 from bot.question import asked_part, asking_part, count_asked, kind_of
@@ -370,6 +370,21 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
 )
 def test_how_many_items_a_question_expects(text: str, count: int | None) -> None:
     assert count_asked(text) == count
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("大约一半的CRM项目不能达到客户的期望", True),  # a share said in words is a figure
+        ("大多数企业低估了培训", True),
+        ("About half of CRM projects miss expectations.", True),
+        ("软件成本占三分之一", True),
+        ("3、业务流程有没有定义下来", False),  # an item number counts items
+        ("一个好的项目经理", False),
+    ],
+)
+def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
+    assert has_quantity(text) is figure
 
 
 def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
