@@ -95,7 +95,7 @@ _COMMON_EN = frozenset(
     us they them their there here tell give explain help good well up out into over under between
     happen happens happened go going keep kept take avoid prevent set settle settled leave leaves left
     right wrong work works working start started starting end ends ending ask asked might may stop
-    down really actually""".split()
+    down really actually many much long often""".split()
 )
 
 

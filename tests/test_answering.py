@@ -354,6 +354,14 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
     assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
 
 
+def test_the_words_that_ask_for_a_figure_are_not_what_an_english_question_is_about() -> None:
+    vocabulary = Vocabulary(["项目收尾。It took a long time, much longer than planned, and happened often."])
+    ask = analyse(
+        "How long was the close-out pushed back?", "en", Glossary({"close-out": ("收尾",)}), vocabulary
+    )
+    assert ask.wants_quantity and set(ask.terms) == {"收尾"}
+
+
 @pytest.mark.parametrize(
     ("text", "count"),
     [
