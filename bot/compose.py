@@ -67,6 +67,9 @@ class Quote:
     score: float
     dense: float
     terms: float
+    # where the quote may be cut back to when the answer runs out of room: the end of its own sentence, when
+    # it runs on into the next only because the pair matches the question better
+    core_end: int | None = None
 
 
 class Composer:
@@ -210,10 +213,11 @@ class Composer:
             end = self._items_end(item.index) or end
         elif kind == "why" and not _CAUSE.search(unit.text):
             end = self._reason_end(item.index) or end
-        if end == unit.end and query is not None:
-            end = self._continued_end(item.index, query) or end
+        core_end = None
+        if end == unit.end and query is not None and (continued := self._continued_end(item.index, query)):
+            end, core_end = continued, unit.end
         key = self.key(item.index)
-        return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms)
+        return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms, core_end)
 
     def _text(self, source: str, start: int, end: int) -> str:
         return self.knowledge.documents[source].text[start:end]
@@ -503,15 +507,23 @@ class Composer:
     def _fit(self, quotes: list[Quote], budget: int | None = None, most: int | None = None) -> list[Quote]:
         """No quote twice or inside another; within the budget and the count."""
         kept: list[Quote] = []
-        used = 0
+        budget = budget or self.budget
         for quote in quotes:
             if any(q.source == quote.source and q.start < quote.end and quote.start < q.end for q in kept):
                 continue
-            size = quote.end - quote.start
-            if kept and (used + size > (budget or self.budget) or len(kept) >= (most or self.most)):
+            if kept and len(kept) >= (most or self.most):
                 continue
+            room = budget - sum(q.end - q.start for q in kept)
+            size = quote.end - quote.start
+            # a quote the earlier ones ran on to make room for is worth more than their run-on
+            spare = sum(q.end - q.core_end for q in kept if q.core_end is not None)
+            if kept and size > room:
+                if size > room + spare:
+                    continue
+                kept = [
+                    replace(q, end=q.core_end, core_end=None) if q.core_end is not None else q for q in kept
+                ]
             kept.append(quote)
-            used += size
         return kept
 
 
