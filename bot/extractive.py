@@ -9,7 +9,7 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,6 +42,8 @@ DENSE_WEIGHT, TERM_WEIGHT, CONTEXT_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.3, 0.05
 # does the tokeniser's, so the text built from a question and its context is cut to this many characters.
 QUERY_CHARS = 2000
 CONTEXT_CHARS = 500  # of the previous question, read for a follow-up: its topic, not an essay
+# A follow-up's evidence from an article the previous answer did not quote counts this much of its score.
+ELSEWHERE = 0.8
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 
 
@@ -125,6 +127,17 @@ class ExtractiveAnswerer:
         )
         if topic:
             scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
+        elif before:  # "and on the tech side?" is still about the article the conversation is in
+            articles = {q.source for q in before}
+            units = self.knowledge.sentences.units
+            scored = sorted(
+                (
+                    s if units[s.index].source in articles else replace(s, score=s.score * ELSEWHERE)
+                    for s in scored
+                ),
+                key=lambda s: s.score,
+                reverse=True,
+            )
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
         kind = kind_of(normalised)
         if kind == "other" and history and item is None:  # "第三点呢?" asks about one item, not the list

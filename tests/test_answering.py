@@ -108,6 +108,21 @@ def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topi
     assert "001_4998ac562ddf94fb.txt" in {c.source for c in follow.citations}
 
 
+@pytest.mark.parametrize(
+    ("previous", "source"),
+    [
+        ("CRM实施在管理上有哪些风险?", "003_80d4f176f4050b3e.txt"),  # the risks article's technical risks
+        ("实施CRM前要做哪些准备?", "002_9683dd2b55d1bf3e.txt"),  # the preparation article's technology part
+    ],
+)
+def test_a_follow_up_stays_in_the_article_the_conversation_is_in(
+    real_bot: Bot, previous: str, source: str
+) -> None:
+    follow = real_bot.ask("那技术上呢?", history=[previous])
+    assert follow.answerable, follow.answer
+    assert {c.source for c in follow.citations} == {source}
+
+
 def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
     answer = real_bot.ask("Wie implementiere ich ein CRM-System erfolgreich?")
     assert answer.language == "other" and not answer.answerable
