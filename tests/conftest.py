@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from crmkb.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from bot.service import Bot
+    from tests.support.fake_slack import Recorder
 from tests.fakes import HashEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,3 +73,21 @@ def loaded_bot(settings: Settings) -> Bot:
 @pytest.fixture(scope="session")
 def real_bot(real_index: Settings) -> Bot:
     return loaded_bot(real_index)
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[tuple[str, Recorder]]:
+    """A fake Slack on loopback for the module's tests: its base URL and what it was sent."""
+    from tests.support.fake_slack import Recorder, make_app
+    from tests.support.uvicorn_server import serving
+
+    recorder = Recorder()
+    with serving(make_app(recorder)) as url:
+        yield url, recorder
+
+
+@pytest.fixture
+def recorder(slack: tuple[str, Recorder]) -> Recorder:
+    """The fake Slack's record, emptied for this test."""
+    slack[1].calls.clear()
+    return slack[1]

@@ -4,13 +4,11 @@ deleted or replaced, then heals."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -24,8 +22,9 @@ from crmkb.slack.bolt_app import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.fake_slack import Recorder, make_app
 from tests.support.serve_process import crmkb_serve
+from tests.support.slack_delivery import SECRET
 from tests.support.uvicorn_server import serving
-from tests.test_slack import SECRET, buttons, command, signed_post
+from tests.test_slack import buttons, click, command
 from tests.test_widget_browser import CHROMIUM
 
 QUESTION = "CRM项目团队应该包括哪些人?"
@@ -171,18 +170,6 @@ def test_the_widget_rates_as_one_rater_across_visits(base_url: str, real_bot: Bo
     assert re.fullmatch(r"web:[0-9a-f]{32}", first[0][0]) and first[0][0] == second[0][0]
 
 
-def click(url: str, fake: str, answer_id: str, key: str) -> int:
-    payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "api_app_id": "A1",
-        "channel": {"id": "C1"}, "container": {"type": "message"}, "trigger_id": "1.2",
-        "response_url": f"{fake}/response/{key}",
-        "actions": [{"type": "button", "action_id": "crmkb_feedback_up", "value": answer_id, "block_id": "b",
-                     "action_ts": "1"}],
-    }  # fmt: skip
-    body = urlencode({"payload": json.dumps(payload)})
-    return signed_post(url, body, "application/x-www-form-urlencoded").status_code
-
-
 @pytest.mark.slow
 def test_a_served_process_keeps_answering_while_its_feedback_file_is_lost(
     real_bot: Bot, tmp_path: Path
@@ -229,7 +216,7 @@ def test_a_served_process_keeps_answering_while_its_feedback_file_is_lost(
             )
             assert command(url, fake, QUESTION, key="c1").status_code == 200
             answer_id = buttons(recorder.wait_for("response/c1")[0]["blocks"])["crmkb_feedback_up"]
-            assert click(url, fake, answer_id, key="f1") == 200
+            assert click(url, fake, "crmkb_feedback_up", answer_id, key="f1").status_code == 200
             assert recorder.wait_for("response/f1")[0]["text"] == UNSTORED
 
             db.unlink()

@@ -15,43 +15,32 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
-from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 
 from bot.schemas import Answer, Citation
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, Settings, SlackSettings
+from crmkb.settings import ServerSettings, Settings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.routes.slack import SLACK_MAX_BODY
 from tests.support.curated import curated_for
-from tests.support.fake_slack import BOT_ID, BOT_USER, Recorder, make_app
+from tests.support.fake_slack import (
+    BOT_ID,
+    BOT_USER,
+    Recorder,
+    action_payload,
+    command_fields,
+    event_payload,
+)
+from tests.support.slack_delivery import SECRET, fake_slack_settings, signed, signed_post
 from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[tuple[str, Recorder]]:
-    recorder = Recorder()
-    with serving(make_app(recorder)) as url:
-        yield url, recorder
-
 
 @pytest.fixture(scope="module")
 def slack_settings(real_bot: Bot, slack: tuple[str, Recorder]) -> Settings:
-    fake_url, _ = slack
-    return real_bot.settings.model_copy(
-        update={
-            "server": ServerSettings(rate_limit=0),
-            "slack": SlackSettings(
-                bot_token=SecretStr("xoxb-test"), signing_secret=SecretStr(SECRET), api_url=f"{fake_url}/api/"
-            ),
-        }
-    )
+    return fake_slack_settings(real_bot.settings, slack[0])
 
 
 @pytest.fixture(scope="module")
@@ -60,56 +49,19 @@ def app_url(real_bot: Bot, slack_settings: Settings) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def recorder(slack: tuple[str, Recorder]) -> Recorder:
-    slack[1].calls.clear()
-    return slack[1]
-
-
-def signed(body: str | bytes, content_type: str, *, age: int = 0, secret: str = SECRET) -> dict[str, str]:
-    """The headers Slack sends with ``body``."""
-    timestamp = str(int(time.time()) - age)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body) or ""
-    return {
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-        "Content-Type": content_type,
-    }
-
-
-def signed_post(
-    url: str, body: str | bytes, content_type: str, *, age: int = 0, secret: str = SECRET, **headers: str
-) -> httpx.Response:
-    head = signed(body, content_type, age=age, secret=secret)
-    content = body.encode() if isinstance(body, str) else body
-    return httpx.post(f"{url}/slack/events", content=content, headers={**head, **headers}, timeout=30)
-
-
 def command(url: str, fake: str, text: str, key: str = "c1", **kw: Any) -> httpx.Response:
-    body = urlencode({
-        "command": "/crm", "text": text, "response_url": f"{fake}/response/{key}", "user_id": "U1",
-        "channel_id": "C1", "team_id": "T1", "trigger_id": "1.2", "api_app_id": "A1",
-    })  # fmt: skip
-    return signed_post(url, body, "application/x-www-form-urlencoded", **kw)
+    return signed_post(
+        url, urlencode(command_fields(fake, text, key)), "application/x-www-form-urlencoded", **kw
+    )
 
 
 def event(url: str, inner: dict[str, Any], event_id: str = "", **kw: Any) -> httpx.Response:
-    body = json.dumps({
-        "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": inner,
-        "event_id": event_id or f"Ev{time.time_ns()}", "event_time": int(time.time()),
-        "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
-    })  # fmt: skip
-    return signed_post(url, body, "application/json", **kw)
+    return signed_post(url, json.dumps(event_payload(inner, event_id)), "application/json", **kw)
 
 
 def click(url: str, fake: str, action_id: str, value: str, key: str) -> httpx.Response:
-    payload = {
-        "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "api_app_id": "A1",
-        "channel": {"id": "C1"}, "container": {"type": "message"}, "trigger_id": "1.2",
-        "response_url": f"{fake}/response/{key}",
-        "actions": [{"type": "button", "action_id": action_id, "value": value, "block_id": "b", "action_ts": "1"}],
-    }  # fmt: skip
-    return signed_post(url, urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    body = urlencode({"payload": json.dumps(action_payload(fake, action_id, value, key))})
+    return signed_post(url, body, "application/x-www-form-urlencoded")
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:
