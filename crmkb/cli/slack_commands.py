@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from crmkb.cli.common import app, fail, load_settings, out, user_errors
 
 
@@ -15,22 +17,29 @@ def slack_socket() -> None:
             "Socket Mode needs CRMKB_SLACK_BOT_TOKEN, CRMKB_SLACK_SIGNING_SECRET and CRMKB_SLACK_APP_TOKEN "
             "(an app-level xapp- token with connections:write)"
         )
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.service import Bot
     from bot.watcher import IndexWatcher
     from crmkb.feedback_store import FeedbackStore
-    from crmkb.slack.bolt_app import build_app
+    from crmkb.slack.socket_mode import connect
     from crmkb.web.app import FEEDBACK_DB
 
     with user_errors():
         bot = Bot(settings)
         bot.load()
-        bolt = build_app(slack, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
         watcher = IndexWatcher(bot, settings.server.reload_interval_s)  # follows re-ingests, like serve
         watcher.start()
-        out.print("crmkb: Slack Socket Mode connected; Ctrl-C stops")
+        handler = None
         try:
-            SocketModeHandler(bolt, slack.app_token.get_secret_value()).start()
+            handler = connect(settings, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
+            out.print("crmkb: Slack Socket Mode connected; Ctrl-C stops")
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            out.print("crmkb: Slack Socket Mode stopped")
+        except (SlackApiError, OSError) as exc:  # a wrong app token, or Slack unreachable
+            fail(f"Socket Mode could not connect to Slack: {str(exc).splitlines()[0]}")
         finally:
+            if handler is not None:
+                handler.close()
             watcher.stop()

@@ -1,7 +1,9 @@
-"""The Bolt app: slash command, mentions (answered in a thread), DMs, feedback and share buttons.
+"""The Bolt app: slash command, mentions (answered in a thread), DMs, feedback and share buttons. One app
+serves both transports: ``/slack/events`` (HTTP) and ``crmkb slack-socket``.
 
-Over HTTP, ``crmkb.web.routes.slack`` bounds, verifies and de-duplicates a request before it gets here;
-Bolt verifies the signature again and ignores the app's own events. Listeners run after the acknowledgement (Bolt's default for HTTP), so Slack gets its
+Over HTTP, ``crmkb.web.routes.slack`` bounds and verifies a request before it gets here; Bolt verifies the
+signature again and ignores the app's own events. An event delivered twice (Slack's retries, a replay, a
+re-sent Socket Mode envelope) is answered once, whichever worker or transport takes it. Listeners run after the acknowledgement (Bolt's default for HTTP), so Slack gets its
 ack within 3 seconds however long answering takes. The feedback store is optional: while it is down,
 questions are answered without history or a record, and a rating click says it could not be stored.
 """
@@ -20,8 +22,9 @@ from slack_sdk import WebClient
 from bot.schemas import Answer
 from bot.service import Bot, QuestionError
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
-from crmkb.settings import SlackSettings
+from crmkb.settings import Settings
 from crmkb.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE, answer_message, escape
+from crmkb.slack.replay import REPLAY_DB, ReplayGuard
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
@@ -41,15 +44,17 @@ GONE = "This answer is no longer on record."
 UNSTORED = "Ratings cannot be stored right now; please try again shortly."
 
 
-def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
-    assert settings.bot_token is not None and settings.signing_secret is not None
-    token = settings.bot_token.get_secret_value()
+def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
+    slack = settings.slack
+    assert slack.bot_token is not None and slack.signing_secret is not None
+    token = slack.bot_token.get_secret_value()
     app = App(
         token=token,
-        signing_secret=settings.signing_secret.get_secret_value(),
-        client=WebClient(token=token, base_url=settings.api_url),
+        signing_secret=slack.signing_secret.get_secret_value(),
+        client=WebClient(token=token, base_url=slack.api_url),
         token_verification_enabled=False,  # no network at start-up; the token is checked on first use
     )
+    guard = ReplayGuard(settings.data_dir / REPLAY_DB)
 
     def earlier(conversation: str | None) -> list[str]:
         if not conversation:
@@ -78,11 +83,17 @@ def build_app(settings: SlackSettings, bot: Bot, store: FeedbackStore) -> App:
             return TROUBLE["en"].format(detail="internal error")
 
     @app.middleware
-    def acknowledge_retries(
-        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:
-        # Slack retries an event it thinks was missed; the first delivery is already being answered.
-        if req.headers.get("x-slack-retry-num"):
+    def once(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        # A retry (Slack thinks the first delivery was missed) or a second delivery of one event: the
+        # first is already being answered. Socket Mode marks a first delivery as retry 0.
+        retry = (req.headers.get("x-slack-retry-num") or [""])[0]
+        event_id = req.body.get("event_id")
+        if retry not in ("", "0") or (
+            req.body.get("type") == "event_callback"
+            and isinstance(event_id, str)
+            and event_id
+            and not guard.first_time(f"event:{event_id}")
+        ):
             return BoltResponse(status=200, body="")
         return next()
 

@@ -33,7 +33,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
 
             from crmkb.slack.bolt_app import build_app
 
-            app.state.slack = SlackRequestHandler(build_app(settings.slack, app.state.bot, app.state.store))
+            app.state.slack = SlackRequestHandler(build_app(settings, app.state.bot, app.state.store))
         # The index loads in the background (a fresh data dir is ingested first): the service is live at
         # once, /readyz says when it can answer, and a store that is down only delays readiness.
         watcher = IndexWatcher(app.state.bot, settings.server.reload_interval_s)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -14,8 +16,13 @@ import httpx
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
+from bot.service import Bot
+from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings, SlackSettings
+from crmkb.slack.socket_mode import connect
+from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.fake_slack import Recorder
+from tests.support.uvicorn_server import serving
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -107,3 +114,18 @@ def fake_slack_settings(base: Settings, fake: str, *, token: bool = True, **slac
         signing_secret=SecretStr(SECRET), api_url=f"{fake}/api/", **(tokens if token else {}), **slack
     )
     return base.model_copy(update={"server": ServerSettings(rate_limit=0), "slack": section})
+
+
+@contextmanager
+def delivering(kind: str, settings: Settings, bot: Bot, recorder: Recorder) -> Iterator[Delivery]:
+    """The app (``crmkb serve``'s or ``crmkb slack-socket``'s wiring) running against the fake Slack, and
+    the way to deliver to it."""
+    if kind == "http":
+        with serving(create_app(settings, bot=bot)) as url:
+            yield Http(url)
+        return
+    handler = connect(settings, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
+    try:
+        yield Socket(recorder, max(recorder.sockets, key=int))  # the connection it just opened
+    finally:
+        handler.close()

@@ -2,8 +2,9 @@
 
 Nothing unchecked reaches Bolt, in this order: the body is read up to SLACK_MAX_BODY bytes (413 past it,
 without reading the rest); the signature and its 5-minute timestamp window are verified on the raw bytes
-(401); the body must parse as a Slack payload (400); a delivery already taken is acknowledged (200) and
-not answered again. A refusal is one line of JSON, never a traceback.
+(401); the body must parse as a Slack payload (400); a slash command or interaction already taken (the
+same signature) is acknowledged (200) and not answered again; events are de-duplicated by id in the Bolt
+app, which Socket Mode shares. A refusal is one line of JSON, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from slack_bolt import BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
-from crmkb.slack.replay import WINDOW, ReplayGuard
+from crmkb.slack.replay import REPLAY_DB, WINDOW, ReplayGuard
 
 router = APIRouter(tags=["slack"])
 
 # Slack's payloads are a few KB; the largest we can cause is a button click carrying one of our own
 # messages back (50 blocks of at most 3,000 characters, which form-encoded CJK turns into ~1.4 MB).
 SLACK_MAX_BODY = 2 * 1024 * 1024
-REPLAY_DB = "slack-replay.sqlite3"
 
 
 class Refused(Exception):
@@ -71,12 +71,10 @@ def parse(request: Request, body: bytes) -> BoltRequest:
 
 
 def replay_key(payload: dict[str, Any], signature: str) -> str | None:
-    """What names this delivery: the event's id, or (commands, interactions) the request's signature."""
-    if payload.get("type") == "url_verification":
-        return None  # harmless to answer twice
-    event_id = payload.get("event_id")
-    if payload.get("type") == "event_callback" and isinstance(event_id, str) and event_id:
-        return f"event:{event_id}"
+    """What names a slash command or interaction (none has an id): the signature, which covers its
+    timestamp and body. Events are known by their id in the Bolt app, for both transports."""
+    if payload.get("type") in ("url_verification", "event_callback"):
+        return None
     return f"signature:{signature}"
 
 
