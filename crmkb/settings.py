@@ -207,7 +207,8 @@ class ServerSettings(BaseModel):
 
 
 class SlackSettings(BaseModel):
-    """The Slack app (consultants). Without the bot token and signing secret, /slack/events answers 503."""
+    """The Slack app (consultants). With the signing secret alone, /slack/events answers Slack's URL
+    verification (and 503 to everything else); with the bot token too, the app answers."""
 
     bot_token: SecretStr | None = Field(default=None, description="The app's bot token (xoxb-…).")
     signing_secret: SecretStr | None = Field(
@@ -218,6 +219,13 @@ class SlackSettings(BaseModel):
     )
     app_token: SecretStr | None = Field(
         default=None, description="App-level token (xapp-…) for Socket Mode, `crmkb slack-socket`."
+    )
+    answer_timeout_s: float = Field(
+        default=45.0,
+        gt=0,
+        le=600,
+        description="A Slack question not answered within this many seconds gets a one-line reason instead "
+        "(LLM mode falls back to the extractive answer after CRMKB_LLM_TIMEOUT_S, so keep this above it).",
     )
 
     @property

@@ -18,7 +18,7 @@ from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.settings import ServerSettings
-from crmkb.slack.bolt_app import UNSTORED
+from crmkb.slack.messages import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.fake_slack import Recorder, make_app
 from tests.support.serve_process import crmkb_serve

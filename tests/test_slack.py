@@ -340,9 +340,16 @@ def test_manifest_asks_for_what_the_app_uses() -> None:
         "app_mentions:read",
         "chat:write",
         "im:history",
+        "channels:history",  # replies in its threads, and reading a thread back
+        "groups:history",
     }
     settings = manifest["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "message.groups",
+    }
     urls = {settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]}
     urls |= {c["url"] for c in manifest["features"]["slash_commands"]}
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")

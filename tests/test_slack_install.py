@@ -1,4 +1,6 @@
-"""Issue 18, against the fake Slack on loopback, over both transports (HTTP and Socket Mode, one code path)."""
+"""Issue 18, against the fake Slack on loopback, over both transports (HTTP and Socket Mode, one code path):
+thread follow-ups without a mention (and nothing else answered), and failures that always reach the asker
+as one line."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +17,16 @@ from typing import Any
 
 import pytest
 
+from bot.schemas import Answer, Mode
 from bot.service import Bot
+from crmkb.feedback_store import FeedbackStore
+from crmkb.web.app import FEEDBACK_DB
+from tests.fakes import HashEmbeddings
 from tests.support.fake_slack import (
+    BOT_ID,
     BOT_USER,
     Recorder,
+    command_fields,
     event_payload,
 )
 from tests.support.serve_process import CRMKB
@@ -28,6 +37,7 @@ from tests.support.slack_delivery import (
     delivering,
     fake_slack_settings,
 )
+from tests.support.uvicorn_server import free_port
 
 pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -87,6 +97,75 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
     return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
 
+# 2. Thread follow-ups
+
+
+def test_a_reply_in_a_thread_the_bot_answered_is_a_follow_up(
+    delivery: Delivery, recorder: Recorder, real_bot: Bot
+) -> None:
+    channel = f"CF{delivery.name}"
+    root = write(delivery, recorder, channel, f"<@{BOT_USER}> CRM项目失败的最主要原因是什么?")
+    assert wait_posts(recorder, channel, 1)[0]["thread_ts"] == root
+    write(delivery, recorder, channel, "为什么?", thread=root)  # no mention
+    follow_up = wait_posts(recorder, channel, 2)[1]
+    assert follow_up["thread_ts"] == root and cited(follow_up)  # alone, "为什么?" is refused
+    store = FeedbackStore(real_bot.settings.data_dir / FEEDBACK_DB)
+    assert store.history(f"{channel}:{root}") == ["CRM项目失败的最主要原因是什么?", "为什么?"]
+
+
+def test_only_replies_in_the_bots_threads_are_answered_and_each_once(
+    delivery: Delivery, recorder: Recorder
+) -> None:
+    channel = f"CO{delivery.name}"
+    root = write(delivery, recorder, channel, f"<@{BOT_USER}> 项目预算中软件成本占多少?")
+    wait_posts(recorder, channel, 1)
+    write(delivery, recorder, channel, "项目预算中软件成本占多少?")  # a channel message
+    other = write(delivery, recorder, channel, "周会改到周四")
+    write(
+        delivery, recorder, channel, "项目预算中软件成本占多少?", thread=other
+    )  # a thread the bot is not in
+    write(delivery, recorder, channel, "为什么?", thread=root, subtype="message_changed")  # an edit
+    write(delivery, recorder, channel, "joined", subtype="channel_join")
+    write(delivery, recorder, channel, "为什么?", thread=root, user=BOT_USER, bot_id=BOT_ID)  # its own
+    write(delivery, recorder, channel, "为什么?", thread=root, user="U9", bot_id="BOTHER")  # another bot
+    write(delivery, recorder, channel, f"<@{BOT_USER}> 为什么?", thread=root)  # mention and message events
+    write(
+        delivery, recorder, channel, "为什么?", thread=root, subtype="thread_broadcast"
+    )  # sent to the channel too
+    wait_posts(recorder, channel, 3)
+    time.sleep(1.5)
+    assert [p["thread_ts"] for p in posts(recorder, channel)] == [root, root, root]
+
+
+def test_a_thread_is_followed_after_a_restart_and_over_the_other_transport(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder
+) -> None:
+    settings = fake_slack_settings(real_bot.settings, slack[0])
+    with delivering("http", settings, real_bot, recorder) as first:
+        root = write(first, recorder, "CR", f"<@{BOT_USER}> CRM项目失败的最主要原因是什么?")
+        wait_posts(recorder, "CR", 1)
+    with delivering("socket", settings, real_bot, recorder) as second:  # nothing kept in memory
+        write(second, recorder, "CR", "为什么?", thread=root)
+        assert cited(wait_posts(recorder, "CR", 2)[1])
+
+
+def test_while_the_feedback_store_is_down_the_thread_is_read_from_slack(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder, tmp_path: Path
+) -> None:
+    (tmp_path / FEEDBACK_DB).write_bytes(b"not a database " * 100)
+    settings = fake_slack_settings(real_bot.settings, slack[0]).model_copy(update={"data_dir": tmp_path})
+    with delivering("http", settings, real_bot, recorder) as delivery:
+        root = write(delivery, recorder, "CD", f"<@{BOT_USER}> CRM项目失败的最主要原因是什么?")
+        wait_posts(recorder, "CD", 1)
+        write(delivery, recorder, "CD", "为什么?", thread=root)
+        assert cited(wait_posts(recorder, "CD", 2)[1])  # its history came from the thread itself
+        other = write(delivery, recorder, "CD", "周会改到周四")
+        write(delivery, recorder, "CD", "项目预算中软件成本占多少?", thread=other)
+        recorder.wait_for("conversations.replies", 2)
+        time.sleep(1)
+    assert len(posts(recorder, "CD")) == 2
+
+
 # 5. One code path: Socket Mode's own delivery rules
 
 
@@ -108,6 +187,82 @@ def test_socket_mode_answers_a_first_delivery_once_and_not_its_retries(
         )
         time.sleep(1.5)
     assert len(posts(recorder, "CS")) == 1
+
+
+# 4. Failures reach the asker
+
+
+class DownBot(Bot):
+    """A bot whose store cannot be reached (a Chroma server that is not there)."""
+
+    def __init__(self, base: Bot, data_dir: Path) -> None:
+        port = free_port()
+        super().__init__(
+            base.settings.model_copy(update={"data_dir": data_dir, "chroma_url": f"http://127.0.0.1:{port}"}),
+            embeddings=HashEmbeddings(),
+        )
+        self.released = threading.Event()  # what a stuck answer waits for
+
+
+class BrokenBot(DownBot):
+    def _answer(self, question: str, context: list[str], mode: Mode | None) -> Answer:
+        raise RuntimeError("the disk at /srv/crmkb/index is on fire")
+
+
+class StuckBot(DownBot):
+    def _answer(self, question: str, context: list[str], mode: Mode | None) -> Answer:
+        self.released.wait(30)
+        raise AssertionError("a late answer")
+
+
+@pytest.mark.parametrize(
+    ("bot_type", "why", "logged"),
+    [
+        (DownBot, "cannot open the Chroma store", "could not be answered"),
+        (BrokenBot, "内部错误,已记录", "the disk at /srv/crmkb/index is on fire"),
+        (StuckBot, "1 秒内没有得到答案", "no answer within 1 s"),
+    ],
+    ids=["store down", "exception", "timeout"],
+)
+@pytest.mark.parametrize("kind", ["http", "socket"])
+def test_a_failure_reaches_the_asker_as_one_line_and_the_log_has_its_cause(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture, kind: str, bot_type: type[DownBot], why: str, logged: str,
+) -> None:  # fmt: skip
+    bot = bot_type(real_bot, tmp_path)
+    settings = fake_slack_settings(real_bot.settings, slack[0], answer_timeout_s=1).model_copy(
+        update={"data_dir": tmp_path}
+    )
+    channel = f"CX{kind}{bot_type.__name__}"
+    try:
+        with delivering(kind, settings, bot, recorder) as delivery:
+            root = write(delivery, recorder, channel, f"<@{BOT_USER}> 项目预算中软件成本占多少?")
+            wait_posts(recorder, channel, 1)
+            write(delivery, recorder, channel, "那实施顾问呢?", thread=root)  # the thread is followed still
+            delivery.command(
+                command_fields(slack[0], "项目预算中软件成本占多少?", f"x{kind}", channel=channel)
+            )
+            replies = [p["text"] for p in wait_posts(recorder, channel, 2)]
+            replies.append(recorder.wait_for(f"response/x{kind}")[0]["text"])
+    finally:
+        bot.released.set()
+    for reply in replies:
+        assert reply.startswith("暂时无法回答:") and why in reply and "\n" not in reply
+        assert "Traceback" not in reply and "/srv/crmkb" not in reply
+    assert logged in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["http", "socket"])
+def test_an_answer_slack_refuses_is_replaced_by_a_line_saying_so(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder, kind: str
+) -> None:
+    channel = f"CB{kind}"
+    recorder.refuse(channel, "invalid_blocks", blocks_only=True)
+    with delivering(kind, fake_slack_settings(real_bot.settings, slack[0]), real_bot, recorder) as delivery:
+        write(delivery, recorder, channel, f"<@{BOT_USER}> What is the biggest business risk?")
+        refused, said = wait_posts(recorder, channel, 2)
+    assert refused.get("blocks") and not said.get("blocks")
+    assert said["text"] == "Cannot answer right now: Slack refused the answer (invalid_blocks)"
 
 
 # 5. `crmkb slack-socket` itself

@@ -1,47 +1,36 @@
-"""The Bolt app: slash command, mentions (answered in a thread), DMs, feedback and share buttons. One app
-serves both transports: ``/slack/events`` (HTTP) and ``crmkb slack-socket``.
+"""The Bolt app: slash command, mentions (answered in a thread), replies in the bot's threads, DMs, feedback
+and share buttons. One app serves both transports: ``/slack/events`` (HTTP) and ``crmkb slack-socket``.
 
 Over HTTP, ``crmkb.web.routes.slack`` bounds and verifies a request before it gets here; Bolt verifies the
 signature again and ignores the app's own events. An event delivered twice (Slack's retries, a replay, a
-re-sent Socket Mode envelope) is answered once, whichever worker or transport takes it. Listeners run after the acknowledgement (Bolt's default for HTTP), so Slack gets its
-ack within 3 seconds however long answering takes. The feedback store is optional: while it is down,
-questions are answered without history or a record, and a rating click says it could not be stored.
+re-sent Socket Mode envelope) is answered once, whichever worker or transport takes it. Listeners run
+after the acknowledgement (Bolt's default), so Slack gets its ack within 3 seconds however long answering
+takes. The feedback store is optional: while it is down, questions are answered without a record (a
+thread's history is read from Slack), and a rating click says it could not be stored.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from bot.schemas import Answer
-from bot.service import Bot, QuestionError
+from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
 from crmkb.settings import Settings
+from crmkb.slack.answering import MENTION, Answering, conversation_of, post
 from crmkb.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE, answer_message, escape
+from crmkb.slack.messages import GONE, UNSTORED, USAGE, line
 from crmkb.slack.replay import REPLAY_DB, ReplayGuard
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 log = logging.getLogger(__name__)
-MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-USAGE = (
-    "用法:`/crm 你的问题`,例如 `/crm 项目失败后第一步做什么?`(简体、繁體或 English 均可)。\n"
-    "Usage: `/crm your question`, e.g. `/crm What should we settle before the consultant leaves?`"
-)
-TROUBLE = {
-    "zh-Hans": "暂时无法回答:{detail}",
-    "zh-Hant": "暫時無法回答:{detail}",
-    "en": "Cannot answer right now: {detail}",
-}
-THANKS = {"zh-Hans": "谢谢你的反馈。", "zh-Hant": "謝謝你的回饋。", "en": "Thanks for the feedback."}
-GONE = "This answer is no longer on record."
-UNSTORED = "Ratings cannot be stored right now; please try again shortly."
+# A reply sent to the channel too is still a reply in the thread; edits, joins, files and the rest are not
+# questions.
+REPLIES = (None, "thread_broadcast")
 
 
 def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
@@ -54,33 +43,8 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
         client=WebClient(token=token, base_url=slack.api_url),
         token_verification_enabled=False,  # no network at start-up; the token is checked on first use
     )
+    answering = Answering(bot, store, slack.answer_timeout_s)
     guard = ReplayGuard(settings.data_dir / REPLAY_DB)
-
-    def earlier(conversation: str | None) -> list[str]:
-        if not conversation:
-            return []
-        try:
-            return store.history(conversation)
-        except FeedbackUnavailable as exc:
-            log.warning("answering without the conversation's earlier questions: %s", exc)
-            return []
-
-    def safely(question: str, conversation: str | None) -> Answer | str:
-        """The answer (recorded, so its buttons can rate it), or a message saying why there is none: never
-        an exception to Slack. A conversation (thread or DM) lends its earlier questions to follow-ups."""
-        try:
-            result = bot.ask(question, history=earlier(conversation))
-            if store.try_record(result, channel="slack") and conversation:
-                with contextlib.suppress(FeedbackUnavailable):  # a follow-up then lacks it, nothing worse
-                    store.remember(conversation, question)
-            return result
-        except QuestionError as exc:
-            return escape(str(exc))
-        except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
-            return TROUBLE["en"].format(detail=escape(str(exc)))
-        except Exception:
-            log.exception("answering %r from Slack failed", question)
-            return TROUBLE["en"].format(detail="internal error")
 
     @app.middleware
     def once(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
@@ -104,37 +68,49 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
             ack(text=USAGE, response_type="ephemeral")
             return
         ack()
-        result = safely(question, None)
+        result = answering.answer(question, [])
         if isinstance(result, str):
             respond(text=result, response_type="ephemeral")
             return
         text, blocks = answer_message(result, share=True)
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
-    def reply(event: dict[str, Any], client: WebClient, *, threaded: bool) -> None:
-        if event.get("bot_id") or event.get("subtype"):
-            return  # other bots, edits, joins: not questions
+    def reply(event: dict[str, Any], client: WebClient, thread: str | None, history: list[str]) -> None:
+        channel = event["channel"]
         question = MENTION.sub("", event.get("text", "")).strip()
-        thread = event.get("thread_ts") or (event["ts"] if threaded else None)
-        conversation = f"{event['channel']}:{thread or ''}"
         if not question:
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread, text=USAGE)
+            post(client, channel, thread, USAGE)
             return
-        result = safely(question, conversation)
+        result = answering.answer(question, history, conversation_of(channel, thread))
         if isinstance(result, str):
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread, text=result)
+            post(client, channel, thread, result)
             return
         text, blocks = answer_message(result)
-        client.chat_postMessage(channel=event["channel"], thread_ts=thread, text=text, blocks=blocks)
+        post(client, channel, thread, text, blocks, question=question)
 
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any], client: WebClient) -> None:
-        reply(event, client, threaded=True)
+    def on_mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return
+        thread = event.get("thread_ts") or event["ts"]  # a mention is answered in its thread
+        earlier = event.get("thread_ts") and answering.history(client, context, event, thread)
+        reply(event, client, thread, earlier or [])
 
     @app.event("message")
-    def on_message(event: dict[str, Any], client: WebClient) -> None:
+    def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("bot_id") or event.get("subtype") not in REPLIES:
+            return  # the app's own messages, other bots', edits, joins: not questions
+        thread = event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply(event, client, threaded=False)
+            reply(event, client, thread, answering.history(client, context, event, thread) or [])
+            return
+        if not thread or thread == event["ts"]:
+            return  # a channel message, not a reply in a thread
+        if re.search(f"<@{re.escape(str(context.bot_user_id))}(?:\\|[^>]*)?>", event.get("text", "")):
+            return  # it mentions the app: on_mention answers it
+        history = answering.history(client, context, event, thread)
+        if history is not None:  # only threads the bot answered in
+            reply(event, client, thread, history)
 
     @app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))
     def on_feedback(ack: Any, action: dict[str, Any], body: dict[str, Any], respond: Any) -> None:
@@ -151,7 +127,7 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
             respond(text=text, response_type="ephemeral", replace_original=False)
             return
         language = rated.language if rated else "en"
-        respond(text=THANKS.get(language, THANKS["en"]), response_type="ephemeral", replace_original=False)
+        respond(text=line("thanks", language), response_type="ephemeral", replace_original=False)
 
     @app.action(SHARE)
     def on_share(

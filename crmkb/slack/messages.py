@@ -1,0 +1,58 @@
+"""Every line the Slack app says to people about itself (answers are rendered in ``blocks``).
+
+Lines that follow a question are in the asker's language, read from the question (or the answer's), so a
+Chinese asker is told why there is no answer in Chinese; details from the system stay as they are.
+"""
+
+from __future__ import annotations
+
+from bot.language import detect_language
+
+USAGE = (
+    "用法:`/crm 你的问题`,例如 `/crm 项目失败后第一步做什么?`(简体、繁體或 English 均可)。\n"
+    "Usage: `/crm your question`, e.g. `/crm What should we settle before the consultant leaves?`"
+)
+GONE = "This answer is no longer on record."
+UNSTORED = "Ratings cannot be stored right now; please try again shortly."
+
+_LINES: dict[str, dict[str, str]] = {
+    "trouble": {
+        "zh-Hans": "暂时无法回答:{detail}",
+        "zh-Hant": "暫時無法回答:{detail}",
+        "en": "Cannot answer right now: {detail}",
+    },
+    "internal": {
+        "zh-Hans": "内部错误,已记录,请稍后再问",
+        "zh-Hant": "內部錯誤,已記錄,請稍後再問",
+        "en": "an internal error (logged); please ask again shortly",
+    },
+    "late": {
+        "zh-Hans": "{seconds:g} 秒内没有得到答案,请稍后再问",
+        "zh-Hant": "{seconds:g} 秒內沒有得到答案,請稍後再問",
+        "en": "no answer within {seconds:g} s; please ask again shortly",
+    },
+    "refused": {
+        "zh-Hans": "Slack 没有接受这条回答({error})",
+        "zh-Hant": "Slack 沒有接受這條回答({error})",
+        "en": "Slack refused the answer ({error})",
+    },
+    "thanks": {"zh-Hans": "谢谢你的反馈。", "zh-Hant": "謝謝你的回饋。", "en": "Thanks for the feedback."},
+}
+
+
+def language_of(text: str) -> str:
+    """The language to speak to the writer of ``text`` in (English for any language the bot does not speak)."""
+    language = detect_language(text)
+    return language if language in ("zh-Hans", "zh-Hant") else "en"
+
+
+def line(key: str, language: str, **values: object) -> str:
+    lines = _LINES[key]
+    return lines.get(language, lines["en"]).format(**values)
+
+
+def trouble(question: str, detail: str = "", *, key: str = "", **values: object) -> str:
+    """The line "cannot answer right now: <why>" in the language ``question`` is written in; the reason
+    is ``detail`` as given (a system message), or the line named ``key`` in that language."""
+    language = language_of(question)
+    return line("trouble", language, detail=line(key, language, **values) if key else detail)
