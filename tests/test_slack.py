@@ -339,6 +339,7 @@ def test_manifest_asks_for_what_the_app_uses() -> None:
         "commands",
         "app_mentions:read",
         "chat:write",
+        "chat:write.public",  # share into a public channel the bot is not in
         "im:history",
         "channels:history",  # replies in its threads, and reading a thread back
         "groups:history",

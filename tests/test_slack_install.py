@@ -1,6 +1,6 @@
 """Issue 18, against the fake Slack on loopback, over both transports (HTTP and Socket Mode, one code path):
-thread follow-ups without a mention (and nothing else answered), and failures that always reach the asker
-as one line."""
+sharing into a channel the bot is not in, thread follow-ups without a mention (and nothing else answered),
+and failures that always reach the asker as one line."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.support.fake_slack import (
     BOT_ID,
     BOT_USER,
     Recorder,
+    action_payload,
     command_fields,
     event_payload,
 )
@@ -164,6 +165,51 @@ def test_while_the_feedback_store_is_down_the_thread_is_read_from_slack(
         recorder.wait_for("conversations.replies", 2)
         time.sleep(1)
     assert len(posts(recorder, "CD")) == 2
+
+
+# 1. Sharing
+
+
+def test_sharing_where_the_bot_is_not_a_member_says_to_invite_it(
+    delivery: Delivery, slack: tuple[str, Recorder], recorder: Recorder
+) -> None:
+    channel = f"GP{delivery.name}"  # a private channel: chat:write.public does not reach it
+    recorder.refuse(channel, "channel_not_found")
+    key = f"{delivery.name}-share"
+    delivery.command(command_fields(slack[0], "CRM项目团队应该包括哪些人?", key, channel=channel))
+    answer_id = buttons(recorder.wait_for(f"response/{key}")[0]["blocks"])["crmkb_share"]
+    delivery.action(action_payload(slack[0], "crmkb_share", answer_id, f"{key}-1", channel=channel))
+    said = recorder.wait_for(f"response/{key}-1")[0]
+    assert "/invite @crmkb" in said["text"] and said["response_type"] == "ephemeral"
+    assert not said.get("delete_original")  # the private answer stays, to be shared once invited
+    recorder.refusals.pop(channel)  # /invite @crmkb
+    delivery.action(action_payload(slack[0], "crmkb_share", answer_id, f"{key}-2", channel=channel))
+    assert recorder.wait_for(f"response/{key}-2")[0].get("delete_original")
+    shared = posts(recorder, channel)[-1]
+    assert "crmkb_share" not in buttons(shared["blocks"]) and shared.get("thread_ts") is None
+    shared_ts = recorder.messages[channel][-1]["ts"]
+    write(delivery, recorder, channel, "具体怎么做?", thread=shared_ts)  # its thread is the bot's too
+    assert wait_posts(recorder, channel, 3)[-1]["thread_ts"] == shared_ts  # refused, shared, followed up
+
+
+@pytest.mark.parametrize(
+    ("channel", "error", "said"),
+    [
+        ("DTWO", "channel_not_found", "direct message between other people"),
+        ("CARCH", "is_archived", "Slack said is_archived"),
+    ],
+)
+def test_other_share_failures_say_what_happened(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder, channel: str, error: str, said: str
+) -> None:
+    recorder.refuse(channel, error)
+    with delivering("http", fake_slack_settings(real_bot.settings, slack[0]), real_bot, recorder) as delivery:
+        delivery.command(
+            command_fields(slack[0], "What is the biggest business risk?", f"{channel}-c", channel=channel)
+        )
+        answer_id = buttons(recorder.wait_for(f"response/{channel}-c")[0]["blocks"])["crmkb_share"]
+        delivery.action(action_payload(slack[0], "crmkb_share", answer_id, f"{channel}-s", channel=channel))
+        assert said in recorder.wait_for(f"response/{channel}-s")[0]["text"]
 
 
 # 5. One code path: Socket Mode's own delivery rules

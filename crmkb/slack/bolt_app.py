@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # A reply sent to the channel too is still a reply in the thread; edits, joins, files and the rest are not
 # questions.
 REPLIES = (None, "thread_broadcast")
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 
 def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
@@ -142,14 +144,25 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
         if shared is None:
             respond(text=GONE, response_type="ephemeral", replace_original=False)
             return
-        user = body.get("user", {}).get("id", "")
+        channel, user = body["channel"]["id"], body.get("user", {}).get("id", "")
         text, blocks = answer_message(shared)
         asked = f"<@{user}> " if re.fullmatch(r"[A-Z0-9]+", user) else ""
         head = {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": f"{asked}{escape(shared.question)}"}],
         }
-        client.chat_postMessage(channel=body["channel"]["id"], text=text, blocks=[head, *blocks])
+        try:
+            posted = client.chat_postMessage(channel=channel, text=text, blocks=[head, *blocks])
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) or "unknown error"
+            log.warning("an answer could not be shared in %s: %s", channel, error)
+            why = ("direct" if channel.startswith("D") else "invite") if error in NOT_A_MEMBER else "unshared"
+            # The private answer stays, so its Share button can be pressed again once the bot is invited.
+            respond(text=line(why, shared.language, error=escape(error)), response_type="ephemeral",
+                    replace_original=False)  # fmt: skip
+            return
+        # Its thread is one the bot answered: a reply there is a follow-up to the shared question.
+        answering.remember(conversation_of(channel, str(posted["ts"])), shared.question)
         respond(delete_original=True)
 
     return app

@@ -37,6 +37,23 @@ _LINES: dict[str, dict[str, str]] = {
         "en": "Slack refused the answer ({error})",
     },
     "thanks": {"zh-Hans": "谢谢你的反馈。", "zh-Hant": "謝謝你的回饋。", "en": "Thanks for the feedback."},
+    # chat:write.public lets the app post in any public channel; a private one must invite it first.
+    "invite": {
+        "zh-Hans": "我不在这个频道里,无法分享。请在频道里输入 `/invite @crmkb`,再点一次“分享到频道”。",
+        "zh-Hant": "我不在這個頻道裡,無法分享。請在頻道裡輸入 `/invite @crmkb`,再點一次「分享到頻道」。",
+        "en": "I am not in this channel, so I cannot share here. Type `/invite @crmkb` in the channel, "
+        "then press “Share in channel” again.",
+    },
+    "direct": {
+        "zh-Hans": "我不能在别人之间的私信里发言。请在频道里分享,或复制这条回答。",
+        "zh-Hant": "我不能在別人之間的私訊裡發言。請在頻道裡分享,或複製這條回答。",
+        "en": "I cannot post in a direct message between other people: share in a channel, or copy the answer.",
+    },
+    "unshared": {
+        "zh-Hans": "无法分享这条回答:Slack 返回 {error}。",
+        "zh-Hant": "無法分享這條回答:Slack 回覆 {error}。",
+        "en": "Could not share the answer: Slack said {error}.",
+    },
 }
 
 
