@@ -1,12 +1,14 @@
 """Issue 18, against the fake Slack on loopback, over both transports (HTTP and Socket Mode, one code path):
 sharing into a channel the bot is not in, thread follow-ups without a mention (and nothing else answered),
-and failures that always reach the asker as one line."""
+URL verification with only the signing secret and the README's install order, and failures that always
+reach the asker as one line."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -15,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.schemas import Answer, Mode
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
-from crmkb.web.app import FEEDBACK_DB
+from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.fakes import HashEmbeddings
 from tests.support.fake_slack import (
     BOT_ID,
@@ -37,8 +40,9 @@ from tests.support.slack_delivery import (
     Socket,
     delivering,
     fake_slack_settings,
+    signed_post,
 )
-from tests.support.uvicorn_server import free_port
+from tests.support.uvicorn_server import free_port, serving
 
 pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -233,6 +237,46 @@ def test_socket_mode_answers_a_first_delivery_once_and_not_its_retries(
         )
         time.sleep(1.5)
     assert len(posts(recorder, "CS")) == 1
+
+
+# 3. URL verification and the README's install order
+
+
+def verification(url: str, **kw: Any) -> httpx.Response:
+    body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
+    return signed_post(url, body, "application/json", **kw)
+
+
+def test_url_verification_needs_only_the_signing_secret(real_bot: Bot, slack: tuple[str, Recorder]) -> None:
+    settings = fake_slack_settings(real_bot.settings, slack[0], token=False)
+    with serving(create_app(settings, bot=real_bot)) as url:
+        answered = verification(url)
+        assert answered.status_code == 200 and answered.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+        assert verification(url, secret="not-the-secret").status_code == 401
+        mention = {"type": "app_mention", "user": "U1", "text": "hi", "channel": "C1", "ts": ts()}
+        waiting = signed_post(url, json.dumps(event_payload(mention)), "application/json")
+        assert waiting.status_code == 503 and "CRMKB_SLACK_BOT_TOKEN" in waiting.json()["detail"]
+
+
+def test_the_readme_install_steps_work_in_the_order_written(
+    real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder
+) -> None:
+    install = README.read_text().split("Install, with `crmkb serve` reachable", 1)[1].split("\n\n", 2)[1]
+    steps = re.findall(r"^\d\. (.*(?:\n   .*)*)", install, flags=re.M)
+    said = ["Start `crmkb serve`", "From an app manifest", "CRMKB_SLACK_SIGNING_SECRET", "verify the request URL",
+            "CRMKB_SLACK_BOT_TOKEN", "/invite @crmkb"]  # fmt: skip
+    assert len(steps) == len(said) and all(what in step for what, step in zip(said, steps, strict=True))
+
+    base, fake = real_bot.settings, slack[0]
+    with serving(create_app(base, bot=real_bot)) as url:  # 1-2: Slack checks at once, and cannot pass
+        assert verification(url).status_code == 503
+    with serving(create_app(fake_slack_settings(base, fake, token=False), bot=real_bot)) as url:  # 3-4
+        assert verification(url).json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+    with delivering("http", fake_slack_settings(base, fake), real_bot, recorder) as delivery:  # 5-6
+        assert delivery.command(command_fields(fake, "CRM项目团队应该包括哪些人?", "install")) == {}
+        assert buttons(recorder.wait_for("response/install")[0]["blocks"])
+        write(delivery, recorder, "CI", f"<@{BOT_USER}> CRM项目团队应该包括哪些人?")
+        assert cited(wait_posts(recorder, "CI", 1)[0])
 
 
 # 4. Failures reach the asker

@@ -2,9 +2,12 @@
 
 Nothing unchecked reaches Bolt, in this order: the body is read up to SLACK_MAX_BODY bytes (413 past it,
 without reading the rest); the signature and its 5-minute timestamp window are verified on the raw bytes
-(401); the body must parse as a Slack payload (400); a slash command or interaction already taken (the
-same signature) is acknowledged (200) and not answered again; events are de-duplicated by id in the Bolt
-app, which Socket Mode shares. A refusal is one line of JSON, never a traceback.
+(401); the body must parse as a Slack payload (400). Slack's URL verification is answered here, as soon as
+the signing secret is set: the secret exists only once the app does, so Slack's first check (when the
+manifest is pasted) cannot pass, and the install steps have it checked again after the secret is set,
+before the bot token exists. A slash command or interaction already taken (the same signature) is
+acknowledged (200) and not answered again; events are de-duplicated by id in the Bolt app, which Socket Mode
+shares. A refusal is one line of JSON, never a traceback.
 """
 
 from __future__ import annotations
@@ -78,23 +81,29 @@ def replay_key(payload: dict[str, Any], signature: str) -> str | None:
     return f"signature:{signature}"
 
 
+def unconfigured(missing: str) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": f"Slack is not configured: set {missing}"})
+
+
 @router.post("/slack/events", include_in_schema=False)
 async def slack_events(request: Request) -> Response:
-    handler = request.app.state.slack
-    if handler is None:
-        return JSONResponse(
-            status_code=503,
-            content={
-                "detail": "Slack is not configured: set CRMKB_SLACK_BOT_TOKEN and CRMKB_SLACK_SIGNING_SECRET"
-            },
-        )
     settings = request.app.state.settings
+    if settings.slack.signing_secret is None:  # nothing can be verified
+        return unconfigured("CRMKB_SLACK_SIGNING_SECRET and CRMKB_SLACK_BOT_TOKEN")
     try:
         body = await read_capped(request, SLACK_MAX_BODY)
         signature = verify(request, body, settings.slack.signing_secret.get_secret_value())
         bolt_request = parse(request, body)
     except Refused as refused:
         return JSONResponse(status_code=refused.status, content={"detail": refused.detail})
+    if bolt_request.body.get("type") == "url_verification":
+        challenge = bolt_request.body.get("challenge")
+        if not isinstance(challenge, str) or not challenge:
+            return JSONResponse(status_code=400, content={"detail": "malformed Slack request body"})
+        return JSONResponse(content={"challenge": challenge})
+    handler = request.app.state.slack
+    if handler is None:
+        return unconfigured("CRMKB_SLACK_BOT_TOKEN (Install App → Bot User OAuth Token) and restart")
     key = replay_key(bolt_request.body, signature)
     guard = ReplayGuard(settings.data_dir / REPLAY_DB)
     if key is not None and not await run_in_threadpool(guard.first_time, key):
