@@ -28,6 +28,7 @@ from crmkb.faq.review import review
 from crmkb.settings import Settings, SettingsError, get_settings
 from crmkb.web.admin_auth import COOKIE, CSRF_HEADER, AdminAuth
 from crmkb.web.app import create_app
+from crmkb.web.guards import Guards
 from ingest.pipeline import run_ingest
 from tests.conftest import KB
 from tests.fakes import HashEmbeddings
@@ -60,6 +61,7 @@ class Editor:
     bot: Bot
     published: Answer
     url: str
+    csrf: str = ""  # the session's, once signed in
 
     @property
     def file(self) -> Path:
@@ -70,6 +72,13 @@ class Editor:
         assert len(entries) == 1
         found: dict[str, Any] = entries[0]
         return found
+
+    def change(
+        self, method: str, entry_id: str, body: dict[str, Any] | None = None, check: bool = False
+    ) -> httpx.Response:
+        """A change to a published entry as the page sends it, with the session's CSRF token."""
+        path = f"/api/admin/curated/{entry_id}" + ("/check" if check else "")
+        return self.client.request(method, path, json=body, headers={CSRF_HEADER: self.csrf})
 
     def ask(self) -> dict[str, Any]:
         response = httpx.post(f"{self.url}/api/ask", json={"question": QUESTION}, timeout=30)
@@ -88,6 +97,14 @@ def editor(indexed: Settings, tmp_path: Path, **server: object) -> Iterator[Edit
     published = publish_budget_answer(bot)
     with serving(create_app(settings, bot=bot)) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield Editor(client, bot, published, url)
+
+
+@pytest.fixture
+def ed(indexed: Settings, tmp_path: Path) -> Iterator[Editor]:
+    """Signed in to a server with the budget answer published."""
+    with editor(indexed, tmp_path) as signed_in:
+        signed_in.csrf = sign_in(signed_in.client)
+        yield signed_in
 
 
 def test_the_admin_token_setting_refuses_a_weak_token_without_showing_it(
@@ -143,12 +160,14 @@ def test_sign_in_gives_a_signed_httponly_strict_expiring_cookie(indexed: Setting
 
 def test_expired_forged_and_foreign_cookies_are_refused(indexed: Settings, tmp_path: Path) -> None:
     with editor(indexed, tmp_path) as ed:
-        auth = AdminAuth(ed.bot.settings.server, guards=None)  # type: ignore[arg-type]  # signs, never counts
+        guards = Guards(ed.bot.settings.server, tmp_path)
+        auth = AdminAuth(ed.bot.settings.server, guards)  # the server's key: the token is the same
         expired = auth.issue(expires=time.time() - 1)
         forged = auth.cookie_value(auth.issue(expires=time.time() - 1)).split(".")
         forged[1] = str(int(time.time()) + 3600)  # the expiry pushed out, the signature left as it was
-        other = AdminAuth(with_admin(ed.bot.settings, admin_token=SecretStr("another-token-0123456789")).server,
-                          guards=None)  # type: ignore[arg-type]  # fmt: skip
+        other = AdminAuth(
+            with_admin(ed.bot.settings, admin_token=SecretStr("another-token-0123456789")).server, guards
+        )
         for value, reason in ((auth.cookie_value(expired), "expired"), (".".join(forged), "not valid"),
                               (other.cookie_value(other.issue()), "not valid"), ("garbage", "not valid")):  # fmt: skip
             response = httpx.get(f"{ed.url}/api/admin/curated", cookies={COOKIE: value})
@@ -157,24 +176,23 @@ def test_expired_forged_and_foreign_cookies_are_refused(indexed: Settings, tmp_p
         assert valid.status_code == 200
 
 
-def test_changes_need_the_sessions_csrf_token_and_this_origin(indexed: Settings, tmp_path: Path) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        before = ed.file.read_bytes()
-        save = {"answer": GROUNDED, "revision": entry["revision"]}
-        path = f"/api/admin/curated/{entry['id']}"
-        with httpx.Client(base_url=ed.url) as other:
-            other_session = sign_in(other)
-        for headers in ({}, {CSRF_HEADER: "0" * 64}, {CSRF_HEADER: other_session}):
-            refused = ed.client.put(path, json=save, headers=headers)
-            assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
-            assert ed.client.delete(path, headers=headers).status_code == 403
-        cross = ed.client.put(path, json=save, headers={CSRF_HEADER: csrf, "Origin": "https://evil.example"})
-        assert cross.status_code == 403 and "cross-origin" in cross.json()["detail"]
-        assert ed.file.read_bytes() == before
-        same = ed.client.put(path, json=save, headers={CSRF_HEADER: csrf, "Origin": ed.url})
-        assert same.status_code == 200, same.text
+def test_changes_need_the_sessions_csrf_token_and_this_origin(ed: Editor) -> None:
+    csrf = ed.csrf
+    entry = ed.entry()
+    before = ed.file.read_bytes()
+    save = {"answer": GROUNDED, "revision": entry["revision"]}
+    path = f"/api/admin/curated/{entry['id']}"
+    with httpx.Client(base_url=ed.url) as other:
+        other_session = sign_in(other)
+    for headers in ({}, {CSRF_HEADER: "0" * 64}, {CSRF_HEADER: other_session}):
+        refused = ed.client.put(path, json=save, headers=headers)
+        assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+        assert ed.client.delete(path, headers=headers).status_code == 403
+    cross = ed.client.put(path, json=save, headers={CSRF_HEADER: csrf, "Origin": "https://evil.example"})
+    assert cross.status_code == 403 and "cross-origin" in cross.json()["detail"]
+    assert ed.file.read_bytes() == before
+    same = ed.client.put(path, json=save, headers={CSRF_HEADER: csrf, "Origin": ed.url})
+    assert same.status_code == 200, same.text
 
 
 def test_wrong_admin_tokens_count_with_wrong_api_keys(indexed: Settings, tmp_path: Path) -> None:
@@ -191,167 +209,130 @@ def test_wrong_admin_tokens_count_with_wrong_api_keys(indexed: Settings, tmp_pat
         assert COOKIE not in ed.client.cookies
 
 
-def test_list_and_fetch_show_question_answer_and_citations(indexed: Settings, tmp_path: Path) -> None:
-    with editor(indexed, tmp_path) as ed:
-        sign_in(ed.client)
-        entry = ed.entry()
-        assert entry["answer"] == ed.published.answer
-        citations = entry["citations"]
-        assert isinstance(citations, list) and [c["quote"] for c in citations] == [BUDGET, COST]
-        assert citations[0]["title"] == "企业实施CRM系统项目要做哪些准备" and citations[0]["section"]
-        assert ed.client.get(f"/api/admin/curated/{entry['id']}").json() == entry
-        assert ed.client.get("/api/admin/curated/0123456789abcdef").status_code == 404
+def test_list_and_fetch_show_question_answer_and_citations(ed: Editor) -> None:
+    entry = ed.entry()
+    assert entry["answer"] == ed.published.answer
+    citations = entry["citations"]
+    assert isinstance(citations, list) and [c["quote"] for c in citations] == [BUDGET, COST]
+    assert citations[0]["title"] == "企业实施CRM系统项目要做哪些准备" and citations[0]["section"]
+    assert ed.client.get(f"/api/admin/curated/{entry['id']}").json() == entry
+    assert ed.client.get("/api/admin/curated/0123456789abcdef").status_code == 404
 
 
-def test_the_check_names_each_failing_claim_and_quote_and_writes_nothing(
-    indexed: Settings, tmp_path: Path
-) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        before = ed.file.read_bytes()
-        edit = {
-            "answer": f"{GROUNDED}\n{INVENTED}[1]\n项目要成功。",
-            "quotes": {"2": "成本是最不重要的因素。"},
-        }
-        report = ed.client.post(
-            f"/api/admin/curated/{entry['id']}/check", json=edit, headers={CSRF_HEADER: csrf}
-        )
-        assert report.status_code == 200
-        body = report.json()
-        assert body["ok"] is False
-        assert [(c["ok"], c["markers"]) for c in body["claims"]] == [(True, [1]), (False, [1]), (False, [])]
-        assert body["claims"][1]["problem"] == f"not supported by [1]: {INVENTED}"
-        assert body["claims"][2]["problem"] == "uncited: 项目要成功。"
-        quotes = {q["n"]: q for q in body["quotes"]}
-        assert quotes[1]["ok"] and not quotes[2]["ok"] and "is not in" in quotes[2]["problem"]
-        assert body["check"].count(";") == 2  # the one line `faq publish` prints
-        assert ed.file.read_bytes() == before
-        unknown = ed.client.post(f"/api/admin/curated/{entry['id']}/check", json={"answer": "x[1]", "quotes": {"7": "y"}},
-                                 headers={CSRF_HEADER: csrf})  # fmt: skip
-        assert unknown.status_code == 422 and "no citation [7]" in unknown.json()["detail"]
+def test_the_check_names_each_failing_claim_and_quote_and_writes_nothing(ed: Editor) -> None:
+    entry = ed.entry()
+    before = ed.file.read_bytes()
+    edit = {"answer": f"{GROUNDED}\n{INVENTED}[1]\n项目要成功。", "quotes": {"2": "成本是最不重要的因素。"}}
+    report = ed.change("POST", entry["id"], edit, check=True)
+    assert report.status_code == 200
+    body = report.json()
+    assert body["ok"] is False
+    assert [(c["ok"], c["markers"]) for c in body["claims"]] == [(True, [1]), (False, [1]), (False, [])]
+    assert body["claims"][1]["problem"] == f"not supported by [1]: {INVENTED}"
+    assert body["claims"][2]["problem"] == "uncited: 项目要成功。"
+    quotes = {q["n"]: q for q in body["quotes"]}
+    assert quotes[1]["ok"] and not quotes[2]["ok"] and "is not in" in quotes[2]["problem"]
+    assert body["check"].count(";") == 2  # the one line `faq publish` prints
+    assert ed.file.read_bytes() == before
+    unknown = ed.change("POST", entry["id"], {"answer": "x[1]", "quotes": {"7": "y"}}, check=True)
+    assert unknown.status_code == 422 and "no citation [7]" in unknown.json()["detail"]
 
 
-def test_a_grounded_edit_is_saved_and_served_at_once(indexed: Settings, tmp_path: Path) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        assert ed.ask()["answer"] == f"{COST}[1]{BUDGET}[2]"  # as published, renumbered as cited
-        trimmed = BUDGET.split(",")[0]  # a quote cut to the clause the edit needs, still the source's words
-        edit = {"answer": GROUNDED, "quotes": {"1": trimmed}, "revision": entry["revision"]}
+def test_a_grounded_edit_is_saved_and_served_at_once(ed: Editor) -> None:
+    entry = ed.entry()
+    assert ed.ask()["answer"] == f"{COST}[1]{BUDGET}[2]"  # as published, renumbered as cited
+    trimmed = BUDGET.split(",")[0]  # a quote cut to the clause the edit needs, still the source's words
+    edit = {"answer": GROUNDED, "quotes": {"1": trimmed}, "revision": entry["revision"]}
 
-        answers: list[tuple[int, object]] = []
-        stop = threading.Event()
+    answers: list[tuple[int, object]] = []
+    stop = threading.Event()
 
-        def keep_asking() -> None:  # an asker while the file is replaced: served throughout, never torn
-            while not stop.is_set():
-                response = httpx.post(f"{ed.url}/api/ask", json={"question": QUESTION}, timeout=30)
-                answers.append((response.status_code, response.json().get("curated")))
+    def keep_asking() -> None:  # an asker while the file is replaced: served throughout, never torn
+        while not stop.is_set():
+            response = httpx.post(f"{ed.url}/api/ask", json={"question": QUESTION}, timeout=30)
+            answers.append((response.status_code, response.json().get("curated")))
 
-        asker = threading.Thread(target=keep_asking)
-        asker.start()
-        try:
-            saved = ed.client.put(f"/api/admin/curated/{entry['id']}", json=edit, headers={CSRF_HEADER: csrf})
-            time.sleep(0.3)
-        finally:
-            stop.set()
-            asker.join()
-        assert saved.status_code == 200, saved.text
-        assert saved.json()["check"]["ok"] is True and saved.json()["entry"]["revision"] != entry["revision"]
-        assert answers and set(answers) == {(200, True)}
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        saved = ed.change("PUT", entry["id"], edit)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        asker.join()
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["check"]["ok"] is True and saved.json()["entry"]["revision"] != entry["revision"]
+    assert answers and set(answers) == {(200, True)}
 
-        served = ed.ask()  # the same process, no restart: the edit, cited [1], its quote re-anchored
-        assert served["curated"] is True and served["answer"] == GROUNDED
-        [citation] = served["citations"]
-        document = ed.bot.load().knowledge.documents[citation["source"]].text
-        assert citation["quote"] == trimmed == document[citation["start"] : citation["end"]]
-        restarted = Bot(ed.bot.settings, embeddings=HashEmbeddings())  # another worker process reads the same
-        assert restarted.ask(QUESTION).answer == GROUNDED
+    served = ed.ask()  # the same process, no restart: the edit, cited [1], its quote re-anchored
+    assert served["curated"] is True and served["answer"] == GROUNDED
+    [citation] = served["citations"]
+    document = ed.bot.load().knowledge.documents[citation["source"]].text
+    assert citation["quote"] == trimmed == document[citation["start"] : citation["end"]]
+    restarted = Bot(ed.bot.settings, embeddings=HashEmbeddings())  # another worker process reads the same
+    assert restarted.ask(QUESTION).answer == GROUNDED
 
 
-def test_a_flagged_edit_is_refused_and_the_file_stays_byte_for_byte(
-    indexed: Settings, tmp_path: Path
-) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        before = ed.file.read_bytes()
-        flagged = {"answer": f"{GROUNDED}{INVENTED}[1]", "revision": entry["revision"]}
-        refused = ed.client.put(
-            f"/api/admin/curated/{entry['id']}", json=flagged, headers={CSRF_HEADER: csrf}
-        )
-        assert refused.status_code == 422
-        assert refused.json()["detail"] == f"not saved: not supported by [1]: {INVENTED}"
-        assert [c["ok"] for c in refused.json()["check"]["claims"]] == [True, False]
-        moved = {"answer": GROUNDED, "quotes": {"1": "软件成本占一半。"}, "revision": entry["revision"]}
-        refused = ed.client.put(f"/api/admin/curated/{entry['id']}", json=moved, headers={CSRF_HEADER: csrf})
-        assert refused.status_code == 422 and "is not in" in refused.json()["detail"]
-        assert ed.file.read_bytes() == before
-        assert ed.ask()["answer"] != GROUNDED and ed.entry() == entry
+def test_a_flagged_edit_is_refused_and_the_file_stays_byte_for_byte(ed: Editor) -> None:
+    entry = ed.entry()
+    before = ed.file.read_bytes()
+    refused = ed.change(
+        "PUT", entry["id"], {"answer": f"{GROUNDED}{INVENTED}[1]", "revision": entry["revision"]}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == f"not saved: not supported by [1]: {INVENTED}"
+    assert [c["ok"] for c in refused.json()["check"]["claims"]] == [True, False]
+    moved = {"answer": GROUNDED, "quotes": {"1": "软件成本占一半。"}, "revision": entry["revision"]}
+    refused = ed.change("PUT", entry["id"], moved)
+    assert refused.status_code == 422 and "is not in" in refused.json()["detail"]
+    assert ed.file.read_bytes() == before
+    assert ed.ask()["answer"] != GROUNDED and ed.entry() == entry
 
 
 def test_a_save_the_disk_refuses_leaves_the_published_file_whole(
-    indexed: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ed: Editor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fails after the new file's bytes are written (a crash at that point is the same): the
     published file is the old one, byte for byte, no temporary file is left, and the old answer is served."""
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        before = ed.file.read_bytes()
-        real_fsync = os.fsync
+    entry = ed.entry()
+    before = ed.file.read_bytes()
+    real_fsync = os.fsync
 
-        def full_disk(fd: int) -> None:  # nothing but the save writes a file meanwhile
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            real_fsync(fd)
+    def full_disk(fd: int) -> None:  # nothing but the save writes a file meanwhile
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
 
-        monkeypatch.setattr(os, "fsync", full_disk)
-        failed = ed.client.put(f"/api/admin/curated/{entry['id']}", json={"answer": GROUNDED, "revision": entry["revision"]},
-                               headers={CSRF_HEADER: csrf})  # fmt: skip
-        monkeypatch.setattr(os, "fsync", real_fsync)
-        assert failed.status_code == 503 and "No space left on device" in failed.json()["detail"]
-        assert ed.file.read_bytes() == before
-        assert sorted(p.name for p in ed.file.parent.iterdir() if not p.name.endswith(".lock")) == [
-            ed.file.name
-        ]
-        assert ed.ask()["answer"] == f"{COST}[1]{BUDGET}[2]"
+    monkeypatch.setattr(os, "fsync", full_disk)
+    failed = ed.change("PUT", entry["id"], {"answer": GROUNDED, "revision": entry["revision"]})
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert failed.status_code == 503 and "No space left on device" in failed.json()["detail"]
+    assert ed.file.read_bytes() == before
+    assert sorted(p.name for p in ed.file.parent.iterdir() if not p.name.endswith(".lock")) == [ed.file.name]
+    assert ed.ask()["answer"] == f"{COST}[1]{BUDGET}[2]"
 
 
-def test_a_save_based_on_an_older_revision_is_a_conflict(indexed: Settings, tmp_path: Path) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        entry = ed.entry()
-        path = f"/api/admin/curated/{entry['id']}"
-        first = ed.client.put(
-            path, json={"answer": GROUNDED, "revision": entry["revision"]}, headers={CSRF_HEADER: csrf}
-        )
-        assert first.status_code == 200
-        after_first = ed.file.read_bytes()
-        stale = {
-            "answer": f"{COST}[2]",
-            "revision": entry["revision"],
-        }  # a second trainer, opened before the save
-        conflict = ed.client.put(path, json=stale, headers={CSRF_HEADER: csrf})
-        assert conflict.status_code == 409 and "changed since it was opened" in conflict.json()["detail"]
-        assert ed.file.read_bytes() == after_first
+def test_a_save_based_on_an_older_revision_is_a_conflict(ed: Editor) -> None:
+    entry = ed.entry()
+    assert (
+        ed.change("PUT", entry["id"], {"answer": GROUNDED, "revision": entry["revision"]}).status_code == 200
+    )
+    after_first = ed.file.read_bytes()
+    stale = {"answer": f"{COST}[2]", "revision": entry["revision"]}  # a second trainer opened it before
+    conflict = ed.change("PUT", entry["id"], stale)
+    assert conflict.status_code == 409 and "changed since it was opened" in conflict.json()["detail"]
+    assert ed.file.read_bytes() == after_first
 
 
-def test_unpublish_one_entry(indexed: Settings, tmp_path: Path) -> None:
-    with editor(indexed, tmp_path) as ed:
-        csrf = sign_in(ed.client)
-        other = ed.published.model_copy(update={"question": "成本是最主要的因素吗?", "answer": f"{COST}[2]"})
-        publish(ed.bot.settings.data_dir, ed.bot.embeddings, [other])
-        entries = ed.client.get("/api/admin/curated").json()
-        budget = next(e for e in entries if e["question"] == QUESTION)
-        assert (
-            ed.client.delete(f"/api/admin/curated/{budget['id']}", headers={CSRF_HEADER: csrf}).status_code
-            == 200
-        )
-        assert [e["question"] for e in ed.client.get("/api/admin/curated").json()] == [other.question]
-        assert ed.ask()["curated"] is False
-        again = ed.client.delete(f"/api/admin/curated/{budget['id']}", headers={CSRF_HEADER: csrf})
-        assert again.status_code == 404
+def test_unpublish_one_entry(ed: Editor) -> None:
+    other = ed.published.model_copy(update={"question": "成本是最主要的因素吗?", "answer": f"{COST}[2]"})
+    publish(ed.bot.settings.data_dir, ed.bot.embeddings, [other])
+    entries = ed.client.get("/api/admin/curated").json()
+    budget = next(e for e in entries if e["question"] == QUESTION)
+    assert ed.change("DELETE", budget["id"]).status_code == 200
+    assert [e["question"] for e in ed.client.get("/api/admin/curated").json()] == [other.question]
+    assert ed.ask()["curated"] is False
+    assert ed.change("DELETE", budget["id"]).status_code == 404
 
 
 def test_the_check_re_anchors_a_quote_and_flags_one_not_in_the_source(indexed: Settings) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.curated import publish
 from bot.service import Bot
@@ -18,6 +18,7 @@ from crmkb.web.app import create_app
 from ingest.pipeline import run_ingest
 from tests.conftest import KB
 from tests.fakes import HashEmbeddings
+from tests.support.browser import chromium, record_dialogs
 from tests.support.faq_edit import (
     BUDGET,
     COST,
@@ -33,7 +34,6 @@ from tests.support.uvicorn_server import serving
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "faq-edit"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MARKUP = "<img src=x onerror=alert(1)>"
 
 
@@ -46,13 +46,8 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium(ARTIFACTS) as browser:
         yield browser
-        browser.close()
 
 
 DIALOGS: list[str] = []
@@ -61,12 +56,7 @@ DIALOGS: list[str] = []
 def open_page(browser: Browser, url: str) -> Page:
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
     page = context.new_page()
-
-    def on_dialog(dialog: Dialog) -> None:
-        DIALOGS.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
+    record_dialogs(page, into=DIALOGS)
     page.goto(url + "/faq")
     return page
 
