@@ -10,8 +10,9 @@ in ``X-CSRF-Token`` (only a page of this origin can read it, from the sign-in re
 Wrong tokens count against the same per-address limit as wrong API keys (:class:`Guards`). Without an admin
 token, sign-in is off and every admin route answers 503 saying how to turn it on.
 
-To protect a route: put it on an ``APIRouter(route_class=AdminRoute)`` (the session is checked before the
-body is read) and take :data:`AdminDep` where the session itself is wanted.
+To protect an API route, put it on an ``APIRouter(route_class=AdminRoute)``: the session is checked before
+the body is read, and left in ``request.state.admin``. A page that shows a sign-in form to a visitor
+without a session asks ``admin_auth(request).current(request)``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from crmkb.settings import ServerSettings
@@ -155,14 +155,6 @@ def check_origin(request: Request) -> None:
 def admin_auth(request: Request) -> AdminAuth:
     auth: AdminAuth = request.app.state.admin
     return auth
-
-
-def require_admin(request: Request) -> AdminSession:
-    session = getattr(request.state, "admin", None)
-    return session if isinstance(session, AdminSession) else admin_auth(request).require(request)
-
-
-AdminDep = Annotated[AdminSession, Depends(require_admin)]
 
 
 class AdminRoute(ApiRoute):
