@@ -3,17 +3,21 @@
 When a question closely matches a published one (see :func:`is_match`), the bot serves the curated answer,
 marked ``curated``, fitted to the asker (:func:`fit`): in the asker's script, with only the citations its
 text cites, renumbered 1…n in the order the text first cites them.
-The published file is re-read when it changes, so every server process picks up a publish or unpublish.
+The published file is re-read when it changes, so every server process picks up a publish, an edit or an
+unpublish; changes are made under a lock, so two publishers (the CLI, the trainer page in any worker) never
+lose each other's entries.
 Curated answers are optional: a published file that cannot be read is logged once and ignored (answers
 come from the index as usual) until it is fixed or published anew.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +28,14 @@ from bot.evidence import GENERIC_TERMS, QUESTION_WORD
 from bot.language import detect_language
 from bot.prompts import CITATION
 from bot.schemas import Answer
-from crmkb.files import write_atomically
+from crmkb.files import exclusive, write_atomically
 from ingest.embeddings import IdentifiedEmbeddings
 from ingest.normalise import normalise_question
 from ingest.sparse import tokenize
 
 log = logging.getLogger(__name__)
 PUBLISHED = Path("faq") / "published.json"
+LOCK = Path("faq") / ".published.lock"
 # What is embedded: the question in one script with Taiwan wording mapped, so "如何預防範圍擴散?" and
 # "如何预防范围扩散?" are one vector. Vectors of files published before carry no form and are re-embedded.
 EMBEDDED_FORM = "normalise_question"
@@ -47,6 +52,13 @@ MATCH_SAME_TERMS = 0.95
 
 class PublishedFileError(ValueError):
     """The published curated answers cannot be read; the message names the file and the way out."""
+
+
+class Conflict(ValueError):
+    """A curated answer changed (or was unpublished) since the caller read it; nothing was written."""
+
+
+CHANGED = "this curated answer was changed since it was opened: open it again and redo the edit"
 
 
 def question_key(question: str) -> str:
@@ -100,7 +112,7 @@ class CuratedAnswers:
         self.path = data_dir / PUBLISHED
         self.embeddings = embeddings
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._entries: list[dict[str, Any]] = []
         self._vectors = np.zeros((0, 1), np.float32)
 
@@ -110,7 +122,9 @@ class CuratedAnswers:
         except FileNotFoundError:
             self._stamp, self._entries = None, []
             return
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        # Every write is a new file renamed into place, so its inode tells a change the clock's tick
+        # (a few milliseconds) and an equal size would hide: a one-character fix of an answer.
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if stamp == self._stamp:
             return
         self._stamp = stamp  # a bad file is reported once, not on every question
@@ -156,34 +170,67 @@ class CuratedAnswers:
         return fit(Answer.model_validate(found["answer"]), question)
 
 
-def publish(data_dir: Path, embeddings: IdentifiedEmbeddings, answers: list[Answer]) -> int:
-    """Add (or replace) curated answers; returns how many are published in all."""
-    entries = {e["key"]: e for e in _read(data_dir)}
-    for answer in answers:
-        entries[question_key(answer.question)] = {
-            "key": question_key(answer.question),
-            "question": answer.question,
-            "answer": answer.model_dump(exclude={"latency_ms"}),
-            "embedder": embeddings.name,
-            "embedded": EMBEDDED_FORM,
-            "vector": [round(float(x), 6) for x in embeddings.embed_query(embedding_text(answer.question))],
-        }
-    _write(data_dir, sorted(entries.values(), key=lambda e: e["key"]))
+def entry_id(entry: Mapping[str, Any]) -> str:
+    """A short stable name for a published entry (its key can be long and holds any script)."""
+    return hashlib.sha256(entry["key"].encode()).hexdigest()[:16]
+
+
+def revision(entry: Mapping[str, Any]) -> str:
+    """Names one version of a published entry's answer: an edit based on another is a :class:`Conflict`."""
+    text = json.dumps(entry["answer"], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def published(data_dir: Path) -> list[dict[str, Any]]:
+    """The published entries, as stored (``PublishedFileError`` if the file cannot be read)."""
+    return _read(data_dir)
+
+
+def publish(
+    data_dir: Path,
+    embeddings: IdentifiedEmbeddings,
+    answers: list[Answer],
+    *,
+    revisions: Mapping[str, str] | None = None,
+) -> int:
+    """Add (or replace) curated answers; returns how many are published in all. ``revisions`` maps an
+    entry's id to the :func:`revision` the caller based its answer on: if that entry has changed or gone
+    since, nothing is written and :class:`Conflict` is raised."""
+    vectors = [embeddings.embed_query(embedding_text(a.question)) for a in answers]
+    with exclusive(data_dir / LOCK):
+        entries = {e["key"]: e for e in _read(data_dir)}
+        current = {entry_id(e): revision(e) for e in entries.values()}
+        for name, based_on in (revisions or {}).items():
+            if name not in current:
+                raise Conflict("this curated answer is no longer published (unpublished meanwhile?)")
+            if current[name] != based_on:
+                raise Conflict(CHANGED)
+        for answer, vector in zip(answers, vectors, strict=True):
+            entries[question_key(answer.question)] = {
+                "key": question_key(answer.question),
+                "question": answer.question,
+                "answer": answer.model_dump(exclude={"latency_ms"}),
+                "embedder": embeddings.name,
+                "embedded": EMBEDDED_FORM,
+                "vector": [round(float(x), 6) for x in vector],
+            }
+        _write(data_dir, sorted(entries.values(), key=lambda e: e["key"]))
     return len(entries)
 
 
 def unpublish(data_dir: Path, questions: list[str] | None) -> int:
     """Remove the given questions (all when ``None``); returns how many were removed. Removing all works
     on an unreadable file too: it is the way out of one."""
-    try:
-        entries = _read(data_dir)
-    except PublishedFileError:
-        if questions is not None:
-            raise
-        entries = []
-    keys = None if questions is None else {question_key(q) for q in questions}
-    kept = [e for e in entries if keys is not None and e["key"] not in keys]
-    _write(data_dir, kept)
+    with exclusive(data_dir / LOCK):
+        try:
+            entries = _read(data_dir)
+        except PublishedFileError:
+            if questions is not None:
+                raise
+            entries = []
+        keys = None if questions is None else {question_key(q) for q in questions}
+        kept = [e for e in entries if keys is not None and e["key"] not in keys]
+        _write(data_dir, kept)
     return len(entries) - len(kept)
 
 

@@ -153,7 +153,7 @@ class ExtractiveAnswerer:
             else known
         )
         judged = judged if judged.terms else known
-        return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised))
+        return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised, kind))
 
     def _asked(self, question: str) -> str:
         """The question without its polite or reported framing, which would otherwise move its vector and
@@ -242,9 +242,12 @@ class ExtractiveAnswerer:
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
         return self.composer.compose(scored, ask, kind, exclude, count, query)
 
-    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str) -> str | None:
-        """Why the evidence does not answer the question, or None when it does. ``known`` is ``ask`` with
-        only the terms the knowledge base uses."""
+    def _refusal(
+        self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind = "other"
+    ) -> str | None:
+        """Why the evidence does not answer the question, or None when it does. ``known`` is what its asking
+        clauses ask, with only the terms the knowledge base uses: a figure in the scene it sets ("有几个一个月
+        才发生一次的业务,…该怎么处理?") is not asked for."""
         if not ask.terms and not ask.unknown_english:
             return "nothing specific asked"
         if self.vocabulary.unknown(ask):
@@ -258,13 +261,14 @@ class ExtractiveAnswerer:
             f"{documents[c.source].title} {c.section} {documents[c.source].text[c.start : c.end]}"
             for c in chosen
         )
-        if ask.wants_quantity and not has_quantity(text):
+        # a list answers how many items there are ("列出了几个原则?") by giving them
+        if known.wants_quantity and kind != "list" and not has_quantity(text):
             return "asks for a figure the evidence does not give"
-        if ask.wants_date and not has_date(text):
+        if known.wants_date and not has_date(text):
             return "asks for a date the evidence does not give"
-        if ask.wants_price and not has_money(text):
+        if known.wants_price and not has_money(text):
             return "asks for a price the evidence does not give"
-        if ask.wants_name and not names_other_than(text, question):
+        if known.wants_name and not names_other_than(text, question):
             return "asks for a name the evidence does not give"
         best_dense = max(c.dense for c in chosen)
         if best_dense < self.settings.min_dense:

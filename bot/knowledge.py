@@ -87,6 +87,12 @@ class Knowledge:
                 sections.append(chunk.section)
         return order
 
+    def section_at(self, source: str, offset: int) -> str:
+        """The section of ``source`` that the character at ``offset`` is in ("" outside every chunk)."""
+        return next(
+            (c.section for c in self.chunks.values() if c.source == source and c.start <= offset < c.end), ""
+        )
+
     def english(self, source: str, section: str) -> tuple[str, str]:
         """The catalog's English titles of a document and of one of its sections ("" where it has none)."""
         document = self.documents.get(source)

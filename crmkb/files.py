@@ -1,5 +1,6 @@
 """Writing a file so that a failure leaves the old file (or none), never half of a new one, and a success
-survives a power cut: the file's bytes and its name in the folder both reach the disk before we return.
+survives a power cut: the file's bytes and its name in the folder both reach the disk before we return;
+and one writer at a time for files that are read, changed and written back.
 
 Files are created 0644 (readable by the service's other users, such as a web server or a backup job) less
 the process umask; ``private=True`` makes them 0600 for content that only its owner should read.
@@ -7,9 +8,11 @@ the process umask; ``private=True`` makes them 0600 for content that only its ow
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -55,3 +58,22 @@ def sync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def exclusive(lock: Path, on_wait: Callable[[], object] | None = None) -> Iterator[None]:
+    """Hold an OS lock on the file ``lock`` (created if needed) while the block runs; another process or
+    thread asking for it waits, after ``on_wait`` is called. The lock is released when its holder ends,
+    even by SIGKILL."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, PUBLIC_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

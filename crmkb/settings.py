@@ -147,6 +147,9 @@ def comma_or_json_list(value: object) -> object:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+MIN_ADMIN_TOKEN = 16  # refuses the guessable: "admin", "changethis", a word
+
+
 class ServerSettings(BaseModel):
     """The HTTP service."""
 
@@ -181,6 +184,28 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         default=65_536, ge=1024, le=10_000_000, description="Larger request bodies are refused with 413."
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Turns on admin sign-in (editing curated answers on /faq): trainers sign in with it and "
+        f"get a session cookie. At least {MIN_ADMIN_TOKEN} characters. Unset: editing is off.",
+    )
+    admin_session_s: int = Field(
+        default=8 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="How long an admin sign-in lasts; changing admin_token ends every session at once.",
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"too weak: use at least {MIN_ADMIN_TOKEN} random characters, e.g. `openssl rand -hex 24`"
+            )
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -299,5 +324,20 @@ def describe_validation_error(exc: ValidationError) -> str:
     for err in exc.errors():
         path = [str(part) for part in err["loc"]]
         env = "CRMKB_" + "_".join(path).upper()
-        lines.append(f"invalid setting {env}: {err['msg']} (got {err.get('input')!r})")
+        got = "its value is not shown" if _secret(path) else f"got {err.get('input')!r}"
+        lines.append(f"invalid setting {env}: {err['msg']} ({got})")
     return "; ".join(lines)
+
+
+def _secret(path: list[str]) -> bool:
+    """Whether the setting at ``path`` holds a secret, whose value an error message must not repeat."""
+    model: type[BaseModel] = Settings
+    for name in path:
+        field = model.model_fields.get(name)
+        if field is None:
+            return False
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+            continue
+        return "SecretStr" in str(field.annotation)
+    return False

@@ -123,6 +123,14 @@ def test_a_follow_up_stays_in_the_article_the_conversation_is_in(
     assert {c.source for c in follow.citations} == {source}
 
 
+def test_a_question_about_several_things_is_not_asking_for_a_figure(real_bot: Bot) -> None:
+    answer = real_bot.ask(
+        "我們專案快結案了,當初有幾個一個月才發生一兩次的特殊業務,顧問說先放著。現在顧問要走了,這些該怎麼處理?"
+    )
+    assert answer.answerable, answer.answer
+    assert "001_4998ac562ddf94fb.txt" in {c.source for c in answer.citations}
+
+
 def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
     answer = real_bot.ask("Wie implementiere ich ein CRM-System erfolgreich?")
     assert answer.language == "other" and not answer.answerable

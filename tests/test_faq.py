@@ -273,6 +273,27 @@ def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str]
     assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
 
 
+def test_publish_refuses_a_quote_the_source_does_not_hold(
+    env: dict[str, str], built: dict[str, Path], tmp_path: Path
+) -> None:
+    """A quote changed in the spreadsheet is not the source's words: the bot would cite something no
+    article says. The answer is untouched, so only the quote check can catch it."""
+    rows = _rows(built["csv"])
+    budget = next(r for r in rows if r["question"] == "项目预算中软件成本占多少?")
+    citations = json.loads(budget["citations"])
+    citations[0]["quote"] = "软件成本占预算的一半。"
+    budget["status"], budget["citations"] = "approved", json.dumps(citations, ensure_ascii=False)
+    path = tmp_path / "tampered.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    code, stdout, stderr = crmkb(env, "faq", "publish", str(path))
+    assert code == 0 and "published 0 of 1" in stdout
+    assert "not published" in stderr and "quote [1] is not in" in " ".join(stderr.split())
+    assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
+
+
 def test_trainers_round_trip_through_a_csv_saved_by_excel(
     env: dict[str, str], questions: Path, tmp_path: Path
 ) -> None:

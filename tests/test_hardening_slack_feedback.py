@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bot.schemas import Answer
 from bot.service import Bot
@@ -20,12 +20,12 @@ from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.settings import ServerSettings
 from crmkb.slack.messages import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
+from tests.support.browser import chromium
 from tests.support.fake_slack import Recorder, make_app
 from tests.support.serve_process import crmkb_serve
 from tests.support.slack_delivery import SECRET
 from tests.support.uvicorn_server import serving
 from tests.test_slack import buttons, click, command
-from tests.test_widget_browser import CHROMIUM
 
 QUESTION = "CRM项目团队应该包括哪些人?"
 OLD_SCHEMA = """
@@ -139,12 +139,9 @@ def test_web_raters_are_the_widget_id_or_else_the_client_address(base_url: str, 
 
 @pytest.mark.slow
 def test_the_widget_rates_as_one_rater_across_visits(base_url: str, real_bot: Bot) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
     store = FeedbackStore(real_bot.settings.data_dir / FEEDBACK_DB)
     answered: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium() as browser:
         page = browser.new_context(locale="zh-CN").new_page()
         page.goto(base_url + "/")
         for visit, clicks in enumerate((["crmkb-up", "crmkb-down"], ["crmkb-up"])):
@@ -164,7 +161,6 @@ def test_the_widget_rates_as_one_rater_across_visits(base_url: str, real_bot: Bo
                 if [r for _, r, _ in ratings(store, answered[-1])] == [wanted]:
                     break
                 page.wait_for_timeout(100)
-        browser.close()
     first, second = (ratings(store, a) for a in answered)
     assert [r for _, r, _ in first] == ["down"] and [r for _, r, _ in second] == ["up"]
     assert re.fullmatch(r"web:[0-9a-f]{32}", first[0][0]) and first[0][0] == second[0][0]

@@ -4,25 +4,24 @@ loopback serving the real bot. Screenshots go to .data/test-artifacts/widget/ (l
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from bot.schemas import Answer, Citation
 from bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
+from tests.support.browser import chromium, record_dialogs
 from tests.support.curated import curated_for
 from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "widget"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +33,15 @@ def base_url(real_bot: Bot) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium(ARTIFACTS) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
-    dialogs: list[str] = []
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
+    dialogs = record_dialogs(page)
     page.goto(base_url + "/")
     yield page
     assert dialogs == [], "no script from the network may run"

@@ -13,14 +13,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot import curated
-from bot.language import detect_language
-from bot.schemas import Answer
 from bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
-from crmkb.faq.review import recheck
+from crmkb.faq.review import as_answer, recheck, refusal
 from crmkb.faq.reviewed import ReviewError, read_reviewed
 from crmkb.faq.suggest import suggestions
 from crmkb.files import write_atomically
@@ -128,15 +126,14 @@ def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .c
     entries = _reviewed(reviewed)
     with user_errors():
         bot = Bot(settings)
-        entries = [recheck(entry, bot.embeddings.embed_query) for entry in entries]
+        knowledge = bot.load().knowledge  # quotes are checked against the sources the bot serves
+        entries = [recheck(entry, bot.embeddings.embed_query, knowledge) for entry in entries]
         approved = [e for e in entries if e.status == "approved"]
-        refused = [e for e in approved if e.check or not e.covered]
+        refused = [e for e in approved if refusal(e)]
         for entry in refused:
-            err.print(
-                f"[yellow]not published[/] {escape(entry.question)}: {escape(entry.check or 'not covered')}"
-            )
+            err.print(f"[yellow]not published[/] {escape(entry.question)}: {escape(refusal(entry))}")
         ready = [e for e in approved if e not in refused]
-        total = curated.publish(settings.data_dir, bot.embeddings, [_answer(e) for e in ready])
+        total = curated.publish(settings.data_dir, bot.embeddings, [as_answer(e) for e in ready])
     out.print(f"published {len(ready)} of {len(approved)} approved entries; {total} curated answers in all")
 
 
@@ -184,13 +181,6 @@ def _reviewed(path: Path) -> list[Entry]:
         return read_reviewed(path)
     except ReviewError as exc:
         fail(escape(str(exc)))
-
-
-def _answer(entry: Entry) -> Answer:
-    return Answer(
-        question=entry.question, answer=entry.final_answer, answerable=True,
-        language=detect_language(entry.question), mode="extractive", citations=entry.citation_models(),
-    )  # fmt: skip
 
 
 class _progress:

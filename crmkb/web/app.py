@@ -14,8 +14,9 @@ from bot.service import Bot, QuestionError
 from bot.watcher import IndexWatcher
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import Settings, get_settings
+from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
-from crmkb.web.routes import ask, faq, feedback, health, slack, sources, stream, widget
+from crmkb.web.routes import ask, curated_admin, faq, feedback, health, slack, sources, stream, widget
 from ingest.index import IndexMissing
 from ingest.store import EmbedderMismatch, StoreUnavailable
 
@@ -48,8 +49,11 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.guards = Guards(settings.server, settings.data_dir)  # run by every /api/* route (ApiRoute)
+    app.state.admin = admin_auth.AdminAuth(settings.server, app.state.guards)  # the admin routes' sessions
     for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
         app.include_router(router)
+    app.include_router(admin_auth.router)
+    app.include_router(curated_admin.router)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)

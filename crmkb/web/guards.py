@@ -1,5 +1,5 @@
 """What stands in front of /api/*: the optional API key, per-client rate limits shared by every worker,
-and a body-size cap."""
+a count of wrong secrets per address, and a body-size cap."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,16 +40,22 @@ class Guards:
         expected = self.settings.api_key
         if expected is None:
             return
+        given = request.headers.get(API_KEY_HEADER, "")
+        self.check_secret(request, given, expected, f"missing or wrong API key (send it in {API_KEY_HEADER})")
+
+    def check_secret(self, request: Request, given: str, expected: SecretStr, wrong: str) -> None:
+        """Compare a secret a client sent in constant time; a wrong one is a 401 saying ``wrong`` and counts
+        against the client's address. Every secret (the API key, the admin token) shares one count, so
+        guessing one does not buy tries at the other."""
         address = f"authfail:{client_address(request, self.proxies)}"
         wait = self.counts.exceeded(address, self.settings.auth_failures)
         if wait is not None:
-            raise _too_many(f"too many wrong API keys from this address; try again in {wait} s", wait)
-        given = request.headers.get(API_KEY_HEADER, "")
+            raise _too_many(
+                f"too many wrong API keys or admin tokens from this address; try again in {wait} s", wait
+            )
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             self.counts.add(address)
-            raise HTTPException(
-                status_code=401, detail=f"missing or wrong API key (send it in {API_KEY_HEADER})"
-            )
+            raise HTTPException(status_code=401, detail=wrong)
 
     def check(self, request: Request) -> None:
         self.check_api_key(request)
@@ -64,16 +71,21 @@ class Guards:
 
 
 class ApiRoute(APIRoute):
-    """An /api/* route: the app's :class:`Guards` run before the body is read, so a malformed body neither
-    skips the key check nor escapes the limit (FastAPI parses bodies before it runs dependencies); then the
-    body is parsed as standard JSON (:mod:`crmkb.web.strict_json`)."""
+    """An /api/* route: :meth:`admit` (the app's :class:`Guards`) runs before the body is read, so a
+    malformed body neither skips the key check nor escapes the limit (FastAPI parses bodies before it runs
+    dependencies); then the body is parsed as standard JSON (:mod:`crmkb.web.strict_json`)."""
+
+    def admit(self, request: Request) -> None:
+        """Refuse the request (an ``HTTPException``) before its body is read; runs in a worker thread, as
+        the counts may wait on another worker's write."""
+        guards: Guards = request.app.state.guards
+        guards.check(request)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            guards: Guards = request.app.state.guards
-            await run_in_threadpool(guards.check, request)  # the counts may wait on another worker's write
+            await run_in_threadpool(self.admit, request)
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return guarded

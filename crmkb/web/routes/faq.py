@@ -1,4 +1,5 @@
-"""POST /api/faq (answer a list of questions as FAQ entries and render a file) and the trainer page /faq."""
+"""POST /api/faq (answer a list of questions as FAQ entries and render a file) and the trainer page /faq,
+with its editor of published answers (/faq/edit.js, backed by /api/admin/curated)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,8 @@ async def build_faq(body: FaqRequest, bot: BotDep) -> FaqResponse:
 @page.get("/faq", include_in_schema=False)
 def faq_page() -> FileResponse:
     return FileResponse(STATIC / "faq.html", media_type="text/html; charset=utf-8")
+
+
+@page.get("/faq/edit.js", include_in_schema=False)
+def faq_editor_script() -> FileResponse:
+    return FileResponse(STATIC / "faq-edit.js", media_type="text/javascript; charset=utf-8")

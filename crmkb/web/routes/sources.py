@@ -37,10 +37,7 @@ def source_passage(
     first = text.rfind("\n", 0, start) + 1
     last = text.find("\n", end)
     last = len(text) if last < 0 else last
-    sections = [
-        c.section for c in knowledge.chunks.values() if c.source == source and c.start <= start < c.end
-    ]
     return SourcePassage(
-        source=source, title=document.title, section=sections[0] if sections else "", kind=document.kind,
+        source=source, title=document.title, section=knowledge.section_at(source, start), kind=document.kind,
         paragraph=text[first:last], quote_start=start - first, quote_end=end - first,
     )  # fmt: skip
