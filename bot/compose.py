@@ -84,8 +84,8 @@ class Composer:
         ask: Ask,
         kind: Kind,
         exclude: frozenset[tuple[str, int, int]],
-        count: int | None = None,
-        query: np.ndarray | None = None,
+        count: int | None,
+        query: np.ndarray,
     ) -> list[Quote]:
         """``ask``: the question's terms the knowledge base uses. ``exclude``: spans already given (a
         follow-up's previous answer), quoted again only when nothing else answers. ``count``: how many
@@ -191,7 +191,7 @@ class Composer:
 
     # -- a quote made whole ---------------------------------------------------------------------------
 
-    def _whole(self, item: Scored, kind: Kind = "other", query: np.ndarray | None = None) -> Quote:
+    def _whole(self, item: Scored, kind: Kind, query: np.ndarray) -> Quote:
         """The sentence with what it needs to stand alone: the sentence before it when it points back, the
         answer after it when it is a question the article asks, the items after it when it leads a list,
         for a why question the reason the next sentences of its paragraph give for it, and otherwise the
@@ -199,14 +199,13 @@ class Composer:
         units = self.knowledge.sentences.units
         unit = units[item.index]
         start, end = unit.start, unit.end
-        previous = units[item.index - 1] if item.index > 0 else None
         if (
             _POINTS_BACK.search(unit.text)
-            and previous is not None
+            and item.index > 0
+            and self._in_paragraph(item.index - 1, item.index)
             and self.key(item.index - 1) == self.key(item.index)
-            and "\n" not in self._text(unit.source, previous.end, unit.start)
         ):
-            start = previous.start
+            start = units[item.index - 1].start
         if _QUESTION.search(unit.text):
             end = self._reply_end(item.index) or end
         elif LEAD_IN.search(unit.text):
@@ -214,7 +213,7 @@ class Composer:
         elif kind == "why" and not _CAUSE.search(unit.text):
             end = self._reason_end(item.index) or end
         core_end = None
-        if end == unit.end and query is not None and (continued := self._continued_end(item.index, query)):
+        if end == unit.end and (continued := self._continued_end(item.index, query)):
             end, core_end = continued, unit.end
         key = self.key(item.index)
         return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms, core_end)
@@ -222,14 +221,22 @@ class Composer:
     def _text(self, source: str, start: int, end: int) -> str:
         return self.knowledge.documents[source].text[start:end]
 
+    def _in_paragraph(self, index: int, later: int) -> bool:
+        """Whether sentence ``later`` follows sentence ``index`` in the same paragraph: same document, no
+        line break between them."""
+        units = self.knowledge.sentences.units
+        unit, following = units[index], units[later]
+        return following.source == unit.source and "\n" not in self._text(
+            unit.source, unit.end, following.start
+        )
+
     def _reason_end(self, index: int) -> int | None:
         """Where the reason for a statement ends, when one of the next two sentences of its paragraph gives
         it ("…注定要失败。因为从来没有…", "…越用越糟。这就是…原因…造成的。")."""
         units = self.knowledge.sentences.units
-        unit = units[index]
         for position in range(index + 1, min(index + 1 + REASON_REACH, len(units))):
             following = units[position]
-            if following.source != unit.source or "\n" in self._text(unit.source, unit.end, following.start):
+            if not self._in_paragraph(index, position):
                 return None
             if _CAUSE.search(following.text) or (
                 position == index + 1 and _POINTS_BACK.search(following.text)
@@ -241,13 +248,11 @@ class Composer:
         """The end of the next sentence of the paragraph when the pair matches the question better than the
         sentence alone ("…责任。其实指责对任何人都没有好处。"): the statement and what it goes on to say."""
         units = self.knowledge.sentences.units
-        if index + 1 >= len(units):
-            return None
-        unit, following = units[index], units[index + 1]
-        if following.source != unit.source or "\n" in self._text(unit.source, unit.end, following.start):
+        if index + 1 >= len(units) or not self._in_paragraph(index, index + 1):
             return None
         if self.key(index + 1) != self.key(index):
             return None
+        following = units[index + 1]
         # The mean of two e5 vectors stands in for the vector of the two sentences read together.
         vectors = self.knowledge.sentences.vectors
         pair = vectors[index] + vectors[index + 1]

@@ -242,9 +242,7 @@ class ExtractiveAnswerer:
             scored = figures[:1] + [s for s in scored if s not in figures[:1]]
         return self.composer.compose(scored, ask, kind, exclude, count, query)
 
-    def _refusal(
-        self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind = "other"
-    ) -> str | None:
+    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind) -> str | None:
         """Why the evidence does not answer the question, or None when it does. ``known`` is what its asking
         clauses ask, with only the terms the knowledge base uses: a figure in the scene it sets ("有几个一个月
         才发生一次的业务,…该怎么处理?") is not asked for."""
