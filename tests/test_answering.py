@@ -292,27 +292,15 @@ def test_a_heading_that_names_the_whole_ask_beats_its_siblings(
 
 
 @pytest.mark.parametrize(
-    ("question", "reason"),
+    ("question", "following"),
     [
+        # a why question gets the reason the next sentence gives
         ("为什么抱着销售翻倍这种期望的CRM项目一开始就注定失败?", "因为从来没有一个项目能够有这样的效果"),
         # asked in Traditional: "為什麼" is read as a why question as "为什么" is
         ("為什麼有的公司CRM上線一段時間後越用越糟?", "没有做好后续完善的工作"),
         # the next sentence points back at the statement and says what it is for
         ("CRM系统为啥要能给项目团队反馈信息?", "这种智能化的设计能够让商业人士"),
-    ],
-)
-def test_a_why_question_gets_the_reason_the_next_sentence_gives(
-    real_bot: Bot, question: str, reason: str
-) -> None:
-    answer = real_bot.ask(question)
-    assert answer.answerable, answer.answer
-    assert reason in "".join(c.quote for c in answer.citations)
-
-
-@pytest.mark.parametrize(
-    ("question", "continuation"),
-    [
-        # the verdict is in the sentence after the one that matches best
+        # any question: the sentence runs on when its neighbour says more about the question (the verdict)
         (
             "Do we need every process automated in the CRM before we go live?",
             "这可以在系统开始运行后就已经完成",
@@ -320,12 +308,12 @@ def test_a_why_question_gets_the_reason_the_next_sentence_gives(
         ("上线前是不是所有流程都得先在系统里自动化好?", "这可以在系统开始运行后就已经完成"),
     ],
 )
-def test_a_sentence_runs_on_when_its_neighbour_says_more_about_the_question(
-    real_bot: Bot, question: str, continuation: str
+def test_a_quote_takes_the_next_sentence_when_that_answers(
+    real_bot: Bot, question: str, following: str
 ) -> None:
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
-    assert continuation in "".join(c.quote for c in answer.citations)
+    assert following in "".join(c.quote for c in answer.citations)
 
 
 @pytest.mark.parametrize(
