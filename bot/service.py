@@ -22,9 +22,13 @@ from bot.llm import LLMAnswerer, make_chat_model
 from bot.schemas import Answer, Mode
 from crmkb.settings import Settings
 from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from ingest.index import IndexMissing
 from ingest.pipeline import IngestReport, run_ingest
-from ingest.store import VectorStore, is_missing_collection, make_client
+from ingest.store import EmbedderMismatch, StoreUnavailable, VectorStore, is_missing_collection, make_client
 
+# What keeps the bot from answering any question until the store, an ingest or the configuration is fixed:
+# every channel tells its user so in one line.
+INDEX_UNAVAILABLE = (StoreUnavailable, IndexMissing, EmbedderMismatch)
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY = 5  # earlier questions of a conversation that are read
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")

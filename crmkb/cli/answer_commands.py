@@ -11,10 +11,8 @@ from rich.markup import escape
 
 from bot.render import curated_badge, place
 from bot.schemas import Answer
-from bot.service import Bot
+from bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 
 def print_answer(answer: Answer) -> None:
@@ -87,7 +85,7 @@ def serve(
         bot = Bot(settings)  # fails fast on a bad setting
     try:
         bot.load()  # a fresh data dir is ingested once, before any worker starts
-    except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
+    except INDEX_UNAVAILABLE as exc:
         # Serve anyway: /healthz is live, /readyz and /api/* say what is wrong until it is fixed, and the
         # server picks up the index as soon as an ingest (or the store) makes it available.
         err.print(f"[bold yellow]warning:[/] {exc}", highlight=False)

@@ -24,12 +24,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.schemas import Answer
-from bot.service import Bot, QuestionError, clean_question
+from bot.service import INDEX_UNAVAILABLE, Bot, QuestionError, clean_question
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.slack.blocks import escape, trim
 from crmkb.slack.messages import trouble
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -86,7 +84,7 @@ class Answering:
         except Late:
             log.warning("no answer within %g s to a Slack question %r", self.timeout_s, question)
             result = trouble(question, key="late", seconds=self.timeout_s)
-        except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
+        except INDEX_UNAVAILABLE as exc:
             log.warning("a Slack question could not be answered: %s", exc)
             result = trouble(question, first_line(exc))
         except Exception:

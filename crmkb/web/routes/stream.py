@@ -19,13 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from bot.language import detect_language
 from bot.prompts import CITATION
 from bot.schemas import Answer, Citation
-from bot.service import Bot
+from bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.ask import AskRequest
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 router = APIRouter(prefix="/api", tags=["ask"], route_class=ApiRoute)
 log = logging.getLogger(__name__)
@@ -59,7 +57,7 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
         answer = await run_in_threadpool(bot.ask, body.question, history=body.history, mode=body.mode)
         answer.id = answer_id
         await run_in_threadpool(store.try_record, answer, "web")  # an unrecorded answer is still an answer
-    except (StoreUnavailable, IndexMissing, EmbedderMismatch) as exc:
+    except INDEX_UNAVAILABLE as exc:
         yield _event("error", {"detail": str(exc)})
         return
     except Exception:
