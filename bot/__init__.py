@@ -1,1 +1,1 @@
-"""Answering: hybrid retrieval over the index and grounded, cited answers (built on ``ingest``)."""
+"""Answering: hybrid retrieval over the index and grounded, cited answers (built on ``crmkb.ingest``)."""

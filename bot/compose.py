@@ -2,7 +2,7 @@
 articles answer, the best section of the other), then from it the heading when it states the guidance, the
 key sentences made whole, or the list or outline a list question asks for.
 
-Scored sentences come from bot.extractive; what comes out are quotes, each a verbatim span of a cleaned
+Scored sentences come from crmkb.bot.extractive; what comes out are quotes, each a verbatim span of a cleaned
 document, in the order they are to be read.
 """
 
@@ -14,10 +14,10 @@ from functools import cache
 
 import numpy as np
 
-from bot.evidence import Ask, analyse, coverage, posseg
-from bot.glossary import Glossary
-from bot.knowledge import Knowledge, SectionKey
-from bot.question import Kind, count_asked, numeral
+from crmkb.bot.evidence import Ask, analyse, coverage, posseg
+from crmkb.bot.glossary import Glossary
+from crmkb.bot.knowledge import Knowledge, SectionKey
+from crmkb.bot.question import Kind, count_asked, numeral
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")

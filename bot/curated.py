@@ -23,15 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from bot import render
-from bot.evidence import GENERIC_TERMS, QUESTION_WORD
-from bot.language import detect_language
-from bot.prompts import CITATION
-from bot.schemas import Answer
+from crmkb.bot import render
+from crmkb.bot.evidence import GENERIC_TERMS, QUESTION_WORD
+from crmkb.bot.language import detect_language
+from crmkb.bot.prompts import CITATION
+from crmkb.bot.schemas import Answer
 from crmkb.files import exclusive, write_atomically
-from ingest.embeddings import IdentifiedEmbeddings
-from ingest.normalise import normalise_question
-from ingest.sparse import tokenize
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.normalise import normalise_question
+from crmkb.ingest.sparse import tokenize
 
 log = logging.getLogger(__name__)
 PUBLISHED = Path("faq") / "published.json"

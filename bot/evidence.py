@@ -4,7 +4,7 @@ Retrieval always returns *something*; these checks decide whether that something
 A question is a near miss when it names a specific thing the knowledge base never mentions (a product,
 company, place, law, standard, version or year), or asks for a figure, a price or a date the evidence does
 not hold. An ordinary word the articles never use is not such a thing: people say 老板 where the articles
-say 高层, and a question is then judged by how well the evidence matches it (bot.extractive).
+say 高层, and a question is then judged by how well the evidence matches it (crmkb.bot.extractive).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from bot.glossary import Glossary
-from bot.language import Language
-from ingest.sparse import STOPWORDS, fold
+from crmkb.bot.glossary import Glossary
+from crmkb.bot.language import Language
+from crmkb.ingest.sparse import STOPWORDS, fold
 
 # Words every CRM question shares; they say nothing about which guidance is wanted.
 GENERIC_TERMS = frozenset(

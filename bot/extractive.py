@@ -3,7 +3,7 @@
 Sentences from the retrieved chunks are scored against the question by embedding (vectors computed at
 ingest) and by the question's terms; the best few, within a character budget, become the answer, each
 followed by its [n] marker. Before answering, the evidence is checked against what the question asks
-(bot.evidence); when it does not hold, the result is a refusal that lists nearby topics instead.
+(crmkb.bot.evidence); when it does not hold, the result is a refusal that lists nearby topics instead.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot import render
-from bot.compose import Composer, Quote, Scored, item_number, leads_items
-from bot.evidence import (
+from crmkb.bot import render
+from crmkb.bot.compose import Composer, Quote, Scored, item_number, leads_items
+from crmkb.bot.evidence import (
     Ask,
     Vocabulary,
     analyse,
@@ -26,14 +26,14 @@ from bot.evidence import (
     merged,
     names_other_than,
 )
-from bot.knowledge import Knowledge
-from bot.language import Language, detect_language
-from bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
-from bot.retrieval import Hit, retrieve
-from bot.schemas import Answer, Citation
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.language import Language, detect_language
+from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
+from crmkb.bot.retrieval import Hit, retrieve
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.normalise import normalise_question
 from crmkb.settings import AnswerSettings
-from ingest.embeddings import IdentifiedEmbeddings
-from ingest.normalise import normalise_question
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14

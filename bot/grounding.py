@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.prompts import CITATION
-from ingest.chunking import CHINESE_SENTENCE_END
-from ingest.normalise import normalise
+from crmkb.bot.prompts import CITATION
+from crmkb.ingest.chunking import CHINESE_SENTENCE_END
+from crmkb.ingest.normalise import normalise
 
 MIN_CONTAINMENT = 0.5
 MIN_SIMILARITY = 0.86
@@ -83,7 +83,7 @@ def is_chinese(text: str) -> bool:
     return bool(letters) and cjk * 3 >= len(letters)
 
 
-# As the articles' sentences end (ingest.chunking); "1." numbers a list item and ends nothing.
+# As the articles' sentences end (crmkb.ingest.chunking); "1." numbers a list item and ends nothing.
 _END = re.compile(rf"{CHINESE_SENTENCE_END}|(?<!\d)\.(?=\s|$|\[)|\n")
 _MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
 

@@ -7,17 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from bot.glossary import Glossary
+from crmkb.bot.glossary import Glossary
+from crmkb.ingest import artifacts
+from crmkb.ingest.artifacts import StoredDocument
+from crmkb.ingest.catalog import english_section
+from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.index import IndexDamaged, all_chunks, open_store
+from crmkb.ingest.sentences import SentenceTable
+from crmkb.ingest.sparse import SparseIndex, tokenize
+from crmkb.ingest.store import Version
 from crmkb.settings import Settings
-from ingest import artifacts
-from ingest.artifacts import StoredDocument
-from ingest.catalog import english_section
-from ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
-from ingest.embeddings import IdentifiedEmbeddings
-from ingest.index import IndexDamaged, all_chunks, open_store
-from ingest.sentences import SentenceTable
-from ingest.sparse import SparseIndex, tokenize
-from ingest.store import Version
 
 SectionKey = tuple[str, str]  # (source, section)
 

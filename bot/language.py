@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from ingest.normalise import traditional_only_chars
+from crmkb.ingest.normalise import traditional_only_chars
 
 Language = Literal["zh-Hans", "zh-Hant", "en", "other"]
 

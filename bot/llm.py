@@ -16,14 +16,14 @@ import time
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from bot import render
-from bot.extractive import Evidence, ExtractiveAnswerer
-from bot.grounding import claims, support
-from bot.prompts import LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
-from bot.retrieval import Hit
-from bot.schemas import Answer, Citation
+from crmkb.bot import render
+from crmkb.bot.extractive import Evidence, ExtractiveAnswerer
+from crmkb.bot.grounding import claims, support
+from crmkb.bot.prompts import LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
+from crmkb.bot.retrieval import Hit
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.normalise import to_traditional
 from crmkb.settings import LLMSettings
-from ingest.normalise import to_traditional
 
 log = logging.getLogger(__name__)
 

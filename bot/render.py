@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.language import Language
-from bot.retrieval import Hit
-from bot.schemas import Answer, Citation
-from ingest.chunking import SECTION_SEPARATOR
-from ingest.normalise import to_simplified, to_traditional
+from crmkb.bot.language import Language
+from crmkb.bot.retrieval import Hit
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.chunking import SECTION_SEPARATOR
+from crmkb.ingest.normalise import to_simplified, to_traditional
 
 _LEAD_ZH = {
     frozenset({"failure-case"}): "失败案例中的经验:",

@@ -15,9 +15,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.knowledge import Knowledge
-from ingest.chunking import Chunk
-from ingest.embeddings import IdentifiedEmbeddings
+from crmkb.bot.knowledge import Knowledge
+from crmkb.ingest.chunking import Chunk
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
 RRF_K = 60  # the usual constant: damps the head of each ranking so neither list dominates
 CANDIDATES = 20

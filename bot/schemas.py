@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.language import Language
+from crmkb.bot.language import Language
 
 Mode = Literal["extractive", "llm"]
 

@@ -15,16 +15,22 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.curated import CuratedAnswers
-from bot.extractive import ExtractiveAnswerer
-from bot.knowledge import Knowledge
-from bot.llm import LLMAnswerer, make_chat_model
-from bot.schemas import Answer, Mode
+from crmkb.bot.curated import CuratedAnswers
+from crmkb.bot.extractive import ExtractiveAnswerer
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.llm import LLMAnswerer, make_chat_model
+from crmkb.bot.schemas import Answer, Mode
+from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from crmkb.ingest.index import IndexMissing
+from crmkb.ingest.pipeline import IngestReport, run_ingest
+from crmkb.ingest.store import (
+    EmbedderMismatch,
+    StoreUnavailable,
+    VectorStore,
+    is_missing_collection,
+    make_client,
+)
 from crmkb.settings import Settings
-from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from ingest.index import IndexMissing
-from ingest.pipeline import IngestReport, run_ingest
-from ingest.store import EmbedderMismatch, StoreUnavailable, VectorStore, is_missing_collection, make_client
 
 # What keeps the bot from answering any question until the store, an ingest or the configuration is fixed:
 # every channel tells its user so in one line.

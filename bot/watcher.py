@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
 """crmkb: CRM implementation guidance from a cited knowledge base.
 
-This package holds what every stage shares (the settings tree) and the channels (``crmkb.cli``).
-The data path lives in the sibling packages: ``ingest`` (kb/ → store) and ``bot`` (store → answers).
+The one import root. This folder holds what every stage shares (the settings tree) and the channels
+(``crmkb.cli``, ``crmkb.web``, ``crmkb.slack``, ``crmkb.faq``); the data path lives in the checkout's
+sibling folders, installed as subpackages (see ``[tool.setuptools.package-dir]`` in pyproject.toml):
+``crmkb.ingest`` (kb/ → store), ``crmkb.bot`` (store → answers), ``crmkb.evals`` and ``crmkb.prompts``.
 """

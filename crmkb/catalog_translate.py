@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.prompts import titles_prompt
+from crmkb.bot.prompts import titles_prompt
+from crmkb.ingest.catalog import heading_names, load_catalog
+from crmkb.ingest.catalog_edit import EnglishTitles
+from crmkb.ingest.loaders import SkipFile
+from crmkb.ingest.pipeline import discover, prepare
 from crmkb.settings import Settings
-from ingest.catalog import heading_names, load_catalog
-from ingest.catalog_edit import EnglishTitles
-from ingest.loaders import SkipFile
-from ingest.pipeline import discover, prepare
 
 MAX_TITLE = 200  # as the catalog allows
 # The answer puts an English title on a line of its own, ending in ":", above a quote; a title ending in

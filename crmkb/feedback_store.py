@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from bot.schemas import Answer
+from crmkb.bot.schemas import Answer
 
 Rating = Literal["up", "down"]
 T = TypeVar("T")

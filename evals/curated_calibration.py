@@ -1,7 +1,7 @@
 """How far apart two questions may be and still get the same curated answer: the measurement behind
-``bot.curated.MATCH``.
+``crmkb.bot.curated.MATCH``.
 
-Two sets of question pairs, scored the way :class:`bot.curated.CuratedAnswers` scores them:
+Two sets of question pairs, scored the way :class:`crmkb.bot.curated.CuratedAnswers` scores them:
 
 - paraphrases (``evals/paraphrases.jsonl``): a published question and one a trainer would call the same
   question, asked another way or in the other script; these should match (rows marked
@@ -11,7 +11,7 @@ Two sets of question pairs, scored the way :class:`bot.curated.CuratedAnswers` s
   expected sections have none in common (near misses and follow-ups count: they are asked too), and
   every two that share a section but ask different things; none of these may match.
 
-``python -m evals.curated_calibration`` prints the scores and, for each candidate threshold, how many
+``python -m crmkb.evals.curated_calibration`` prints the scores and, for each candidate threshold, how many
 paraphrases match and how many distinct pairs would. Vectors are cached under ``CRMKB_DATA_DIR``.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.dataset import GOLDEN
+from crmkb.evals.dataset import GOLDEN
 
 PARAPHRASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
 
@@ -94,8 +94,8 @@ class Scored:
     same: np.ndarray  # the two ask about the same content terms
 
     def matched(self, match: float | None = None, same_terms_match: float | None = None) -> np.ndarray:
-        """Which pairs match under the matcher's rule (``bot.curated.is_match``), or under other thresholds."""
-        from bot import curated
+        """Which pairs match under the matcher's rule (``crmkb.bot.curated.is_match``), or under other thresholds."""
+        from crmkb.bot import curated
 
         high = curated.MATCH if match is None else match
         low = curated.MATCH_SAME_TERMS if same_terms_match is None else same_terms_match
@@ -103,7 +103,7 @@ class Scored:
 
 
 def score(pairs: list[Pair], vectors: Callable[[Sequence[str]], np.ndarray]) -> Scored:
-    from bot.curated import embedding_text, same_terms
+    from crmkb.bot.curated import embedding_text, same_terms
 
     texts = sorted({embedding_text(t) for p in pairs for t in (p.a, p.b)})
     index = {t: i for i, t in enumerate(texts)}
@@ -115,7 +115,7 @@ def score(pairs: list[Pair], vectors: Callable[[Sequence[str]], np.ndarray]) -> 
 
 
 def report(scored: Scored) -> str:
-    from bot import curated
+    from crmkb.bot import curated
 
     pairs, similarity = scored.pairs, scored.similarity
     labels = np.asarray([p.label for p in pairs])
@@ -144,8 +144,8 @@ def report(scored: Scored) -> str:
 
 
 def main() -> None:
+    from crmkb.ingest.embeddings import make_embeddings
     from crmkb.settings import get_settings
-    from ingest.embeddings import make_embeddings
 
     settings = get_settings()
     embeddings = make_embeddings(settings.embedding)

@@ -1,8 +1,8 @@
 """Metrics over answered golden questions: retrieval, citation validity and precision, correctness,
-grounding, refusal, the answer's shape (evals.shape), length and latency — overall and broken down by
+grounding, refusal, the answer's shape (crmkb.evals.shape), length and latency — overall and broken down by
 language, kind and source document.
 
-Grounding uses :func:`bot.grounding.support`, the same checker as the LLM-mode guard.
+Grounding uses :func:`crmkb.bot.grounding.support`, the same checker as the LLM-mode guard.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.grounding import Embed, claims, supported
-from bot.schemas import Answer
-from evals import shape
-from evals.dataset import GoldenItem
-from evals.shape import comparable
+from crmkb.bot.grounding import Embed, claims, supported
+from crmkb.bot.schemas import Answer
+from crmkb.evals import shape
+from crmkb.evals.dataset import GoldenItem
+from crmkb.evals.shape import comparable
 
 __all__ = ["QuestionResult", "aggregate", "breakdown", "comparable", "evaluate", "gate"]
 

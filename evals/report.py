@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evals.metrics import QuestionResult
-from evals.runner import EvalRun
+from crmkb.evals.metrics import QuestionResult
+from crmkb.evals.runner import EvalRun
 
 SPLITS = ("dev", "test")
 SHOWN = [

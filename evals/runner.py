@@ -9,12 +9,12 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.schemas import Answer, Citation, Mode
-from bot.service import Bot
-from evals.dataset import GoldenItem
-from evals.metrics import Embed, QuestionResult, aggregate, breakdown, evaluate, gate
-from evals.shape import WRAPPERS
-from ingest.embeddings import IdentifiedEmbeddings
+from crmkb.bot.schemas import Answer, Citation, Mode
+from crmkb.bot.service import Bot
+from crmkb.evals.dataset import GoldenItem
+from crmkb.evals.metrics import Embed, QuestionResult, aggregate, breakdown, evaluate, gate
+from crmkb.evals.shape import WRAPPERS
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
 
 class Target(Protocol):

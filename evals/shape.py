@@ -2,7 +2,7 @@
 point, its lists complete, no quote twice, none that depends on a missing sentence, a follow-up that
 says something new, and the same answer whatever polite words wrap the question.
 
-Each measure takes the answer and the item's labels; :mod:`evals.metrics` aggregates them.
+Each measure takes the answer and the item's labels; :mod:`crmkb.evals.metrics` aggregates them.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bot.schemas import Answer, Citation
-from ingest.normalise import normalise
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.normalise import normalise
 
 # A quote that leans on a sentence it does not carry: it opens by pointing back ("这样…", "因此…"), or it
 # ends on a lead-in ("…如下:") whose items are not quoted.

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from crmkb.files import sync_folder
-from ingest.sentences import SentenceTable
-from ingest.sparse import SparseIndex
-from ingest.tracked import Tracked
+from crmkb.ingest.sentences import SentenceTable
+from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.tracked import Tracked
 
 
 @dataclass(frozen=True)

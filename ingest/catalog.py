@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ingest.chunking import SECTION_SEPARATOR
+from crmkb.ingest.chunking import SECTION_SEPARATOR
 
 CATALOG_FILE = "catalog.toml"
 Kind = Literal["best-practice", "failure-case"]

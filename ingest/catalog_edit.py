@@ -14,7 +14,7 @@ import tomlkit
 from tomlkit.items import Table
 
 from crmkb.files import write_atomically
-from ingest.catalog import CATALOG_FILE, CatalogError
+from crmkb.ingest.catalog import CATALOG_FILE, CatalogError
 
 
 @dataclass(frozen=True)

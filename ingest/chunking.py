@@ -32,7 +32,7 @@ _NOT_ABBREVIATION = "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
 # A sentence ends at 。!?; (plus closing quotes), or at a '.' that is not part of a number or list marker,
 # an initial or a dotted abbreviation ("J.", "e.g."), or a title ("Mr."), and is followed by a break, the
 # end, Chinese, or a word that does not run on in lower case ("e.g. the" is one sentence).
-# CHINESE_SENTENCE_END, shared with the claims check (bot.grounding): the marks with the closing quotes or
+# CHINESE_SENTENCE_END, shared with the claims check (crmkb.bot.grounding): the marks with the closing quotes or
 # brackets after them; a 等 closing a run of questions ("…?…?等。") belongs to the last of them.
 CHINESE_SENTENCE_END = r"[。!?;]+[”’\"')」』]*(?![”’\"')」』])(?!等等?(?:[。,,;;、!?]|$))"
 _SENTENCE_END = re.compile(

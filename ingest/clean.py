@@ -15,10 +15,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest import boilerplate
-from ingest.normalise import PINYIN_ANNOTATION, normalise_tracked
-from ingest.residue import has_language, mojibake_spans, residue_spans
-from ingest.tracked import Tracked
+from crmkb.ingest import boilerplate
+from crmkb.ingest.normalise import PINYIN_ANNOTATION, normalise_tracked
+from crmkb.ingest.residue import has_language, mojibake_spans, residue_spans
+from crmkb.ingest.tracked import Tracked
 
 _MARKDOWN_MARKS = re.compile(r"(?m)^#{1,6}[ \t]+|\*\*|__")
 _LOST_CHARS = re.compile(r"\*{3,}")  # a site's filter replaced characters with asterisks

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from crmkb.ingest.chunking import Chunk
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.store import VectorStore, Version, make_client
 from crmkb.settings import Settings
-from ingest.chunking import Chunk
-from ingest.embeddings import IdentifiedEmbeddings
-from ingest.store import VectorStore, Version, make_client
 
 
 class IndexMissing(RuntimeError):

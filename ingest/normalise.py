@@ -13,7 +13,7 @@ from functools import cache
 
 from opencc import OpenCC
 
-from ingest.tracked import Tracked
+from crmkb.ingest.tracked import Tracked
 
 # Characters an old Traditional→Simplified converter (and one site's font tricks) produced instead of
 # the right ones. OpenCC leaves them alone because each is a real, if rare, character, so they are

@@ -16,18 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from crmkb.ingest import artifacts
+from crmkb.ingest.artifacts import StoredDocument
+from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
+from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
+from crmkb.ingest.clean import clean, fallback_title
+from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
+from crmkb.ingest.lock import ingest_lock
+from crmkb.ingest.sentences import SentenceTable, sentence_units
+from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.store import Record, VectorStore, make_client, remove_orphan_storage
 from crmkb.settings import Settings
-from ingest import artifacts
-from ingest.artifacts import StoredDocument
-from ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
-from ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
-from ingest.clean import clean, fallback_title
-from ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
-from ingest.lock import ingest_lock
-from ingest.sentences import SentenceTable, sentence_units
-from ingest.sparse import SparseIndex
-from ingest.store import Record, VectorStore, make_client, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
 RESERVED_FILES = frozenset({CATALOG_FILE, "glossary.toml"})

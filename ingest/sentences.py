@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import split_sentences
+from crmkb.ingest.chunking import split_sentences
 
 MIN_SENTENCE_CHARS = 4  # shorter pieces ("是吗?") carry no guidance on their own
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from ingest.normalise import normalise
+from crmkb.ingest.normalise import normalise
 
 # Function words that match everywhere and only dilute BM25 for the short questions staff ask.
 _STOPWORD_TEXT = """

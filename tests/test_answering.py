@@ -6,13 +6,13 @@ from __future__ import annotations
 import opencc
 import pytest
 
-from bot.compose import LIST_BUDGET
-from bot.evidence import Vocabulary, analyse, coverage, has_quantity
-from bot.glossary import Glossary
-from bot.language import detect_language
-from bot.question import asked_part, asking_part, count_asked, kind_of
-from bot.service import Bot, QuestionError
-from ingest import artifacts
+from crmkb.bot.compose import LIST_BUDGET
+from crmkb.bot.evidence import Vocabulary, analyse, coverage, has_quantity
+from crmkb.bot.glossary import Glossary
+from crmkb.bot.language import detect_language
+from crmkb.bot.question import asked_part, asking_part, count_asked, kind_of
+from crmkb.bot.service import Bot, QuestionError
+from crmkb.ingest import artifacts
 from tests.conftest import KB
 
 pytestmark = pytest.mark.slow
@@ -165,7 +165,7 @@ def test_bad_questions_are_refused_with_a_reason(real_bot: Bot, question: str) -
 
 
 def test_langchain_retriever_is_the_same_hybrid_retrieval(real_bot: Bot) -> None:
-    from bot.retrieval import HybridRetriever, retrieve
+    from crmkb.bot.retrieval import HybridRetriever, retrieve
 
     knowledge = real_bot.load().knowledge
     retriever = HybridRetriever(knowledge=knowledge, embeddings=real_bot.embeddings, k=4)
@@ -505,7 +505,7 @@ def test_an_item_is_quoted_short_of_a_list_of_its_own(real_bot: Bot) -> None:
 
 
 def test_taiwan_wording_is_asked_in_the_articles_words() -> None:
-    from ingest.normalise import normalise_question
+    from crmkb.ingest.normalise import normalise_question
 
     glossary = Glossary.load(KB)
     ask = analyse(normalise_question("廠商說教育訓練可以一次搞定,這樣可以嗎?"), "zh-Hant", glossary)

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crmkb.ingest.embeddings import EmbeddingError, SentenceTransformerEmbeddings, make_embeddings
+from crmkb.ingest.index import all_chunks, dense_search, open_store
+from crmkb.ingest.pipeline import run_ingest
+from crmkb.ingest.store import EmbedderMismatch
 from crmkb.settings import Settings, get_settings
-from ingest.embeddings import EmbeddingError, SentenceTransformerEmbeddings, make_embeddings
-from ingest.index import all_chunks, dense_search, open_store
-from ingest.pipeline import run_ingest
-from ingest.store import EmbedderMismatch
 from tests.conftest import ARTICLES
 from tests.fakes import HashEmbeddings
 from tests.support.chroma_server import running_chroma_server

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import render
-from bot.schemas import Citation
-from bot.service import Bot
+from crmkb.bot import render
+from crmkb.bot.schemas import Citation
+from crmkb.bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.ingest import artifacts
+from crmkb.ingest.catalog import CATALOG_FILE, CatalogError, english_section, load_catalog
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings
 from crmkb.slack.blocks import citation_block
-from ingest import artifacts
-from ingest.catalog import CATALOG_FILE, CatalogError, english_section, load_catalog
-from ingest.pipeline import run_ingest
 from tests.fakes import HashEmbeddings
 from tests.support.fake_openai import Script, make_app
 from tests.support.uvicorn_server import serving

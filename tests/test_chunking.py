@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import chunk_document, split_lines, split_sentences
-from ingest.clean import clean
+from crmkb.ingest.chunking import chunk_document, split_lines, split_sentences
+from crmkb.ingest.clean import clean
 from tests.conftest import ARTICLES
 
 LIMIT, OVERLAP = 320, 80

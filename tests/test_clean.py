@@ -8,8 +8,8 @@ from pathlib import Path
 import opencc
 import pytest
 
-from ingest.clean import clean
-from ingest.normalise import MISCONVERTED, normalise
+from crmkb.ingest.clean import clean
+from crmkb.ingest.normalise import MISCONVERTED, normalise
 from tests.conftest import ARTICLES, KB
 
 _T2S = opencc.OpenCC("t2s")  # an independent converter config, so the check is not the cleaner itself

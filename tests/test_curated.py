@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.curated import CuratedAnswers, fit, same_terms
-from bot.schemas import Answer, Citation
-from bot.service import Bot
+from crmkb.bot.curated import CuratedAnswers, fit, same_terms
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.service import Bot
 from crmkb.cli.answer_commands import print_answer
-from evals.curated_calibration import CachedVectors, distinct_pairs, paraphrase_pairs, score
+from crmkb.evals.curated_calibration import CachedVectors, distinct_pairs, paraphrase_pairs, score
 from tests.support.curated import PUBLISHED_QUESTION, curated_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,7 @@ KNOWN_FALSE_MATCH = (
 @pytest.mark.slow
 def test_calibration_paraphrases_match_and_different_golden_questions_do_not(real_bot: Bot) -> None:
     """The figures in README (FAQ section). A paraphrase that stops matching, or two different golden
-    questions that start matching, fail here: re-run ``python -m evals.curated_calibration``."""
+    questions that start matching, fail here: re-run ``python -m crmkb.evals.curated_calibration``."""
     cache = ROOT / ".data" / "cache" / "curated-calibration.json"
     vectors = CachedVectors(real_bot.embeddings.embed_query, real_bot.embeddings.name, cache)
     pairs = paraphrase_pairs() + distinct_pairs()

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.evidence import Vocabulary, analyse
-from bot.glossary import Glossary
+from crmkb.bot.evidence import Vocabulary, analyse
+from crmkb.bot.glossary import Glossary
+from crmkb.ingest import artifacts
+from crmkb.ingest.chunking import split_lines, split_sentences
+from crmkb.ingest.clean import clean
+from crmkb.ingest.loaders import load_file
+from crmkb.ingest.sparse import tokenize
 from crmkb.settings import Settings, get_settings
-from ingest import artifacts
-from ingest.chunking import split_lines, split_sentences
-from ingest.clean import clean
-from ingest.loaders import load_file
-from ingest.sparse import tokenize
 from tests.conftest import KB, loaded_bot
 from tests.test_loaders import make_pdf
 
 if TYPE_CHECKING:
-    from bot.service import Bot
+    from crmkb.bot.service import Bot
 
 RUNBOOK = Path(__file__).parent / "fixtures" / "sandbox_runbook.md"
 CHINESE_ARTICLE = KB / "000_ea5525b80525cb07.txt"  # 如何挽救一个失败的CRM系统
@@ -145,7 +145,7 @@ def test_pdf_line_breaks_inside_a_sentence_are_joined(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def english_kb(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    from ingest.pipeline import run_ingest
+    from crmkb.ingest.pipeline import run_ingest
 
     root = tmp_path_factory.mktemp("english-kb")
     kb = root / "kb"

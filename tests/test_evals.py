@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.schemas import Answer, Citation
-from evals.dataset import DatasetError, GoldenItem, load_dataset
-from evals.metrics import comparable, gate
-from evals.runner import EvalRun, run
-from ingest.catalog import load_catalog
-from ingest.chunking import chunk_document
-from ingest.clean import clean
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.evals.dataset import DatasetError, GoldenItem, load_dataset
+from crmkb.evals.metrics import comparable, gate
+from crmkb.evals.runner import EvalRun, run
+from crmkb.ingest.catalog import load_catalog
+from crmkb.ingest.chunking import chunk_document
+from crmkb.ingest.clean import clean
 from tests.conftest import ARTICLES, KB
 
 DOCS = {p.name: clean(p.read_text(encoding="utf-8")).text for p in ARTICLES}
@@ -247,7 +247,7 @@ def test_golden_phrases_and_list_items_are_verbatim_in_an_expected_source() -> N
 
 
 def test_a_lead_in_is_dangling_only_without_what_it_leads() -> None:
-    from evals.shape import dangling
+    from crmkb.evals.shape import dangling
 
     text = "全方位的协作包括四个方面:一是决策层的支持;二是用户的需求;"
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.faq.formats import MARKER
 from crmkb.faq.phrasing import reads_as_question

@@ -20,16 +20,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.curated import PUBLISHED, publish, published
-from bot.schemas import Answer
-from bot.service import Bot
+from crmkb.bot.curated import PUBLISHED, publish, published
+from crmkb.bot.schemas import Answer
+from crmkb.bot.service import Bot
 from crmkb.faq.entries import Entry
 from crmkb.faq.review import review
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings, SettingsError, get_settings
 from crmkb.web.admin_auth import COOKIE, CSRF_HEADER, AdminAuth
 from crmkb.web.app import create_app
 from crmkb.web.guards import Guards
-from ingest.pipeline import run_ingest
 from tests.conftest import KB
 from tests.fakes import HashEmbeddings
 from tests.support.faq_edit import (

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.curated import publish
-from bot.service import Bot
+from crmkb.bot.curated import publish
+from crmkb.bot.service import Bot
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings, get_settings
 from crmkb.web.app import create_app
-from ingest.pipeline import run_ingest
 from tests.conftest import KB
 from tests.fakes import HashEmbeddings
 from tests.support.browser import chromium, record_dialogs

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.schemas import Answer, Citation
+from crmkb.bot.schemas import Answer, Citation
 from crmkb.faq.phrasing import answered_question, heading_question, reads_as_question
 from crmkb.faq.suggest import Suggestion, candidates, select
-from ingest.chunking import Chunk, chunk_document
+from crmkb.ingest.chunking import Chunk, chunk_document
 from tests.fakes import HashEmbeddings
 
 TITLE = "如何做好客户数据迁移"

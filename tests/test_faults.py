@@ -20,12 +20,12 @@ import httpx
 import numpy as np
 import pytest
 
+from crmkb.ingest import artifacts
+from crmkb.ingest.index import open_store
+from crmkb.ingest.lock import LOCK_FILE
+from crmkb.ingest.store import Record, VectorStore, make_client
 from crmkb.settings import Settings, get_settings
 from crmkb.web.app import FEEDBACK_DB
-from ingest import artifacts
-from ingest.index import open_store
-from ingest.lock import LOCK_FILE
-from ingest.store import Record, VectorStore, make_client
 from tests.support.serve_process import CRMKB, crmkb_serve, wait_for
 from tests.support.uvicorn_server import free_port
 
@@ -246,7 +246,7 @@ def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> Non
 
 
 def test_liveness_has_no_side_effects_and_readiness_names_the_store(tmp_path: Path) -> None:
-    from bot.service import Bot
+    from crmkb.bot.service import Bot
     from crmkb.web.app import create_app
     from tests.fakes import HashEmbeddings
     from tests.support.uvicorn_server import serving
@@ -263,7 +263,7 @@ def test_liveness_has_no_side_effects_and_readiness_names_the_store(tmp_path: Pa
 
 
 def test_readiness_reports_an_unwritable_feedback_store(real_index: Settings, tmp_path: Path) -> None:
-    from bot.service import Bot
+    from crmkb.bot.service import Bot
     from crmkb.web.app import create_app
     from tests.support.uvicorn_server import serving
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.grounding import Claim, claims
+from crmkb.bot.grounding import Claim, claims
 
 
 def test_a_marker_covers_uncited_sentences_before_it_on_its_line() -> None:

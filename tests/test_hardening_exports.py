@@ -22,7 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, write

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from playwright.sync_api import Route, expect, sync_playwright
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
+from crmkb.ingest.index import all_chunks, open_store
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
-from ingest.index import all_chunks, open_store
-from ingest.pipeline import run_ingest
 from tests.fakes import HashEmbeddings
 from tests.support.uvicorn_server import serving
 
@@ -117,8 +117,8 @@ def test_a_question_that_normalising_blows_up_is_refused(fake_url: str, path: st
 def test_a_long_question_is_segmented_by_the_dictionary_alone() -> None:
     """jieba's HMM would spend seconds inventing words from 2,000 rare characters; the dictionary does not.
     Shown by what it yields: the HMM joins unknown characters into made-up words, the dictionary does not."""
-    from bot.evidence import analyse
-    from bot.glossary import Glossary
+    from crmkb.bot.evidence import analyse
+    from crmkb.bot.glossary import Glossary
 
     glossary = Glossary.load(Path(__file__).parent.parent / "kb")
     rare = "".join(chr(0x4E00 + (i * 7919) % 20900) for i in range(1990))

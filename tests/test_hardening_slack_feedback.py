@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from bot.schemas import Answer
-from bot.service import Bot
+from crmkb.bot.schemas import Answer
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.settings import ServerSettings
 from crmkb.slack.messages import UNSTORED

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
-from ingest.pipeline import run_ingest
 from tests.fakes import HashEmbeddings
 from tests.support.serve_process import crmkb_serve
 from tests.support.uvicorn_server import serving

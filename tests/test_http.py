@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.settings import get_settings
 from crmkb.web.app import create_app
 from tests.support.uvicorn_server import serving

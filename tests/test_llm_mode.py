@@ -9,11 +9,11 @@ from pathlib import Path
 import opencc
 import pytest
 
-from bot.prompts import REFUSAL_SENTINEL, PromptError, chat_prompt, load_template
-from bot.schemas import Citation
-from bot.service import Bot, QuestionError
+from crmkb.bot.prompts import REFUSAL_SENTINEL, PromptError, chat_prompt, load_template
+from crmkb.bot.schemas import Citation
+from crmkb.bot.service import Bot, QuestionError
+from crmkb.ingest import artifacts
 from crmkb.settings import Settings
-from ingest import artifacts
 from tests.support.fake_openai import Script, first_sentence, make_app, passage
 from tests.support.uvicorn_server import serving
 

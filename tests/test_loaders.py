@@ -13,7 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, decode_text, load_file
+from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, decode_text, load_file
 from tests.conftest import ARTICLES, KB
 
 SIMPLIFIED_ARTICLE = (KB / "001_4998ac562ddf94fb.txt").read_text(encoding="utf-8")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from crmkb.ingest import artifacts
+from crmkb.ingest.catalog import CatalogError
+from crmkb.ingest.index import all_chunks, open_store
+from crmkb.ingest.pipeline import run_ingest
+from crmkb.ingest.store import EmbedderMismatch
 from crmkb.settings import Settings
-from ingest import artifacts
-from ingest.catalog import CatalogError
-from ingest.index import all_chunks, open_store
-from ingest.pipeline import run_ingest
-from ingest.store import EmbedderMismatch
 from tests.fakes import HashEmbeddings
 
 ARTICLE = "001_4998ac562ddf94fb.txt"

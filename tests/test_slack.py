@@ -16,8 +16,8 @@ import httpx
 import pytest
 import yaml
 
-from bot.schemas import Answer, Citation
-from bot.service import Bot
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.schemas import Answer, Mode
-from bot.service import Bot
+from crmkb.bot.schemas import Answer, Mode
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.fakes import HashEmbeddings

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app

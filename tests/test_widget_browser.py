@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from bot.schemas import Answer, Citation
-from bot.service import Bot
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from bot.render import curated_badge, place
-from bot.schemas import Answer
-from bot.service import INDEX_UNAVAILABLE, Bot
+from crmkb.bot.render import curated_badge, place
+from crmkb.bot.schemas import Answer
+from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
 
 

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from bot.llm import make_chat_model
+from crmkb.bot.llm import make_chat_model
 from crmkb.catalog_translate import NO_ENDPOINT, DraftError, draft, missing_titles
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
-from ingest.catalog import CATALOG_FILE
-from ingest.catalog_edit import EnglishTitles, add_english_titles, write_catalog
+from crmkb.ingest.catalog import CATALOG_FILE
+from crmkb.ingest.catalog_edit import EnglishTitles, add_english_titles, write_catalog
 
 catalog = typer.Typer(no_args_is_help=True, help="Maintain kb/catalog.toml.")
 app.add_typer(catalog, name="catalog")

@@ -12,14 +12,14 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from bot.curated import PublishedFileError
-from bot.glossary import GlossaryError
-from bot.service import QuestionError
+from crmkb.bot.curated import PublishedFileError
+from crmkb.bot.glossary import GlossaryError
+from crmkb.bot.service import QuestionError
+from crmkb.ingest.catalog import CatalogError
+from crmkb.ingest.embeddings import EmbeddingError
+from crmkb.ingest.index import IndexMissing
+from crmkb.ingest.store import EmbedderMismatch, StoreUnavailable
 from crmkb.settings import Settings, SettingsError, get_settings
-from ingest.catalog import CatalogError
-from ingest.embeddings import EmbeddingError
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
 out = Console(soft_wrap=True)

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from bot.schemas import Mode
-from bot.service import Bot
+from crmkb.bot.schemas import Mode
+from crmkb.bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
-from evals.dataset import GOLDEN, DatasetError, load_dataset
-from evals.report import print_table, to_json, to_markdown
-from evals.runner import BotTarget, NaiveBaseline, run
-from ingest import artifacts
+from crmkb.evals.dataset import GOLDEN, DatasetError, load_dataset
+from crmkb.evals.report import print_table, to_json, to_markdown
+from crmkb.evals.runner import BotTarget, NaiveBaseline, run
+from crmkb.ingest import artifacts
 
 THRESHOLDS = Path(__file__).resolve().parents[2] / "evals" / "thresholds.toml"
 

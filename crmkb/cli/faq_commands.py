@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot import curated
-from bot.service import Bot
+from crmkb.bot import curated
+from crmkb.bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import Entry

@@ -14,9 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
-from ingest.embeddings import make_embeddings
-from ingest.index import all_chunks, dense_search, open_store
-from ingest.pipeline import IngestReport, run_ingest
+from crmkb.ingest.embeddings import make_embeddings
+from crmkb.ingest.index import all_chunks, dense_search, open_store
+from crmkb.ingest.pipeline import IngestReport, run_ingest
 
 
 @contextmanager

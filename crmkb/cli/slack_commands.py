@@ -19,8 +19,8 @@ def slack_socket() -> None:
         )
     from slack_sdk.errors import SlackApiError
 
-    from bot.service import Bot
-    from bot.watcher import IndexWatcher
+    from crmkb.bot.service import Bot
+    from crmkb.bot.watcher import IndexWatcher
     from crmkb.feedback_store import FeedbackStore
     from crmkb.slack.socket_mode import connect
     from crmkb.web.app import FEEDBACK_DB

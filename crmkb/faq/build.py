@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.curated import question_key
-from bot.service import Bot, QuestionError
+from crmkb.bot.curated import question_key
+from crmkb.bot.service import Bot, QuestionError
 from crmkb.faq.entries import Entry
 
 CLOSEST = 8

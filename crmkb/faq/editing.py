@@ -1,8 +1,8 @@
 """Editing a published curated answer in place: its text and its quotes, checked and saved the way
-``crmkb faq publish`` checks and publishes (:mod:`crmkb.faq.review`, :func:`bot.curated.publish`).
+``crmkb faq publish`` checks and publishes (:mod:`crmkb.faq.review`, :func:`crmkb.bot.curated.publish`).
 
 An edit names the entry by its id and the revision it was based on; a save of an edit based on a revision
-that has changed since is refused (:class:`bot.curated.Conflict`), so two trainers never overwrite each
+that has changed since is refused (:class:`crmkb.bot.curated.Conflict`), so two trainers never overwrite each
 other unseen. The published file is replaced atomically, and every server process picks it up on its next
 question.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot import curated
-from bot.service import Bot
+from crmkb.bot import curated
+from crmkb.bot.service import Bot
 from crmkb.faq.entries import Entry
 from crmkb.faq.review import Review, as_answer, refusal, review
 

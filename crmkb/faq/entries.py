@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.schemas import Answer, Citation
-from ingest.chunking import SECTION_SEPARATOR
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.chunking import SECTION_SEPARATOR
 
 NOT_COVERED = "not-covered"
 STATUSES = ("draft", "approved", "rejected", NOT_COVERED)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.evidence import posseg
+from crmkb.bot.evidence import posseg
 
 NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.]|\d+[.、]\s*|[((]\d+[))]\s*)")
 _QUESTION_MARK = re.compile("[?\uff1f]")

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.grounding import Claim, Embed, claims, supported
-from bot.knowledge import Knowledge
-from bot.language import detect_language
-from bot.schemas import Answer
+from crmkb.bot.grounding import Claim, Embed, claims, supported
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.language import detect_language
+from crmkb.bot.schemas import Answer
 from crmkb.faq.entries import Entry
 
 

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.service import MAX_QUESTION_CHARS
+from crmkb.bot.service import MAX_QUESTION_CHARS
 from crmkb.faq.entries import STATUSES, Entry
-from ingest.loaders import SkipFile, decode_text
+from crmkb.ingest.loaders import SkipFile, decode_text
 
 COLUMNS = ["id", "status", "question", "also_asked", "answer", "edited_answer", "check", "source", "title",
            "section", "kind", "citations", "order"]  # fmt: skip

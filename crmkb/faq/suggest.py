@@ -21,10 +21,10 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.knowledge import Knowledge
-from bot.schemas import Answer, Citation
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.schemas import Answer, Citation
 from crmkb.faq.phrasing import answered_question, heading_question, reads_as_question
-from ingest.chunking import SECTION_SEPARATOR, Chunk, same_title
+from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title
 
 NEAR_DUPLICATE = 0.975  # as in crmkb.faq.build
 
@@ -47,7 +47,7 @@ class _Embeddings(Protocol):
 
 
 class Answerer(Protocol):
-    """What suggesting needs of :class:`bot.service.Bot` (tests pass a fake)."""
+    """What suggesting needs of :class:`crmkb.bot.service.Bot` (tests pass a fake)."""
 
     @property
     def embeddings(self) -> _Embeddings: ...

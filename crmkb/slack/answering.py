@@ -23,8 +23,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.schemas import Answer
-from bot.service import INDEX_UNAVAILABLE, Bot, QuestionError, clean_question
+from crmkb.bot.schemas import Answer
+from crmkb.bot.service import INDEX_UNAVAILABLE, Bot, QuestionError, clean_question
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.slack.blocks import escape, trim
 from crmkb.slack.messages import trouble

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.render import curated_badge, place
-from bot.schemas import Answer, Citation
+from crmkb.bot.render import curated_badge, place
+from crmkb.bot.schemas import Answer, Citation
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
 from crmkb.settings import Settings
 from crmkb.slack.answering import MENTION, Answering, conversation_of, post

@@ -6,7 +6,7 @@ Chinese asker is told why there is no answer in Chinese; details from the system
 
 from __future__ import annotations
 
-from bot.language import detect_language
+from crmkb.bot.language import detect_language
 
 USAGE = (
     "用法:`/crm 你的问题`,例如 `/crm 项目失败后第一步做什么?`(简体、繁體或 English 均可)。\n"

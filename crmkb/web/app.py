@@ -10,15 +10,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
-from bot.service import Bot, QuestionError
-from bot.watcher import IndexWatcher
+from crmkb.bot.service import Bot, QuestionError
+from crmkb.bot.watcher import IndexWatcher
 from crmkb.feedback_store import FeedbackStore
+from crmkb.ingest.index import IndexMissing
+from crmkb.ingest.store import EmbedderMismatch, StoreUnavailable
 from crmkb.settings import Settings, get_settings
 from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.routes import ask, curated_admin, faq, feedback, health, slack, sources, stream, widget
-from ingest.index import IndexMissing
-from ingest.store import EmbedderMismatch, StoreUnavailable
 
 FEEDBACK_DB = "feedback.sqlite3"
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 
 

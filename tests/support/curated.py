@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.curated import CuratedAnswers, publish
-from bot.schemas import Answer
-from bot.service import Bot
+from crmkb.bot.curated import CuratedAnswers, publish
+from crmkb.bot.schemas import Answer
+from crmkb.bot.service import Bot
 
 PUBLISHED_QUESTION = "CRM项目团队应该包括哪些人?"
 TRAINER_TEXT = "项目团队要请管理高层参与,业务部门也要有人。[{last}]预算里软件成本大约占三分之一。[2]"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 from pydantic import SecretStr
 
-from bot import curated
-from bot.knowledge import Knowledge
-from bot.schemas import Answer, Citation
-from bot.service import Bot
+from crmkb.bot import curated
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.service import Bot
 from crmkb.settings import ServerSettings, Settings
 
 TOKEN = "test-admin-token-0123456789abcdef"

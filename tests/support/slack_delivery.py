@@ -16,7 +16,7 @@ import httpx
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings, SlackSettings
 from crmkb.slack.socket_mode import connect

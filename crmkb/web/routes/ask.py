@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
-from bot.schemas import Answer, Mode
-from bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
+from crmkb.bot.schemas import Answer, Mode
+from crmkb.bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
 

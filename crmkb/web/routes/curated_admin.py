@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot import curated
-from bot.schemas import Citation
+from crmkb.bot import curated
+from crmkb.bot.schemas import Citation
 from crmkb.faq import editing
 from crmkb.faq.reviewed import LONG
 from crmkb.web.admin_auth import AdminRoute

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bot.service import Bot
+from crmkb.bot.service import Bot
 from crmkb.faq.build import FaqError, built
 from crmkb.faq.formats import render
 from crmkb.web.deps import BotDep

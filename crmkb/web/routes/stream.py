@@ -16,10 +16,10 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.language import detect_language
-from bot.prompts import CITATION
-from bot.schemas import Answer, Citation
-from bot.service import INDEX_UNAVAILABLE, Bot
+from crmkb.bot.language import detect_language
+from crmkb.bot.prompts import CITATION
+from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
