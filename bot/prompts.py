@@ -1,4 +1,5 @@
-"""Prompt templates from ``prompts/``, with their declared variables checked on load.
+"""Prompt templates from ``prompts/`` (package data of :mod:`crmkb.prompts`), with their declared variables
+checked on load.
 
 Each file starts with a front-matter line ``variables: [a, b]``; a template that uses a variable it does
 not declare, or declares one it never uses, is refused at load time rather than failing mid-answer.
@@ -8,14 +9,15 @@ The refusal sentinel and the citation format are defined here once and shared by
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from string import Formatter
 
 from langchain_core.prompts import ChatPromptTemplate
 
 REFUSAL_SENTINEL = "NOT_IN_KB"
 CITATION = re.compile(r"\[(\d{1,3})\]")
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = files("crmkb.prompts")
 _FRONT_MATTER = re.compile(r"\A---\nvariables:\s*\[([^\]]*)\]\n---\n", re.MULTILINE)
 
 LANGUAGE_INSTRUCTIONS = {
@@ -29,7 +31,7 @@ class PromptError(ValueError):
     """A prompt file is missing, malformed, or its variables do not match its declaration."""
 
 
-def load_template(path: Path) -> tuple[str, set[str]]:
+def load_template(path: Traversable) -> tuple[str, set[str]]:
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -47,14 +49,14 @@ def load_template(path: Path) -> tuple[str, set[str]]:
     return body, declared
 
 
-def chat_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+def chat_prompt(folder: Traversable = PROMPTS_DIR) -> ChatPromptTemplate:
     """The system + user prompt of the LLM answerer."""
     system, _ = load_template(folder / "system.md")
     user, _ = load_template(folder / "user.md")
     return ChatPromptTemplate.from_messages([("system", system), ("human", user)])
 
 
-def titles_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+def titles_prompt(folder: Traversable = PROMPTS_DIR) -> ChatPromptTemplate:
     """The prompt that drafts English titles for kb/catalog.toml (``crmkb catalog translate``)."""
     body, _ = load_template(folder / "catalog_titles.md")
     return ChatPromptTemplate.from_messages([("human", body)])

@@ -22,13 +22,15 @@ import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
 
 from crmkb.evals.dataset import GOLDEN
 
-PARAPHRASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
+PARAPHRASES = files("crmkb.evals") / "paraphrases.jsonl"
 
 # Golden questions that are one question written twice (the other script, a wrapper such as "老板问:", or
 # another wording of the same ask): a trainer would give both one answer, so they are not distinct pairs.
@@ -51,12 +53,12 @@ class Pair:
     matches: bool = False  # a paraphrase the matcher finds today (rows marked "matches": false it misses)
 
 
-def paraphrase_pairs(path: Path = PARAPHRASES) -> list[Pair]:
+def paraphrase_pairs(path: Traversable = PARAPHRASES) -> list[Pair]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [Pair(r["published"], r["asked"], "paraphrase", r.get("matches", True)) for r in rows]
 
 
-def distinct_pairs(path: Path = GOLDEN) -> list[Pair]:
+def distinct_pairs(path: Traversable = GOLDEN) -> list[Pair]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     pairs = []
     for x, y in itertools.combinations(rows, 2):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-GOLDEN = Path(__file__).resolve().parent / "golden.jsonl"
+GOLDEN = files("crmkb.evals") / "golden.jsonl"  # package data, as are paraphrases.jsonl and thresholds.toml
 
 
 Kind = Literal[
@@ -64,7 +65,7 @@ class DatasetError(ValueError):
     """The dataset file cannot be used; the message names the line."""
 
 
-def load_dataset(path: Path = GOLDEN) -> list[GoldenItem]:
+def load_dataset(path: Traversable = GOLDEN) -> list[GoldenItem]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:

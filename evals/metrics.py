@@ -8,8 +8,11 @@ Grounding uses :func:`crmkb.bot.grounding.support`, the same checker as the LLM-
 from __future__ import annotations
 
 import statistics
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import numpy as np
 
@@ -197,3 +200,11 @@ def gate(metrics: Mapping[str, float | None], thresholds: Mapping[str, float]) -
                 shown = "n/a" if value is None else f"{value:.3f}"
                 failures.append(f"{name} = {shown} is under {limit}")
     return failures
+
+
+THRESHOLDS = files("crmkb.evals") / "thresholds.toml"  # package data
+
+
+def load_thresholds(path: Traversable = THRESHOLDS) -> dict[str, float]:
+    """The gate's thresholds: metric name (``*_max`` for a ceiling) → limit. Raises OSError or TOMLDecodeError."""
+    return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.evals.dataset import DatasetError, GoldenItem, load_dataset
-from crmkb.evals.metrics import comparable, gate
+from crmkb.evals.metrics import comparable, gate, load_thresholds
 from crmkb.evals.runner import EvalRun, run
 from crmkb.ingest.catalog import load_catalog
 from crmkb.ingest.chunking import chunk_document
@@ -20,7 +19,7 @@ from crmkb.ingest.clean import clean
 from tests.conftest import ARTICLES, KB
 
 DOCS = {p.name: clean(p.read_text(encoding="utf-8")).text for p in ARTICLES}
-THRESHOLDS = tomllib.loads((Path(__file__).parent.parent / "evals" / "thresholds.toml").read_text())
+THRESHOLDS = load_thresholds()
 SECTIONS = {source: ["", "S", "T", "U"] for source in DOCS}  # each fake document's sections, in order
 ITEMS = [
     GoldenItem(id="a1", question="项目预算中软件成本占多少?", lang="zh-Hans", kind="figure", split="test",

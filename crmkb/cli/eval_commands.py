@@ -13,16 +13,17 @@ from crmkb.bot.schemas import Mode
 from crmkb.bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.evals.dataset import GOLDEN, DatasetError, load_dataset
+from crmkb.evals.metrics import THRESHOLDS, load_thresholds
 from crmkb.evals.report import print_table, to_json, to_markdown
 from crmkb.evals.runner import BotTarget, NaiveBaseline, run
 from crmkb.ingest import artifacts
 
-THRESHOLDS = Path(__file__).resolve().parents[2] / "evals" / "thresholds.toml"
-
 
 @app.command("eval")
 def eval_command(
-    dataset: Annotated[Path, typer.Option(help="Golden set (JSONL).")] = GOLDEN,
+    dataset: Annotated[
+        Path | None, typer.Option(help="Golden set (JSONL). Default: the one installed with crmkb.evals.")
+    ] = None,
     mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here (and .md beside it).")
@@ -30,7 +31,9 @@ def eval_command(
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also run the naive baseline, side by side.")
     ] = False,
-    thresholds: Annotated[Path, typer.Option(help="Thresholds file (TOML).")] = THRESHOLDS,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Thresholds file (TOML). Default: the one installed with crmkb.evals.")
+    ] = None,
 ) -> None:
     """Measure retrieval, citations, grounding, refusal and answer shape on the golden set, dev and test
     side by side; exit 1 when the test split misses a threshold."""
@@ -38,8 +41,8 @@ def eval_command(
         fail("--mode must be extractive or llm")
     settings = load_settings()
     try:
-        items = load_dataset(dataset)
-        limits = tomllib.loads(thresholds.read_text(encoding="utf-8"))
+        items = load_dataset(dataset or GOLDEN)
+        limits = load_thresholds(thresholds or THRESHOLDS)
     except (DatasetError, OSError, tomllib.TOMLDecodeError) as exc:
         fail(str(exc))
     with user_errors():

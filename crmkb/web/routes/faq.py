@@ -15,7 +15,7 @@ from crmkb.faq.build import FaqError, built
 from crmkb.faq.formats import render
 from crmkb.web.deps import BotDep
 from crmkb.web.guards import ApiRoute
-from crmkb.web.routes.widget import STATIC
+from crmkb.web.routes.widget import static_file
 
 router = APIRouter(prefix="/api", tags=["faq"], route_class=ApiRoute)
 page = APIRouter(tags=["faq"])
@@ -55,9 +55,9 @@ async def build_faq(body: FaqRequest, bot: BotDep) -> FaqResponse:
 
 @page.get("/faq", include_in_schema=False)
 def faq_page() -> FileResponse:
-    return FileResponse(STATIC / "faq.html", media_type="text/html; charset=utf-8")
+    return FileResponse(static_file("faq.html"), media_type="text/html; charset=utf-8")
 
 
 @page.get("/faq/edit.js", include_in_schema=False)
 def faq_editor_script() -> FileResponse:
-    return FileResponse(STATIC / "faq-edit.js", media_type="text/javascript; charset=utf-8")
+    return FileResponse(static_file("faq-edit.js"), media_type="text/javascript; charset=utf-8")
