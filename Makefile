@@ -4,6 +4,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 QUESTION ?= 实施顾问离开前企业要做好哪些收尾工作?
+# State of the checkout's commands stays in the checkout (git-ignored), as CI's fresh clone expects; crmkb
+# itself defaults to a per-user folder (README, Configuration).
+export CRMKB_DATA_DIR ?= $(CURDIR)/.data
 
 .PHONY: run test lint typecheck unit eval bench clean
 

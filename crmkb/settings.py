@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,8 +17,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class IngestSettings(BaseModel):
@@ -258,6 +257,13 @@ class SlackSettings(BaseModel):
         return self.bot_token is not None and self.signing_secret is not None
 
 
+def user_data_dir() -> Path:
+    """Per-user state, as the XDG base directory spec places it; never inside the installed package."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "crmkb"
+
+
 class Settings(BaseSettings):
     """Root of the settings tree."""
 
@@ -270,10 +276,15 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(
-        default=ROOT / ".data",
-        description="Where the index and every other piece of state live.",
+        default_factory=user_data_dir,
+        description="Where the index and every other piece of state live. Default: $XDG_DATA_HOME/crmkb, "
+        "else ~/.local/share/crmkb (the Makefile's targets use .data/ in the checkout).",
     )
-    kb_dir: Path = Field(default=ROOT / "kb", description="Folder of knowledge-base documents.")
+    kb_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "kb",
+        description="Folder of knowledge-base documents. Default: kb/ in the working directory (in a checkout, "
+        "its own kb/).",
+    )
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (http://host:port). Unset: embedded Chroma under data_dir.",

@@ -22,14 +22,16 @@ ARTICLES = sorted(KB.glob("*.txt"))
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's CRMKB_* variables or .env."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's CRMKB_* variables or .env, or writes to their per-user data folder
+    (the default data dir, for a test that names none)."""
     import os
 
     for name in list(os.environ):
         if name.startswith("CRMKB_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
 
 
 @pytest.fixture
