@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from crmkb.ingest import artifacts
 from crmkb.settings import get_settings
 from tests.conftest import KB, ROOT
+from tests.support.typecheck import package_dirs
 
 ARTICLE = "003_80d4f176f4050b3e.txt"  # the smallest article: one document keeps the real model's work short
 QUESTION = "CRM实施中管理层面有哪些风险?"  # golden hans-50, answered from ARTICLE
@@ -49,13 +49,6 @@ print(json.dumps({
     "old_names": [n for n in ("bot", "ingest", "evals", "prompts") if importlib.util.find_spec(n)],
 }))
 """
-
-
-def package_dirs() -> dict[str, str]:
-    """``[tool.setuptools.package-dir]``: package → folder of the checkout."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    mapping: dict[str, str] = config["tool"]["setuptools"]["package-dir"]
-    return mapping
 
 
 @pytest.fixture(scope="module")

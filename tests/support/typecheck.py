@@ -22,11 +22,16 @@ from mypy.util import FancyFormatter, count_stats
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def installed_names(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
-    """Each mapped folder and the package it installs as: ``{"bot": "crmkb.bot", …}``."""
+def package_dirs(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """``[tool.setuptools.package-dir]``: each package and the checkout's folder it is installed from."""
     config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     mapping: dict[str, str] = config["tool"]["setuptools"]["package-dir"]
-    return {folder: package for package, folder in mapping.items() if folder != package}
+    return mapping
+
+
+def installed_names() -> dict[str, str]:
+    """Each mapped folder and the package it installs as: ``{"bot": "crmkb.bot", …}``."""
+    return {folder: package for package, folder in package_dirs().items() if folder != package}
 
 
 def main(argv: list[str] | None = None) -> int:
