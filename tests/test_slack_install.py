@@ -396,7 +396,11 @@ def test_crmkb_slack_socket_answers_over_socket_mode_and_stops_on_ctrl_c(
     env.pop("CRMKB_SLACK_SIGNING_SECRET", None)  # Socket Mode does not use it
     opened = len(recorder.sockets)
     with (tmp_path / "socket.log").open("w") as log:
-        process = subprocess.Popen([CRMKB, "slack-socket"], env=env, stdout=log, stderr=log)
+        # A terminal's Ctrl-C: the child must not inherit an ignored SIGINT (as under `nohup … &`)
+        process = subprocess.Popen(
+            [CRMKB, "slack-socket"], env=env, stdout=log, stderr=log,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while len(recorder.sockets) == opened and process.poll() is None and time.monotonic() < deadline:
@@ -407,6 +411,10 @@ def test_crmkb_slack_socket_answers_over_socket_mode_and_stops_on_ctrl_c(
         assert "三分之一" in json.dumps(wait_posts(recorder, "CP", 1)[0]["blocks"], ensure_ascii=False)
     finally:
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError((tmp_path / "socket.log").read_text()) from None
     output = (tmp_path / "socket.log").read_text()
     assert code == 0 and "Socket Mode stopped" in output and "Traceback" not in output
