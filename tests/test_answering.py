@@ -3,7 +3,6 @@ script, honest refusals, follow-ups."""
 
 from __future__ import annotations
 
-import opencc
 import pytest
 
 from bot.compose import LIST_BUDGET
@@ -13,6 +12,7 @@ from bot.language import detect_language
 from bot.question import asked_part, asking_part, count_asked, kind_of
 from bot.service import Bot, QuestionError
 from ingest import artifacts
+from ingest.normalise import to_simplified, to_traditional
 from tests.conftest import KB
 
 pytestmark = pytest.mark.slow
@@ -68,16 +68,18 @@ def test_off_topic_and_near_misses_are_refused(real_bot: Bot, question: str) -> 
 
 
 def test_answer_follows_the_askers_script(real_bot: Bot) -> None:
-    to_simplified = opencc.OpenCC("t2s")
     simplified = real_bot.ask("实施顾问离开前要整理哪些问题?")
-    assert simplified.language == "zh-Hans" and to_simplified.convert(simplified.answer) == simplified.answer
+    assert simplified.language == "zh-Hans" and to_simplified(simplified.answer) == simplified.answer
     traditional = real_bot.ask("實施顧問離開前要整理哪些問題?")
     assert traditional.language == "zh-Hant"
-    assert to_simplified.convert(traditional.answer) != traditional.answer  # written in Traditional
+    assert to_simplified(traditional.answer) != traditional.answer  # written in Traditional
     # the same answer, in the other script
-    assert to_simplified.convert(traditional.answer) == simplified.answer
+    assert to_simplified(traditional.answer) == simplified.answer
+    # in the characters Traditional readers use, not OpenCC's dictionary forms
+    assert to_traditional("因为这意味着要审核") == "因為這意味著要審核"
+    assert to_simplified("因為這意味著要審核") == "因为这意味着要审核"
     # quotes stay verbatim (Simplified, as the cleaned source has them) so they can be checked
-    assert all(to_simplified.convert(c.quote) == c.quote for c in traditional.citations)
+    assert all(to_simplified(c.quote) == c.quote for c in traditional.citations)
     english = real_bot.ask("What risks come up in CRM implementation?")
     assert english.language == "en"
     assert english.answer.startswith(("Lessons", "Best", "From")) and "in Chinese" in english.answer
