@@ -193,6 +193,27 @@ def test_a_list_lead_in_is_quoted_with_its_items(real_bot: Bot) -> None:
     assert "如下的功能:" in text and "销售管理" in text and "商业机会管理" in text
 
 
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [
+        ("项目收尾时,待解决的问题具体怎么整理?", None),
+        ("具体怎么做?", ["顾问走之前,待解决的问题要整理完整吗?"]),
+    ],
+)
+def test_a_sentence_announcing_items_is_quoted_with_them(
+    real_bot: Bot, question: str, history: list[str] | None
+) -> None:
+    # "…需要注意以下几个方面的内容。" then "1、…" and "2、…" as paragraphs: not a "如下:" lead-in, and
+    # the items too long to run on to; quoted alone it would tell the asker nothing
+    answer = real_bot.ask(question, history=history)
+    quotes = [c.quote for c in answer.citations]
+    announcing = next(i for i, q in enumerate(quotes) if q.endswith("需要注意以下几个方面的内容。"))
+    assert quotes[announcing + 1 : announcing + 3] == [
+        "1、对于项目暂时未涉及的内容,要一一做好记录。",
+        "2、一些特殊流程、特殊业务该如何处理。",
+    ]
+
+
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
     assert "软件、技术以及供应商" in _checked(real_bot, "CRM全面解决方案由哪几部分组成?")
 
