@@ -102,6 +102,10 @@ def test_follow_up_uses_the_previous_question(real_bot: Bot) -> None:
     assert not alone.answerable
     assert follow.answerable
     assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in follow.citations}
+    # a third turn is still about the topic, not about the "为什么?" before it
+    again = real_bot.ask("为什么?", history=[first, "为什么?"])
+    assert again.answerable, again.answer
+    assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in again.citations}
 
 
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
