@@ -133,7 +133,35 @@ class Composer:
             if item.score < OTHER_SECTION * best.score:
                 break
             quotes.append(self._whole(item, kind, query))
+        return self._with_items(quotes, best)
+
+    def _with_items(self, quotes: list[Quote], best: Scored) -> list[Quote]:
+        """``quotes`` fitted, where one that announces the items after it ("…需要注意以下几个方面的内容。",
+        then 1、2、… on their own lines) is followed by them, each up to its first sentence: an announcement
+        quoted alone tells the asker nothing. When they cannot all be kept, later quotes give way."""
+        lead_section = (quotes[0].source, quotes[0].section) if quotes else None
+        for position, quote in enumerate(quotes):
+            if (quote.source, quote.section) != lead_section and self._announced_items(quote, best):
+                # another section's announcement: its list would outweigh the answer, and alone it dangles
+                return self._with_items(quotes[:position] + quotes[position + 1 :], best)
+            if items := self._announced_items(quote, best):
+                listed = [*quotes[: position + 1], *items, *quotes[position + 1 :]]
+                kept = self._fit(listed, LIST_BUDGET, position + 1 + len(items))
+                return (
+                    kept
+                    if any(i in kept for i in items)
+                    else self._fit(quotes[:position] + quotes[position + 1 :])
+                )
         return self._fit(quotes)
+
+    def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
+        text = self._text(quote.source, quote.start, quote.end)
+        sentences = [part for part in re.split(r"(?<=[。!?!?])", text) if part.strip()]
+        if not sentences or not (LEAD_IN.search(text) or _FOLLOWING.search(sentences[-1])):
+            return []
+        lines = self._list_lines(quote.source, quote.end)
+        key = (quote.source, quote.section)
+        return [self._item(key, start, end, best) for start, end in lines] if len(lines) >= 2 else []
 
     # -- sections -------------------------------------------------------------------------------------
 

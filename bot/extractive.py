@@ -72,7 +72,7 @@ class ExtractiveAnswerer:
         language = detect_language(question)
         position = ordinal(normalise_question(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
-        asked_before = self._asked(history[-1]) if history else ""
+        asked_before = self._asked(self._topic(history)) if history else ""
         normalised = normalise_question(question)
         ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
         own_terms = bool(self.vocabulary.known_terms(ask).terms)
@@ -165,6 +165,16 @@ class ExtractiveAnswerer:
             return bool(ask.specific or self.vocabulary.known_terms(ask).terms)
 
         return asked_part(question, names_something)
+
+    def _topic(self, history: list[str]) -> str:
+        """The question a conversation is about: its latest that names something the articles name. After
+        "失败的主要原因是什么?" and "为什么?", a further "具体怎么做?" is still about the causes."""
+        for question in reversed(history):
+            language = detect_language(question)
+            asked = analyse(normalise_question(question), language, self.knowledge.glossary, self.vocabulary)
+            if self.vocabulary.known_terms(asked).terms:
+                return question
+        return history[-1]
 
     def _referenced_item(self, position: int | None, before: list[Quote]) -> Quote | None:
         """The item of the previous answer's list at ``position`` (from 1), which a follow-up points at."""

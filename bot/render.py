@@ -1,7 +1,7 @@
 """Answer and refusal text in the asker's language and script.
 
 Quotes stay exactly as the cleaned source has them (so they can be checked); the answer text around them
-follows the question: Simplified, Traditional (OpenCC s2t), or an English lead-in before the evidence
+follows the question: Simplified, Traditional (OpenCC s2tw), or an English lead-in before the evidence
 (noting when the quotes are Chinese), with the catalog's English titles of each quote's section and document
 above it where an admin wrote them.
 """

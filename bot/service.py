@@ -44,6 +44,14 @@ class QuestionError(ValueError):
     """The question cannot be answered as asked; the message tells the user what to change."""
 
 
+class QuestionTooLong(QuestionError):
+    """The question is longer than ``limit`` characters (as written, or once normalised)."""
+
+    def __init__(self, message: str, limit: int = MAX_QUESTION_CHARS) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 def clean_question(text: str) -> str:
     """Strip control and invisible formatting characters and surrounding space; refuse empty or long text.
 
@@ -54,12 +62,12 @@ def clean_question(text: str) -> str:
     if not question:
         raise QuestionError("the question is empty: type a question about CRM implementation")
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(
+        raise QuestionTooLong(
             f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}"
         )
     expanded = len(unicodedata.normalize("NFKC", question))
     if expanded > MAX_QUESTION_CHARS:
-        raise QuestionError(
+        raise QuestionTooLong(
             f"the question expands to {expanded} characters once normalised (compatibility characters such "
             f"as ﷺ spell out as long phrases); keep it under {MAX_QUESTION_CHARS}"
         )

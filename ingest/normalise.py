@@ -92,9 +92,11 @@ def traditional_only_chars(text: str) -> int:
 def to_simplified(text: str) -> str:
     """Traditional → Simplified, characters only (no NFKC, no Taiwan phrases): for answer text written in
     Traditional that a Simplified asker reads."""
-    return _converter("t2s").convert(text)
+    return _converter("tw2s").convert(text)  # 著 written for 着 (as to_traditional writes it) comes back
 
 
-def to_traditional(text: str, *, taiwan: bool = False) -> str:
-    """Simplified → Traditional for answers to Traditional questions (``s2twp`` for Taiwan phrasing)."""
-    return _converter("s2twp" if taiwan else "s2t").convert(text)
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional for answers to Traditional questions, in the characters Taiwan and Hong Kong
+    readers write (為, 著, 審核: OpenCC's plain s2t gives the dictionary forms 爲, 着, 審覈). Characters
+    only: Taiwan phrasing (s2twp) would also swap words, and 审核 would become 稽核, another meaning."""
+    return _converter("s2tw").convert(text)

@@ -3,7 +3,6 @@ script, honest refusals, follow-ups."""
 
 from __future__ import annotations
 
-import opencc
 import pytest
 
 from crmkb.bot.compose import LIST_BUDGET
@@ -13,6 +12,7 @@ from crmkb.bot.language import detect_language
 from crmkb.bot.question import asked_part, asking_part, count_asked, kind_of
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
+from crmkb.ingest.normalise import to_simplified, to_traditional
 from tests.conftest import KB
 
 pytestmark = pytest.mark.slow
@@ -68,16 +68,18 @@ def test_off_topic_and_near_misses_are_refused(real_bot: Bot, question: str) -> 
 
 
 def test_answer_follows_the_askers_script(real_bot: Bot) -> None:
-    to_simplified = opencc.OpenCC("t2s")
     simplified = real_bot.ask("实施顾问离开前要整理哪些问题?")
-    assert simplified.language == "zh-Hans" and to_simplified.convert(simplified.answer) == simplified.answer
+    assert simplified.language == "zh-Hans" and to_simplified(simplified.answer) == simplified.answer
     traditional = real_bot.ask("實施顧問離開前要整理哪些問題?")
     assert traditional.language == "zh-Hant"
-    assert to_simplified.convert(traditional.answer) != traditional.answer  # written in Traditional
+    assert to_simplified(traditional.answer) != traditional.answer  # written in Traditional
     # the same answer, in the other script
-    assert to_simplified.convert(traditional.answer) == simplified.answer
+    assert to_simplified(traditional.answer) == simplified.answer
+    # in the characters Traditional readers use, not OpenCC's dictionary forms
+    assert to_traditional("因为这意味着要审核") == "因為這意味著要審核"
+    assert to_simplified("因為這意味著要審核") == "因为这意味着要审核"
     # quotes stay verbatim (Simplified, as the cleaned source has them) so they can be checked
-    assert all(to_simplified.convert(c.quote) == c.quote for c in traditional.citations)
+    assert all(to_simplified(c.quote) == c.quote for c in traditional.citations)
     english = real_bot.ask("What risks come up in CRM implementation?")
     assert english.language == "en"
     assert english.answer.startswith(("Lessons", "Best", "From")) and "in Chinese" in english.answer
@@ -100,6 +102,10 @@ def test_follow_up_uses_the_previous_question(real_bot: Bot) -> None:
     assert not alone.answerable
     assert follow.answerable
     assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in follow.citations}
+    # a third turn is still about the topic, not about the "为什么?" before it
+    again = real_bot.ask("为什么?", history=[first, "为什么?"])
+    assert again.answerable, again.answer
+    assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in again.citations}
 
 
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
@@ -189,6 +195,27 @@ def _checked(bot: Bot, question: str) -> str:
 def test_a_list_lead_in_is_quoted_with_its_items(real_bot: Bot) -> None:
     text = _checked(real_bot, "CRM软件至少应当提供哪些功能?")
     assert "如下的功能:" in text and "销售管理" in text and "商业机会管理" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [
+        ("项目收尾时,待解决的问题具体怎么整理?", None),
+        ("具体怎么做?", ["顾问走之前,待解决的问题要整理完整吗?"]),
+    ],
+)
+def test_a_sentence_announcing_items_is_quoted_with_them(
+    real_bot: Bot, question: str, history: list[str] | None
+) -> None:
+    # "…需要注意以下几个方面的内容。" then "1、…" and "2、…" as paragraphs: not a "如下:" lead-in, and
+    # the items too long to run on to; quoted alone it would tell the asker nothing
+    answer = real_bot.ask(question, history=history)
+    quotes = [c.quote for c in answer.citations]
+    announcing = next(i for i, q in enumerate(quotes) if q.endswith("需要注意以下几个方面的内容。"))
+    assert quotes[announcing + 1 : announcing + 3] == [
+        "1、对于项目暂时未涉及的内容,要一一做好记录。",
+        "2、一些特殊流程、特殊业务该如何处理。",
+    ]
 
 
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:

@@ -35,7 +35,6 @@ from tests.support.fake_slack import (
 )
 from tests.support.serve_process import CRMKB
 from tests.support.slack_delivery import (
-    SECRET,
     Delivery,
     Socket,
     delivering,
@@ -308,7 +307,7 @@ class StuckBot(DownBot):
 @pytest.mark.parametrize(
     ("bot_type", "why", "logged"),
     [
-        (DownBot, "cannot open the Chroma store", "could not be answered"),
+        (DownBot, "知识库暂时不可用", "cannot open the Chroma store"),
         (BrokenBot, "内部错误,已记录", "the disk at /srv/crmkb/index is on fire"),
         (StuckBot, "1 秒内没有得到答案", "no answer within 1 s"),
     ],
@@ -338,8 +337,38 @@ def test_a_failure_reaches_the_asker_as_one_line_and_the_log_has_its_cause(
         bot.released.set()
     for reply in replies:
         assert reply.startswith("暂时无法回答:") and why in reply and "\n" not in reply
-        assert "Traceback" not in reply and "/srv/crmkb" not in reply
+        assert "Traceback" not in reply and "/srv/crmkb" not in reply and "127.0.0.1" not in reply
     assert logged in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("项目上线后怎么办" * 300, "问题太长了,请缩短到 2000 个字符以内再问"),
+        ("專案上線後怎麼辦" * 300, "問題太長了,請縮短到 2000 個字元以內再問"),
+        ("what now? " * 250, "the question is too long; keep it under 2000 characters"),
+    ],
+    ids=["zh-Hans", "zh-Hant", "en"],
+)
+def test_a_question_too_long_is_told_so_in_the_askers_language(
+    delivery: Delivery, recorder: Recorder, question: str, said: str
+) -> None:
+    channel = f"CL{delivery.name}{len(recorder.calls)}"
+    write(delivery, recorder, channel, f"<@{BOT_USER}> {question}")
+    assert [p["text"] for p in wait_posts(recorder, channel, 1)] == [said]
+
+
+def test_an_event_slack_would_never_send_is_dropped_and_slack_still_served(
+    delivery: Delivery, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = f"CT{delivery.name}"
+    for broken in ({"channel": channel}, {"ts": ts()}, {"channel": channel, "ts": 17}):
+        delivery.event(
+            event_payload({"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> 预算?"} | broken)
+        )
+    write(delivery, recorder, channel, f"<@{BOT_USER}> 项目预算中软件成本占多少?")
+    assert len(wait_posts(recorder, channel, 1)) == 1
+    assert "without a channel or timestamp was ignored" in caplog.text and "Traceback" not in caplog.text
 
 
 @pytest.mark.parametrize("kind", ["http", "socket"])
@@ -362,11 +391,16 @@ def test_crmkb_slack_socket_answers_over_socket_mode_and_stops_on_ctrl_c(
     real_bot: Bot, slack: tuple[str, Recorder], recorder: Recorder, tmp_path: Path
 ) -> None:
     env = {**os.environ, "CRMKB_DATA_DIR": str(real_bot.settings.data_dir), "CRMKB_KB_DIR": str(real_bot.settings.kb_dir),
-           "CRMKB_SLACK_BOT_TOKEN": "xoxb-test", "CRMKB_SLACK_SIGNING_SECRET": SECRET,
-           "CRMKB_SLACK_APP_TOKEN": "xapp-test", "CRMKB_SLACK_API_URL": f"{slack[0]}/api/"}  # fmt: skip
+           "CRMKB_SLACK_BOT_TOKEN": "xoxb-test", "CRMKB_SLACK_APP_TOKEN": "xapp-test",
+           "CRMKB_SLACK_API_URL": f"{slack[0]}/api/"}  # fmt: skip
+    env.pop("CRMKB_SLACK_SIGNING_SECRET", None)  # Socket Mode does not use it
     opened = len(recorder.sockets)
     with (tmp_path / "socket.log").open("w") as log:
-        process = subprocess.Popen([CRMKB, "slack-socket"], env=env, stdout=log, stderr=log)
+        # A terminal's Ctrl-C: the child must not inherit an ignored SIGINT (as under `nohup … &`)
+        process = subprocess.Popen(
+            [CRMKB, "slack-socket"], env=env, stdout=log, stderr=log,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while len(recorder.sockets) == opened and process.poll() is None and time.monotonic() < deadline:
@@ -377,6 +411,10 @@ def test_crmkb_slack_socket_answers_over_socket_mode_and_stops_on_ctrl_c(
         assert "三分之一" in json.dumps(wait_posts(recorder, "CP", 1)[0]["blocks"], ensure_ascii=False)
     finally:
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError((tmp_path / "socket.log").read_text()) from None
     output = (tmp_path / "socket.log").read_text()
     assert code == 0 and "Socket Mode stopped" in output and "Traceback" not in output

@@ -12,10 +12,10 @@ def slack_socket() -> None:
     """Serve Slack over Socket Mode (outbound WebSocket; no public request URL needed)."""
     settings = load_settings()
     slack = settings.slack
-    if not slack.configured or slack.app_token is None:
+    if slack.bot_token is None or slack.app_token is None:
         fail(
-            "Socket Mode needs CRMKB_SLACK_BOT_TOKEN, CRMKB_SLACK_SIGNING_SECRET and CRMKB_SLACK_APP_TOKEN "
-            "(an app-level xapp- token with connections:write)"
+            "Socket Mode needs CRMKB_SLACK_BOT_TOKEN and CRMKB_SLACK_APP_TOKEN (an app-level xapp- token "
+            "with connections:write); it does not use the signing secret"
         )
     from slack_sdk.errors import SlackApiError
 

@@ -24,10 +24,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from crmkb.bot.schemas import Answer
-from crmkb.bot.service import INDEX_UNAVAILABLE, Bot, QuestionError, clean_question
+from crmkb.bot.service import INDEX_UNAVAILABLE, Bot, QuestionError, QuestionTooLong, clean_question
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
-from crmkb.slack.blocks import escape, trim
-from crmkb.slack.messages import trouble
+from crmkb.slack.blocks import escape
+from crmkb.slack.messages import USAGE, language_of, line, trouble
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -37,11 +37,6 @@ THREAD_READ = 200  # replies read back from Slack: the bot answers a thread's fi
 def conversation_of(channel: str, thread: str | None) -> str:
     """The key of a conversation: a thread in a channel, or a DM's main timeline (no thread)."""
     return f"{channel}:{thread or ''}"
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return escape(trim(text.splitlines()[0], 300)) if text else type(exc).__name__
 
 
 class Late(Exception):
@@ -79,14 +74,16 @@ class Answering:
         result: Answer | str
         try:
             answered = self._ask(question, history)
-        except QuestionError as exc:
-            return escape(str(exc))  # what to change; nothing to remember
+        except QuestionTooLong as exc:  # what to change; nothing to remember
+            return line("too_long", language_of(question), limit=exc.limit)
+        except QuestionError:  # nothing left once invisible characters are stripped
+            return USAGE
         except Late:
             log.warning("no answer within %g s to a Slack question %r", self.timeout_s, question)
             result = trouble(question, key="late", seconds=self.timeout_s)
         except INDEX_UNAVAILABLE as exc:
             log.warning("a Slack question could not be answered: %s", exc)
-            result = trouble(question, first_line(exc))
+            result = trouble(question, key="unavailable")
         except Exception:
             log.exception("answering %r from Slack failed", question)
             result = trouble(question, key="internal")

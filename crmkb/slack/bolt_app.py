@@ -37,11 +37,13 @@ NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
     slack = settings.slack
-    assert slack.bot_token is not None and slack.signing_secret is not None
+    assert slack.bot_token is not None
     token = slack.bot_token.get_secret_value()
     app = App(
         token=token,
-        signing_secret=slack.signing_secret.get_secret_value(),
+        # Socket Mode needs no secret (its connection is authenticated by the app token); without one, an
+        # HTTP request can never pass verification, which is the safe failure.
+        signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
         client=WebClient(token=token, base_url=slack.api_url),
         token_verification_enabled=False,  # no network at start-up; the token is checked on first use
     )
@@ -92,7 +94,7 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if event.get("bot_id") or event.get("subtype"):
+        if event.get("bot_id") or event.get("subtype") or not _addressable(event):
             return
         thread = event.get("thread_ts") or event["ts"]  # a mention is answered in its thread
         earlier = event.get("thread_ts") and answering.history(client, context, event, thread)
@@ -100,7 +102,7 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if event.get("bot_id") or event.get("subtype") not in REPLIES:
+        if event.get("bot_id") or event.get("subtype") not in REPLIES or not _addressable(event):
             return  # the app's own messages, other bots', edits, joins: not questions
         thread = event.get("thread_ts")
         if event.get("channel_type") == "im":
@@ -166,3 +168,12 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
         respond(delete_original=True)
 
     return app
+
+
+def _addressable(event: dict[str, Any]) -> bool:
+    """Whether a reply can be placed: Slack always sends the channel and timestamp, but a signed event
+    without them (a forged or truncated one) must be dropped, not crash the listener."""
+    if isinstance(event.get("channel"), str) and isinstance(event.get("ts"), str):
+        return True
+    log.warning("a Slack event without a channel or timestamp was ignored")
+    return False

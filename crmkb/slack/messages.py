@@ -1,7 +1,8 @@
 """Every line the Slack app says to people about itself (answers are rendered in ``blocks``).
 
 Lines that follow a question are in the asker's language, read from the question (or the answer's), so a
-Chinese asker is told why there is no answer in Chinese; details from the system stay as they are.
+Chinese asker is told why there is no answer in Chinese. What is wrong inside the system (a store address,
+an index path, the command that fixes it) is for the log, not for the asker, who can do nothing with it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from crmkb.bot.language import detect_language
 
 USAGE = (
-    "用法:`/crm 你的问题`,例如 `/crm 项目失败后第一步做什么?`(简体、繁體或 English 均可)。\n"
-    "Usage: `/crm your question`, e.g. `/crm What should we settle before the consultant leaves?`"
+    "用法:`/crm 你的问题`,或在频道里 @我 并写下问题,例如 `/crm 项目失败后第一步做什么?`"
+    "(简体、繁體或 English 均可)。\n"
+    "Usage: `/crm your question`, or mention me with your question in a channel, e.g. "
+    "`/crm What should we settle before the consultant leaves?`"
 )
 GONE = "This answer is no longer on record."
 UNSTORED = "Ratings cannot be stored right now; please try again shortly."
@@ -20,6 +23,16 @@ _LINES: dict[str, dict[str, str]] = {
         "zh-Hans": "暂时无法回答:{detail}",
         "zh-Hant": "暫時無法回答:{detail}",
         "en": "Cannot answer right now: {detail}",
+    },
+    "unavailable": {
+        "zh-Hans": "知识库暂时不可用,已记录,请稍后再问",
+        "zh-Hant": "知識庫暫時無法使用,已記錄,請稍後再問",
+        "en": "the knowledge base is unavailable (logged); please ask again shortly",
+    },
+    "too_long": {
+        "zh-Hans": "问题太长了,请缩短到 {limit} 个字符以内再问",
+        "zh-Hant": "問題太長了,請縮短到 {limit} 個字元以內再問",
+        "en": "the question is too long; keep it under {limit} characters",
     },
     "internal": {
         "zh-Hans": "内部错误,已记录,请稍后再问",
