@@ -138,21 +138,30 @@ class Composer:
     def _with_items(self, quotes: list[Quote], best: Scored) -> list[Quote]:
         """``quotes`` fitted, where one that announces the items after it ("…需要注意以下几个方面的内容。",
         then 1、2、… on their own lines) is followed by them, each up to its first sentence: an announcement
-        quoted alone tells the asker nothing. When they cannot all be kept, later quotes give way."""
+        quoted alone tells the asker nothing. The items take only the room a list has beyond the quotes
+        (they never push out a quote that was chosen for the question); an announcement none of whose items
+        fits, or one from another section than the answer's first, is left out."""
         lead_section = (quotes[0].source, quotes[0].section) if quotes else None
-        for position, quote in enumerate(quotes):
-            if (quote.source, quote.section) != lead_section and self._announced_items(quote, best):
-                # another section's announcement: its list would outweigh the answer, and alone it dangles
-                return self._with_items(quotes[:position] + quotes[position + 1 :], best)
-            if items := self._announced_items(quote, best):
-                listed = [*quotes[: position + 1], *items, *quotes[position + 1 :]]
-                kept = self._fit(listed, LIST_BUDGET, position + 1 + len(items))
-                return (
-                    kept
-                    if any(i in kept for i in items)
-                    else self._fit(quotes[:position] + quotes[position + 1 :])
-                )
-        return self._fit(quotes)
+        kept = self._fit(
+            [q for q in quotes if (q.source, q.section) == lead_section or not self._announced_items(q, best)]
+        )
+        for position, quote in enumerate(kept):
+            items = self._announced_items(quote, best)
+            if not items:
+                continue
+            room = LIST_BUDGET - sum(q.end - q.start for q in kept)
+            fitting: list[Quote] = []
+            for item in items:
+                if any(q.source == item.source and q.start < item.end and item.start < q.end for q in kept):
+                    continue
+                if item.end - item.start > room:
+                    break  # a list is given in its order, or not past the point where it stops fitting
+                fitting.append(item)
+                room -= item.end - item.start
+            if not fitting:
+                return kept[:position] + kept[position + 1 :]
+            return [*kept[: position + 1], *fitting, *kept[position + 1 :]]
+        return kept
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)

@@ -198,14 +198,14 @@ def test_a_list_lead_in_is_quoted_with_its_items(real_bot: Bot) -> None:
 
 
 @pytest.mark.parametrize(
-    ("question", "history"),
+    ("question", "history", "stays"),
     [
-        ("项目收尾时,待解决的问题具体怎么整理?", None),
-        ("具体怎么做?", ["顾问走之前,待解决的问题要整理完整吗?"]),
+        ("项目收尾时,待解决的问题具体怎么整理?", None, "然后,再项目结尾的时候"),
+        ("具体怎么做?", ["顾问走之前,待解决的问题要整理完整吗?"], None),
     ],
 )
 def test_a_sentence_announcing_items_is_quoted_with_them(
-    real_bot: Bot, question: str, history: list[str] | None
+    real_bot: Bot, question: str, history: list[str] | None, stays: str | None
 ) -> None:
     # "…需要注意以下几个方面的内容。" then "1、…" and "2、…" as paragraphs: not a "如下:" lead-in, and
     # the items too long to run on to; quoted alone it would tell the asker nothing
@@ -216,6 +216,8 @@ def test_a_sentence_announcing_items_is_quoted_with_them(
         "1、对于项目暂时未涉及的内容,要一一做好记录。",
         "2、一些特殊流程、特殊业务该如何处理。",
     ]
+    # the items take spare room only: a sentence chosen for the question stays (it may hold the answer)
+    assert stays is None or any(q.startswith(stays) for q in quotes), quotes
 
 
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
