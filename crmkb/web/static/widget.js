@@ -355,7 +355,7 @@
         }
         buffer = step.value;
       }
-    } catch (error) {
+    } catch {
       if (!finished) return fail(article, T.lost, question, true);
     } finally {
       busy = false;
