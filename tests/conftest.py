@@ -80,8 +80,8 @@ def real_bot(real_index: Settings) -> Bot:
 @pytest.fixture(scope="module")
 def slack() -> Iterator[tuple[str, Recorder]]:
     """A fake Slack on loopback for the module's tests: its base URL and what it was sent."""
+    from crmkb.web.loopback import serving
     from tests.support.fake_slack import Recorder, make_app
-    from tests.support.uvicorn_server import serving
 
     recorder = Recorder()
     with serving(make_app(recorder)) as url:

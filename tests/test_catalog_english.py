@@ -20,9 +20,9 @@ from crmkb.ingest.catalog import CATALOG_FILE, CatalogError, english_section, lo
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings
 from crmkb.slack.blocks import citation_block
+from crmkb.web.loopback import serving
 from tests.fakes import HashEmbeddings
 from tests.support.fake_openai import Script, make_app
-from tests.support.uvicorn_server import serving
 
 RESCUE = "000_ea5525b80525cb07.txt"
 CLOSING = "001_4998ac562ddf94fb.txt"

@@ -23,8 +23,8 @@ from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
 from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 from tests.conftest import ARTICLES, KB
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

@@ -30,6 +30,7 @@ from crmkb.settings import Settings, SettingsError, get_settings
 from crmkb.web.admin_auth import COOKIE, CSRF_HEADER, AdminAuth
 from crmkb.web.app import create_app
 from crmkb.web.guards import Guards
+from crmkb.web.loopback import serving
 from tests.conftest import KB
 from tests.fakes import HashEmbeddings
 from tests.support.faq_edit import (
@@ -44,7 +45,6 @@ from tests.support.faq_edit import (
     sign_in,
     with_admin,
 )
-from tests.support.uvicorn_server import serving
 
 
 @pytest.fixture(scope="module")

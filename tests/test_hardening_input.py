@@ -25,8 +25,8 @@ from crmkb.ingest.index import all_chunks, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 from tests.fakes import HashEmbeddings
-from tests.support.uvicorn_server import serving
 
 QUESTION = "CRM项目团队应该包括哪些人?"
 

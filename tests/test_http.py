@@ -11,7 +11,7 @@ import pytest
 from crmkb.bot.service import Bot
 from crmkb.settings import get_settings
 from crmkb.web.app import create_app
-from tests.support.uvicorn_server import serving
+from crmkb.web.loopback import serving
 
 pytestmark = pytest.mark.slow
 

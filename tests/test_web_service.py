@@ -18,8 +18,8 @@ from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
