@@ -247,9 +247,9 @@ def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> Non
 
 def test_liveness_has_no_side_effects_and_readiness_names_the_store(tmp_path: Path) -> None:
     from crmkb.bot.service import Bot
+    from crmkb.ingest.embeddings import HashEmbeddings
     from crmkb.web.app import create_app
     from crmkb.web.loopback import serving
-    from tests.fakes import HashEmbeddings
 
     settings = get_settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{free_port()}")
     with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:

@@ -81,7 +81,7 @@ def test_llm_mode_without_configuration_is_a_clear_422(base_url: str) -> None:
 
 def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
     settings = get_settings(data_dir=tmp_path, chroma_url="http://127.0.0.1:9")
-    from tests.fakes import HashEmbeddings
+    from crmkb.ingest.embeddings import HashEmbeddings
 
     with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
         response = httpx.post(f"{url}/api/ask", json={"question": "CRM实施包括哪些阶段?"})

@@ -23,9 +23,9 @@ import pytest
 from crmkb.bot.schemas import Answer, Mode
 from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import free_port, serving
-from tests.fakes import HashEmbeddings
 from tests.support.fake_slack import (
     BOT_ID,
     BOT_USER,
