@@ -52,7 +52,7 @@ def test_a_traditional_asker_reads_traditional_and_quotes_stay_verbatim() -> Non
     served = fit(ENTRY, "如何挽救失敗的項目?")
     assert (
         served.language == "zh-Hant"
-        and served.answer == "先找出哪裏出了錯,控制範圍。[1]不要把挽救工作變得太複雜。[2]"
+        and served.answer == "先找出哪裡出了錯,控制範圍。[1]不要把挽救工作變得太複雜。[2]"
     )
     assert served.citations[1].quote == "不要把挽救工作变得太复杂。"  # the source's own text
     traditional_entry = ENTRY.model_copy(update={"answer": "不要把挽救工作變得太複雜。[2]"})
