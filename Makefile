@@ -10,7 +10,7 @@ QUESTION ?= 实施顾问离开前企业要做好哪些收尾工作?
 # itself defaults to a per-user folder (README, Configuration).
 export CRMKB_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: run test lint typecheck unit eval bench clean
+.PHONY: run test check lint typecheck unit eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -51,6 +51,11 @@ eval: $(STAMP)
 	$(BIN)/crmkb eval --json .data/eval/report.json
 
 test: lint typecheck unit eval
+
+# The quick loop while changing code: lint and the tests not marked slow (no embedding model, no browser, no
+# server process), spread over the cores by pytest-xdist; under a minute on 2 cores. `make test` is the gate.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
