@@ -158,16 +158,18 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
     """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
     near = topics(hits, english=english if language == "en" else None)
     if language in ("zh-Hans", "zh-Hant"):
-        text = "知识库中没有能回答这个问题的内容。"
+        message = "知识库中没有能回答这个问题的内容。"
+        text = message
         if near:
             text += "知识库涵盖的相关主题:" + ";".join(near) + "。"
         if language == "zh-Hant":
-            text = to_traditional(text)
+            message, text = to_traditional(message), to_traditional(text)
             near = [to_traditional(t) for t in near]
     else:
-        text = "The knowledge base does not cover this question."
+        message = "The knowledge base does not cover this question."
         if language == "other":
-            text += " Please ask in Chinese or English."
+            message += " Please ask in Chinese or English."
+        text = message
         if near:
             untranslated = any(_CJK.search(topic) for topic in near)
             text += (
@@ -176,5 +178,11 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
                 + "."
             )
     return Answer(
-        question=question, answer=text, answerable=False, language=language, mode="extractive", topics=near
+        question=question,
+        answer=text,
+        answerable=False,
+        language=language,
+        mode="extractive",
+        topics=near,
+        refusal_message=message,
     )

@@ -13,6 +13,7 @@ from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
+from crmkb.web.schemas import AskResponse
 
 
 def print_answer(answer: Answer) -> None:
@@ -39,7 +40,7 @@ def ask(
     with user_errors():
         answer = Bot(settings).ask(question)
     if as_json:
-        print(answer.model_dump_json())
+        print(AskResponse.from_answer(answer).model_dump_json())
     else:
         print_answer(answer)
 

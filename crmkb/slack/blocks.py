@@ -7,7 +7,6 @@ blocks; what does not fit is split or trimmed with "…", never refused.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from crmkb.bot.render import curated_badge, place
@@ -86,8 +85,8 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
     """The notification text and the blocks of ``answer`` (a refusal lists nearby topics instead)."""
     words = labels(answer.language)
     text = escape(answer.answer)
-    if not answer.answerable and answer.topics:
-        text = escape(re.split(r"(?<=[。.])\s*", answer.answer, maxsplit=1)[0])  # the refusal, then our list
+    if not answer.answerable and answer.topics:  # the refusal's message, then the topics as a list
+        text = escape(answer.refusal_message)
         text += f"\n*{escape(words['topics'])}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
     badge: list[Block] = []
     if answer.curated:  # a trainer reviewed this answer: said above it, in the asker's language
