@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from crmkb.bot.language import Language
 from crmkb.bot.schemas import Answer, Mode
-from crmkb.bot.schemas import Citation as DomainCitation
 from crmkb.ingest.catalog import Kind
 
 
@@ -32,10 +31,6 @@ class Citation(BaseModel):
         default="",
         description="The section's English title, in Chinese where a heading has none; empty when none.",
     )
-
-    @classmethod
-    def from_domain(cls, citation: DomainCitation) -> Citation:
-        return cls.model_validate(citation.model_dump())
 
 
 class Refusal(BaseModel):
@@ -67,16 +62,5 @@ class AskResponse(BaseModel):
         refusal = None
         if not answer.answerable:
             refusal = Refusal(message=answer.refusal_message, topics=answer.topics)
-        return cls(
-            id=answer.id,
-            question=answer.question,
-            answer=answer.answer,
-            answerable=answer.answerable,
-            language=answer.language,
-            mode=answer.mode,
-            citations=[Citation.from_domain(c) for c in answer.citations],
-            topics=answer.topics,
-            refusal=refusal,
-            curated=answer.curated,
-            latency_ms=answer.latency_ms,
-        )
+        # the domain's own fields (refusal_message) stay out: the API says what it shows in ``refusal``
+        return cls(**answer.model_dump(exclude={"refusal_message"}), refusal=refusal)
