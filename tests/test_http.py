@@ -39,6 +39,8 @@ def test_refusal_over_http(base_url: str) -> None:
         f"{base_url}/api/ask", json={"question": "Salesforce的许可证多少钱?"}, timeout=30
     ).json()
     assert body["answerable"] is False and body["citations"] == [] and body["topics"]
+    # the message and the topics as fields, not prose to cut apart
+    assert body["refusal"] == {"message": "知识库中没有能回答这个问题的内容。", "topics": body["topics"]}
 
 
 def test_healthz_and_openapi(base_url: str) -> None:
