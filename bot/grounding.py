@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +85,7 @@ def is_chinese(text: str) -> bool:
 
 # As the articles' sentences end (crmkb.ingest.chunking); "1." numbers a list item and ends nothing.
 _END = re.compile(rf"{CHINESE_SENTENCE_END}|(?<!\d)\.(?=\s|$|\[)|\n")
-_MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+")
+_MARKERS = re.compile(rf"\s*(?:{CITATION.pattern})+")
 
 
 def answer_sentences(text: str) -> list[str]:
@@ -127,3 +127,13 @@ def claims(text: str) -> list[Claim]:
             pending = []
         out.extend(Claim(p, ()) for p in pending)
     return out
+
+
+def framing(claim: Claim) -> bool:
+    """An uncited lead-in ("Best-practice guidance …:", "…如下:") introduces what follows; it claims nothing."""
+    return not claim.markers and claim.text.endswith(":")
+
+
+def grounded(claim: Claim, quotes: Mapping[int, str], embed: Embed | None = None) -> bool:
+    """The claims check: a quote the claim cites (``quotes`` by marker number) supports it."""
+    return any(supported(claim.text, quotes[n], embed) for n in claim.markers if n in quotes)

@@ -22,6 +22,7 @@ from crmkb.bot.grounding import claims, support
 from crmkb.bot.prompts import LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
 from crmkb.bot.retrieval import Hit
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.catalog import place_label
 from crmkb.ingest.normalise import to_traditional
 from crmkb.settings import LLMSettings
 
@@ -86,7 +87,7 @@ class LLMAnswerer:
         )  # fmt: skip
 
     def _ask_model(self, question: str, evidence: Evidence, passages: list[Hit]) -> str:
-        numbered = "\n\n".join(f"[{n}] {hit.chunk.title} › {hit.chunk.section}\n{hit.chunk.text}"
+        numbered = "\n\n".join(f"[{n}] {place_label(hit.chunk.title, hit.chunk.section)}\n{hit.chunk.text}"
                                for n, hit in enumerate(passages, 1))  # fmt: skip
         inputs = {
             "refusal": REFUSAL_SENTINEL,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from crmkb.bot.language import Language
 from crmkb.bot.retrieval import Hit
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.catalog import kind_label, place_label
 from crmkb.ingest.chunking import SECTION_SEPARATOR
 from crmkb.ingest.normalise import to_simplified, to_traditional
 
@@ -35,7 +36,6 @@ CURATED_BADGE = {
     "zh-Hant": "培訓師審核過的答案",
     "en": "Curated answer, reviewed by a trainer",
 }
-_KIND_EN = {"best-practice": "best practice", "failure-case": "failure case"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 # (source, section) → the catalog's English titles of the document and the section ("" where none).
@@ -111,7 +111,7 @@ def english_heading(c: Citation) -> str:
     title = c.title_en or c.title
     section = c.section_en or c.section
     where = f"{section} — {title}" if section else title
-    kind = _KIND_EN.get(c.kind)
+    kind = kind_label(c.kind, "en").lower()
     return f"{where}, {kind}:" if kind else f"{where}:"
 
 
@@ -120,7 +120,7 @@ def place(c: Citation, language: str) -> str:
     title, section = c.title, c.section
     if language == "en":
         title, section = c.title_en or title, c.section_en or section
-    return f"{title} › {section}" if section else title
+    return place_label(title, section)
 
 
 def _one_line(quote: str) -> str:
@@ -146,7 +146,7 @@ def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> l
         if english is not None:
             title_en, section_en = english(hit.chunk.source, section)
             title, section = title_en or title, section_en or section
-        topic = f"{title} › {section}" if section else title
+        topic = place_label(title, section)
         if topic not in seen:
             seen.append(topic)
         if len(seen) == limit:
@@ -158,16 +158,18 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
     """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
     near = topics(hits, english=english if language == "en" else None)
     if language in ("zh-Hans", "zh-Hant"):
-        text = "知识库中没有能回答这个问题的内容。"
+        message = "知识库中没有能回答这个问题的内容。"
+        text = message
         if near:
             text += "知识库涵盖的相关主题:" + ";".join(near) + "。"
         if language == "zh-Hant":
-            text = to_traditional(text)
+            message, text = to_traditional(message), to_traditional(text)
             near = [to_traditional(t) for t in near]
     else:
-        text = "The knowledge base does not cover this question."
+        message = "The knowledge base does not cover this question."
         if language == "other":
-            text += " Please ask in Chinese or English."
+            message += " Please ask in Chinese or English."
+        text = message
         if near:
             untranslated = any(_CJK.search(topic) for topic in near)
             text += (
@@ -175,6 +177,5 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
                 + "; ".join(near)
                 + "."
             )
-    return Answer(
-        question=question, answer=text, answerable=False, language=language, mode="extractive", topics=near
-    )
+    return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
+                  topics=near, refusal_message=message)  # fmt: skip

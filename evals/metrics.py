@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 
 import numpy as np
 
-from crmkb.bot.grounding import Embed, claims, supported
+from crmkb.bot.grounding import Embed, claims, framing, grounded
 from crmkb.bot.schemas import Answer
 from crmkb.evals import shape
 from crmkb.evals.dataset import GoldenItem
@@ -101,19 +101,18 @@ def evaluate(
             result.off_point = shape.off_point(answer.citations, item.sections, sections or {})
         if item.list_items:
             result.list_share = shape.list_completeness(answer, item.list_items)
-    by_n = {c.n: c for c in answer.citations}
     for c in answer.citations:
         if documents.get(c.source, "")[c.start : c.end] != c.quote:
             result.invalid_citations.append(c.n)
         if item.answerable and c.source not in item.expected_sources:
             result.imprecise_citations.append(c.n)
     if answer.answerable:
+        quotes = {c.n: c.quote for c in answer.citations}
         for claim in claims(answer.answer):
-            if claim.text.endswith(":") and not claim.markers:
-                continue  # an uncited framing lead-in ("Best-practice guidance …:"), not a claim
+            if framing(claim):
+                continue
             result.sentences += 1
-            quotes = [by_n[n].quote for n in claim.markers if n in by_n]
-            if not any(supported(claim.text, q, embed) for q in quotes):
+            if not grounded(claim, quotes, embed):
                 result.unsupported.append(claim.text + "".join(f"[{n}]" for n in claim.markers))
     return result
 

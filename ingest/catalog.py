@@ -17,6 +17,24 @@ from crmkb.ingest.chunking import SECTION_SEPARATOR
 CATALOG_FILE = "catalog.toml"
 Kind = Literal["best-practice", "failure-case"]
 
+# What every channel calls the kinds, per language (the widget, plain JavaScript, has its own copy).
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "zh-Hans": {"best-practice": "最佳实践", "failure-case": "失败案例"},
+    "zh-Hant": {"best-practice": "最佳實踐", "failure-case": "失敗案例"},
+    "en": {"best-practice": "Best practice", "failure-case": "Failure case"},
+}
+
+
+def kind_label(kind: str, language: str) -> str:
+    """ "Best practice", "失败案例" …: the kind in ``language`` (English for any other); "" for an unknown kind."""
+    return KIND_LABELS.get(language, KIND_LABELS["en"]).get(kind, "")
+
+
+def place_label(title: str, section: str) -> str:
+    """Where a passage comes from as a reader sees it: "title › section", or the title alone."""
+    return f"{title} › {section}" if section else title
+
+
 # An uncatalogued document whose title speaks of failure, risk or rescue reads as a failure case.
 _FAILURE_WORDS = re.compile(r"失败|风险|挽救|教训|踩坑|failure|fail|risk|rescue|lesson", re.IGNORECASE)
 

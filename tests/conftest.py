@@ -1,4 +1,4 @@
-"""Shared fixtures: the real knowledge base, isolated settings and the fake embedder."""
+"""Shared fixtures: the real knowledge base, isolated settings and the model-free ``hash`` embedder."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from crmkb.bot.service import Bot
     from tests.support.fake_slack import Recorder
-from tests.fakes import HashEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = ROOT / "kb"
@@ -80,8 +80,8 @@ def real_bot(real_index: Settings) -> Bot:
 @pytest.fixture(scope="module")
 def slack() -> Iterator[tuple[str, Recorder]]:
     """A fake Slack on loopback for the module's tests: its base URL and what it was sent."""
+    from crmkb.web.loopback import serving
     from tests.support.fake_slack import Recorder, make_app
-    from tests.support.uvicorn_server import serving
 
     recorder = Recorder()
     with serving(make_app(recorder)) as url:

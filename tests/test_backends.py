@@ -1,5 +1,5 @@
-"""Swappable parts for real: a `chroma run` server on loopback, and the sentence-transformers backend with
-a tiny model the test builds."""
+"""Swappable parts for real: a `chroma run` server on loopback, the sentence-transformers backend with
+a tiny model the test builds, and the model-free ``hash`` backend chosen by its setting."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crmkb.ingest.embeddings import EmbeddingError, SentenceTransformerEmbeddings, make_embeddings
+from crmkb.ingest.embeddings import (
+    EmbeddingError,
+    HashEmbeddings,
+    SentenceTransformerEmbeddings,
+    make_embeddings,
+)
 from crmkb.ingest.index import all_chunks, dense_search, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import EmbedderMismatch
 from crmkb.settings import Settings, get_settings
 from tests.conftest import ARTICLES
-from tests.fakes import HashEmbeddings
 from tests.support.chroma_server import running_chroma_server
 from tests.support.tiny_st_model import build_tiny_model
 
@@ -68,6 +72,18 @@ def test_sentence_transformers_backend(tiny_model: Path, settings: Settings) -> 
         run_ingest(st_settings, embeddings=HashEmbeddings())
 
 
+def test_hash_backend_is_chosen_by_its_setting() -> None:
+    embeddings = make_embeddings(get_settings(embedding={"backend": "hash"}).embedding)
+    assert isinstance(embeddings, HashEmbeddings)
+    assert (embeddings.name, embeddings.dimension) == ("hash/char-bigrams", 64)
+    question, close, unrelated = (
+        np.array(embeddings.embed_query(t))
+        for t in ("项目失败后做什么", "项目失败以后要做什么", "Salesforce许可证")
+    )
+    assert question @ close > question @ unrelated
+    assert np.allclose(embeddings.embed_passages(["项目失败后做什么"])[0], question)
+
+
 def test_sentence_transformers_needs_a_local_model(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingError, match="CRMKB_EMBEDDING_MODEL_PATH"):
         make_embeddings(get_settings(embedding={"backend": "sentence-transformers"}).embedding)
@@ -81,7 +97,7 @@ def test_sentence_transformers_needs_a_local_model(tmp_path: Path) -> None:
 
 
 def test_a_repeated_question_is_embedded_once() -> None:
-    from tests.fakes import HashEmbeddings
+    from crmkb.ingest.embeddings import HashEmbeddings
 
     embeddings = HashEmbeddings()
     calls: list[str] = []

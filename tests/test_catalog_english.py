@@ -17,12 +17,12 @@ from crmkb.bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.ingest import artifacts
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogError, english_section, load_catalog
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings
 from crmkb.slack.blocks import citation_block
-from tests.fakes import HashEmbeddings
+from crmkb.web.loopback import serving
 from tests.support.fake_openai import Script, make_app
-from tests.support.uvicorn_server import serving
 
 RESCUE = "000_ea5525b80525cb07.txt"
 CLOSING = "001_4998ac562ddf94fb.txt"

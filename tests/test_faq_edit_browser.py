@@ -13,11 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from crmkb.bot.curated import publish
 from crmkb.bot.service import Bot
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import Settings, get_settings
 from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 from tests.conftest import KB
-from tests.fakes import HashEmbeddings
 from tests.support.browser import chromium, record_dialogs
 from tests.support.faq_edit import (
     BUDGET,
@@ -29,7 +30,6 @@ from tests.support.faq_edit import (
     publish_budget_answer,
     with_admin,
 )
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from crmkb.bot.schemas import Answer, Citation
 from crmkb.faq.phrasing import answered_question, heading_question, reads_as_question
 from crmkb.faq.suggest import Suggestion, candidates, select
 from crmkb.ingest.chunking import Chunk, chunk_document
-from tests.fakes import HashEmbeddings
+from crmkb.ingest.embeddings import HashEmbeddings
 
 TITLE = "如何做好客户数据迁移"
 # A made-up article with one of each kind: headings that are questions' topics, a truncated heading, a

@@ -26,8 +26,8 @@ from crmkb.ingest.lock import LOCK_FILE
 from crmkb.ingest.store import Record, VectorStore, make_client
 from crmkb.settings import Settings, get_settings
 from crmkb.web.app import FEEDBACK_DB
+from crmkb.web.loopback import free_port
 from tests.support.serve_process import CRMKB, crmkb_serve, wait_for
-from tests.support.uvicorn_server import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -247,9 +247,9 @@ def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> Non
 
 def test_liveness_has_no_side_effects_and_readiness_names_the_store(tmp_path: Path) -> None:
     from crmkb.bot.service import Bot
+    from crmkb.ingest.embeddings import HashEmbeddings
     from crmkb.web.app import create_app
-    from tests.fakes import HashEmbeddings
-    from tests.support.uvicorn_server import serving
+    from crmkb.web.loopback import serving
 
     settings = get_settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{free_port()}")
     with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
@@ -265,7 +265,7 @@ def test_liveness_has_no_side_effects_and_readiness_names_the_store(tmp_path: Pa
 def test_readiness_reports_an_unwritable_feedback_store(real_index: Settings, tmp_path: Path) -> None:
     from crmkb.bot.service import Bot
     from crmkb.web.app import create_app
-    from tests.support.uvicorn_server import serving
+    from crmkb.web.loopback import serving
 
     bot = Bot(real_index)
     settings = real_index.model_copy(update={"data_dir": tmp_path / "state"})  # feedback lands here

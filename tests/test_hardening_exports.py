@@ -30,8 +30,8 @@ from crmkb.faq.reviewed import COLUMNS, read_reviewed
 from crmkb.files import write_atomically
 from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
+from crmkb.web.loopback import serving
 from tests.conftest import KB
-from tests.support.uvicorn_server import serving
 
 runner = CliRunner()
 

@@ -21,12 +21,12 @@ import pytest
 from playwright.sync_api import Route, expect, sync_playwright
 
 from crmkb.bot.service import Bot
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.index import all_chunks, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
-from tests.fakes import HashEmbeddings
-from tests.support.uvicorn_server import serving
+from crmkb.web.loopback import serving
 
 QUESTION = "CRM项目团队应该包括哪些人?"
 

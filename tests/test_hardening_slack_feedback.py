@@ -20,11 +20,11 @@ from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.settings import ServerSettings
 from crmkb.slack.messages import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from tests.support.browser import chromium
 from tests.support.fake_slack import Recorder, make_app
 from tests.support.serve_process import crmkb_serve
 from tests.support.slack_delivery import SECRET
-from tests.support.uvicorn_server import serving
 from tests.test_slack import buttons, click, command
 
 QUESTION = "CRM项目团队应该包括哪些人?"

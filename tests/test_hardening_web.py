@@ -13,12 +13,12 @@ import pytest
 from pydantic import SecretStr
 
 from crmkb.bot.service import Bot
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
-from tests.fakes import HashEmbeddings
+from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve
-from tests.support.uvicorn_server import serving
 
 SOURCE = "/api/sources/x.txt?start=0&end=1"  # a cheap guarded request: 404 when allowed, 429 when not
 

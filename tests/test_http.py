@@ -11,7 +11,7 @@ import pytest
 from crmkb.bot.service import Bot
 from crmkb.settings import get_settings
 from crmkb.web.app import create_app
-from tests.support.uvicorn_server import serving
+from crmkb.web.loopback import serving
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +39,8 @@ def test_refusal_over_http(base_url: str) -> None:
         f"{base_url}/api/ask", json={"question": "Salesforce的许可证多少钱?"}, timeout=30
     ).json()
     assert body["answerable"] is False and body["citations"] == [] and body["topics"]
+    # the message and the topics as fields, not prose to cut apart
+    assert body["refusal"] == {"message": "知识库中没有能回答这个问题的内容。", "topics": body["topics"]}
 
 
 def test_healthz_and_openapi(base_url: str) -> None:
@@ -81,7 +83,7 @@ def test_llm_mode_without_configuration_is_a_clear_422(base_url: str) -> None:
 
 def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
     settings = get_settings(data_dir=tmp_path, chroma_url="http://127.0.0.1:9")
-    from tests.fakes import HashEmbeddings
+    from crmkb.ingest.embeddings import HashEmbeddings
 
     with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
         response = httpx.post(f"{url}/api/ask", json={"question": "CRM实施包括哪些阶段?"})

@@ -14,8 +14,8 @@ from crmkb.bot.schemas import Citation
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
 from crmkb.settings import Settings
+from crmkb.web.loopback import serving
 from tests.support.fake_openai import Script, first_sentence, make_app, passage
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 QUESTION = "CRM项目团队应该包括哪些人?"

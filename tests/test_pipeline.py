@@ -11,11 +11,12 @@ import pytest
 
 from crmkb.ingest import artifacts
 from crmkb.ingest.catalog import CatalogError
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.index import all_chunks, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import EmbedderMismatch
 from crmkb.settings import Settings
-from tests.fakes import HashEmbeddings
+from tests.fakes import CountingEmbeddings
 
 ARTICLE = "001_4998ac562ddf94fb.txt"
 
@@ -67,7 +68,7 @@ def test_changed_file_replaces_only_its_chunks(settings: Settings) -> None:
         text.replace("好记性不如烂笔头。", "好记性不如烂笔头,每季度还要回访一次客户。"), encoding="utf-8"
     )
 
-    embedder = HashEmbeddings()
+    embedder = CountingEmbeddings()
     report = run_ingest(settings, embeddings=embedder)
     after = chunks_by_source(settings)
     changed = after[ARTICLE] - before[ARTICLE]
@@ -98,7 +99,7 @@ def test_failed_run_leaves_previous_index_intact(settings: Settings, interrupt: 
         p.write_text("新增的第一行。\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
 
     with pytest.raises(KeyboardInterrupt if interrupt else RuntimeError):
-        run_ingest(settings, embeddings=HashEmbeddings(fail_after=3, interrupt=interrupt))
+        run_ingest(settings, embeddings=CountingEmbeddings(fail_after=3, interrupt=interrupt))
     store_after, version_after = open_store(settings)
     assert version_after == version
     assert chunks_by_source(settings) == before
@@ -295,7 +296,7 @@ def test_missing_index_files_are_rewritten_without_a_new_version(settings: Setti
     """A replica with its own data dir (or files from an older release) gets the files, not a new version."""
     first = run_ingest(settings, embeddings=HashEmbeddings())
     shutil.rmtree(artifacts.index_root(settings.data_dir) / str(first.version) / "sentences")
-    embedder = HashEmbeddings()
+    embedder = CountingEmbeddings()
     again = run_ingest(settings, embeddings=embedder)
     assert again.version == first.version and not again.published
     assert again.embedded == 0 and again.sentences_embedded == embedder.embedded > 0

@@ -22,6 +22,7 @@ from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from crmkb.web.routes.slack import SLACK_MAX_BODY
 from tests.support.curated import curated_for
 from tests.support.fake_slack import (
@@ -33,7 +34,6 @@ from tests.support.fake_slack import (
     event_payload,
 )
 from tests.support.slack_delivery import SECRET, fake_slack_settings, signed, signed_post
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 

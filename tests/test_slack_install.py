@@ -23,8 +23,9 @@ import pytest
 from crmkb.bot.schemas import Answer, Mode
 from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
+from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.web.app import FEEDBACK_DB, create_app
-from tests.fakes import HashEmbeddings
+from crmkb.web.loopback import free_port, serving
 from tests.support.fake_slack import (
     BOT_ID,
     BOT_USER,
@@ -41,7 +42,6 @@ from tests.support.slack_delivery import (
     fake_slack_settings,
     signed_post,
 )
-from tests.support.uvicorn_server import free_port, serving
 
 pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -18,8 +18,8 @@ from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +72,12 @@ def test_stream_is_meta_deltas_citations_done(base_url: str) -> None:
 def test_stream_refusal_and_follow_up(base_url: str) -> None:
     refusal = stream(base_url, {"question": "Salesforce的许可证多少钱?"})[-1][1]
     assert refusal["answerable"] is False and refusal["topics"]
+    assert refusal["refusal"] == {
+        "message": "知识库中没有能回答这个问题的内容。",
+        "topics": refusal["topics"],
+    }
     follow = stream(base_url, {"question": "为什么?", "history": ["CRM项目失败的最主要原因是什么?"]})[-1][1]
-    assert follow["answerable"] is True
+    assert follow["answerable"] is True and follow["refusal"] is None
 
 
 def test_stream_refuses_a_bad_question_before_streaming(base_url: str) -> None:

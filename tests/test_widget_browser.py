@@ -15,9 +15,9 @@ from crmkb.bot.service import Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from tests.support.browser import chromium, record_dialogs
 from tests.support.curated import curated_for
-from tests.support.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +141,8 @@ def test_thumbs_up_with_a_comment_is_stored(page: Page, real_bot: Bot) -> None:
 def test_refusal_is_clear(page: Page) -> None:
     answer = ask(page, "Salesforce的许可证多少钱?")
     expect(answer).to_have_attribute("data-state", "refusal")
-    expect(answer).to_contain_text("知识库")
+    expect(answer.locator(".line")).to_have_text("知识库中没有能回答这个问题的内容。")  # the message field
+    expect(answer.locator(".topics li").first).to_contain_text("›")  # the topics field, one item each
     page.screenshot(path=str(ARTIFACTS / "refusal.png"))
 
 

@@ -13,6 +13,8 @@ from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.cli.common import app, err, load_settings, out, user_errors
+from crmkb.ingest.catalog import kind_label
+from crmkb.web.schemas import AskResponse
 
 
 def print_answer(answer: Answer) -> None:
@@ -21,7 +23,7 @@ def print_answer(answer: Answer) -> None:
         out.print(f"[green]✓ {escape(curated_badge(answer.language))}[/]")
     out.print(f"[{style}]{escape(answer.answer)}[/]")
     for c in answer.citations:
-        badge = "best practice" if c.kind == "best-practice" else "failure case"
+        badge = kind_label(c.kind, "en").lower()
         out.print(
             f"  [cyan][{c.n}][/] {escape(place(c, answer.language))}  [dim]({badge}; {c.source} {c.start}-{c.end})[/]"
         )
@@ -39,7 +41,7 @@ def ask(
     with user_errors():
         answer = Bot(settings).ask(question)
     if as_json:
-        print(answer.model_dump_json())
+        print(AskResponse.from_answer(answer).model_dump_json())
     else:
         print_answer(answer)
 

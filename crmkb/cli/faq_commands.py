@@ -16,7 +16,7 @@ from crmkb.bot import curated
 from crmkb.bot.service import Bot
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.faq.build import FaqError, built, read_questions
-from crmkb.faq.entries import Entry
+from crmkb.faq.entries import APPROVED, REJECTED, Entry
 from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
 from crmkb.faq.review import as_answer, recheck, refusal
 from crmkb.faq.reviewed import ReviewError, read_reviewed
@@ -103,7 +103,7 @@ def build_command(
                         f"[yellow]flagged[/] {escape(entry.id)} {escape(entry.question)}: {escape(entry.check)}"
                         + instead
                     )
-                rejected = sum(e.status == "rejected" for e in entries) if fmt in READER_FORMATS else 0
+                rejected = sum(e.status == REJECTED for e in entries) if fmt in READER_FORMATS else 0
                 left_out = f", {rejected} rejected left out" if rejected else ""
                 err.print(
                     f"{len(entries)} entries, {len(flagged)} edits flagged{left_out} → {escape(str(out_file))}"
@@ -128,7 +128,7 @@ def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .c
         bot = Bot(settings)
         knowledge = bot.load().knowledge  # quotes are checked against the sources the bot serves
         entries = [recheck(entry, bot.embeddings.embed_query, knowledge) for entry in entries]
-        approved = [e for e in entries if e.status == "approved"]
+        approved = [e for e in entries if e.status == APPROVED]
         refused = [e for e in approved if refusal(e)]
         for entry in refused:
             err.print(f"[yellow]not published[/] {escape(entry.question)}: {escape(refusal(entry))}")

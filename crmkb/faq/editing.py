@@ -15,7 +15,7 @@ from typing import Any
 
 from crmkb.bot import curated
 from crmkb.bot.service import Bot
-from crmkb.faq.entries import Entry
+from crmkb.faq.entries import APPROVED, Entry
 from crmkb.faq.review import Review, as_answer, refusal, review
 
 
@@ -90,5 +90,5 @@ def _edited(stored: dict[str, Any], edit: Edit) -> Entry:
         if n not in numbers:
             raise EditError(f"this entry has no citation [{n}]")
         next(c for c in citations if int(c["n"]) == n)["quote"] = quote
-    return Entry(id=curated.entry_id(stored), question=stored["question"], status="approved",
+    return Entry(id=curated.entry_id(stored), question=stored["question"], status=APPROVED,
                  answer=stored["answer"]["answer"], citations=citations, edited_answer=text)  # fmt: skip

@@ -9,15 +9,16 @@ from typing import Any
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.ingest.chunking import SECTION_SEPARATOR
 
-NOT_COVERED = "not-covered"
-STATUSES = ("draft", "approved", "rejected", NOT_COVERED)
+# What a trainer can say of an entry in a review file; a question the bot refused is not covered.
+DRAFT, APPROVED, REJECTED, NOT_COVERED = "draft", "approved", "rejected", "not-covered"
+STATUSES = (DRAFT, APPROVED, REJECTED, NOT_COVERED)
 
 
 @dataclass
 class Entry:
     id: str  # position in the question file, zero-padded, so ids sort as the questions came
     question: str
-    status: str  # draft | approved | rejected | not-covered
+    status: str  # one of STATUSES
     answer: str
     citations: list[dict[str, Any]]
     source: str = ""  # the topic: the first citation's document and top-level section
@@ -36,7 +37,7 @@ class Entry:
                        citations=[])  # fmt: skip
         first = answer.citations[0]
         return cls(
-            id=f"{index:05d}", question=answer.question, status="draft", answer=answer.answer,
+            id=f"{index:05d}", question=answer.question, status=DRAFT, answer=answer.answer,
             citations=[_citation(c) for c in answer.citations], source=first.source, title=first.title,
             section=first.section.split(SECTION_SEPARATOR)[0], kind=first.kind, order=first.start,
         )  # fmt: skip

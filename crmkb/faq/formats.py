@@ -23,17 +23,18 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, get_args
 
-from crmkb.faq.entries import Entry
+from crmkb.bot.prompts import CITATION
+from crmkb.faq.entries import REJECTED, Entry
 from crmkb.faq.reviewed import COLUMNS, neutralise
 from crmkb.files import write_atomically
+from crmkb.ingest.catalog import Kind, kind_label, place_label
 
 FORMATS = ("md", "html", "csv", "json")
 READER_FORMATS = ("md", "html")
 EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
-MARKER = re.compile(r"\[(\d{1,3})\]")
-KIND = {"best-practice": "最佳实践 · best practice", "failure-case": "失败案例 · failure case"}
+KIND = {kind: f"{kind_label(kind, 'zh-Hans')} · {kind_label(kind, 'en').lower()}" for kind in get_args(Kind)}
 NOT_COVERED_TITLE = "知识库未覆盖的问题 · Not covered by the knowledge base"
 # In Markdown: HTML, links and images ([ ]), code (` ~) and the escapes themselves; shown as text.
 MD_SPECIAL = {"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "~": "\\~",
@@ -82,15 +83,11 @@ def topics(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
 
 def for_readers(entries: Iterable[Entry]) -> Iterator[Entry]:
     """The entries a reader-facing file shows: all but the rejected."""
-    return (entry for entry in entries if entry.status != "rejected")
+    return (entry for entry in entries if entry.status != REJECTED)
 
 
 def _heading(entry: Entry) -> str:
-    return _where(entry.title, entry.section) if entry.covered else NOT_COVERED_TITLE
-
-
-def _where(title: str, section: str) -> str:
-    return f"{title} › {section}" if section else title
+    return place_label(entry.title, entry.section) if entry.covered else NOT_COVERED_TITLE
 
 
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
@@ -109,12 +106,12 @@ def _markdown(entries: Iterable[Entry], out: IO[str]) -> None:
             lines = [line.strip() for line in entry.reader_answer.splitlines() if line.strip()]
             out.write("\n\n".join(_md_answer_line(entry.id, line) for line in lines) + "\n\n")
             for c in entry.citations:
-                where = _md_line(_where(c["title"], c["section"]))
+                where = _md_line(place_label(c["title"], c["section"]))
                 out.write(f"[^{entry.id}-{int(c['n'])}]: {where} — “{_md_line(c['quote'])}”\n")
 
 
 def _md_answer_line(entry_id: str, line: str) -> str:
-    parts = MARKER.split(line)  # text, n, text, n, …
+    parts = CITATION.split(line)  # text, n, text, n, …
     shown = "".join(_md(p) if i % 2 == 0 else f"[^{entry_id}-{p}]" for i, p in enumerate(parts))
     # A line is a paragraph: one opening as a heading, list item or rule would be read as that block.
     return MD_BLOCK_START.sub(lambda m: m[1] + "\\" + m[2], shown, count=1)
@@ -164,14 +161,14 @@ def _html_answer(entry: Entry) -> str:
     for line in entry.reader_answer.splitlines():
         if not line.strip():
             continue
-        parts = MARKER.split(line)  # text, n, text, n, …
+        parts = CITATION.split(line)  # text, n, text, n, …
         rendered = "".join(
             e(part) if i % 2 == 0 else f'<sup><a href="#n{e(entry.id)}-{part}">[{part}]</a></sup>'
             for i, part in enumerate(parts)
         )
         lines.append(f"<p>{rendered}</p>")
     notes = "".join(
-        f'<li id="n{e(entry.id)}-{int(c["n"])}">[{int(c["n"])}] {e(_where(c["title"], c["section"]))}'
+        f'<li id="n{e(entry.id)}-{int(c["n"])}">[{int(c["n"])}] {e(place_label(c["title"], c["section"]))}'
         f" — “{e(' '.join(c['quote'].split()))}”</li>"
         for c in entry.citations
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crmkb.bot.grounding import Claim, Embed, claims, supported
+from crmkb.bot.grounding import Claim, Embed, claims, framing, grounded
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.language import detect_language
 from crmkb.bot.schemas import Answer
@@ -88,12 +88,10 @@ def as_answer(entry: Entry) -> Answer:
 
 def _claim(claim: Claim, quotes: dict[int, str], embed: Embed | None) -> ClaimCheck:
     markers = claim.markers
-    if not markers:
-        if claim.text.endswith((":", ":")):  # a lead-in introduces; it claims nothing
-            return ClaimCheck(claim.text, markers)
-        return ClaimCheck(claim.text, markers, f"uncited: {claim.text}")
-    if any(supported(claim.text, quotes[n], embed) for n in markers if n in quotes):
+    if framing(claim) or grounded(claim, quotes, embed):
         return ClaimCheck(claim.text, markers)
+    if not markers:
+        return ClaimCheck(claim.text, markers, f"uncited: {claim.text}")
     return ClaimCheck(
         claim.text, markers, f"not supported by {''.join(f'[{n}]' for n in markers)}: {claim.text}"
     )

@@ -32,7 +32,7 @@ TEXT_LIMITS = {"id": 20, "status": 20, "question": MAX_QUESTION_CHARS, "answer":
                "check": LONG, "source": SHORT, "title": SHORT, "section": SHORT, "kind": SHORT}  # fmt: skip
 CITATION_TEXT = {"source": SHORT, "title": SHORT, "section": SHORT, "kind": SHORT, "quote": LONG}
 CITATION_ENGLISH = ("title_en", "section_en")  # optional: files written before the catalog had them lack them
-MAX_MARKER = 999  # markers are [1] to [999] (formats.MARKER)
+MAX_MARKER = 999  # markers are [1] to [999] (crmkb.bot.prompts.CITATION)
 ID = re.compile(r"[0-9A-Za-z_-]+")
 # Cells a spreadsheet reads as a formula (or that hide one behind a tab or CR), and those that already
 # start with our quote, so that taking one quote off on reading is exact.

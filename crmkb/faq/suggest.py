@@ -23,10 +23,10 @@ import numpy as np
 
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.faq.build import NEAR_DUPLICATE
 from crmkb.faq.phrasing import answered_question, heading_question, reads_as_question
+from crmkb.ingest.catalog import place_label
 from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title
-
-NEAR_DUPLICATE = 0.975  # as in crmkb.faq.build
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ class Suggestion:
     @property
     def where(self) -> str:
         """``title › section`` as a reader sees it."""
-        return f"{self.title} › {self.section.split(SECTION_SEPARATOR)[-1] if self.section else '(全文)'}"
+        return place_label(
+            self.title, self.section.split(SECTION_SEPARATOR)[-1] if self.section else "(全文)"
+        )
 
 
 class _Embeddings(Protocol):

@@ -7,11 +7,11 @@ blocks; what does not fit is split or trimmed with "…", never refused.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.ingest.catalog import kind_label
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -21,11 +21,11 @@ FEEDBACK_UP, FEEDBACK_DOWN, SHARE = "crmkb_feedback_up", "crmkb_feedback_down", 
 Block = dict[str, Any]
 
 _LABELS = {
-    "zh-Hans": {"best-practice": "最佳实践", "failure-case": "失败案例", "up": "有帮助", "down": "没帮助",
+    "zh-Hans": {"up": "有帮助", "down": "没帮助",
                 "share": "分享到频道", "topics": "知识库涵盖的相关主题", "more": "还有 {n} 条引用"},
-    "zh-Hant": {"best-practice": "最佳實踐", "failure-case": "失敗案例", "up": "有幫助", "down": "沒幫助",
+    "zh-Hant": {"up": "有幫助", "down": "沒幫助",
                 "share": "分享到頻道", "topics": "知識庫涵蓋的相關主題", "more": "還有 {n} 條引用"},
-    "en": {"best-practice": "Best practice", "failure-case": "Failure case", "up": "Helpful", "down": "Not helpful",
+    "en": {"up": "Helpful", "down": "Not helpful",
            "share": "Share in channel", "topics": "Related topics the knowledge base covers",
            "more": "{n} more citations"},
 }  # fmt: skip
@@ -62,7 +62,7 @@ def sections(text: str) -> list[Block]:
 
 def citation_block(citation: Citation, language: str) -> Block:
     where = place(citation, language)  # an English asker reads the catalog's English titles
-    badge = labels(language).get(citation.kind, citation.kind)
+    badge = kind_label(citation.kind, language) or citation.kind
     quote = trim(" ".join(citation.quote.split()), QUOTE_EXCERPT)
     text = f"*[{citation.n}]* {escape(where)} · _{escape(badge)}_\n“{escape(quote)}”"
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}]}
@@ -86,8 +86,8 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
     """The notification text and the blocks of ``answer`` (a refusal lists nearby topics instead)."""
     words = labels(answer.language)
     text = escape(answer.answer)
-    if not answer.answerable and answer.topics:
-        text = escape(re.split(r"(?<=[。.])\s*", answer.answer, maxsplit=1)[0])  # the refusal, then our list
+    if not answer.answerable and answer.topics:  # the refusal's message, then the topics as a list
+        text = escape(answer.refusal_message)
         text += f"\n*{escape(words['topics'])}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
     badge: list[Block] = []
     if answer.curated:  # a trainer reviewed this answer: said above it, in the asker's language

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.uvicorn_server import free_port
+from crmkb.web.loopback import free_port
 
 CRMKB = str(Path(sys.executable).parent / "crmkb")
 

@@ -21,8 +21,8 @@ from crmkb.feedback_store import FeedbackStore
 from crmkb.settings import ServerSettings, Settings, SlackSettings
 from crmkb.slack.socket_mode import connect
 from crmkb.web.app import FEEDBACK_DB, create_app
+from crmkb.web.loopback import serving
 from tests.support.fake_slack import Recorder
-from tests.support.uvicorn_server import serving
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -88,12 +88,8 @@ def build_tiny_model(target: Path, texts: Iterable[str] = ()) -> Path:
     _force_offline()
     import torch
     from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizer
-
-    try:
-        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    except ImportError:  # sentence-transformers before the modules moved (< 5.2)
-        from sentence_transformers.models import Normalize, Pooling, Transformer  # type: ignore[no-redef]
 
     vocab = build_vocabulary(texts)
     target = Path(target)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
-from crmkb.bot.schemas import Answer, Mode
+from crmkb.bot.schemas import Mode
 from crmkb.bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
+from crmkb.web.schemas import AskResponse
 
 router = APIRouter(prefix="/api", tags=["ask"], route_class=ApiRoute)
 
@@ -37,8 +38,8 @@ class AskRequest(BaseModel):
         return recent_history(value)
 
 
-@router.post("/ask", response_model=Answer)
-def ask(body: AskRequest, bot: BotDep, store: StoreDep) -> Answer:
+@router.post("/ask", response_model=AskResponse)
+def ask(body: AskRequest, bot: BotDep, store: StoreDep) -> AskResponse:
     answer = bot.ask(body.question, history=body.history, mode=body.mode)
     store.try_record(answer, channel="web")  # an unrecorded answer is still an answer
-    return answer
+    return AskResponse.from_answer(answer)

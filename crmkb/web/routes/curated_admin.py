@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from crmkb.bot import curated
-from crmkb.bot.schemas import Citation
 from crmkb.faq import editing
 from crmkb.faq.reviewed import LONG
 from crmkb.web.admin_auth import AdminRoute
 from crmkb.web.deps import BotDep
+from crmkb.web.schemas import Citation
 
 router = APIRouter(prefix="/api/admin/curated", tags=["admin"], route_class=AdminRoute)
 

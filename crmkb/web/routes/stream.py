@@ -3,7 +3,8 @@
 Events: ``meta`` (answer id, language, mode) at once; ``delta`` (answer text, a line at a time: extractive
 answers are whole within milliseconds, and LLM answers are released only sentence-checked by the grounding
 guard, so a line is the unit in which an answer is known to be grounded); ``citation`` after the first line
-that cites it; ``done`` with the whole answer; ``error`` instead when answering fails.
+that cites it; ``done`` with the whole answer (``AskResponse``, as /api/ask returns it); ``error`` instead
+when answering fails.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.bot.language import detect_language
 from crmkb.bot.prompts import CITATION
-from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.ask import AskRequest
+from crmkb.web.schemas import AskResponse, Citation
 
 router = APIRouter(prefix="/api", tags=["ask"], route_class=ApiRoute)
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _event(name: str, data: object) -> dict[str, str]:
     return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
 
 
-def pieces(answer: Answer) -> Iterator[tuple[str, list[Citation]]]:
+def pieces(answer: AskResponse) -> Iterator[tuple[str, list[Citation]]]:
     """The answer a line at a time, each with the citations it is the first to cite."""
     by_n = {c.n: c for c in answer.citations}
     sent: set[int] = set()
@@ -64,17 +65,23 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
         log.exception("answering %r failed", body.question)
         yield _event("error", {"detail": "the answer could not be produced; please try again"})
         return
-    for text, citations in pieces(answer):
+    response = AskResponse.from_answer(answer)
+    for text, citations in pieces(response):
         yield _event("delta", {"text": text})
         for citation in citations:
             yield _event("citation", citation.model_dump())
-    yield _event("done", answer.model_dump())
+    yield _event("done", response.model_dump())
 
 
 @router.post(
     "/ask/stream",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "meta, delta…, citation…, done"}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "meta, delta…, citation… (Citation), done (AskResponse), or error",
+        }
+    },
 )
 async def ask_stream(body: AskRequest, bot: BotDep, store: StoreDep) -> EventSourceResponse:
     bot.check_mode(body.mode)  # a 422 like /api/ask's, not a 200 stream that then says "try again"

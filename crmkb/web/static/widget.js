@@ -355,7 +355,7 @@
         }
         buffer = step.value;
       }
-    } catch (error) {
+    } catch {
       if (!finished) return fail(article, T.lost, question, true);
     } finally {
       busy = false;
@@ -374,13 +374,13 @@
     if (!answer.answerable) {
       article.classList.add("refusal");
       article.setAttribute("data-state", "refusal");
-      const sentence = answer.answer.split(/(?<=[。.])\s*/)[0];
-      body.replaceChildren(el("p", { class: "line", text: sentence }));
+      const refusal = answer.refusal;  // the message and the nearby topics, as separate fields
+      body.replaceChildren(el("p", { class: "line", text: refusal.message }));
       card.prepend(el("span", { class: "badge", text: T.refusal }));
-      if (answer.topics.length) {
+      if (refusal.topics.length) {
         card.append(el("div", { class: "note", text: T.topics }));
         const list = el("ul", { class: "topics" });
-        for (const topic of answer.topics) list.append(el("li", { text: topic }));
+        for (const topic of refusal.topics) list.append(el("li", { text: topic }));
         card.append(list);
       }
     } else {

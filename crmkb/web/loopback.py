@@ -1,4 +1,8 @@
-"""Serve a FastAPI app with a real uvicorn on loopback, in a thread, for the duration of a test."""
+"""Serve a FastAPI app with a real uvicorn on loopback, in a thread, for as long as a ``with`` block runs.
+
+For the test suite and the benchmarks (``bench/answer_bench.py``), which need the real HTTP and SSE
+protocol in-process; ``crmkb serve`` runs uvicorn itself.
+"""
 
 from __future__ import annotations
 
