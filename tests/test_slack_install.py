@@ -133,6 +133,7 @@ def test_only_replies_in_the_bots_threads_are_answered_and_each_once(
     write(delivery, recorder, channel, "为什么?", thread=root, user=BOT_USER, bot_id=BOT_ID)  # its own
     write(delivery, recorder, channel, "为什么?", thread=root, user="U9", bot_id="BOTHER")  # another bot
     write(delivery, recorder, channel, f"<@{BOT_USER}> 为什么?", thread=root)  # mention and message events
+    write(delivery, recorder, channel, "<@U2> 你看这个为什么?", thread=root)  # to a colleague
     write(
         delivery, recorder, channel, "为什么?", thread=root, subtype="thread_broadcast"
     )  # sent to the channel too

@@ -30,7 +30,7 @@ from crmkb.slack.blocks import escape
 from crmkb.slack.messages import USAGE, language_of, line, trouble
 
 log = logging.getLogger(__name__)
-MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")  # group 1: the user mentioned
 THREAD_READ = 200  # replies read back from Slack: the bot answers a thread's first question, near its top
 
 

@@ -110,8 +110,11 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
             return
         if not thread or thread == event["ts"]:
             return  # a channel message, not a reply in a thread
-        if re.search(f"<@{re.escape(str(context.bot_user_id))}(?:\\|[^>]*)?>", event.get("text", "")):
+        mentioned = {m.group(1) for m in MENTION.finditer(event.get("text", ""))}
+        if str(context.bot_user_id) in mentioned:
             return  # it mentions the app: on_mention answers it
+        if mentioned:
+            return  # addressed to a colleague ("<@U2> 你看呢?"), not to the app
         history = answering.history(client, context, event, thread)
         if history is not None:  # only threads the bot answered in
             reply(event, client, thread, history)
