@@ -18,6 +18,7 @@ from crmkb.bot.evidence import Ask, analyse, coverage, posseg
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge, SectionKey
 from crmkb.bot.question import Kind, count_asked, numeral
+from crmkb.ingest.chunking import split_sentences
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
@@ -146,13 +147,13 @@ class Composer:
             [q for q in quotes if (q.source, q.section) == lead_section or not self._announced_items(q, best)]
         )
         for position, quote in enumerate(kept):
-            items = self._announced_items(quote, best)
+            items = self._announced_items(quote, best)  # _fit may have cut a run-on back: read it as kept
             if not items:
                 continue
             room = LIST_BUDGET - sum(q.end - q.start for q in kept)
             fitting: list[Quote] = []
             for item in items:
-                if any(q.source == item.source and q.start < item.end and item.start < q.end for q in kept):
+                if any(_overlap(q, item) for q in kept):
                     continue
                 if item.end - item.start > room:
                     break  # a list is given in its order, or not past the point where it stops fitting
@@ -165,8 +166,9 @@ class Composer:
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)
-        sentences = [part for part in re.split(r"(?<=[。!?!?])", text) if part.strip()]
-        if not sentences or not (LEAD_IN.search(text) or _FOLLOWING.search(sentences[-1])):
+        sentences = split_sentences(text)
+        last = text[sentences[-1][0] : sentences[-1][1]] if sentences else ""
+        if not (LEAD_IN.search(text) or _FOLLOWING.search(last)):
             return []
         lines = self._list_lines(quote.source, quote.end)
         key = (quote.source, quote.section)
@@ -551,7 +553,7 @@ class Composer:
         kept: list[Quote] = []
         budget = budget or self.budget
         for quote in quotes:
-            if any(q.source == quote.source and q.start < quote.end and quote.start < q.end for q in kept):
+            if any(_overlap(q, quote) for q in kept):
                 continue
             if kept and len(kept) >= (most or self.most):
                 continue
@@ -610,6 +612,10 @@ def item_number(text: str) -> int | None:
     """The number an item opens with ("5、", "(2)", "三、"), if any."""
     match = re.match(r"\s*[((]?(\d{1,2}|[一二三四五六七八九十])[、.))]", text)
     return numeral(match.group(1)) if match else None
+
+
+def _overlap(a: Quote, b: Quote) -> bool:
+    return a.source == b.source and a.start < b.end and b.start < a.end
 
 
 def _within(span: tuple[str, int, int], spans: frozenset[tuple[str, int, int]]) -> bool:
