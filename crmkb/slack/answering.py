@@ -80,13 +80,13 @@ class Answering:
             return USAGE
         except Late:
             log.warning("no answer within %g s to a Slack question %r", self.timeout_s, question)
-            result = trouble(question, key="late", seconds=self.timeout_s)
+            result = trouble(question, "late", seconds=self.timeout_s)
         except INDEX_UNAVAILABLE as exc:
             log.warning("a Slack question could not be answered: %s", exc)
-            result = trouble(question, key="unavailable")
+            result = trouble(question, "unavailable")
         except Exception:
             log.exception("answering %r from Slack failed", question)
-            result = trouble(question, key="internal")
+            result = trouble(question, "internal")
         else:
             self.store.try_record(answered, channel="slack")
             result = answered
@@ -158,4 +158,4 @@ def post(
     log.warning("Slack refused a message in %s (thread %s): %s", channel, thread, error)
     if blocks is None:
         return False
-    return post(client, channel, thread, trouble(question, key="refused", error=escape(error)))
+    return post(client, channel, thread, trouble(question, "refused", error=escape(error)))

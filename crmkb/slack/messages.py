@@ -81,8 +81,8 @@ def line(key: str, language: str, **values: object) -> str:
     return lines.get(language, lines["en"]).format(**values)
 
 
-def trouble(question: str, detail: str = "", *, key: str = "", **values: object) -> str:
-    """The line "cannot answer right now: <why>" in the language ``question`` is written in; the reason
-    is ``detail`` as given (a system message), or the line named ``key`` in that language."""
+def trouble(question: str, key: str, **values: object) -> str:
+    """The line "cannot answer right now: <why>" in the language ``question`` is written in, the reason
+    being the line named ``key`` in that language."""
     language = language_of(question)
-    return line("trouble", language, detail=line(key, language, **values) if key else detail)
+    return line("trouble", language, detail=line(key, language, **values))
