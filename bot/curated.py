@@ -28,7 +28,9 @@ from crmkb.bot.evidence import GENERIC_TERMS, QUESTION_WORD
 from crmkb.bot.language import detect_language
 from crmkb.bot.prompts import CITATION
 from crmkb.bot.schemas import Answer
-from crmkb.files import exclusive, write_atomically
+from crmkb.core import errors as core_errors
+from crmkb.core.errors import Unavailable
+from crmkb.core.files import exclusive, write_atomically
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.normalise import normalise_question
 from crmkb.ingest.sparse import tokenize
@@ -50,11 +52,11 @@ MATCH = 0.975
 MATCH_SAME_TERMS = 0.95
 
 
-class PublishedFileError(ValueError):
+class PublishedFileError(Unavailable):
     """The published curated answers cannot be read; the message names the file and the way out."""
 
 
-class Conflict(ValueError):
+class Conflict(core_errors.Conflict):
     """A curated answer changed (or was unpublished) since the caller read it; nothing was written."""
 
 

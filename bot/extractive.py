@@ -31,9 +31,9 @@ from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.normalise import normalise_question
-from crmkb.settings import AnswerSettings
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14

@@ -7,10 +7,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crmkb.core.errors import UserError
+
 GLOSSARY_FILE = "glossary.toml"
 
 
-class GlossaryError(ValueError):
+class GlossaryError(UserError):
     """kb/glossary.toml cannot be used; the message says where and why."""
 
 

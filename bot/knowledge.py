@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from crmkb.bot.glossary import Glossary
-from crmkb.ingest import artifacts
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import english_section
 from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
-from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.index import IndexDamaged, all_chunks, open_store
+from crmkb.ingest.index import PublishedIndex, Version
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex, tokenize
-from crmkb.ingest.store import Version
-from crmkb.settings import Settings
 
 SectionKey = tuple[str, str]  # (source, section)
 
@@ -25,7 +20,7 @@ SectionKey = tuple[str, str]  # (source, section)
 @dataclass
 class Knowledge:
     version: Version
-    collection: Any
+    index: PublishedIndex  # dense search, and whether the store still holds the version
     chunks: dict[str, Chunk]
     sparse_ids: list[str]
     sparse: SparseIndex
@@ -37,43 +32,27 @@ class Knowledge:
     headings: dict[SectionKey, tuple[int, int]]  # the heading lines right above each section, as a span
 
     @classmethod
-    def load(cls, settings: Settings, embeddings: IdentifiedEmbeddings, client: Any = None) -> Knowledge:
-        """Open the active index; refuses an index built by another embedding model."""
-        store, version = open_store(settings, client)
-        store.check_embedder(version, embeddings.name, embeddings.dimension)
-        problems = artifacts.damaged(settings.data_dir, version.name)
-        if problems:
-            raise IndexDamaged(
-                f"the index files of {version.name} under {settings.data_dir} are damaged or missing "
-                f"({'; '.join(problems[:3])}): run `crmkb ingest` to repair them"
-            )
-        try:
-            sparse, sparse_ids = artifacts.read_sparse(settings.data_dir, version.name)
-            sentences = artifacts.read_sentences(settings.data_dir, version.name)
-        except (OSError, ValueError) as exc:
-            raise IndexDamaged(
-                f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
-            ) from exc
-        chunks = {c.id: c for c in all_chunks(store, version)}
+    def load(cls, index: PublishedIndex, glossary: Glossary) -> Knowledge:
+        """What the bot reads from one published version, with the lookups answering needs built once."""
+        chunks = {c.id: c for c in index.chunks}
         by_chunk: dict[str, list[int]] = {}
-        for i, unit in enumerate(sentences.units):
+        for i, unit in enumerate(index.sentences.units):
             for chunk in _containing(chunks, unit.source, unit.start, unit.end):
                 by_chunk.setdefault(chunk, []).append(i)
-        documents = artifacts.read_documents(settings.data_dir, version.name)
         return cls(
-            version=version,
-            collection=store.collection(version),
+            version=index.version,
+            index=index,
             chunks=chunks,
-            sparse_ids=sparse_ids,
-            sparse=sparse,
-            documents=documents,
-            sentences=sentences,
-            sentence_tokens=[frozenset(tokenize(u.text)) for u in sentences.units],
+            sparse_ids=index.sparse_ids,
+            sparse=index.sparse,
+            documents=index.documents,
+            sentences=index.sentences,
+            sentence_tokens=[frozenset(tokenize(u.text)) for u in index.sentences.units],
             chunk_sentences=by_chunk,
-            glossary=Glossary.load(settings.kb_dir),
+            glossary=glossary,
             headings={
                 key: span
-                for source, document in documents.items()
+                for source, document in index.documents.items()
                 for key, span in heading_spans(source, document.text, document.title).items()
             },
         )

@@ -22,9 +22,9 @@ from crmkb.bot.grounding import claims, support
 from crmkb.bot.prompts import LANGUAGE_INSTRUCTIONS, REFUSAL_SENTINEL, chat_prompt
 from crmkb.bot.retrieval import Hit
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.core.settings import LLMSettings
 from crmkb.ingest.catalog import place_label
 from crmkb.ingest.normalise import to_traditional
-from crmkb.settings import LLMSettings
 
 log = logging.getLogger(__name__)
 

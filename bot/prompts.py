@@ -15,6 +15,8 @@ from string import Formatter
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from crmkb.core.errors import UserError
+
 REFUSAL_SENTINEL = "NOT_IN_KB"
 CITATION = re.compile(r"\[(\d{1,3})\]")
 PROMPTS_DIR = files("crmkb.prompts")
@@ -27,7 +29,7 @@ LANGUAGE_INSTRUCTIONS = {
 }
 
 
-class PromptError(ValueError):
+class PromptError(UserError):
     """A prompt file is missing, malformed, or its variables do not match its declaration."""
 
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, e5 query embedding) and BM25 (jieba) fused by reciprocal rank.
+"""Hybrid retrieval: dense (the index's vectors, e5 query embedding) and BM25 (jieba) fused by reciprocal rank.
 
 ``retrieve`` is the engine; :class:`HybridRetriever` exposes it as a LangChain retriever so the LLM chain
 uses exactly the same retrieval as the extractive answerer.
@@ -39,8 +39,7 @@ def retrieve(
     """Top ``k`` chunks by fusing the dense and BM25 rankings (reciprocal rank, or a weighted sum of
     min-max normalised scores)."""
     n = min(CANDIDATES, len(knowledge.chunks))
-    result = knowledge.collection.query(query_embeddings=[query_vector], n_results=n, include=["distances"])
-    dense = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+    dense = knowledge.index.nearest(query_vector, n)
     scores = knowledge.sparse.scores(keyword_query)
     top = np.argsort(-scores)[:n]
     sparse = {knowledge.sparse_ids[i]: float(scores[i]) for i in top if scores[i] > 0}

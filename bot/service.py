@@ -1,8 +1,11 @@
-"""The bot as one object: validate a question, make sure an index exists, answer it.
+"""The bot as one object, built from its parts: validate a question and answer it from the published index.
 
-Channels (CLI, HTTP, Slack and the FAQ builder) hold one :class:`Bot` and call :meth:`Bot.ask`.
-Heavy parts (model, store, index files) load on first use, behind a lock; a long-running process calls
-:meth:`Bot.refresh` to follow re-ingests without a restart.
+Channels (CLI, HTTP, Slack and the FAQ builder) hold one :class:`Bot` and call :meth:`Bot.ask`. Its parts
+are the embeddings, the index store (``crmkb.ingest.index``, the index's read side) and, for LLM mode, a
+chat model; each is made from the settings unless given. Heavy parts (model, store, index files) load on
+first use, behind a lock; a long-running process calls :meth:`Bot.refresh` to follow re-ingests without a
+restart. The bot only reads: an index is made by ``crmkb ingest``, or by a channel that starts one
+(``crmkb.ingest.pipeline.ensure_index``) before the bot loads.
 """
 
 from __future__ import annotations
@@ -11,36 +14,26 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.curated import CuratedAnswers
 from crmkb.bot.extractive import ExtractiveAnswerer
+from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.llm import LLMAnswerer, make_chat_model
 from crmkb.bot.schemas import Answer, Mode
+from crmkb.core.errors import UserError, first_line
+from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from crmkb.ingest.index import IndexMissing
-from crmkb.ingest.pipeline import IngestReport, run_ingest
-from crmkb.ingest.store import (
-    EmbedderMismatch,
-    StoreUnavailable,
-    VectorStore,
-    is_missing_collection,
-    make_client,
-)
-from crmkb.settings import Settings
+from crmkb.ingest.index import IndexMissing, IndexStore, make_store
 
-# What keeps the bot from answering any question until the store, an ingest or the configuration is fixed:
-# every channel tells its user so in one line.
-INDEX_UNAVAILABLE = (StoreUnavailable, IndexMissing, EmbedderMismatch)
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY = 5  # earlier questions of a conversation that are read
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
-class QuestionError(ValueError):
+class QuestionError(UserError):
     """The question cannot be answered as asked; the message tells the user what to change."""
 
 
@@ -80,16 +73,6 @@ def recent_history(history: list[str] | None) -> list[str]:
     return [clean_question(h) for h in [h for h in history or [] if h.strip()][-MAX_HISTORY:]]
 
 
-def ensure_index(
-    settings: Settings, embeddings: IdentifiedEmbeddings, client: Any = None
-) -> IngestReport | None:
-    """Ingest kb/ when no index exists yet, so a fresh checkout answers at once."""
-    store = VectorStore(client if client is not None else make_client(settings), settings.collection)
-    if store.active() is not None:
-        return None
-    return run_ingest(settings, embeddings=embeddings, client=client)
-
-
 @dataclass(frozen=True)
 class Readiness:
     """What a readiness probe reports: the version being answered from, the one the pointer names, and
@@ -114,12 +97,12 @@ class Bot:
         settings: Settings,
         *,
         embeddings: IdentifiedEmbeddings | None = None,
-        client: Any = None,
+        index_store: IndexStore | None = None,
         chat_model: BaseChatModel | None = None,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings.embedding)
-        self._client = client
+        self._index_store = index_store
         self._lock = threading.Lock()  # guards the swap of the answerers
         self._loading = threading.Lock()  # one load at a time; answering never waits for it once loaded
         self._extractive: ExtractiveAnswerer | None = None
@@ -128,19 +111,19 @@ class Bot:
         self.load_error: str | None = None
         self.curated = CuratedAnswers(settings.data_dir, self.embeddings)
 
-    def _chroma(self) -> Any:
-        if self._client is None:  # made once: a client per check would reopen the store every few seconds
-            self._client = make_client(self.settings)
-        return self._client
-
-    def _store(self) -> VectorStore:
-        return VectorStore(self._chroma(), self.settings.collection)
+    @property
+    def index_store(self) -> IndexStore:
+        # Made once: a client per check would reopen the store every few seconds.
+        if self._index_store is None:
+            self._index_store = make_store(self.settings)
+        return self._index_store
 
     def _build(self) -> ExtractiveAnswerer:
         try:
-            knowledge = Knowledge.load(self.settings, self.embeddings, self._chroma())
+            index = self.index_store.open(self.embeddings)
+            knowledge = Knowledge.load(index, Glossary.load(self.settings.kb_dir))
         except Exception as exc:
-            self.load_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.load_error = first_line(exc)
             raise
         self.load_error = None
         return ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
@@ -155,13 +138,12 @@ class Bot:
         return current.knowledge.version.name if current is not None else None
 
     def load(self) -> ExtractiveAnswerer:
-        """The answerer being served; the first call loads the index (ingesting kb/ on a fresh data dir)."""
+        """The answerer being served; the first call loads the active index version."""
         current = self._extractive
         if current is not None:
             return current
         with self._loading:
             if self._extractive is None:
-                ensure_index(self.settings, self.embeddings, self._chroma())
                 self._install(self._build())
             assert self._extractive is not None
             return self._extractive
@@ -173,7 +155,7 @@ class Bot:
         if not self._loading.acquire(blocking=wait):
             return None
         try:
-            active = self._store().active()
+            active = self.index_store.active()
             if active is None or active.name == self.served_version:
                 return None
             self._install(self._build())
@@ -188,12 +170,12 @@ class Bot:
         problems = [] if current is not None else [f"index not loaded: {self.load_error or 'loading'}"]
         active = None
         try:
-            pointer = self._store().active()
+            pointer = self.index_store.active()
             active = pointer.name if pointer is not None else None
             if current is not None:
-                current.knowledge.collection.count()
+                current.knowledge.index.check()
         except Exception as exc:
-            problems.append(f"store: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            problems.append(f"store: {first_line(exc)}")
         return Readiness(served, active, problems)
 
     def check_mode(self, mode: Mode | None) -> None:
@@ -226,10 +208,10 @@ class Bot:
             return curated
         try:
             return self._answer(question, context, mode)
-        except Exception as exc:
+        except IndexMissing:
             # The served version was dropped before this process switched (it was idle past the grace
             # period, or its watcher was stopped): switch now and answer from the active version.
-            if not is_missing_collection(exc) or self.refresh(wait=True) is None:
+            if self.refresh(wait=True) is None:
                 raise
             return self._answer(question, context, mode)
 

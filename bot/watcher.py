@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from crmkb.bot.service import Bot
+from crmkb.core.errors import first_line
 
 log = logging.getLogger(__name__)
 
 
 class IndexWatcher:
-    def __init__(self, bot: Bot, interval_s: float) -> None:
+    """``prepare`` runs before each attempt at the first load: a channel's way to have an index made first
+    (``crmkb.ingest.pipeline.ensure_index``), which the bot, a reader, never does itself."""
+
+    def __init__(self, bot: Bot, interval_s: float, prepare: Callable[[], object] | None = None) -> None:
         self.bot = bot
         self.interval_s = interval_s
+        self.prepare = prepare
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="crmkb-index-watcher", daemon=True)
         self._last_error: str | None = None
@@ -37,6 +43,8 @@ class IndexWatcher:
         while not self._stop.is_set():
             try:
                 if first:
+                    if self.prepare is not None:
+                        self.prepare()
                     self.bot.load()
                 else:
                     switched = self.bot.refresh()
@@ -45,7 +53,7 @@ class IndexWatcher:
                 first = False
                 self._last_error = None
             except Exception as exc:  # logged and retried: the server keeps serving what it has
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                message = first_line(exc)
                 if message != self._last_error:
                     log.warning("index not (re)loaded, will retry: %s", message)
                     self._last_error = message

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.prompts import titles_prompt
+from crmkb.core.errors import Unavailable
+from crmkb.core.settings import Settings
 from crmkb.ingest.catalog import heading_names, load_catalog
 from crmkb.ingest.catalog_edit import EnglishTitles
 from crmkb.ingest.loaders import SkipFile
 from crmkb.ingest.pipeline import discover, prepare
-from crmkb.settings import Settings
 
 MAX_TITLE = 200  # as the catalog allows
 # The answer puts an English title on a line of its own, ending in ":", above a quote; a title ending in
@@ -30,7 +31,7 @@ NO_ENDPOINT = (
 )
 
 
-class DraftError(ValueError):
+class DraftError(Unavailable):
     """The model's reply for one document is not the JSON asked for."""
 
 

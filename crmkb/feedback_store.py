@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from crmkb.bot.schemas import Answer
+from crmkb.core.errors import NotFound, Unavailable
 
 Rating = Literal["up", "down"]
 T = TypeVar("T")
@@ -77,11 +78,11 @@ RETURNING id
 """
 
 
-class UnknownAnswer(LookupError):
+class UnknownAnswer(NotFound):
     """Feedback named an answer id that was never recorded."""
 
 
-class FeedbackUnavailable(RuntimeError):
+class FeedbackUnavailable(Unavailable):
     """The store cannot be read or written right now (its cause is chained and logged)."""
 
 

@@ -146,8 +146,8 @@ def report(scored: Scored) -> str:
 
 
 def main() -> None:
+    from crmkb.core.settings import get_settings
     from crmkb.ingest.embeddings import make_embeddings
-    from crmkb.settings import get_settings
 
     settings = get_settings()
     embeddings = make_embeddings(settings.embedding)

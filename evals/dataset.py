@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from crmkb.core.errors import UserError
+
 GOLDEN = files("crmkb.evals") / "golden.jsonl"  # package data, as are paraphrases.jsonl and thresholds.toml
 
 
@@ -61,7 +63,7 @@ class GoldenItem(BaseModel):
         }
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """The dataset file cannot be used; the message names the line."""
 
 

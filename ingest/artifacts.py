@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crmkb.files import sync_folder
+from crmkb.core.files import sync_folder
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.tracked import Tracked

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from crmkb.core.errors import UserError
 from crmkb.ingest.chunking import SECTION_SEPARATOR
 
 CATALOG_FILE = "catalog.toml"
@@ -55,7 +56,7 @@ class CatalogEntry(BaseModel):
     sections_en: dict[str, EnglishTitle] = Field(default_factory=dict)
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError):
     """kb/catalog.toml cannot be used; the message says where and why."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import Table
 
-from crmkb.files import write_atomically
+from crmkb.core.files import write_atomically
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogError
 
 

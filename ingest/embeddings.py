@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from crmkb.settings import EmbeddingSettings
+from crmkb.core.errors import Unavailable
+from crmkb.core.settings import EmbeddingSettings
 
 QUERY_CACHE = 256
 _CACHE_LOCK = threading.Lock()
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(Unavailable):
     """The configured embedding model cannot be used; the message says what to change."""
 
 
@@ -128,7 +129,7 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
             try:
                 self._model = SentenceTransformer(str(self._path), device="cpu")
             except Exception as exc:  # the library raises many types for a broken model folder
-                raise EmbeddingError(f"cannot load model from {self._path}: {exc}") from None
+                raise EmbeddingError(f"cannot load model from {self._path}: {exc}") from exc
         return self._model
 
     @property

@@ -1,21 +1,151 @@
-"""Read access to the published index: what the bot and the admin commands see."""
+"""The published index's read side: the one way the bot and the admin commands see an index.
+
+``make_store(settings)`` is where indexes live (Chroma, embedded or a server, plus each version's files
+under the data dir). :meth:`IndexStore.open` gives the active version as a :class:`PublishedIndex`: its
+chunks, documents, sentences and BM25 index, and nearest-neighbour search over its vectors. Readers never
+touch Chroma or the files themselves, so what can go wrong there (a store that is down, a version dropped
+under a reader, damaged files) arrives as this module's errors, which say what to do.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from crmkb.core.errors import Unavailable, first_line
+from crmkb.core.settings import Settings
+from crmkb.ingest import artifacts
+from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.store import VectorStore, Version, make_client
-from crmkb.settings import Settings
+from crmkb.ingest.sentences import SentenceTable
+from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.store import StoreUnavailable, VectorStore, Version, is_missing_collection, make_client
 
 
-class IndexMissing(RuntimeError):
-    """No index has been published yet, or its files cannot be read here."""
+class IndexMissing(Unavailable):
+    """No index has been published yet, or the version being read is gone or its files cannot be read."""
 
 
 class IndexDamaged(IndexMissing):
     """The active version's files are not what ingest wrote (truncated, emptied, edited, missing)."""
+
+
+def make_store(settings: Settings, client: Any = None) -> IndexStore:
+    """The index store the settings name; ``client`` reuses an open Chroma client."""
+    return IndexStore(
+        settings, VectorStore(client if client is not None else make_client(settings), settings.collection)
+    )
+
+
+class IndexStore:
+    """Versions of the index: which one is active, and each one's contents. ``vectors`` is the write side,
+    for ingest."""
+
+    def __init__(self, settings: Settings, vectors: VectorStore) -> None:
+        self.settings = settings
+        self.vectors = vectors
+
+    def active(self) -> Version | None:
+        """The version readers follow; ``None`` before the first ingest."""
+        return self.vectors.active()
+
+    def require_active(self) -> Version:
+        active = self.active()
+        if active is None:
+            raise IndexMissing("no index yet: run `crmkb ingest` first")
+        return active
+
+    def open(self, embeddings: IdentifiedEmbeddings) -> PublishedIndex:
+        """The active version, whole; refuses one built by another embedding model or with damaged files."""
+        version = self.require_active()
+        self.vectors.check_embedder(version, embeddings.name, embeddings.dimension)
+        data_dir = self.settings.data_dir
+        problems = artifacts.damaged(data_dir, version.name)
+        if problems:
+            raise IndexDamaged(
+                f"the index files of {version.name} under {data_dir} are damaged or missing "
+                f"({'; '.join(problems[:3])}): run `crmkb ingest` to repair them"
+            )
+        try:
+            sparse, sparse_ids = artifacts.read_sparse(data_dir, version.name)
+            sentences = artifacts.read_sentences(data_dir, version.name)
+        except (OSError, ValueError) as exc:
+            raise IndexDamaged(
+                f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
+            ) from exc
+        return PublishedIndex(
+            version=version,
+            chunks=self.chunks(version),
+            documents=artifacts.read_documents(data_dir, version.name),
+            sentences=sentences,
+            sparse=sparse,
+            sparse_ids=sparse_ids,
+            collection=self.vectors.collection(version),
+        )
+
+    def chunks(self, version: Version, source: str | None = None) -> list[Chunk]:
+        """A version's chunks (of one document when ``source`` is given) in reading order."""
+        found = [
+            chunk_from_store(record.id, record.text, record.metadata)
+            for record, _ in self.vectors.records(version)
+            if source is None or record.metadata.get("source") == source
+        ]
+        return sorted(found, key=lambda c: (c.source, c.start, c.id))
+
+    def search(self, embeddings: IdentifiedEmbeddings, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """The active version's ``k`` chunks nearest to ``query`` by cosine similarity (dense only)."""
+        version = self.require_active()
+        self.vectors.check_embedder(version, embeddings.name, embeddings.dimension)
+        result = self.vectors.collection(version).query(
+            query_embeddings=[embeddings.embed_query(query)],
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from_store(rid, doc, dict(meta or {})), 1.0 - float(dist))
+            for rid, doc, meta, dist in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class PublishedIndex:
+    """One version as readers see it. Its files are read once; vectors are searched in the store."""
+
+    version: Version
+    chunks: list[Chunk]
+    documents: dict[str, StoredDocument]
+    sentences: SentenceTable
+    sparse: SparseIndex
+    sparse_ids: list[str]  # the chunk id of each BM25 document
+    collection: Any  # private to this class: the version's Chroma collection
+
+    def nearest(self, vector: list[float], n: int) -> dict[str, float]:
+        """The ``n`` chunks nearest to ``vector``, as chunk id → cosine similarity."""
+        result = self._call(
+            lambda: self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        )
+        return {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+
+    def check(self) -> None:
+        """Raise unless the store can still be reached and still holds this version."""
+        self._call(self.collection.count)
+
+    def _call(self, request: Any) -> Any:
+        try:
+            return request()
+        except Exception as exc:  # chromadb raises transport and OS errors of many types
+            if is_missing_collection(exc):
+                raise IndexMissing(
+                    f"index version {self.version.name} is no longer in the store (a later ingest dropped it)"
+                ) from exc
+            raise StoreUnavailable(f"the vector store cannot be queried: {first_line(exc)}") from exc
 
 
 def chunk_from_store(rid: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -32,42 +162,3 @@ def chunk_from_store(rid: str, text: str, meta: dict[str, Any]) -> Chunk:
         orig_end=int(meta.get("orig_end", 0)),
         text=text,
     )
-
-
-def open_store(settings: Settings, client: Any = None) -> tuple[VectorStore, Version]:
-    store = VectorStore(client if client is not None else make_client(settings), settings.collection)
-    active = store.active()
-    if active is None:
-        raise IndexMissing("no index yet: run `crmkb ingest` first")
-    return store, active
-
-
-def all_chunks(store: VectorStore, version: Version, source: str | None = None) -> list[Chunk]:
-    chunks = [
-        chunk_from_store(record.id, record.text, record.metadata)
-        for record, _ in store.records(version)
-        if source is None or record.metadata.get("source") == source
-    ]
-    return sorted(chunks, key=lambda c: (c.source, c.start, c.id))
-
-
-def dense_search(
-    store: VectorStore, version: Version, embeddings: IdentifiedEmbeddings, query: str, k: int
-) -> list[tuple[Chunk, float]]:
-    """Nearest chunks by cosine similarity of the e5 query embedding."""
-    store.check_embedder(version, embeddings.name, embeddings.dimension)
-    result = store.collection(version).query(
-        query_embeddings=[embeddings.embed_query(query)],
-        n_results=k,
-        include=["documents", "metadatas", "distances"],
-    )
-    return [
-        (chunk_from_store(rid, doc, dict(meta or {})), 1.0 - float(dist))
-        for rid, doc, meta, dist in zip(
-            result["ids"][0],
-            result["documents"][0],
-            result["metadatas"][0],
-            result["distances"][0],
-            strict=True,
-        )
-    ]

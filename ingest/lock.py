@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from crmkb.files import exclusive
+from crmkb.core.files import exclusive
 
 LOCK_FILE = ".ingest.lock"
 

@@ -16,18 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from crmkb.ingest.index import IndexStore, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
 from crmkb.ingest.sparse import SparseIndex
-from crmkb.ingest.store import Record, VectorStore, make_client, remove_orphan_storage
-from crmkb.settings import Settings
+from crmkb.ingest.store import Record, VectorStore, Version, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
 RESERVED_FILES = frozenset({CATALOG_FILE, "glossary.toml"})
@@ -245,7 +246,7 @@ def run_ingest(
     *,
     rebuild: bool = False,
     embeddings: IdentifiedEmbeddings | None = None,
-    client: Any = None,
+    store: IndexStore | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the index in line with the files under ``paths`` (default: the kb folder).
@@ -254,13 +255,33 @@ def run_ingest(
     longer exist are removed; a file that exists but fails to load keeps its previous chunks. Index files
     found damaged are rewritten, and what killed runs and retired versions left behind is removed. One
     ingest runs at a time per data dir; another waits for it.
+
+    Three steps: :func:`plan` reads the files and decides what changes, :func:`embed` computes the vectors
+    that are new, :func:`publish` writes the version and points readers at it. Only the last one writes.
     """
     waiting = (lambda: progress("waiting for another ingest", 0, 1)) if progress else None
     with ingest_lock(settings.data_dir, on_wait=waiting):
-        store = VectorStore(client if client is not None else make_client(settings), settings.collection)
-        report = _run(settings, store, paths, rebuild, embeddings, progress)
-        report.cleaned_up = clean_up(settings, store)
+        began = time.perf_counter()
+        store = store or make_store(settings)
+        embeddings = embeddings or make_embeddings(settings.embedding)
+        planned = plan(settings, store, paths, embeddings, rebuild=rebuild, progress=progress)
+        if planned.needed:
+            publish(settings, store, planned, embed(planned, embeddings, progress), progress)
+        report = planned.report
+        report.seconds = time.perf_counter() - began
+        report.cleaned_up = clean_up(settings, store.vectors)
         return report
+
+
+def ensure_index(
+    settings: Settings, embeddings: IdentifiedEmbeddings, store: IndexStore | None = None
+) -> IngestReport | None:
+    """Ingest kb/ when no index exists yet, so a fresh checkout answers at once (what `crmkb serve`,
+    `crmkb ask` and the HTTP app do before their bot loads); ``None`` when one exists."""
+    store = store or make_store(settings)
+    if store.active() is not None:
+        return None
+    return run_ingest(settings, embeddings=embeddings, store=store)
 
 
 def clean_up(settings: Settings, store: VectorStore) -> list[str]:
@@ -279,35 +300,59 @@ def clean_up(settings: Settings, store: VectorStore) -> list[str]:
     return [f"collection {name}" for name in dropped] + removed
 
 
-def _run(
+@dataclass
+class Plan:
+    """What an ingest will write, decided from the files and the active version before anything is
+    embedded. ``report`` is filled in as the steps go."""
+
+    report: IngestReport
+    records: list[Record]  # the new version's chunks, in order
+    stored: dict[str, Any]  # vectors carried over, by chunk id
+    to_embed: list[Record]
+    documents: list[StoredDocument]
+    known_sentences: dict[str, np.ndarray]  # sentence vectors the active version already has, by key
+    current: Version | None  # the active version when it already holds exactly this content
+    damage: list[str]  # what is wrong with the active version's files
+    needed: bool  # False: nothing could be ingested, or the index is already up to date
+
+
+@dataclass(frozen=True)
+class Embedded:
+    embedder: str  # the model's name, recorded with the version so vectors of two models never mix
+    matrix: np.ndarray  # one row per ``Plan.records``
+    sentences: SentenceTable
+
+
+def plan(
     settings: Settings,
-    store: VectorStore,
+    store: IndexStore,
     paths: Sequence[Path] | None,
-    rebuild: bool,
-    embeddings: IdentifiedEmbeddings | None,
-    progress: Progress | None,
-) -> IngestReport:
-    began = time.perf_counter()
+    embeddings: IdentifiedEmbeddings,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> Plan:
+    """Read, clean and chunk the files under ``paths`` and compare them with the active version: what is
+    kept, reused, removed and to embed. Writes nothing."""
     kb_dir = settings.kb_dir
     scopes = [Path(p).absolute() for p in (paths or [kb_dir])]
-    embeddings = embeddings or make_embeddings(settings.embedding)
     report = IngestReport()
     catalog = load_catalog(kb_dir)
 
     prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress)
 
-    active = store.active()
+    vectors = store.vectors
+    active = vectors.active()
     damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
-    dimension = embeddings.dimension
     if active is not None and not rebuild:
-        store.check_embedder(active, embeddings.name, dimension)
+        vectors.check_embedder(active, embeddings.name, embeddings.dimension)
 
     # What the active version holds, split into what this run may reuse or remove (``old``) and what it
     # carries over untouched (``kept``: outside the paths given, or a file that failed to load this time).
     old: dict[str, tuple[Record, Any]] = {}
     kept: list[tuple[Record, Any]] = []
     if active is not None:
-        for record, vector in store.records(active, with_embeddings=True):
+        for record, vector in vectors.records(active, with_embeddings=True):
             stored_path = str(record.metadata.get("path", ""))
             source = str(record.metadata.get("source", ""))
             untouched = not _in_scope(stored_path, scopes, kb_dir) or stored_path in failed_paths
@@ -317,10 +362,6 @@ def _run(
                 old[record.id] = (record, vector)
 
     new_records = [chunk_record(c, p.document.path) for p in prepared.values() for c in p.chunks]
-    if not new_records and not kept:
-        report.seconds = time.perf_counter() - began
-        return report  # nothing could be ingested: the index stays exactly as it was
-
     reuse = {} if rebuild else {r.id: old[r.id][1] for r in new_records if r.id in old}
     new_ids = {r.id for r in new_records}
     report.unchanged = len(reuse)
@@ -334,59 +375,82 @@ def _run(
     if current is not None and not damage and _english_changed(settings, current, prepared):
         current = None  # new English titles are a new version (no re-embedding), so servers pick them up
     if current is not None and not damage:
-        report.version = current.name
-        report.seconds = time.perf_counter() - began
-        return report  # already up to date: embed nothing, write nothing
+        report.version = current.name  # already up to date: embed nothing, write nothing
 
+    # Not needed: nothing could be ingested (the index stays exactly as it was), or it is up to date.
+    needed = bool(new_records or kept) and (current is None or bool(damage))
+    documents = [p.document for p in prepared.values()]
+    if needed and active is not None and kept_sources and not damage:
+        previous = artifacts.read_documents(settings.data_dir, active.name)
+        documents += [previous[s] for s in sorted(kept_sources) if s in previous]
+    known = (
+        {}
+        if not needed or rebuild or active is None or damage
+        else artifacts.read_sentence_vectors(settings.data_dir, active.name)
+    )
+    return Plan(
+        report=report,
+        records=[r for r, _ in kept] + new_records,
+        stored={r.id: v for r, v in kept} | reuse,
+        to_embed=to_embed,
+        documents=documents,
+        known_sentences=known,
+        current=current,
+        damage=damage,
+        needed=needed,
+    )
+
+
+def embed(planned: Plan, embeddings: IdentifiedEmbeddings, progress: Progress | None = None) -> Embedded:
+    """The vectors the plan's version needs: new ones computed, the rest carried over."""
+    to_embed = planned.to_embed
     texts = [embed_text(str(r.metadata["title"]), str(r.metadata["section"]), r.text) for r in to_embed]
     fresh = dict(
         zip([r.id for r in to_embed], _embed_texts(embeddings, texts, progress, "embedding"), strict=True)
     )
-    report.embedded = len(to_embed)
-    stored = {r.id: v for r, v in kept} | reuse
-    records = [r for r, _ in kept] + new_records
-    matrix = np.zeros((len(records), dimension), dtype=np.float32)
-    for i, record in enumerate(records):
-        matrix[i] = fresh[record.id] if record.id in fresh else stored[record.id]
-
-    documents = [p.document for p in prepared.values()]
-    if active is not None and kept_sources and not damage:
-        previous = artifacts.read_documents(settings.data_dir, active.name)
-        documents += [previous[s] for s in sorted(kept_sources) if s in previous]
-
-    known = (
-        {}
-        if rebuild or active is None or damage
-        else artifacts.read_sentence_vectors(settings.data_dir, active.name)
+    planned.report.embedded = len(to_embed)
+    matrix = np.zeros((len(planned.records), embeddings.dimension), dtype=np.float32)
+    for i, record in enumerate(planned.records):
+        matrix[i] = fresh[record.id] if record.id in fresh else planned.stored[record.id]
+    sentences, planned.report.sentences_embedded = _sentence_table(
+        embeddings, planned.records, planned.known_sentences, progress
     )
-    sentences, report.sentences_embedded = _sentence_table(embeddings, records, known, progress)
+    return Embedded(embeddings.name, matrix, sentences)
 
+
+def publish(
+    settings: Settings, store: IndexStore, planned: Plan, embedded: Embedded, progress: Progress | None = None
+) -> None:
+    """Write the planned version (its collection, then its files) and point readers at it, or only
+    rewrite the files of the active version when its content is unchanged and its files were damaged."""
     if progress:
         progress("writing", 0, 1)
+    records, report = planned.records, planned.report
     sparse = SparseIndex.build([r.text for r in records])
     ids = [r.id for r in records]
-    if current is not None:
+    data_dir = settings.data_dir
+    if planned.current is not None:
         # The store already serves this version; only its files are missing here (a replica with its own
         # data dir, or files from an older release), so write them without touching the store.
-        artifacts.write_version(settings.data_dir, current.name, documents, sparse, ids, sentences)
-        report.version = current.name
-        report.repaired = damage
-        report.seconds = time.perf_counter() - began
-        return report
-    version = store.create(embeddings.name, dimension, records, matrix)
+        artifacts.write_version(
+            data_dir, planned.current.name, planned.documents, sparse, ids, embedded.sentences
+        )
+        report.version = planned.current.name
+        report.repaired = planned.damage
+        return
+    vectors = store.vectors
+    version = vectors.create(embedded.embedder, embedded.matrix.shape[1], records, embedded.matrix)
     try:
-        artifacts.write_version(settings.data_dir, version.name, documents, sparse, ids, sentences)
+        artifacts.write_version(data_dir, version.name, planned.documents, sparse, ids, embedded.sentences)
     except BaseException:
-        store.drop(version.name)
+        vectors.drop(version.name)
         raise
-    store.activate(version)
+    vectors.activate(version)
     report.version = version.name
     report.published = True
-    report.seconds = time.perf_counter() - began
-    return report
 
 
-def _english_changed(settings: Settings, active: Any, prepared: dict[str, Prepared]) -> bool:
+def _english_changed(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
     """Whether the catalog's English titles of a prepared document differ from the active version's: they
     are display metadata, so nothing in the chunks shows the change."""
     previous = artifacts.read_documents(settings.data_dir, active.name)

@@ -24,17 +24,18 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from crmkb.settings import Settings
+from crmkb.core.errors import Unavailable, first_line
+from crmkb.core.settings import Settings
 
 ADD_BATCH = 1000  # well under Chroma's max batch size, and small enough to keep memory flat
 RETIRED = "retired:"  # registry metadata key prefix: when a version stopped being the active one
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Unavailable):
     """The store cannot be reached or opened; the message says which and how to fix it."""
 
 
-class EmbedderMismatch(RuntimeError):
+class EmbedderMismatch(Unavailable):
     """The index was built with another embedding model than the one configured."""
 
 
@@ -80,8 +81,7 @@ def make_client(settings: Settings) -> Any:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises transport and OS errors of many types
         where = settings.chroma_url or str(settings.data_dir / "chroma")
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreUnavailable(f"cannot open the Chroma store at {where}: {first_line}") from None
+        raise StoreUnavailable(f"cannot open the Chroma store at {where}: {first_line(exc)}") from exc
 
 
 class VectorStore:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from crmkb.bot.service import Bot

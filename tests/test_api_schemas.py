@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from crmkb.bot import render
 from crmkb.bot.retrieval import Hit
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.core.settings import Settings
 from crmkb.ingest.chunking import Chunk
-from crmkb.settings import Settings
 from crmkb.slack.blocks import answer_message
 from crmkb.web.app import create_app
 from crmkb.web.schemas import AskResponse

@@ -8,18 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest.embeddings import (
     EmbeddingError,
     HashEmbeddings,
     SentenceTransformerEmbeddings,
     make_embeddings,
 )
-from crmkb.ingest.index import all_chunks, dense_search, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import EmbedderMismatch
-from crmkb.settings import Settings, get_settings
 from tests.conftest import ARTICLES
 from tests.support.chroma_server import running_chroma_server
+from tests.support.index import opened
 from tests.support.tiny_st_model import build_tiny_model
 
 
@@ -32,9 +32,9 @@ def test_ingest_into_a_chroma_server(tmp_path: Path, settings: Settings) -> None
         again = run_ingest(remote, embeddings=HashEmbeddings())
         assert again.embedded == 0 and again.unchanged == first.chunks
 
-        store, version = open_store(remote)
-        assert len(all_chunks(store, version)) == first.chunks
-        hits = dense_search(store, version, HashEmbeddings(), "项目结束前要整理待解决问题", 3)
+        store, version = opened(remote)
+        assert len(store.chunks(version)) == first.chunks
+        hits = store.search(HashEmbeddings(), "项目结束前要整理待解决问题", 3)
         assert hits[0][0].source == "001_4998ac562ddf94fb.txt"
     # nothing was written to the embedded store
     assert not (settings.data_dir / "chroma").exists()
@@ -64,9 +64,9 @@ def test_sentence_transformers_backend(tiny_model: Path, settings: Settings) -> 
 
     report = run_ingest(st_settings, embeddings=embeddings)
     assert report.published and report.embedded == report.chunks
-    store, version = open_store(st_settings)
+    store, version = opened(st_settings)
     assert (version.embedder, version.dimension) == (embeddings.name, 32)
-    assert len(dense_search(store, version, embeddings, "项目失败", 3)) == 3
+    assert len(store.search(embeddings, "项目失败", 3)) == 3
 
     with pytest.raises(EmbedderMismatch):
         run_ingest(st_settings, embeddings=HashEmbeddings())

@@ -15,11 +15,11 @@ from crmkb.bot import render
 from crmkb.bot.schemas import Citation
 from crmkb.bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogError, english_section, load_catalog
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
-from crmkb.settings import Settings
 from crmkb.slack.blocks import citation_block
 from crmkb.web.loopback import serving
 from tests.support.fake_openai import Script, make_app

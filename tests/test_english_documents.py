@@ -11,12 +11,12 @@ import pytest
 
 from crmkb.bot.evidence import Vocabulary, analyse
 from crmkb.bot.glossary import Glossary
+from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest import artifacts
 from crmkb.ingest.chunking import split_lines, split_sentences
 from crmkb.ingest.clean import clean
 from crmkb.ingest.loaders import load_file
 from crmkb.ingest.sparse import tokenize
-from crmkb.settings import Settings, get_settings
 from tests.conftest import KB, loaded_bot
 from tests.test_loaders import make_pdf
 

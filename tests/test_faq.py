@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.core.settings import ServerSettings
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
-from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 from tests.conftest import ARTICLES, KB

@@ -23,11 +23,11 @@ from pydantic import SecretStr
 from crmkb.bot.curated import PUBLISHED, publish, published
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot
+from crmkb.core.settings import Settings, SettingsError, get_settings
 from crmkb.faq.entries import Entry
 from crmkb.faq.review import review
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
-from crmkb.settings import Settings, SettingsError, get_settings
 from crmkb.web.admin_auth import COOKIE, CSRF_HEADER, AdminAuth
 from crmkb.web.app import create_app
 from crmkb.web.guards import Guards

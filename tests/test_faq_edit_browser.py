@@ -13,9 +13,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from crmkb.bot.curated import publish
 from crmkb.bot.service import Bot
+from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
-from crmkb.settings import Settings, get_settings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 from tests.conftest import KB

@@ -20,13 +20,13 @@ import httpx
 import numpy as np
 import pytest
 
+from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest import artifacts
-from crmkb.ingest.index import open_store
 from crmkb.ingest.lock import LOCK_FILE
 from crmkb.ingest.store import Record, VectorStore, make_client
-from crmkb.settings import Settings, get_settings
 from crmkb.web.app import FEEDBACK_DB
 from crmkb.web.loopback import free_port
+from tests.support.index import opened
 from tests.support.serve_process import CRMKB, crmkb_serve, wait_for
 
 pytestmark = pytest.mark.slow
@@ -155,7 +155,7 @@ def test_answers_keep_coming_through_three_reingests(deployment: Settings, tmp_p
 def damage(settings: Settings) -> str:
     """Empty one BM25 array and one cleaned document of the active version, as a full disk or a bad copy
     would; returns the version."""
-    _store, version = open_store(settings)
+    _store, version = opened(settings)
     folder = artifacts.index_root(settings.data_dir) / version.name
     next(iter(sorted((folder / "bm25").glob("*.npy")))).write_bytes(b"")
     (folder / "documents" / "00000.json").write_text("")
@@ -211,7 +211,7 @@ def test_a_bad_published_faq_file_turns_curated_answers_off_not_answers(
 
 
 def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> None:
-    store, active = open_store(deployment)
+    store, active = opened(deployment)
     # A rebuild killed mid-run (SIGKILL: no cleanup code runs) must leave the active version serving.
     kill = subprocess.Popen([CRMKB, "ingest", "--rebuild", "--json"], env=environment(deployment),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -220,7 +220,7 @@ def test_leftovers_of_killed_ingests_are_cleaned_up(deployment: Settings) -> Non
     kill.wait(timeout=10)
     # What a kill at other moments leaves: a collection written but never activated, a half-written index
     # folder, and the storage of a collection that was deleted.
-    orphan = store.create(active.embedder, active.dimension, [Record("x", "孤儿", {"source": "x"})],
+    orphan = store.vectors.create(active.embedder, active.dimension, [Record("x", "孤儿", {"source": "x"})],
                           np.ones((1, active.dimension), np.float32))  # fmt: skip
     half = artifacts.index_root(deployment.data_dir) / f".{orphan.name}.tmp"
     (half / "documents").mkdir(parents=True)
@@ -272,7 +272,7 @@ def test_readiness_reports_an_unwritable_feedback_store(real_index: Settings, tm
     with serving(create_app(settings, bot=bot)) as url:
         wait_for(lambda: readiness(url)["status"] == "ready", message="never ready")
         body = readiness(url)
-        assert body["served"] == body["active"] == open_store(real_index)[1].name
+        assert body["served"] == body["active"] == opened(real_index)[1].name
         database = settings.data_dir / FEEDBACK_DB
         for path in settings.data_dir.glob(FEEDBACK_DB + "*"):
             path.unlink()

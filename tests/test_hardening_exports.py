@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 
 from crmkb.bot.service import Bot
 from crmkb.cli.app import app
+from crmkb.core.files import write_atomically
+from crmkb.core.settings import ServerSettings
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, write
 from crmkb.faq.reviewed import COLUMNS, read_reviewed
-from crmkb.files import write_atomically
-from crmkb.settings import ServerSettings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 from tests.conftest import KB

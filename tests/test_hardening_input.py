@@ -21,12 +21,12 @@ import pytest
 from playwright.sync_api import Route, expect, sync_playwright
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.index import all_chunks, open_store
 from crmkb.ingest.pipeline import run_ingest
-from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
+from tests.support.index import chunks_of
 
 QUESTION = "CRM项目团队应该包括哪些人?"
 
@@ -244,13 +244,13 @@ def test_links_out_of_the_kb_folder_are_refused_unless_allowed(settings: Setting
     assert "alias.txt" not in reasons and report.documents == 6
     named = run_ingest(settings, [settings.kb_dir / "secret.txt"], embeddings=HashEmbeddings())
     assert [s.file for s in named.skipped] == ["secret.txt"]
-    sources = {c.source for c in all_chunks(*open_store(settings))}
+    sources = {c.source for c in chunks_of(settings)}
     assert not {"passwd.txt", "secret.txt"} & sources
 
     allowed = settings.ingest.model_copy(update={"follow_links_out": True})
     report = run_ingest(settings.model_copy(update={"ingest": allowed}), embeddings=HashEmbeddings())
     assert not report.skipped
-    assert "secret.txt" in {c.source for c in all_chunks(*open_store(settings))}
+    assert "secret.txt" in {c.source for c in chunks_of(settings)}
 
 
 def test_api_docs_render_with_no_network_beyond_loopback(fake_url: str) -> None:

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
-from crmkb.settings import ServerSettings
 from crmkb.slack.messages import UNSTORED
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving

@@ -13,9 +13,9 @@ import pytest
 from pydantic import SecretStr
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
-from crmkb.settings import ServerSettings, Settings, get_settings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve

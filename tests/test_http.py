@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from crmkb.bot.service import Bot
-from crmkb.settings import get_settings
+from crmkb.core.settings import get_settings
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 

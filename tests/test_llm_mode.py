@@ -12,8 +12,8 @@ import pytest
 from crmkb.bot.prompts import REFUSAL_SENTINEL, PromptError, chat_prompt, load_template
 from crmkb.bot.schemas import Citation
 from crmkb.bot.service import Bot, QuestionError
+from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts
-from crmkb.settings import Settings
 from crmkb.web.loopback import serving
 from tests.support.fake_openai import Script, first_sentence, make_app, passage
 

@@ -9,22 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts
 from crmkb.ingest.catalog import CatalogError
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.index import all_chunks, open_store
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import EmbedderMismatch
-from crmkb.settings import Settings
 from tests.fakes import CountingEmbeddings
+from tests.support.index import chunks_of, opened
 
 ARTICLE = "001_4998ac562ddf94fb.txt"
 
 
 def chunks_by_source(settings: Settings) -> dict[str, set[str]]:
-    store, version = open_store(settings)
+    store, version = opened(settings)
     out: dict[str, set[str]] = {}
-    for chunk in all_chunks(store, version):
+    for chunk in store.chunks(version):
         out.setdefault(chunk.source, set()).add(chunk.id)
     return out
 
@@ -45,10 +45,10 @@ def test_every_chunk_is_its_documents_cleaned_text(
     settings: Settings, fake_embeddings: HashEmbeddings
 ) -> None:
     run_ingest(settings, embeddings=fake_embeddings)
-    store, version = open_store(settings)
+    store, version = opened(settings)
     documents = artifacts.read_documents(settings.data_dir, version.name)
     originals = {p.name: p.read_text(encoding="utf-8") for p in settings.kb_dir.glob("*.txt")}
-    chunks = all_chunks(store, version)
+    chunks = store.chunks(version)
     for chunk in chunks:
         doc = documents[chunk.source]
         assert doc.text[chunk.start : chunk.end] == chunk.text
@@ -94,17 +94,17 @@ def test_deleted_file_takes_its_chunks_with_it(settings: Settings) -> None:
 def test_failed_run_leaves_previous_index_intact(settings: Settings, interrupt: bool) -> None:
     run_ingest(settings, embeddings=HashEmbeddings())
     before = chunks_by_source(settings)
-    _store, version = open_store(settings)
+    _store, version = opened(settings)
     for p in settings.kb_dir.glob("*.txt"):
         p.write_text("新增的第一行。\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
 
     with pytest.raises(KeyboardInterrupt if interrupt else RuntimeError):
         run_ingest(settings, embeddings=CountingEmbeddings(fail_after=3, interrupt=interrupt))
-    store_after, version_after = open_store(settings)
+    store_after, version_after = opened(settings)
     assert version_after == version
     assert chunks_by_source(settings) == before
     assert artifacts.read_documents(settings.data_dir, version.name)
-    assert store_after.droppable(0) == []  # nothing half-written was left in the store
+    assert store_after.vectors.droppable(0) == []  # nothing half-written was left in the store
 
 
 def test_bad_inputs_are_skipped_with_reasons(settings: Settings) -> None:
@@ -154,8 +154,8 @@ def test_uncatalogued_document_gets_title_from_first_line(settings: Settings) ->
         "# 上线失败的教训\n\n上线前一定要做数据迁移演练。没有演练的切换风险很大。\n", encoding="utf-8"
     )
     run_ingest(settings, embeddings=HashEmbeddings())
-    store, version = open_store(settings)
-    chunk = next(c for c in all_chunks(store, version) if c.source == "new-note.md")
+    store, version = opened(settings)
+    chunk = next(c for c in store.chunks(version) if c.source == "new-note.md")
     assert chunk.title == "上线失败的教训"
     assert chunk.kind == "failure-case"
     assert chunk.text == "上线前一定要做数据迁移演练。没有演练的切换风险很大。"
@@ -175,7 +175,7 @@ def test_other_embedder_is_refused_until_rebuild(settings: Settings) -> None:
         run_ingest(settings, embeddings=HashEmbeddings(dimension=32, name="fake/other"))
     report = run_ingest(settings, rebuild=True, embeddings=HashEmbeddings(dimension=32, name="fake/other"))
     assert report.embedded == report.chunks
-    _, version = open_store(settings)
+    _, version = opened(settings)
     assert (version.embedder, version.dimension) == ("fake/other", 32)
 
 
@@ -198,13 +198,13 @@ def test_replaced_version_is_kept_for_the_grace_period_then_dropped(settings: Se
     path = settings.kb_dir / ARTICLE
     path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
     second = run_ingest(settings, embeddings=HashEmbeddings())
-    store, version = open_store(settings)
+    store, version = opened(settings)
     assert version.name == second.version != first.version
-    assert store.stale_versions() == [first.version]  # retired, within the grace period
+    assert store.vectors.stale_versions() == [first.version]  # retired, within the grace period
     assert sorted(os.listdir(artifacts.index_root(settings.data_dir))) == sorted(
         [str(first.version), version.name]
     )
-    assert store.collection(store.active()).count() > 0  # type: ignore[arg-type]
+    assert store.vectors.collection(store.active()).count() > 0  # type: ignore[arg-type]
 
     past_grace = settings.model_copy(
         update={"ingest": settings.ingest.model_copy(update={"retired_grace_s": 0})}
@@ -212,7 +212,7 @@ def test_replaced_version_is_kept_for_the_grace_period_then_dropped(settings: Se
     third = run_ingest(past_grace, embeddings=HashEmbeddings())
     assert third.version == second.version and not third.published
     assert f"collection {first.version}" in third.cleaned_up
-    assert store.stale_versions() == []
+    assert store.vectors.stale_versions() == []
     assert os.listdir(artifacts.index_root(settings.data_dir)) == [version.name]
 
 
@@ -232,9 +232,9 @@ def test_edited_index_file_is_found_and_rewritten(settings: Settings) -> None:
 
 def test_bm25_index_reloads_and_finds_keywords(settings: Settings) -> None:
     run_ingest(settings, embeddings=HashEmbeddings())
-    store, version = open_store(settings)
+    store, version = opened(settings)
     sparse, ids = artifacts.read_sparse(settings.data_dir, version.name)
-    chunks = {c.id: c for c in all_chunks(store, version)}
+    chunks = {c.id: c for c in store.chunks(version)}
     assert sparse.size == len(ids) == len(chunks)
     scores = sparse.scores("商業需求分析")  # Traditional query, normalised like the documents
     best = chunks[ids[int(scores.argmax())]]
@@ -245,8 +245,8 @@ def test_bm25_index_reloads_and_finds_keywords(settings: Settings) -> None:
 
 def test_collections_never_get_chromas_default_embedding_function(settings: Settings) -> None:
     run_ingest(settings, embeddings=HashEmbeddings())
-    store, version = open_store(settings)
-    collection = store.collection(version)
+    store, version = opened(settings)
+    collection = store.vectors.collection(version)
     assert collection.configuration.get("embedding_function") is None
     with pytest.raises(ValueError, match="embedding function"):
         collection.add(ids=["x"], documents=["没有向量的文本"])
@@ -268,7 +268,7 @@ def test_admin_drops_files_of_every_format_into_kb(settings: Settings) -> None:
 
     report = run_ingest(settings, embeddings=HashEmbeddings())
     assert report.documents == 8 and not report.skipped
-    texts = {source: " ".join(c.text for c in all_chunks(*open_store(settings), source)) for source in
+    texts = {source: " ".join(c.text for c in chunks_of(settings, source)) for source in
              ("legacy-big5.txt", "page.html", "acceptance.docx")}  # fmt: skip
     assert texts["legacy-big5.txt"] == "不要在业务最繁忙的时候切换系统。"
     assert texts["page.html"] == "迁移前先清洗客户数据。"
@@ -278,7 +278,7 @@ def test_admin_drops_files_of_every_format_into_kb(settings: Settings) -> None:
 def test_sentences_are_embedded_once_and_quote_the_documents(settings: Settings) -> None:
     first = run_ingest(settings, embeddings=HashEmbeddings())
     assert first.sentences_embedded > first.chunks
-    _store, version = open_store(settings)
+    _store, version = opened(settings)
     table = artifacts.read_sentences(settings.data_dir, version.name)
     documents = artifacts.read_documents(settings.data_dir, version.name)
     assert table.vectors.shape == (len(table.units), HashEmbeddings().dimension)

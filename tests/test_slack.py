@@ -18,8 +18,8 @@ import yaml
 
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, Settings
 from crmkb.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving

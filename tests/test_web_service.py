@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from crmkb.core.settings import get_settings
 from crmkb.ingest import artifacts
-from crmkb.settings import get_settings
 from tests.conftest import KB, ROOT
 from tests.support.typecheck import package_dirs
 

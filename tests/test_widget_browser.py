@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, Settings
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving
 from tests.support.browser import chromium, record_dialogs

@@ -11,9 +11,11 @@ from rich.markup import escape
 
 from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
-from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
-from crmkb.cli.common import app, err, load_settings, out, user_errors
+from crmkb.bot.service import Bot
+from crmkb.cli.common import answering_bot, app, err, load_settings, out, user_errors
+from crmkb.core.errors import Unavailable, UserError
 from crmkb.ingest.catalog import kind_label
+from crmkb.ingest.pipeline import ensure_index
 from crmkb.web.schemas import AskResponse
 
 
@@ -39,7 +41,7 @@ def ask(
     """Answer one question with cited guidance (ingests kb/ first on a fresh data dir)."""
     settings = load_settings()
     with user_errors():
-        answer = Bot(settings).ask(question)
+        answer = answering_bot(settings).ask(question)
     if as_json:
         print(AskResponse.from_answer(answer).model_dump_json())
     else:
@@ -50,8 +52,8 @@ def ask(
 def chat() -> None:
     """Ask questions one after another; a follow-up uses the previous question as context."""
     settings = load_settings()
-    bot = Bot(settings)
     with user_errors():
+        bot = answering_bot(settings)
         bot.load()
     err.print("[dim]Ask about CRM implementation. An empty line or Ctrl-D ends the chat.[/]")
     history: list[str] = []
@@ -86,8 +88,9 @@ def serve(
     with user_errors():
         bot = Bot(settings)  # fails fast on a bad setting
     try:
-        bot.load()  # a fresh data dir is ingested once, before any worker starts
-    except INDEX_UNAVAILABLE as exc:
+        ensure_index(settings, bot.embeddings, bot.index_store)  # once, before any worker starts
+        bot.load()
+    except (UserError, Unavailable) as exc:  # a catalog typo on a fresh data dir, or the store down
         # Serve anyway: /healthz is live, /readyz and /api/* say what is wrong until it is fixed, and the
         # server picks up the index as soon as an ingest (or the store) makes it available.
         err.print(f"[bold yellow]warning:[/] {exc}", highlight=False)

@@ -1,6 +1,7 @@
-"""What every ``crmkb`` command shares: the Typer app, consoles, and one-line user errors.
+"""What every ``crmkb`` command shares: the Typer app, consoles, one-line errors, and the bot.
 
-User errors (bad settings, unreachable store, a catalog typo) print one line and exit 1; no traceback.
+Errors meant for a person (``crmkb.core.errors``: a bad setting or file, an unreachable store, a missing
+index) print one line and exit 1; no traceback.
 """
 
 from __future__ import annotations
@@ -12,23 +13,14 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from crmkb.bot.curated import PublishedFileError
-from crmkb.bot.glossary import GlossaryError
-from crmkb.bot.service import QuestionError
-from crmkb.ingest.catalog import CatalogError
-from crmkb.ingest.embeddings import EmbeddingError
-from crmkb.ingest.index import IndexMissing
-from crmkb.ingest.store import EmbedderMismatch, StoreUnavailable
-from crmkb.settings import Settings, SettingsError, get_settings
+from crmkb.bot.service import Bot
+from crmkb.core.errors import Unavailable, UserError
+from crmkb.core.settings import Settings, SettingsError, get_settings
+from crmkb.ingest.pipeline import ensure_index
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line at any terminal width
-
-USER_ERRORS = (
-    SettingsError, StoreUnavailable, EmbedderMismatch, CatalogError, EmbeddingError, IndexMissing, GlossaryError,
-    QuestionError, PublishedFileError,
-)  # fmt: skip
 
 
 def load_settings() -> Settings:
@@ -47,7 +39,14 @@ def fail(message: str) -> NoReturn:
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except USER_ERRORS as exc:
+    except (UserError, Unavailable) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; the previous index is untouched")
+
+
+def answering_bot(settings: Settings) -> Bot:
+    """The bot, over an index: a fresh data dir has kb/ ingested first, so a new checkout answers at once."""
+    bot = Bot(settings)
+    ensure_index(settings, bot.embeddings, bot.index_store)
+    return bot

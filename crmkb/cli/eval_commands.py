@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from crmkb.bot.schemas import Mode
-from crmkb.bot.service import Bot
-from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from crmkb.cli.common import answering_bot, app, err, fail, load_settings, out, user_errors
 from crmkb.evals.dataset import GOLDEN, DatasetError, load_dataset
 from crmkb.evals.metrics import THRESHOLDS, load_thresholds
 from crmkb.evals.report import print_table, to_json, to_markdown
@@ -46,7 +45,7 @@ def eval_command(
     except (DatasetError, OSError, tomllib.TOMLDecodeError) as exc:
         fail(str(exc))
     with user_errors():
-        bot = Bot(settings)
+        bot = answering_bot(settings)
         knowledge = bot.load().knowledge
         documents = {
             s: d.text for s, d in artifacts.read_documents(settings.data_dir, knowledge.version.name).items()

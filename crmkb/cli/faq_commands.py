@@ -14,14 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from crmkb.bot import curated
 from crmkb.bot.service import Bot
-from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from crmkb.cli.common import answering_bot, app, err, fail, load_settings, out, user_errors
+from crmkb.core.files import write_atomically
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import APPROVED, REJECTED, Entry
 from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
 from crmkb.faq.review import as_answer, recheck, refusal
 from crmkb.faq.reviewed import ReviewError, read_reviewed
 from crmkb.faq.suggest import suggestions
-from crmkb.files import write_atomically
 
 faq = typer.Typer(no_args_is_help=True, help="Build FAQ content from the knowledge base, for trainers.")
 app.add_typer(faq, name="faq")
@@ -47,7 +47,7 @@ def suggest_command(
     """Suggest questions drawn from the KB (headings, the articles' questions, checklists) that the bot answers."""
     settings = load_settings()
     with user_errors():
-        found = suggestions(Bot(settings), per_source)
+        found = suggestions(answering_bot(settings), per_source)
     questions = [s.question for s in found]
     listed: list[Any] = (
         [{"question": s.question, "source": s.source, "title": s.title, "section": s.section} for s in found]
@@ -110,7 +110,7 @@ def build_command(
                 )
                 return
             assert questions is not None
-            bot = Bot(settings)
+            bot = answering_bot(settings)
             with _progress() as tick, built(bot, read_questions(questions), tick) as store:
                 write(store.ordered(), fmt, out_file)
                 total = store.count()
@@ -125,7 +125,7 @@ def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .c
     settings = load_settings()
     entries = _reviewed(reviewed)
     with user_errors():
-        bot = Bot(settings)
+        bot = answering_bot(settings)
         knowledge = bot.load().knowledge  # quotes are checked against the sources the bot serves
         entries = [recheck(entry, bot.embeddings.embed_query, knowledge) for entry in entries]
         approved = [e for e in entries if e.status == APPROVED]

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
 from crmkb.ingest.embeddings import make_embeddings
-from crmkb.ingest.index import all_chunks, dense_search, open_store
+from crmkb.ingest.index import make_store
 from crmkb.ingest.pipeline import IngestReport, run_ingest
 
 
@@ -101,8 +101,8 @@ def chunks(
     """Show what the bot knows: every chunk with its source, section and offsets."""
     settings = load_settings()
     with user_errors():
-        store, version = open_store(settings)
-        found = all_chunks(store, version, source)
+        store = make_store(settings)
+        found = store.chunks(store.require_active(), source)
     if source and not found:
         fail(f"no chunks from {source!r}")
     if as_json:
@@ -129,8 +129,7 @@ def search(
         fail("the query is empty")
     settings = load_settings()
     with user_errors():
-        store, version = open_store(settings)
-        hits = dense_search(store, version, make_embeddings(settings.embedding), query, k)
+        hits = make_store(settings).search(make_embeddings(settings.embedding), query, k)
     if as_json:
         print(json.dumps([asdict(c) | {"score": round(s, 4)} for c, s in hits], ensure_ascii=False))
         return

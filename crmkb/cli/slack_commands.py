@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from crmkb.cli.common import app, fail, load_settings, out, user_errors
+from crmkb.cli.common import answering_bot, app, fail, load_settings, out, user_errors
 
 
 @app.command("slack-socket")
@@ -19,14 +19,13 @@ def slack_socket() -> None:
         )
     from slack_sdk.errors import SlackApiError
 
-    from crmkb.bot.service import Bot
     from crmkb.bot.watcher import IndexWatcher
     from crmkb.feedback_store import FeedbackStore
     from crmkb.slack.socket_mode import connect
     from crmkb.web.app import FEEDBACK_DB
 
     with user_errors():
-        bot = Bot(settings)
+        bot = answering_bot(settings)
         bot.load()
         watcher = IndexWatcher(bot, settings.server.reload_interval_s)  # follows re-ingests, like serve
         watcher.start()

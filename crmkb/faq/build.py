@@ -23,6 +23,7 @@ import numpy as np
 
 from crmkb.bot.curated import question_key
 from crmkb.bot.service import Bot, QuestionError
+from crmkb.core.errors import UserError
 from crmkb.faq.entries import Entry
 
 CLOSEST = 8
@@ -34,7 +35,7 @@ def alike(a: frozenset[tuple[str, int]], b: frozenset[tuple[str, int]]) -> bool:
     return bool(a and b) and 2 * len(a & b) >= len(a | b)
 
 
-class FaqError(ValueError):
+class FaqError(UserError):
     """The questions or the reviewed file cannot be used; the message says why."""
 
 

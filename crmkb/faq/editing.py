@@ -15,15 +15,16 @@ from typing import Any
 
 from crmkb.bot import curated
 from crmkb.bot.service import Bot
+from crmkb.core.errors import NotFound, UserError
 from crmkb.faq.entries import APPROVED, Entry
 from crmkb.faq.review import Review, as_answer, refusal, review
 
 
-class EditError(ValueError):
+class EditError(UserError):
     """An edit that cannot be checked as given (empty, or naming a citation the entry does not have)."""
 
 
-class NotPublished(LookupError):
+class NotPublished(NotFound):
     """No published curated answer has this id."""
 
 
@@ -33,7 +34,7 @@ class Checked:
     review: Review
 
 
-class Refused(ValueError):
+class Refused(UserError):
     """The check flagged the edit; nothing was saved. ``checked`` says where."""
 
     def __init__(self, reason: str, checked: Checked) -> None:

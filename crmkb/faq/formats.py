@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import IO, get_args
 
 from crmkb.bot.prompts import CITATION
+from crmkb.core.files import write_atomically
 from crmkb.faq.entries import REJECTED, Entry
 from crmkb.faq.reviewed import COLUMNS, neutralise
-from crmkb.files import write_atomically
 from crmkb.ingest.catalog import Kind, kind_label, place_label
 
 FORMATS = ("md", "html", "csv", "json")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkb.bot.service import MAX_QUESTION_CHARS
+from crmkb.core.errors import UserError
 from crmkb.faq.entries import STATUSES, Entry
 from crmkb.ingest.loaders import SkipFile, decode_text
 
@@ -39,7 +40,7 @@ ID = re.compile(r"[0-9A-Za-z_-]+")
 FORMULA = re.compile(r"'*[=+\-@\t\r]")
 
 
-class ReviewError(ValueError):
+class ReviewError(UserError):
     """A reviewed file that cannot be used; the message names the file, and the row and field at fault."""
 
 

@@ -21,8 +21,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
-from crmkb.settings import Settings
 from crmkb.slack.answering import MENTION, Answering, conversation_of, post
 from crmkb.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE, answer_message, escape
 from crmkb.slack.messages import GONE, UNSTORED, USAGE, line

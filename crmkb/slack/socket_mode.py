@@ -10,8 +10,8 @@ from __future__ import annotations
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import Settings
 from crmkb.slack.bolt_app import build_app
 
 

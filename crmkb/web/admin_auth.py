@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from crmkb.settings import ServerSettings
+from crmkb.core.settings import ServerSettings
 from crmkb.web.guards import ApiRoute, Guards
 
 COOKIE = "crmkb_admin"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,17 +11,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
-from crmkb.bot.service import Bot, QuestionError
+from crmkb.bot.service import Bot
 from crmkb.bot.watcher import IndexWatcher
+from crmkb.core.errors import Conflict, NotFound, Unavailable, UserError
+from crmkb.core.settings import Settings, get_settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.ingest.index import IndexMissing
-from crmkb.ingest.store import EmbedderMismatch, StoreUnavailable
-from crmkb.settings import Settings, get_settings
+from crmkb.ingest.pipeline import ensure_index
 from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.routes import ask, curated_admin, faq, feedback, health, slack, sources, stream, widget
 
 FEEDBACK_DB = "feedback.sqlite3"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
@@ -37,7 +39,12 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
             app.state.slack = SlackRequestHandler(build_app(settings, app.state.bot, app.state.store))
         # The index loads in the background (a fresh data dir is ingested first): the service is live at
         # once, /readyz says when it can answer, and a store that is down only delays readiness.
-        watcher = IndexWatcher(app.state.bot, settings.server.reload_interval_s)
+        served: Bot = app.state.bot
+        watcher = IndexWatcher(
+            served,
+            settings.server.reload_interval_s,
+            prepare=lambda: ensure_index(settings, served.embeddings, served.index_store),
+        )
         watcher.start()
         yield
         watcher.stop()
@@ -67,14 +74,16 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
 
-    @app.exception_handler(QuestionError)
-    async def _question(_: Request, exc: QuestionError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+    # The one place errors meant for a person become HTTP answers (crmkb.core.errors): what the client
+    # sent is at fault (4xx, its message says what to change), or a part is down (503, the cause logged).
+    @app.exception_handler(UserError)
+    async def _user_error(_: Request, exc: UserError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
 
-    @app.exception_handler(StoreUnavailable)
-    @app.exception_handler(IndexMissing)
-    @app.exception_handler(EmbedderMismatch)
-    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(Unavailable)
+    async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
+        log.warning("%s %s: unavailable: %s", request.method, request.url.path, exc, exc_info=exc.__cause__)
         return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     return app

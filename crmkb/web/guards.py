@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmkb.settings import ServerSettings
+from crmkb.core.settings import ServerSettings
 from crmkb.web.ratelimit import SlidingWindow, client_address, client_key, parse_networks
 from crmkb.web.strict_json import StrictJSONRequest
 

@@ -10,7 +10,7 @@ from crmkb.bot import curated
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.service import Bot
-from crmkb.settings import ServerSettings, Settings
+from crmkb.core.settings import ServerSettings, Settings
 
 TOKEN = "test-admin-token-0123456789abcdef"
 QUESTION = "项目预算中软件成本占多少?"

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
 from crmkb.bot.service import Bot
+from crmkb.core.settings import ServerSettings, Settings, SlackSettings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.settings import ServerSettings, Settings, SlackSettings
 from crmkb.slack.socket_mode import connect
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving

@@ -84,20 +84,15 @@ def _report(checked: editing.Checked) -> CheckReport:
 
 @contextmanager
 def _answered() -> Iterator[None]:
-    """What editing raises, as the HTTP answer a client can act on."""
+    """A disk that refuses the write, as the HTTP answer a client can act on (editing's own errors are
+    mapped by the app, crmkb.web.app)."""
     try:
         yield
-    except editing.EditError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
-    except editing.NotPublished as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
-    except curated.Conflict as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
-    except curated.PublishedFileError as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from None
-    except OSError as exc:  # a full or read-only disk: the file is as it was (crmkb.files.write_atomically)
+    except (
+        OSError
+    ) as exc:  # a full or read-only disk: the file is as it was (crmkb.core.files.write_atomically)
         detail = f"the published answers could not be written ({exc.strerror or exc}); nothing was changed"
-        raise HTTPException(status_code=503, detail=detail) from None
+        raise HTTPException(status_code=503, detail=detail) from exc
 
 
 def _edit(body: CuratedEdit) -> editing.Edit:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from crmkb.bot.service import Bot
-from crmkb.faq.build import FaqError, built
+from crmkb.faq.build import built
 from crmkb.faq.formats import render
 from crmkb.web.deps import BotDep
 from crmkb.web.guards import ApiRoute
@@ -47,10 +47,7 @@ def _build(bot: Bot, body: FaqRequest) -> FaqResponse:
 
 @router.post("/faq", response_model=FaqResponse)
 async def build_faq(body: FaqRequest, bot: BotDep) -> FaqResponse:
-    try:
-        return await run_in_threadpool(_build, bot, body)
-    except FaqError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return await run_in_threadpool(_build, bot, body)  # a FaqError is a 422 (crmkb.web.app)
 
 
 @page.get("/faq", include_in_schema=False)

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.bot.language import detect_language
 from crmkb.bot.prompts import CITATION
-from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
+from crmkb.bot.service import Bot
+from crmkb.core.errors import Unavailable
 from crmkb.feedback_store import FeedbackStore
 from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
@@ -58,7 +59,7 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
         answer = await run_in_threadpool(bot.ask, body.question, history=body.history, mode=body.mode)
         answer.id = answer_id
         await run_in_threadpool(store.try_record, answer, "web")  # an unrecorded answer is still an answer
-    except INDEX_UNAVAILABLE as exc:
+    except Unavailable as exc:
         yield _event("error", {"detail": str(exc)})
         return
     except Exception:

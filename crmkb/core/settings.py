@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from crmkb.core.errors import UserError
+
 
 class IngestSettings(BaseModel):
     """How documents are cleaned and cut into chunks."""
@@ -312,7 +314,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError):
     """A setting holds a value we cannot use; the message names the environment variable."""
 
 

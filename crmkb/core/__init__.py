@@ -1,0 +1,1 @@
+"""What every layer shares, importing nothing else of crmkb: settings, files, errors."""

@@ -1,0 +1,53 @@
+"""Every error meant for a person is one of the two kinds channels map (crmkb.core.errors)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+from crmkb.bot.service import Bot
+from crmkb.core.errors import Unavailable, UserError
+from crmkb.core.settings import Settings
+from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.ingest.index import IndexMissing
+from tests.test_layers import modules
+
+# Control flow inside one module, never raised to a channel: a file ingest skips (its reason goes into the
+# report), an answer that came too late, a Slack request refused before Bolt sees it, a review field's fault.
+INTERNAL = {
+    "crmkb.ingest.loaders.SkipFile",
+    "crmkb.slack.answering.Late",
+    "crmkb.web.routes.slack.Refused",
+    "crmkb.faq.reviewed._Fault",
+}
+
+
+def defined_errors() -> list[type[BaseException]]:
+    found = []
+    for name in modules():
+        module = importlib.import_module(name)
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            if issubclass(value, BaseException) and value.__module__ == name:
+                found.append(value)
+    return found
+
+
+def test_every_error_is_a_user_error_or_a_part_unavailable() -> None:
+    errors = defined_errors()
+    assert len(errors) > 15  # the walk found the domain's errors
+    stray = [
+        f"{e.__module__}.{e.__qualname__}"
+        for e in errors
+        if not issubclass(e, (UserError, Unavailable)) and f"{e.__module__}.{e.__qualname__}" not in INTERNAL
+    ]
+    assert not stray, f"errors that no channel maps (subclass UserError or Unavailable): {stray}"
+
+
+def test_the_bot_reads_an_index_and_never_makes_one(settings: Settings, tmp_path: Path) -> None:
+    fresh = settings.model_copy(update={"data_dir": tmp_path / "fresh"})
+    with pytest.raises(IndexMissing, match="crmkb ingest"):
+        Bot(fresh, embeddings=HashEmbeddings()).ask("上线前要准备什么?")
+    assert not (fresh.data_dir / "index").exists()  # nothing was ingested on the read path
