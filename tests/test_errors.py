@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from crmkb.bot.service import Bot
-from crmkb.core.errors import Unavailable, UserError
+from crmkb.core.errors import Unavailable, UserError, described
 from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.index import IndexMissing
+from crmkb.ingest.store import StoreUnavailable
 from tests.test_layers import modules
 
 # Control flow inside one module, never raised to a channel: a file ingest skips (its reason goes into the
@@ -51,3 +52,16 @@ def test_the_bot_reads_an_index_and_never_makes_one(settings: Settings, tmp_path
     with pytest.raises(IndexMissing, match="crmkb ingest"):
         Bot(fresh, embeddings=HashEmbeddings()).ask("上线前要准备什么?")
     assert not (fresh.data_dir / "index").exists()  # nothing was ingested on the read path
+
+
+def test_an_unavailable_part_is_logged_with_its_cause_on_one_line() -> None:
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as exc:
+            raise StoreUnavailable("cannot open the Chroma store at http://db:8000: refused") from exc
+    except StoreUnavailable as exc:
+        line = described(exc)
+    assert line == (
+        "cannot open the Chroma store at http://db:8000: refused <- ConnectionRefusedError: [Errno 111] Connection refused"
+    )

@@ -36,3 +36,14 @@ def first_line(exc: BaseException) -> str:
     """An exception as one line for a log or a user: its message's first line, else its type's name."""
     text = str(exc)
     return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def described(exc: BaseException) -> str:
+    """An error and what caused it, on one line, for an operator's log: a part that stays down fails every
+    request, so a traceback each time would bury everything else."""
+    causes = []
+    cause = exc.__cause__
+    while cause is not None and len(causes) < 3:
+        causes.append(f"{type(cause).__name__}: {first_line(cause)}")
+        cause = cause.__cause__
+    return " <- ".join([first_line(exc), *causes])

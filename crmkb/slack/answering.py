@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot, QuestionError, QuestionTooLong, clean_question
-from crmkb.core.errors import Unavailable
+from crmkb.core.errors import Unavailable, described
 from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable
 from crmkb.slack.blocks import escape
 from crmkb.slack.messages import USAGE, language_of, line, trouble
@@ -83,7 +83,7 @@ class Answering:
             log.warning("no answer within %g s to a Slack question %r", self.timeout_s, question)
             result = trouble(question, "late", seconds=self.timeout_s)
         except Unavailable as exc:
-            log.warning("a Slack question could not be answered: %s", exc, exc_info=exc.__cause__)
+            log.warning("a Slack question could not be answered: %s", described(exc))
             result = trouble(question, "unavailable")
         except Exception:
             log.exception("answering %r from Slack failed", question)

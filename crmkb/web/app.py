@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from crmkb.bot.service import Bot
 from crmkb.bot.watcher import IndexWatcher
-from crmkb.core.errors import Conflict, NotFound, Unavailable, UserError
+from crmkb.core.errors import Conflict, NotFound, Unavailable, UserError, described
 from crmkb.core.settings import Settings, get_settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.pipeline import ensure_index
@@ -83,7 +83,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
 
     @app.exception_handler(Unavailable)
     async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
-        log.warning("%s %s: unavailable: %s", request.method, request.url.path, exc, exc_info=exc.__cause__)
+        log.warning("%s %s: unavailable: %s", request.method, request.url.path, described(exc))
         return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     return app
