@@ -41,7 +41,7 @@ def first_line(exc: BaseException) -> str:
 def described(exc: BaseException) -> str:
     """An error and what caused it, on one line, for an operator's log: a part that stays down fails every
     request, so a traceback each time would bury everything else."""
-    causes = []
+    causes: list[str] = []
     cause = exc.__cause__
     while cause is not None and len(causes) < 3:
         causes.append(f"{type(cause).__name__}: {first_line(cause)}")
