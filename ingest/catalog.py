@@ -18,7 +18,7 @@ from crmkb.ingest.chunking import SECTION_SEPARATOR
 CATALOG_FILE = "catalog.toml"
 Kind = Literal["best-practice", "failure-case"]
 
-# What every channel calls the kinds, per language (the widget, plain JavaScript, has its own copy).
+# What every channel calls the kinds, per language; the web pages read it from the API (kind_label).
 KIND_LABELS: dict[str, dict[str, str]] = {
     "zh-Hans": {"best-practice": "最佳实践", "failure-case": "失败案例"},
     "zh-Hant": {"best-practice": "最佳實踐", "failure-case": "失敗案例"},

@@ -1,8 +1,12 @@
 """The public response schema: built from the domain Answer in one place, a refusal's message and topics
-as fields that no client has to cut out of the prose."""
+as fields that no client has to cut out of the prose, and each citation labelled (where from, what kind)
+in the asker's language, so no client words them itself."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from fastapi.testclient import TestClient
 
 from crmkb.bot import render
@@ -50,6 +54,8 @@ def test_an_answers_fields_match_the_domain_answer() -> None:
     response = AskResponse.from_answer(answer)
     assert response.refusal is None
     expected = answer.model_dump(exclude={"refusal_message"})
+    labels = {"label": "T › S", "kind_label": "失败案例"}
+    expected["citations"] = [{**c, **labels} for c in expected["citations"]]  # added; nothing changed
     assert response.model_dump(exclude={"refusal"}) == expected
     assert "refusal_message" not in response.model_dump()  # the domain's field is not the API's
 
@@ -70,6 +76,9 @@ class _RefusingBot:
 
 
 class _Store:
+    def new_id(self) -> str:
+        return "id-1"
+
     def try_record(self, answer: Answer, channel: str) -> None:
         answer.id = "id-1"
 
@@ -89,3 +98,64 @@ def test_api_ask_returns_the_public_schema_and_docs_render(settings: Settings) -
     assert ok == {"$ref": "#/components/schemas/AskResponse"}
     assert {"AskResponse", "Refusal", "Citation"} <= set(schema["components"]["schemas"])
     assert client.get("/docs").status_code == 200
+
+
+RESCUE, BLAME = "如何挽救一个失败的CRM系统", "分析而不是责备"
+RESCUE_EN, BLAME_EN = "How to rescue a failed CRM system", "Analyse, don't blame"
+
+
+def _cited(kind: str = "failure-case", section: str = BLAME, title_en: str = RESCUE_EN,
+           section_en: str = BLAME_EN) -> Citation:  # fmt: skip
+    return Citation(n=1, source="a.txt", title=RESCUE, section=section, kind=kind, quote="找出错误。", start=0,
+                    end=5, score=0.5, title_en=title_en, section_en=section_en)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("language", "citation", "label", "kind_label"),
+    [
+        ("zh-Hans", _cited(), f"{RESCUE} › {BLAME}", "失败案例"),
+        ("zh-Hans", _cited("best-practice"), f"{RESCUE} › {BLAME}", "最佳实践"),
+        # Titles stay as the source writes them, like the quotes under them; the kind is the asker's word.
+        ("zh-Hant", _cited(), f"{RESCUE} › {BLAME}", "失敗案例"),
+        ("zh-Hant", _cited("best-practice"), f"{RESCUE} › {BLAME}", "最佳實踐"),
+        ("en", _cited(), f"{RESCUE_EN} › {BLAME_EN}", "Failure case"),
+        ("en", _cited("best-practice"), f"{RESCUE_EN} › {BLAME_EN}", "Best practice"),
+        ("en", _cited(section_en=""), f"{RESCUE_EN} › {BLAME}", "Failure case"),  # the Chinese stands in
+        ("en", _cited(title_en="", section_en=""), f"{RESCUE} › {BLAME}", "Failure case"),
+        ("en", _cited(section="", section_en=""), RESCUE_EN, "Failure case"),  # before the first heading
+        ("zh-Hans", _cited(section="", section_en=""), RESCUE, "失败案例"),
+        ("other", _cited(), f"{RESCUE} › {BLAME}", "Failure case"),
+    ],
+)
+def test_a_citation_is_labelled_for_its_asker(
+    language: str, citation: Citation, label: str, kind_label: str
+) -> None:
+    answer = render.answer("q", language, [citation])  # type: ignore[arg-type]
+    (public,) = AskResponse.from_answer(answer).model_dump()["citations"]
+    assert (public["label"], public["kind_label"]) == (label, kind_label)
+
+
+class _AnsweringBot:
+    """An English answer with English titles, through the routes' own calls."""
+
+    def ask(self, question: str, history: list[str], mode: str | None) -> Answer:
+        return render.answer(question, "en", [_cited()])
+
+    def check_mode(self, mode: str | None) -> None:
+        return None
+
+
+def test_every_route_giving_citations_gives_their_labels(settings: Settings) -> None:
+    app = create_app(settings)
+    app.state.bot, app.state.store = _AnsweringBot(), _Store()
+    client = TestClient(app)
+    want = {"label": f"{RESCUE_EN} › {BLAME_EN}", "kind_label": "Failure case"}
+    (cited,) = client.post("/api/ask", json={"question": "How do I rescue it?"}).json()["citations"]
+    assert {k: cited[k] for k in want} == want
+    events = client.post("/api/ask/stream", json={"question": "How do I rescue it?"}).text.split("\r\n\r\n")
+    payloads = {e.split("\r\n")[0]: json.loads(e.split("data: ", 1)[1]) for e in events if e.strip()}
+    assert {k: payloads["event: citation"][k] for k in want} == want  # what the widget shows as it streams
+    assert {k: payloads["event: done"]["citations"][0][k] for k in want} == want
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["Citation"]
+    assert {"label", "kind_label"} <= set(fields["required"])  # a response cannot leave them out
+    assert all(fields["properties"][k]["description"] for k in want)

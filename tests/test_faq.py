@@ -20,6 +20,7 @@ from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.core.settings import ServerSettings
+from crmkb.faq.formats import NOT_COVERED_TITLE
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
 from crmkb.web.app import create_app
@@ -377,6 +378,14 @@ def test_faq_endpoint_and_page(base_url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [e["status"] for e in body["entries"]][-1] == "not-covered"
+    # The page shows headings and citation labels as the server words them, as the files have them.
+    assert body["entries"][-1]["heading"] == NOT_COVERED_TITLE
+    for entry in (e for e in body["entries"] if e["status"] != "not-covered"):
+        first = entry["citations"][0]
+        assert entry["heading"] == f"{first['title']} › {first['section'].split(' > ')[0]}"
+        for c in entry["citations"]:
+            assert c["label"] == (f"{c['title']} › {c['section']}" if c["section"] else c["title"])
+            assert c["kind_label"] == {"best-practice": "最佳实践", "failure-case": "失败案例"}[c["kind"]]
     assert body["filename"] == "faq.csv" and body["content"].startswith("\ufeff")  # Excel reads it as UTF-8
     assert list(csv.DictReader(io.StringIO(body["content"].removeprefix("\ufeff"), newline="")))
     assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422

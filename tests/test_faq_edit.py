@@ -215,6 +215,10 @@ def test_list_and_fetch_show_question_answer_and_citations(ed: Editor) -> None:
     citations = entry["citations"]
     assert isinstance(citations, list) and [c["quote"] for c in citations] == [BUDGET, COST]
     assert citations[0]["title"] == "企业实施CRM系统项目要做哪些准备" and citations[0]["section"]
+    # The editor shows these as they are: the articles' own titles, whatever the answer's language.
+    assert [c["label"] for c in citations] == [f"{c['title']} › {c['section']}" for c in citations]
+    assert citations[0]["label"] == "企业实施CRM系统项目要做哪些准备 › 四、CRM执行计划"
+    assert {c["kind_label"] for c in citations} == {"最佳实践"}
     assert ed.client.get(f"/api/admin/curated/{entry['id']}").json() == entry
     assert ed.client.get("/api/admin/curated/0123456789abcdef").status_code == 404
 

@@ -121,6 +121,26 @@ def test_chip_opens_the_quote_in_its_paragraph(page: Page) -> None:
     expect(chip).to_be_focused()
 
 
+@pytest.mark.parametrize(
+    ("question", "title", "kind", "shot"),
+    [
+        ("项目失败后第一步做什么?", "如何挽救一个失败的CRM系统 › ", "失败案例", "popover-zh-hans.png"),
+        ("項目失敗後第一步做什麼?", "如何挽救一个失败的CRM系统 › ", "失敗案例", "popover-zh-hant.png"),
+        ("What should we do first after a CRM project fails?", "How to rescue a failed CRM system › ",
+         "Failure case", "popover-en.png"),
+    ],
+)  # fmt: skip
+def test_the_pop_over_shows_the_servers_label_and_kind(page: Page, question: str, title: str, kind: str,
+                                                       shot: str) -> None:  # fmt: skip
+    """In the asker's language, as the API words them (the widget has no words of its own for them)."""
+    answer = ask(page, question)
+    answer.get_by_test_id("crmkb-chip").first.click()
+    popover = hook(page, "crmkb-popover")
+    expect(popover.locator("h3")).to_contain_text(title)
+    expect(popover.locator(".kind")).to_have_text(kind)
+    page.screenshot(path=str(ARTIFACTS / shot))
+
+
 def test_thumbs_up_with_a_comment_is_stored(page: Page, real_bot: Bot) -> None:
     answer = ask(page, "项目预算中软件成本占多少?")
     answer_id = answer.get_attribute("data-answer-id")

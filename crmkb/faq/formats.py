@@ -71,7 +71,7 @@ def topics(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
     group: list[Entry] = []
     heading = ""
     for entry in entries:
-        this = _heading(entry)
+        this = topic_heading(entry)
         if group and this != heading:
             yield heading, group
             group = []
@@ -86,7 +86,8 @@ def for_readers(entries: Iterable[Entry]) -> Iterator[Entry]:
     return (entry for entry in entries if entry.status != REJECTED)
 
 
-def _heading(entry: Entry) -> str:
+def topic_heading(entry: Entry) -> str:
+    """The topic an entry is filed under, as files and the trainer page show it."""
     return place_label(entry.title, entry.section) if entry.covered else NOT_COVERED_TITLE
 
 

@@ -2,16 +2,27 @@
 
 ``AskResponse.from_answer`` is the one place a domain ``Answer`` becomes what ``/api/ask``, the ``done``
 event of ``/api/ask/stream`` and ``crmkb ask --json`` return. A refusal carries its message and the nearby
-topics as fields (``refusal``), so no client has to cut them out of the answer's prose.
+topics as fields (``refusal``), so no client has to cut them out of the answer's prose; a citation carries
+where it comes from and its kind as the asker reads them (``label``, ``kind_label``), so no client keeps
+its own vocabulary or joins titles itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, Field
 
+from crmkb.bot import schemas as domain
 from crmkb.bot.language import Language
+from crmkb.bot.render import place
 from crmkb.bot.schemas import Answer, Mode
-from crmkb.ingest.catalog import Kind
+from crmkb.ingest.catalog import Kind, kind_label
+
+# The trainer pages (/faq and its editor) name articles by their own (Chinese) titles, as the FAQ files do,
+# whatever language a question was asked in: a trainer edits what the articles say.
+TRAINER_LANGUAGE = "zh-Hans"
 
 
 class Citation(BaseModel):
@@ -31,6 +42,22 @@ class Citation(BaseModel):
         default="",
         description="The section's English title, in Chinese where a heading has none; empty when none.",
     )
+    # Required, not defaulted: a response built without them is an error here, not a blank in a client.
+    label: str = Field(
+        description='Where the quote comes from as the asker reads it, "title › section" (the title alone '
+        "for text before the first heading); the catalog's English titles for an English asker where it has them."
+    )
+    kind_label: str = Field(
+        description="The kind as the asker reads it: 最佳实践 / 失败案例, 最佳實踐 / 失敗案例, Best practice / "
+        "Failure case (English for other languages)."
+    )
+
+    @classmethod
+    def shown_to(cls, citation: domain.Citation | Mapping[str, Any], language: str) -> Citation:
+        """The public citation, labelled for an asker of ``language`` by the same functions the answer text,
+        Slack and the CLI use."""
+        c = domain.Citation.model_validate(citation)
+        return cls(**c.model_dump(), label=place(c, language), kind_label=kind_label(c.kind, language))
 
 
 class Refusal(BaseModel):
@@ -63,4 +90,6 @@ class AskResponse(BaseModel):
         if not answer.answerable:
             refusal = Refusal(message=answer.refusal_message, topics=answer.topics)
         # the domain's own fields (refusal_message) stay out: the API says what it shows in ``refusal``
-        return cls(**answer.model_dump(exclude={"refusal_message"}), refusal=refusal)
+        fields = answer.model_dump(exclude={"refusal_message", "citations"})
+        citations = [Citation.shown_to(c, answer.language) for c in answer.citations]
+        return cls(**fields, citations=citations, refusal=refusal)

@@ -16,7 +16,7 @@ from crmkb.faq import editing
 from crmkb.faq.reviewed import LONG
 from crmkb.web.admin_auth import AdminRoute
 from crmkb.web.deps import BotDep
-from crmkb.web.schemas import Citation
+from crmkb.web.schemas import TRAINER_LANGUAGE, Citation
 
 router = APIRouter(prefix="/api/admin/curated", tags=["admin"], route_class=AdminRoute)
 
@@ -67,7 +67,11 @@ class Saved(BaseModel):
 def _public(stored: dict[str, Any]) -> CuratedEntry:
     answer = stored["answer"]
     return CuratedEntry(id=curated.entry_id(stored), revision=curated.revision(stored), question=stored["question"],
-                        answer=answer["answer"], citations=answer["citations"])  # fmt: skip
+                        answer=answer["answer"], citations=[_citation(c) for c in answer["citations"]])  # fmt: skip
+
+
+def _citation(stored: dict[str, Any]) -> Citation:
+    return Citation.shown_to(stored, TRAINER_LANGUAGE)
 
 
 def _report(checked: editing.Checked) -> CheckReport:
@@ -77,7 +81,7 @@ def _report(checked: editing.Checked) -> CheckReport:
         check=checked.review.check,
         claims=[ClaimReport(text=c.text, markers=list(c.markers), ok=not c.problem, problem=c.problem)
                 for c in checked.review.claims],
-        quotes=[QuoteReport(n=q.n, ok=not q.problem, problem=q.problem, citation=Citation.model_validate(citations[q.n]))
+        quotes=[QuoteReport(n=q.n, ok=not q.problem, problem=q.problem, citation=_citation(citations[q.n]))
                 for q in checked.review.quotes],
     )  # fmt: skip
 

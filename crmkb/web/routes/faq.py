@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.bot.service import Bot
 from crmkb.faq.build import built
-from crmkb.faq.formats import render
+from crmkb.faq.entries import Entry
+from crmkb.faq.formats import render, topic_heading
 from crmkb.web.deps import BotDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.widget import static_file
+from crmkb.web.schemas import TRAINER_LANGUAGE, Citation
 
 router = APIRouter(prefix="/api", tags=["faq"], route_class=ApiRoute)
 page = APIRouter(tags=["faq"])
@@ -28,7 +30,11 @@ class FaqRequest(BaseModel):
 
 
 class FaqResponse(BaseModel):
-    entries: list[dict[str, object]]
+    entries: list[dict[str, object]] = Field(
+        description="The entries as the CSV has them, with also_asked and citations as lists, each citation "
+        "labelled (label, kind_label) as in /api/ask, and heading: the topic it is filed under "
+        '("title › section", or the not-covered heading), as the file shows it.'
+    )
     format: str
     filename: str
     content: str
@@ -37,12 +43,20 @@ class FaqResponse(BaseModel):
 def _build(bot: Bot, body: FaqRequest) -> FaqResponse:
     with built(bot, body.questions) as store:
         entries = list(store.ordered())
-    rows: list[dict[str, object]] = [
-        {**e.row(), "also_asked": e.also_asked, "citations": e.citations} for e in entries
-    ]
+    rows = [_row(e) for e in entries]
     return FaqResponse(
         entries=rows, format=body.format, filename=f"faq.{body.format}", content=render(entries, body.format)
     )
+
+
+def _row(entry: Entry) -> dict[str, object]:
+    citations = [Citation.shown_to(c, TRAINER_LANGUAGE).model_dump() for c in entry.citations]
+    return {
+        **entry.row(),
+        "also_asked": entry.also_asked,
+        "citations": citations,
+        "heading": topic_heading(entry),
+    }
 
 
 @router.post("/faq", response_model=FaqResponse)

@@ -115,8 +115,6 @@
     if (!entries.length) list.append(el("p", { class: "hint", text: "还没有已发布的答案(crmkb faq publish) · Nothing is published yet (crmkb faq publish)" }));
   }
 
-  const where = (c) => (c.section ? `${c.title} › ${c.section}` : c.title);
-
   function view(entry) {
     const box = el("div", { class: "entry card", testid: "curated-entry" });
     box.dataset.id = entry.id;
@@ -127,7 +125,7 @@
     for (const c of entry.citations) {
       // Askers see only the citations the answer cites (renumbered); the rest wait here for an edit to use them.
       const unused = entry.answer.includes(`[${c.n}]`) ? "" : "(未引用,提问者看不到 · not cited, askers do not see it)";
-      box.append(el("div", { class: "cite", text: `[${c.n}] ${where(c)} — “${c.quote}”${unused}` }));
+      box.append(el("div", { class: "cite", text: `[${c.n}] ${c.label} — “${c.quote}”${unused}` }));
     }
     const edit = el("button", { type: "button", testid: "curated-edit", text: "编辑 · Edit" });
     const drop = el("button", { type: "button", class: "danger", testid: "curated-unpublish", text: "撤下 · Unpublish" });
@@ -164,7 +162,7 @@
       field.value = c.quote;
       const verdict = el("p", { class: "why", testid: `editor-quote-${c.n}-check` });
       quotes.set(c.n, { field, verdict, original: c.quote });
-      box.append(el("div", { class: "quote" }, el("label", { text: `[${c.n}] ${where(c)}` }), field, verdict));
+      box.append(el("div", { class: "quote" }, el("label", { text: `[${c.n}] ${c.label}` }), field, verdict));
     }
     const status = el("p", { class: "small", role: "status", testid: "editor-status" });
     const check = el("button", { type: "button", testid: "editor-check", text: "检查 · Check" });

@@ -36,7 +36,7 @@
       topics: "知识库涵盖的相关主题", lost: "连接中断,回答没有完成。", retry: "重试",
       failed: "出错了,请稍后再试。", e401: "API 密钥无效,请联系管理员。", e413: "问题太长了。",
       e429: "提问太频繁,请 {s} 秒后再试。", e503: "知识库暂时不可用,请稍后再试。",
-      source: "来源 {n}", "best-practice": "最佳实践", "failure-case": "失败案例", curated: "培训师审核过的答案",
+      source: "来源 {n}", curated: "培训师审核过的答案",
     },
     "zh-Hant": {
       title: "CRM 實施助手", subtitle: "來自知識庫的實施建議,每條都有出處", open: "打開 CRM 實施助手",
@@ -47,7 +47,7 @@
       topics: "知識庫涵蓋的相關主題", lost: "連線中斷,回答沒有完成。", retry: "重試",
       failed: "出錯了,請稍後再試。", e401: "API 金鑰無效,請聯絡管理員。", e413: "問題太長了。",
       e429: "提問太頻繁,請 {s} 秒後再試。", e503: "知識庫暫時無法使用,請稍後再試。",
-      source: "來源 {n}", "best-practice": "最佳實踐", "failure-case": "失敗案例", curated: "培訓師審核過的答案",
+      source: "來源 {n}", curated: "培訓師審核過的答案",
     },
     en: {
       title: "CRM implementation assistant", subtitle: "Guidance from the knowledge base, every point cited",
@@ -61,7 +61,7 @@
       failed: "Something went wrong. Please try again.", e401: "The API key was refused; ask your administrator.",
       e413: "That question is too long.", e429: "Too many questions; try again in {s} s.",
       e503: "The knowledge base is unavailable right now; try again shortly.", source: "Source {n}",
-      "best-practice": "Best practice", "failure-case": "Failure case", curated: "Curated answer, reviewed by a trainer",
+      curated: "Curated answer, reviewed by a trainer",
     },
   };
 
@@ -181,8 +181,7 @@
   .popover { position: absolute; left: 12px; right: 12px; bottom: 74px; max-height: 55%; overflow-y: auto; background: var(--bg);
     border: 1px solid var(--line); border-radius: 12px; box-shadow: 0 12px 32px rgba(20, 30, 60, .2); padding: 14px 16px; z-index: 2; }
   .popover[hidden] { display: none; }
-  .popover h3 { margin: 0 28px 2px 0; font-size: 14px; }
-  .popover .section { color: var(--muted); font-size: 12px; margin-bottom: 8px; }
+  .popover h3 { margin: 0 28px 8px 0; font-size: 14px; }
   .popover .kind { font-size: 11px; font-weight: 600; padding: 1px 8px; border-radius: 999px; margin-left: 6px; }
   .kind.best-practice { background: #e3f4ea; color: #1e7a45; }
   .kind.failure-case { background: #fdecea; color: #a3261e; }
@@ -240,12 +239,8 @@
   }
 
   /* ---- answers ---- */
-  // An English asker reads the catalog's English titles where an admin wrote them; the quotes stay Chinese.
-  function shown(citation, language) {
-    if (language !== "en") return citation;
-    return Object.assign({}, citation, { title: citation.title_en || citation.title, section: citation.section_en || citation.section });
-  }
-
+  /* A citation's label ("title › section", in English titles for an English asker) and kind_label come
+   * from the server, which words them for every channel; the widget only shows them. */
   function renderAnswer(container, text, citations) {
     container.replaceChildren();
     for (const line of text.split("\n")) {
@@ -263,7 +258,7 @@
 
   function chip(citation) {
     const button = el("button", { class: "chip", type: "button", text: String(citation.n), "aria-expanded": "false",
-      "aria-label": fill(T.source, { n: citation.n }), title: citation.title, "data-testid": "crmkb-chip" });
+      "aria-label": fill(T.source, { n: citation.n }), title: citation.label, "data-testid": "crmkb-chip" });
     button.addEventListener("click", (event) => { event.stopPropagation(); showSource(button, citation); });
     return button;
   }
@@ -325,7 +320,6 @@
     scroll();
     const citations = new Map();
     let text = "";
-    let language = "";
     let finished = null;
     try {
       const response = await fetch(API + "/api/ask/stream", { method: "POST", headers: headers(),
@@ -346,9 +340,9 @@
         while (!step.done) {
           const { name, data: payload } = step.value;
           const event = JSON.parse(payload);
-          if (name === "meta") { article.setAttribute("data-answer-id", event.answer_id); language = event.language; }
+          if (name === "meta") { article.setAttribute("data-answer-id", event.answer_id); }
           else if (name === "delta") { text += event.text; renderAnswer(body, text, citations); scroll(); }
-          else if (name === "citation") { citations.set(event.n, shown(event, language)); renderAnswer(body, text, citations); }
+          else if (name === "citation") { citations.set(event.n, event); renderAnswer(body, text, citations); }
           else if (name === "done") finished = event;
           else if (name === "error") return fail(article, event.detail || T.failed, question, true);
           step = events.next();
@@ -366,7 +360,6 @@
   }
 
   function complete(article, card, body, answer) {
-    answer = Object.assign({}, answer, { citations: answer.citations.map((c) => shown(c, answer.language)) });
     const citations = new Map(answer.citations.map((c) => [c.n, c]));
     article.setAttribute("data-answer-id", answer.id);
     article.removeAttribute("aria-busy");
@@ -434,7 +427,7 @@
     up.addEventListener("click", () => rate("up"));
     down.addEventListener("click", () => rate("down"));
     copy.addEventListener("click", async () => {
-      const lines = [answer.answer, ""].concat(answer.citations.map((c) => `[${c.n}] ${c.title}${c.section ? " › " + c.section : ""}: ${c.quote}`));
+      const lines = [answer.answer, ""].concat(answer.citations.map((c) => `[${c.n}] ${c.label}: ${c.quote}`));
       await copyText(lines.join("\n"));
       copy.textContent = T.copied;
       setTimeout(() => { copy.textContent = T.copy; }, 1500);
@@ -466,10 +459,10 @@
     closePopover(false);
     openChip = button;
     button.setAttribute("aria-expanded", "true");
-    const kind = el("span", { class: "kind " + citation.kind, text: T[citation.kind] || citation.kind });
+    const kind = el("span", { class: "kind " + citation.kind, text: citation.kind_label });
     const quote = el("blockquote", {}, el("mark", { text: citation.quote }));
     const close = el("button", { class: "x", type: "button", "aria-label": T.close, onclick: () => closePopover(true) }, icon(ICON_CLOSE, 16));
-    popover.replaceChildren(close, el("h3", { text: citation.title }, kind), el("div", { class: "section", text: citation.section || "" }), quote);
+    popover.replaceChildren(close, el("h3", { text: citation.label }, kind), quote);
     popover.setAttribute("aria-label", fill(T.source, { n: citation.n }));
     popover.hidden = false;
     close.focus();
