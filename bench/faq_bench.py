@@ -50,8 +50,11 @@ def run_variant(variant: str, questions: Path, out: Path) -> dict[str, float]:
     from crmkb.faq.build import built, read_questions
     from crmkb.faq.entries import Entry
     from crmkb.faq.formats import write
+    from crmkb.ingest.pipeline import ensure_index
 
-    bot = Bot(get_settings())
+    settings = get_settings()
+    bot = Bot(settings)
+    ensure_index(settings, bot.embeddings, bot.index_store)
     bot.load()
     began = time.perf_counter()
     if variant == "streaming":
