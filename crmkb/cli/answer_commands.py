@@ -11,8 +11,9 @@ from rich.markup import escape
 
 from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
-from crmkb.bot.service import INDEX_UNAVAILABLE, Bot
-from crmkb.cli.common import app, err, load_settings, out, user_errors
+from crmkb.bot.service import INDEX_UNAVAILABLE
+from crmkb.cli.common import app, err, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.ingest.catalog import kind_label
 from crmkb.web.schemas import AskResponse
 
@@ -33,13 +34,13 @@ def print_answer(answer: Answer) -> None:
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in Chinese (either script) or English.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the /api/ask JSON instead.")] = False,
 ) -> None:
     """Answer one question with cited guidance (ingests kb/ first on a fresh data dir)."""
-    settings = load_settings()
     with user_errors():
-        answer = Bot(settings).ask(question)
+        answer = services_of(ctx).bot().ask(question)
     if as_json:
         print(AskResponse.from_answer(answer).model_dump_json())
     else:
@@ -47,10 +48,9 @@ def ask(
 
 
 @app.command()
-def chat() -> None:
+def chat(ctx: typer.Context) -> None:
     """Ask questions one after another; a follow-up uses the previous question as context."""
-    settings = load_settings()
-    bot = Bot(settings)
+    bot = services_of(ctx).bot()
     with user_errors():
         bot.load()
     err.print("[dim]Ask about CRM implementation. An empty line or Ctrl-D ends the chat.[/]")
@@ -72,6 +72,7 @@ def chat() -> None:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default from settings).")] = None,
@@ -81,10 +82,11 @@ def serve(
 
     from crmkb.web.app import create_app
 
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     server = settings.server
     with user_errors():
-        bot = Bot(settings)  # fails fast on a bad setting
+        bot = services.bot()  # fails fast on a bad setting
     try:
         bot.load()  # a fresh data dir is ingested once, before any worker starts
     except INDEX_UNAVAILABLE as exc:
