@@ -175,3 +175,52 @@ def test_installed_script_asks_with_the_real_model_on_a_fresh_data_dir(tmp_path:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["citations"][0]["source"] == "note.txt"
     assert run_crmkb("chunks", "--json", env=env).returncode == 0  # the ask left an index behind
+
+
+def _golden_sample(folder: Path) -> tuple[Path, Path]:
+    """A few golden questions of both splits, and a gate on citation validity alone (a handful of questions
+    cannot meet the set's thresholds)."""
+    lines = (KB.parent / "evals" / "golden.jsonl").read_text(encoding="utf-8").splitlines()
+    sample = [line for line in lines if '"split": "test"' in line][:3] + [
+        line for line in lines if '"split": "dev"' in line
+    ][:3]
+    dataset, thresholds = folder / "sample.jsonl", folder / "gate.toml"
+    dataset.write_text("\n".join(sample) + "\n", encoding="utf-8")
+    thresholds.write_text("citation_validity = 1.0\n", encoding="utf-8")
+    return dataset, thresholds
+
+
+@pytest.mark.slow
+def test_eval_reports_both_splits_and_gates_on_the_thresholds(real_bot: Bot, tmp_path: Path) -> None:
+    dataset, thresholds = _golden_sample(tmp_path)
+    report = tmp_path / "out" / "report.json"
+    args = ("eval", "--dataset", str(dataset), "--thresholds", str(thresholds), "--json", str(report))
+    code, stdout, stderr = run(serving_bot(real_bot), *args)
+    assert code == 0, stderr
+    assert "of 6 questions have a problem; all thresholds met" in stdout
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert {"dev", "test"} <= written["metrics"].keys() and written["gate_failures"] == []
+    assert report.with_suffix(".md").is_file()
+    thresholds.write_text("hit_at_1 = 1.01\n", encoding="utf-8")
+    code, _, stderr = run(serving_bot(real_bot), *args)
+    assert code == 1 and "gate:" in stderr and "hit_at_1" in stderr
+
+
+def test_eval_refuses_an_unknown_mode_and_a_broken_dataset(tmp_path: Path) -> None:
+    services = services_for(hash_settings(tmp_path / "d", KB))
+    code, _, stderr = run(services, "eval", "--mode", "fast")
+    assert code == 1 and "--mode must be extractive or llm" in stderr
+    (tmp_path / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
+    code, _, stderr = run(services, "eval", "--dataset", str(tmp_path / "bad.jsonl"))
+    assert code == 1 and "bad.jsonl:1:" in stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was loaded
+
+
+def test_installed_script_evaluates_with_the_hash_backend(tmp_path: Path) -> None:
+    """The eval command's production wiring: it builds the index it measures on a fresh data dir."""
+    dataset, thresholds = _golden_sample(tmp_path)
+    thresholds.write_text("", encoding="utf-8")  # the hash embedder answers nothing: no citation to gate on
+    env = {"CRMKB_EMBEDDING_BACKEND": "hash", "CRMKB_DATA_DIR": str(tmp_path / "d"), "CRMKB_KB_DIR": str(KB)}
+    done = run_crmkb("eval", "--dataset", str(dataset), "--thresholds", str(thresholds), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "of 6 questions have a problem; all thresholds met" in done.stdout
