@@ -14,21 +14,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
-from crmkb.cli.app import app
-from crmkb.core.settings import ServerSettings
+from crmkb.cli.services import Services
+from crmkb.core.settings import ServerSettings, get_settings
 from crmkb.faq.formats import NOT_COVERED_TITLE
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
 from crmkb.web.app import create_app
 from crmkb.web.loopback import serving
 from tests.conftest import ARTICLES, KB
+from tests.support.cli import invoke, run_crmkb, services_for
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 
 QUESTIONS = [
     "CRM软件至少应当提供哪些功能?",
@@ -44,15 +43,21 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def env(real_bot: Bot, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def data(real_bot: Bot, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the real index, so publishing here never reaches other tests' bot."""
     data = tmp_path_factory.mktemp("faq") / "data"
     shutil.copytree(real_bot.settings.data_dir, data)
-    return {"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(KB)}
+    return data
 
 
-def crmkb(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), env=env)
+@pytest.fixture(scope="module")
+def services(real_bot: Bot, data: Path) -> Services:
+    """Each command's bot reads the private copy afresh, as the command would; the model is the session's."""
+    return services_for(get_settings(data_dir=data, kb_dir=KB), real_bot.embeddings)
+
+
+def crmkb(services: Services, *args: str) -> tuple[int, str, str]:
+    result = invoke(services, *args)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -64,13 +69,13 @@ def questions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(env: dict[str, str], questions: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def built(services: Services, questions: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("built")
     files = {}
     for fmt in ("md", "html", "csv", "json"):
         files[fmt] = folder / f"faq.{fmt}"
         code, _, stderr = crmkb(
-            env, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(files[fmt])
+            services, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(files[fmt])
         )
         assert code == 0, stderr
     return files
@@ -82,17 +87,32 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_suggest_draws_answerable_questions_from_the_kb(env: dict[str, str], real_bot: Bot) -> None:
-    code, stdout, stderr = crmkb(env, "faq", "suggest", "--json")
+def test_suggest_draws_answerable_questions_from_the_kb(services: Services, real_bot: Bot) -> None:
+    code, stdout, stderr = crmkb(services, "faq", "suggest", "--json")
     assert code == 0, stderr
     suggested = json.loads(stdout)
     assert len(set(suggested)) == len(suggested) >= 20
     assert all(reads_as_question(q) for q in suggested)
-    code, stdout, _ = crmkb(env, "faq", "suggest", "--per-source", "2", "--where")
+    code, stdout, _ = crmkb(services, "faq", "suggest", "--per-source", "2", "--where")
     assert code == 0 and 5 <= len(stdout.splitlines()) <= 10
     # --where says where each is filed, after a tab: the list still reads as questions in column one
     filed = [line.split("\t") for line in stdout.splitlines()]
     assert all(len(row) == 2 and row[0] in suggested and " › " in row[1] for row in filed)
+
+
+def test_installed_script_suggests_from_the_environment_s_index(data: Path) -> None:
+    """The faq commands' production wiring: settings from the environment, the model loaded by the command."""
+    done = run_crmkb(
+        "faq",
+        "suggest",
+        "--per-source",
+        "1",
+        "--json",
+        env={"CRMKB_DATA_DIR": str(data), "CRMKB_KB_DIR": str(KB)},
+    )
+    assert done.returncode == 0, done.stderr
+    suggested = json.loads(done.stdout)
+    assert 1 <= len(suggested) <= len(ARTICLES) and all(reads_as_question(q) for q in suggested)
 
 
 def test_suggestions_are_filed_under_the_section_that_answers_them(real_bot: Bot) -> None:
@@ -169,19 +189,21 @@ def test_html_is_standalone_and_printable(built: dict[str, Path]) -> None:
 
 
 def test_same_inputs_give_byte_identical_files(
-    env: dict[str, str], questions: Path, built: dict[str, Path], tmp_path: Path
+    services: Services, questions: Path, built: dict[str, Path], tmp_path: Path
 ) -> None:
     for fmt, first in built.items():
         again = tmp_path / f"again.{fmt}"
         assert (
-            crmkb(env, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(again))[0]
+            crmkb(
+                services, "faq", "build", "--questions", str(questions), "--format", fmt, "--out", str(again)
+            )[0]
             == 0
         )
         assert again.read_bytes() == first.read_bytes(), fmt
 
 
 def test_untouched_round_trip_gives_byte_identical_files(
-    env: dict[str, str], built: dict[str, Path], tmp_path: Path
+    services: Services, built: dict[str, Path], tmp_path: Path
 ) -> None:
     """build → export → build --from the export → export: every file as the first build wrote it, line
     breaks of answers included."""
@@ -191,7 +213,7 @@ def test_untouched_round_trip_gives_byte_identical_files(
         for fmt, first in built.items():
             again = tmp_path / f"{review}-again.{fmt}"
             code, _, stderr = crmkb(
-                env, "faq", "build", "--from", str(built[review]), "--format", fmt, "--out", str(again)
+                services, "faq", "build", "--from", str(built[review]), "--format", fmt, "--out", str(again)
             )
             assert code == 0, stderr
             assert again.read_bytes() == first.read_bytes(), (review, fmt)
@@ -219,11 +241,11 @@ def reviewed(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
-    env: dict[str, str], reviewed: Path, tmp_path: Path
+    services: Services, reviewed: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "rerendered.json"
     code, _, stderr = crmkb(
-        env, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out)
+        services, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out)
     )
     assert code == 0, stderr
     entries = {e["question"]: e for e in json.loads(out.read_text(encoding="utf-8"))}
@@ -235,14 +257,14 @@ def test_review_round_trip_flags_an_edit_that_lost_its_grounding(
 
 
 def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
-    env: dict[str, str], reviewed: Path, tmp_path: Path
+    services: Services, reviewed: Path, tmp_path: Path
 ) -> None:
     rows = {r["question"]: r for r in _rows(reviewed)}
     original = CITATION.sub("", max(rows["CRM项目团队应该包括哪些人?"]["answer"].splitlines(), key=len))
     for fmt in ("html", "md"):
         out = tmp_path / f"faq.{fmt}"
         code, _, stderr = crmkb(
-            env, "faq", "build", "--from", str(reviewed), "--format", fmt, "--out", str(out)
+            services, "faq", "build", "--from", str(reviewed), "--format", fmt, "--out", str(out)
         )
         assert code == 0, stderr
         text = out.read_text(encoding="utf-8")
@@ -252,30 +274,33 @@ def test_reader_files_never_show_a_flagged_edit_or_a_rejected_entry(
         assert "CRM软件至少应当提供哪些功能" not in text  # rejected
         assert "shown instead" in stderr and "1 rejected left out" in stderr
     out = tmp_path / "review.json"  # the review file keeps everything, for the trainer
-    assert crmkb(env, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out))[0] == 0
+    assert (
+        crmkb(services, "faq", "build", "--from", str(reviewed), "--format", "json", "--out", str(out))[0]
+        == 0
+    )
     entries = {e["question"]: e for e in json.loads(out.read_text(encoding="utf-8"))}
     assert entries["CRM软件至少应当提供哪些功能?"]["status"] == "rejected"
     assert entries["CRM项目团队应该包括哪些人?"]["edited_answer"] == "项目团队只需要IT部门的两名工程师。[1]"
 
 
-def test_publish_serves_approved_grounded_entries_as_curated(env: dict[str, str], reviewed: Path) -> None:
-    code, stdout, stderr = crmkb(env, "faq", "publish", str(reviewed))
+def test_publish_serves_approved_grounded_entries_as_curated(services: Services, reviewed: Path) -> None:
+    code, stdout, stderr = crmkb(services, "faq", "publish", str(reviewed))
     assert code == 0, stderr
     assert "published 1 of 2" in stdout and "not published" in stderr
-    code, stdout, _ = crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")
+    code, stdout, _ = crmkb(services, "ask", "--json", "项目预算中软件成本占多少?")
     answer = json.loads(stdout)
     assert answer["curated"] is True and answer["answer"] == "典型项目的预算成本中软件成本占三分之一。[1]"
     assert answer["citations"][0]["quote"].startswith("典型的项目的预算成本中软件成本占三分之一")
-    paraphrase = json.loads(crmkb(env, "ask", "--json", "项目预算里软件成本占多少?")[1])
+    paraphrase = json.loads(crmkb(services, "ask", "--json", "项目预算里软件成本占多少?")[1])
     assert paraphrase["curated"] is True
-    flagged = json.loads(crmkb(env, "ask", "--json", "CRM项目团队应该包括哪些人?")[1])
+    flagged = json.loads(crmkb(services, "ask", "--json", "CRM项目团队应该包括哪些人?")[1])
     assert flagged["curated"] is False and "两名工程师" not in flagged["answer"]
-    assert crmkb(env, "faq", "unpublish", str(reviewed))[0] == 0
-    assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
+    assert crmkb(services, "faq", "unpublish", str(reviewed))[0] == 0
+    assert json.loads(crmkb(services, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
 
 
 def test_publish_refuses_a_quote_the_source_does_not_hold(
-    env: dict[str, str], built: dict[str, Path], tmp_path: Path
+    services: Services, built: dict[str, Path], tmp_path: Path
 ) -> None:
     """A quote changed in the spreadsheet is not the source's words: the bot would cite something no
     article says. The answer is untouched, so only the quote check can catch it."""
@@ -289,18 +314,18 @@ def test_publish_refuses_a_quote_the_source_does_not_hold(
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    code, stdout, stderr = crmkb(env, "faq", "publish", str(path))
+    code, stdout, stderr = crmkb(services, "faq", "publish", str(path))
     assert code == 0 and "published 0 of 1" in stdout
     assert "not published" in stderr and "quote [1] is not in" in " ".join(stderr.split())
-    assert json.loads(crmkb(env, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
+    assert json.loads(crmkb(services, "ask", "--json", "项目预算中软件成本占多少?")[1])["curated"] is False
 
 
 def test_trainers_round_trip_through_a_csv_saved_by_excel(
-    env: dict[str, str], questions: Path, tmp_path: Path
+    services: Services, questions: Path, tmp_path: Path
 ) -> None:
     """build → CSV → opened in Excel, cells edited, saved as "CSV UTF-8" → build --from → publish → ask."""
     export = tmp_path / "faq.csv"
-    code, _, stderr = crmkb(env, "faq", "build", "--questions", str(questions), "--out", str(export))
+    code, _, stderr = crmkb(services, "faq", "build", "--questions", str(questions), "--out", str(export))
     assert code == 0, stderr
     assert export.read_bytes().startswith(codecs.BOM_UTF8)  # so Excel reads it as UTF-8, not the ANSI page
     rows = list(csv.reader(io.StringIO(export.read_bytes().decode("utf-8-sig"), newline="")))
@@ -321,42 +346,50 @@ def test_trainers_round_trip_through_a_csv_saved_by_excel(
     saved.write_bytes(buffer.getvalue().encode("utf-8-sig"))
 
     page = tmp_path / "faq.html"
-    code, _, stderr = crmkb(env, "faq", "build", "--from", str(saved), "--out", str(page))
+    code, _, stderr = crmkb(services, "faq", "build", "--from", str(saved), "--out", str(page))
     assert code == 0 and "0 edits flagged" in stderr, stderr
     assert "<p>典型项目中:</p>\n<p>预算成本中软件成本占三分之一。<sup>" in page.read_text(encoding="utf-8")
-    code, stdout, stderr = crmkb(env, "faq", "publish", str(saved))
+    code, stdout, stderr = crmkb(services, "faq", "publish", str(saved))
     assert code == 0 and "published 2 of 2" in stdout, stderr
     try:
         for question, expected in (
             ("项目预算中软件成本占多少?", edit),
             ("实施顾问离开前要整理哪些问题?", untouched),
         ):
-            answer = json.loads(crmkb(env, "ask", "--json", question)[1])
+            answer = json.loads(crmkb(services, "ask", "--json", question)[1])
             assert answer["curated"] is True and answer["answer"] == expected  # line breaks kept
     finally:
-        assert crmkb(env, "faq", "unpublish", str(saved))[0] == 0
+        assert crmkb(services, "faq", "unpublish", str(saved))[0] == 0
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"", "no questions"), (b"\n  \n\n", "no questions"), ("问题".encode("gb18030"), "not UTF-8")],
 )
-def test_bad_question_files(env: dict[str, str], tmp_path: Path, content: bytes, message: str) -> None:
+def test_bad_question_files(services: Services, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "q.txt"
     path.write_bytes(content)
     out = tmp_path / "faq.md"
-    code, _, stderr = crmkb(env, "faq", "build", "--questions", str(path), "--out", str(out))
+    code, _, stderr = crmkb(services, "faq", "build", "--questions", str(path), "--out", str(out))
     assert code == 1 and message in " ".join(stderr.split())
     assert list(tmp_path.iterdir()) == [path]  # nothing half-written
 
 
-def test_unknown_format_and_unwritable_path(env: dict[str, str], questions: Path, tmp_path: Path) -> None:
+def test_unknown_format_and_unwritable_path(services: Services, questions: Path, tmp_path: Path) -> None:
     code, _, stderr = crmkb(
-        env, "faq", "build", "--questions", str(questions), "--format", "pdf", "--out", str(tmp_path / "x")
+        services,
+        "faq",
+        "build",
+        "--questions",
+        str(questions),
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "x"),
     )
     assert code == 1 and "unknown format" in " ".join(stderr.split())
     code, _, stderr = crmkb(
-        env, "faq", "build", "--questions", str(questions), "--out", str(tmp_path / "no" / "x.md")
+        services, "faq", "build", "--questions", str(questions), "--out", str(tmp_path / "no" / "x.md")
     )
     assert code == 1 and "no such folder" in " ".join(stderr.split())
     assert list(tmp_path.iterdir()) == []

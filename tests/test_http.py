@@ -1,29 +1,29 @@
-"""The /api/ask contract over real HTTP (uvicorn on loopback), including every bad input."""
+"""The /api/ask contract, including every bad input, in-process with FastAPI's TestClient (the lifespan
+runs as under uvicorn; the streaming and process tests keep a real server, in test_web_service.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from crmkb.bot.service import Bot
 from crmkb.core.settings import get_settings
 from crmkb.web.app import create_app
-from crmkb.web.loopback import serving
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def base_url(real_bot: Bot) -> Iterator[str]:
-    with serving(create_app(real_bot.settings, bot=real_bot)) as url:
-        yield url
+def client(real_bot: Bot) -> Iterator[TestClient]:
+    with TestClient(create_app(real_bot.settings, bot=real_bot)) as client:
+        yield client
 
 
-def test_ask_contract(base_url: str) -> None:
-    response = httpx.post(f"{base_url}/api/ask", json={"question": "CRM项目团队应该包括哪些人?"}, timeout=30)
+def test_ask_contract(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "CRM项目团队应该包括哪些人?"})
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= {"question", "answer", "answerable", "language", "mode", "citations", "latency_ms"}
@@ -34,22 +34,20 @@ def test_ask_contract(base_url: str) -> None:
     assert f"[{citation['n']}]" in body["answer"]
 
 
-def test_refusal_over_http(base_url: str) -> None:
-    body = httpx.post(
-        f"{base_url}/api/ask", json={"question": "Salesforce的许可证多少钱?"}, timeout=30
-    ).json()
+def test_refusal_contract(client: TestClient) -> None:
+    body = client.post("/api/ask", json={"question": "Salesforce的许可证多少钱?"}).json()
     assert body["answerable"] is False and body["citations"] == [] and body["topics"]
     # the message and the topics as fields, not prose to cut apart
     assert body["refusal"] == {"message": "知识库中没有能回答这个问题的内容。", "topics": body["topics"]}
 
 
-def test_healthz_and_openapi(base_url: str) -> None:
-    health = httpx.get(f"{base_url}/healthz").json()
+def test_healthz_and_openapi(client: TestClient) -> None:
+    health = client.get("/healthz").json()
     assert health["status"] == "ok"
-    ready = httpx.get(f"{base_url}/readyz")
+    ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["served"] == ready.json()["active"] is not None
-    assert "/api/ask" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
-    assert httpx.get(f"{base_url}/docs").status_code == 200
+    assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -63,21 +61,23 @@ def test_healthz_and_openapi(base_url: str) -> None:
         ({}, "question"),
     ],
 )
-def test_bad_requests_get_422_with_a_message(base_url: str, payload: dict[str, object], expect: str) -> None:
-    response = httpx.post(f"{base_url}/api/ask", json=payload)
+def test_bad_requests_get_422_with_a_message(
+    client: TestClient, payload: dict[str, object], expect: str
+) -> None:
+    response = client.post("/api/ask", json=payload)
     assert response.status_code == 422
     assert expect in response.text
 
 
-def test_non_json_body_is_422(base_url: str) -> None:
-    response = httpx.post(
-        f"{base_url}/api/ask", content=b"question=hello", headers={"content-type": "application/json"}
+def test_non_json_body_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/api/ask", content=b"question=hello", headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
 
 
-def test_llm_mode_without_configuration_is_a_clear_422(base_url: str) -> None:
-    response = httpx.post(f"{base_url}/api/ask", json={"question": "CRM实施包括哪些阶段?", "mode": "llm"})
+def test_llm_mode_without_configuration_is_a_clear_422(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "CRM实施包括哪些阶段?", "mode": "llm"})
     assert response.status_code == 422 and "LLM mode is not configured" in response.json()["detail"]
 
 
@@ -85,8 +85,8 @@ def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
     settings = get_settings(data_dir=tmp_path, chroma_url="http://127.0.0.1:9")
     from crmkb.ingest.embeddings import HashEmbeddings
 
-    with serving(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as url:
-        response = httpx.post(f"{url}/api/ask", json={"question": "CRM实施包括哪些阶段?"})
+    with TestClient(create_app(settings, bot=Bot(settings, embeddings=HashEmbeddings()))) as client:
+        response = client.post("/api/ask", json={"question": "CRM实施包括哪些阶段?"})
     assert response.status_code == 503
     assert "cannot open the Chroma store" in response.json()["detail"]
     assert "Traceback" not in response.text

@@ -1,5 +1,6 @@
-"""The widget's service over real HTTP (uvicorn on loopback): streaming, feedback, source passages, and the
-guards in front of /api/* (API key, rate limit, body size, CORS)."""
+"""The widget's service: streaming, feedback, source passages and the body cap over real HTTP (uvicorn on
+loopback: SSE, hang-ups and a body without Content-Length need a real server), and the other guards in front
+of /api/* (API key, rate limit, CORS) in-process with TestClient."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from crmkb.bot.service import Bot
 from crmkb.core.settings import ServerSettings, Settings
@@ -150,28 +152,26 @@ def test_disconnecting_mid_stream_leaks_nothing(base_url: str) -> None:
 
 
 def test_api_key(real_bot: Bot) -> None:
-    with serving(create_app(with_server(real_bot.settings, api_key="s3cret"), bot=real_bot)) as url:
+    with TestClient(create_app(with_server(real_bot.settings, api_key="s3cret"), bot=real_bot)) as client:
         ask = {"question": QUESTION}
-        assert httpx.post(f"{url}/api/ask", json=ask, timeout=30).status_code == 401
-        wrong = httpx.post(f"{url}/api/ask", json=ask, headers={"X-API-Key": "nope"}, timeout=30)
+        assert client.post("/api/ask", json=ask).status_code == 401
+        wrong = client.post("/api/ask", json=ask, headers={"X-API-Key": "nope"})
         assert wrong.status_code == 401 and "API key" in wrong.json()["detail"]
-        assert (
-            httpx.post(f"{url}/api/ask", json=ask, headers={"X-API-Key": "s3cret"}, timeout=30).status_code
-            == 200
-        )
-        assert httpx.get(f"{url}/healthz").status_code == 200  # only /api/* is guarded
+        right = client.post("/api/ask", json=ask, headers={"X-API-Key": "s3cret"})
+        assert right.status_code == 200 and right.json()["answerable"] is True
+        assert client.get("/healthz").status_code == 200  # only /api/* is guarded
 
 
 def test_rate_limit_is_a_clear_429(real_bot: Bot, tmp_path: Path) -> None:
     settings = with_server(real_bot.settings, rate_limit=3).model_copy(
         update={"data_dir": tmp_path}
     )  # own counts
-    with serving(create_app(settings, bot=real_bot)) as url:
+    with TestClient(create_app(settings, bot=real_bot)) as client:
         codes = [
-            httpx.get(f"{url}/api/sources/x.txt", params={"start": 0, "end": 1}).status_code for _ in range(4)
+            client.get("/api/sources/x.txt", params={"start": 0, "end": 1}).status_code for _ in range(4)
         ]
         assert codes == [404, 404, 404, 429]
-        limited = httpx.get(f"{url}/api/sources/x.txt", params={"start": 0, "end": 1})
+        limited = client.get("/api/sources/x.txt", params={"start": 0, "end": 1})
         assert "3 a minute" in limited.json()["detail"] and int(limited.headers["Retry-After"]) >= 1
 
 
@@ -193,14 +193,15 @@ def test_oversized_body_is_413(base_url: str) -> None:
 
 def test_cors_allows_only_the_configured_origins(real_bot: Bot) -> None:
     settings = with_server(real_bot.settings, cors_origins=["https://intranet.example"])
-    with serving(create_app(settings, bot=real_bot)) as url:
+    with TestClient(create_app(settings, bot=real_bot)) as client:
         preflight = {
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "content-type",
         }
-        ok = httpx.options(f"{url}/api/ask", headers={"Origin": "https://intranet.example", **preflight})
+        ok = client.options("/api/ask", headers={"Origin": "https://intranet.example", **preflight})
+        assert ok.status_code == 200
         assert ok.headers.get("access-control-allow-origin") == "https://intranet.example"
-        other = httpx.options(f"{url}/api/ask", headers={"Origin": "https://evil.example", **preflight})
+        other = client.options("/api/ask", headers={"Origin": "https://evil.example", **preflight})
         assert "access-control-allow-origin" not in other.headers
 
 

@@ -11,8 +11,8 @@ from rich.markup import escape
 
 from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
-from crmkb.bot.service import Bot
-from crmkb.cli.common import answering_bot, app, err, load_settings, out, user_errors
+from crmkb.cli.common import app, err, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.core.errors import Unavailable, UserError
 from crmkb.ingest.catalog import kind_label
 from crmkb.ingest.pipeline import ensure_index
@@ -35,13 +35,13 @@ def print_answer(answer: Answer) -> None:
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in Chinese (either script) or English.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the /api/ask JSON instead.")] = False,
 ) -> None:
     """Answer one question with cited guidance (ingests kb/ first on a fresh data dir)."""
-    settings = load_settings()
     with user_errors():
-        answer = answering_bot(settings).ask(question)
+        answer = services_of(ctx).answering_bot().ask(question)
     if as_json:
         print(AskResponse.from_answer(answer).model_dump_json())
     else:
@@ -49,11 +49,10 @@ def ask(
 
 
 @app.command()
-def chat() -> None:
+def chat(ctx: typer.Context) -> None:
     """Ask questions one after another; a follow-up uses the previous question as context."""
-    settings = load_settings()
+    bot = services_of(ctx).answering_bot()
     with user_errors():
-        bot = answering_bot(settings)
         bot.load()
     err.print("[dim]Ask about CRM implementation. An empty line or Ctrl-D ends the chat.[/]")
     history: list[str] = []
@@ -74,6 +73,7 @@ def chat() -> None:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default from settings).")] = None,
@@ -83,10 +83,11 @@ def serve(
 
     from crmkb.web.app import create_app
 
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     server = settings.server
     with user_errors():
-        bot = Bot(settings)  # fails fast on a bad setting
+        bot = services.bot()  # fails fast on a bad setting
     try:
         ensure_index(settings, bot.embeddings, bot.index_store)  # once, before any worker starts
         bot.load()

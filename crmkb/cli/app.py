@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import typer
+
 from crmkb.cli import (  # noqa: F401  (registers commands)
     answer_commands,
     catalog_commands,
@@ -14,6 +16,14 @@ from crmkb.cli import (  # noqa: F401  (registers commands)
     slack_commands,
 )
 from crmkb.cli.common import app
+from crmkb.cli.services import production_services
+
+
+@app.callback()
+def _services(ctx: typer.Context) -> None:
+    # A test's CliRunner passes its own services as ``obj``; the console script gets the real ones.
+    if ctx.obj is None:
+        ctx.obj = production_services()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,7 +10,8 @@ from rich.markup import escape
 
 from crmkb.bot.llm import make_chat_model
 from crmkb.catalog_translate import NO_ENDPOINT, DraftError, draft, missing_titles
-from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
+from crmkb.cli.common import app, err, fail, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.ingest.catalog import CATALOG_FILE
 from crmkb.ingest.catalog_edit import EnglishTitles, add_english_titles, write_catalog
 
@@ -23,12 +24,13 @@ DRAFT_TOKENS = 2000
 
 @catalog.command("translate")
 def translate_command(
+    ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the drafted titles; leave kb/catalog.toml as it is.")
     ] = False,
 ) -> None:
     """Draft the English titles kb/catalog.toml lacks (documents and sections) with the LLM endpoint."""
-    settings = load_settings()
+    settings = services_of(ctx).settings()
     if not settings.llm.base_url:
         fail(NO_ENDPOINT)
     with user_errors():

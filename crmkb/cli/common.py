@@ -1,4 +1,4 @@
-"""What every ``crmkb`` command shares: the Typer app, consoles, one-line errors, and the bot.
+"""What every ``crmkb`` command shares: the Typer app, consoles, and one-line errors.
 
 Errors meant for a person (``crmkb.core.errors``: a bad setting or file, an unreachable store, a missing
 index) print one line and exit 1; no traceback.
@@ -13,10 +13,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from crmkb.bot.service import Bot
 from crmkb.core.errors import Unavailable, UserError
 from crmkb.core.settings import Settings, SettingsError, get_settings
-from crmkb.ingest.pipeline import ensure_index
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="CRM implementation guidance, cited.")
 out = Console(soft_wrap=True)
@@ -43,10 +41,3 @@ def user_errors() -> Iterator[None]:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; the previous index is untouched")
-
-
-def answering_bot(settings: Settings) -> Bot:
-    """The bot, over an index: a fresh data dir has kb/ ingested first, so a new checkout answers at once."""
-    bot = Bot(settings)
-    ensure_index(settings, bot.embeddings, bot.index_store)
-    return bot

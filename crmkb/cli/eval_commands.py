@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from crmkb.bot.schemas import Mode
-from crmkb.cli.common import answering_bot, app, err, fail, load_settings, out, user_errors
+from crmkb.cli.common import app, err, fail, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.evals.dataset import GOLDEN, DatasetError, load_dataset
 from crmkb.evals.metrics import THRESHOLDS, load_thresholds
 from crmkb.evals.report import print_table, to_json, to_markdown
@@ -20,6 +21,7 @@ from crmkb.ingest import artifacts
 
 @app.command("eval")
 def eval_command(
+    ctx: typer.Context,
     dataset: Annotated[
         Path | None, typer.Option(help="Golden set (JSONL). Default: the one installed with crmkb.evals.")
     ] = None,
@@ -38,14 +40,15 @@ def eval_command(
     side by side; exit 1 when the test split misses a threshold."""
     if mode not in ("extractive", "llm"):
         fail("--mode must be extractive or llm")
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     try:
         items = load_dataset(dataset or GOLDEN)
         limits = load_thresholds(thresholds or THRESHOLDS)
     except (DatasetError, OSError, tomllib.TOMLDecodeError) as exc:
         fail(str(exc))
     with user_errors():
-        bot = answering_bot(settings)
+        bot = services.answering_bot()
         knowledge = bot.load().knowledge
         documents = {
             s: d.text for s, d in artifacts.read_documents(settings.data_dir, knowledge.version.name).items()

@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crmkb.bot import curated
-from crmkb.bot.service import Bot
-from crmkb.cli.common import answering_bot, app, err, fail, load_settings, out, user_errors
+from crmkb.cli.common import app, err, fail, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.core.files import write_atomically
 from crmkb.faq.build import FaqError, built, read_questions
 from crmkb.faq.entries import APPROVED, REJECTED, Entry
@@ -29,6 +29,7 @@ app.add_typer(faq, name="faq")
 
 @faq.command("suggest")
 def suggest_command(
+    ctx: typer.Context,
     per_source: Annotated[
         int | None, typer.Option(min=1, help="At most this many questions per article.")
     ] = None,
@@ -45,9 +46,8 @@ def suggest_command(
     ] = False,
 ) -> None:
     """Suggest questions drawn from the KB (headings, the articles' questions, checklists) that the bot answers."""
-    settings = load_settings()
     with user_errors():
-        found = suggestions(answering_bot(settings), per_source)
+        found = suggestions(services_of(ctx).answering_bot(), per_source)
     questions = [s.question for s in found]
     listed: list[Any] = (
         [{"question": s.question, "source": s.source, "title": s.title, "section": s.section} for s in found]
@@ -68,6 +68,7 @@ def suggest_command(
 
 @faq.command("build")
 def build_command(
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="The FAQ file to write.")],
     questions: Annotated[
         Path | None, typer.Option(help="Question list: UTF-8, one question per line.")
@@ -88,12 +89,13 @@ def build_command(
         fail("give either --questions FILE or --from REVIEWED")
     if not out_file.resolve().parent.is_dir():  # before answering anything
         fail(f"{escape(str(out_file.resolve().parent))}: no such folder")
-    settings = load_settings()
+    services = services_of(ctx)
+    services.settings()
     with user_errors():
         try:
             if reviewed is not None:
                 entries = _reviewed(reviewed)  # a malformed file stops before the model is loaded
-                embed = Bot(settings).embeddings.embed_query
+                embed = services.bot().embeddings.embed_query
                 entries = [recheck(entry, embed) for entry in entries]
                 write(entries, fmt, out_file)
                 flagged = [e for e in entries if e.flagged]
@@ -110,7 +112,7 @@ def build_command(
                 )
                 return
             assert questions is not None
-            bot = answering_bot(settings)
+            bot = services.answering_bot()
             with _progress() as tick, built(bot, read_questions(questions), tick) as store:
                 write(store.ordered(), fmt, out_file)
                 total = store.count()
@@ -120,12 +122,15 @@ def build_command(
 
 
 @faq.command("publish")
-def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .csv or .json.")]) -> None:
+def publish_command(
+    ctx: typer.Context, reviewed: Annotated[Path, typer.Argument(help="A reviewed .csv or .json.")]
+) -> None:
     """Serve the approved entries of a reviewed file as curated answers (edits re-checked first)."""
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     entries = _reviewed(reviewed)
     with user_errors():
-        bot = answering_bot(settings)
+        bot = services.answering_bot()
         knowledge = bot.load().knowledge  # quotes are checked against the sources the bot serves
         entries = [recheck(entry, bot.embeddings.embed_query, knowledge) for entry in entries]
         approved = [e for e in entries if e.status == APPROVED]
@@ -139,12 +144,13 @@ def publish_command(reviewed: Annotated[Path, typer.Argument(help="A reviewed .c
 
 @faq.command("unpublish")
 def unpublish_command(
+    ctx: typer.Context,
     reviewed: Annotated[Path | None, typer.Argument(help="Unpublish the questions of this file.")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Unpublish every curated answer.")] = False,
 ) -> None:
     """Stop serving curated answers: those of a file, or all of them."""
     if (reviewed is not None) != everything:
-        settings = load_settings()
+        settings = services_of(ctx).settings()
         questions = None if reviewed is None else [e.question for e in _reviewed(reviewed)]
         removed = curated.unpublish(settings.data_dir, questions)
         out.print(f"unpublished {removed} curated answers")

@@ -13,8 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crmkb.cli.common import app, err, fail, load_settings, out, user_errors
-from crmkb.ingest.embeddings import make_embeddings
+from crmkb.cli.common import app, err, fail, out, user_errors
+from crmkb.cli.services import services_of
 from crmkb.ingest.index import make_store
 from crmkb.ingest.pipeline import IngestReport, run_ingest
 
@@ -38,6 +38,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (default: the kb folder).")
     ] = None,
@@ -49,7 +50,7 @@ def ingest(
     ] = False,
 ) -> None:
     """Clean, chunk and embed the knowledge base into the index."""
-    settings = load_settings()
+    settings = services_of(ctx).settings()
     with user_errors(), _progress(not as_json and err.is_terminal) as progress:
         report = run_ingest(settings, paths or None, rebuild=rebuild, progress=progress)
     if as_json:
@@ -95,11 +96,12 @@ def _print_report(report: IngestReport) -> None:
 
 @app.command()
 def chunks(
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Option(help="Only chunks of this document (file name).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show what the bot knows: every chunk with its source, section and offsets."""
-    settings = load_settings()
+    settings = services_of(ctx).settings()
     with user_errors():
         store = make_store(settings)
         found = store.chunks(store.require_active(), source)
@@ -120,6 +122,7 @@ def chunks(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Text to look up.")],
     k: Annotated[int, typer.Option(min=1, max=50, help="How many passages.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
@@ -127,9 +130,10 @@ def search(
     """Show the passages nearest to a text (dense retrieval only; an admin's look into the index)."""
     if not query.strip():
         fail("the query is empty")
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     with user_errors():
-        hits = make_store(settings).search(make_embeddings(settings.embedding), query, k)
+        hits = make_store(settings).search(services.embeddings(), query, k)
     if as_json:
         print(json.dumps([asdict(c) | {"score": round(s, 4)} for c, s in hits], ensure_ascii=False))
         return

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from crmkb.cli.common import answering_bot, app, fail, load_settings, out, user_errors
+import typer
+
+from crmkb.cli.common import app, fail, out, user_errors
+from crmkb.cli.services import services_of
 
 
 @app.command("slack-socket")
-def slack_socket() -> None:
+def slack_socket(ctx: typer.Context) -> None:
     """Serve Slack over Socket Mode (outbound WebSocket; no public request URL needed)."""
-    settings = load_settings()
+    services = services_of(ctx)
+    settings = services.settings()
     slack = settings.slack
     if slack.bot_token is None or slack.app_token is None:
         fail(
@@ -20,18 +24,16 @@ def slack_socket() -> None:
     from slack_sdk.errors import SlackApiError
 
     from crmkb.bot.watcher import IndexWatcher
-    from crmkb.feedback_store import FeedbackStore
     from crmkb.slack.socket_mode import connect
-    from crmkb.web.app import FEEDBACK_DB
 
     with user_errors():
-        bot = answering_bot(settings)
+        bot = services.answering_bot()
         bot.load()
         watcher = IndexWatcher(bot, settings.server.reload_interval_s)  # follows re-ingests, like serve
         watcher.start()
         handler = None
         try:
-            handler = connect(settings, bot, FeedbackStore(settings.data_dir / FEEDBACK_DB))
+            handler = connect(settings, bot, services.feedback())
             out.print("crmkb: Slack Socket Mode connected; Ctrl-C stops")
             threading.Event().wait()
         except KeyboardInterrupt:
