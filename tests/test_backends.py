@@ -106,9 +106,9 @@ def test_a_repeated_question_is_embedded_once() -> None:
         calls.append(text)
         return [float(len(text)), 1.0]
 
-    first = embeddings._recall("项目失败后先做什么?", compute)
+    first = embeddings.remembered("项目失败后先做什么?", compute)
     first.append(99.0)  # callers get their own list
-    assert embeddings._recall("项目失败后先做什么?", compute) == [10.0, 1.0]
+    assert embeddings.remembered("项目失败后先做什么?", compute) == [10.0, 1.0]
     assert calls == ["项目失败后先做什么?"]
-    embeddings._recall("另一个问题", compute)
+    embeddings.remembered("另一个问题", compute)
     assert calls == ["项目失败后先做什么?", "另一个问题"]

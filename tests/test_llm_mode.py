@@ -37,8 +37,8 @@ def llm_bot(real_index: Settings, real_bot: Bot, script: Script) -> Iterator[Bot
                 )
             }
         )
-        bot = Bot(settings, embeddings=real_bot.embeddings)
-        bot._extractive = real_bot.load()  # share the loaded index; the LLM path is what is under test
+        # The session's model and store: only the index is loaded again; the LLM path is what is under test.
+        bot = Bot(settings, embeddings=real_bot.embeddings, index_store=real_bot.index_store)
         yield bot
 
 

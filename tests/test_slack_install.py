@@ -232,7 +232,7 @@ def test_socket_mode_answers_a_first_delivery_once_and_not_its_retries(
         delivery.event(payload)  # retry_attempt 0: the first delivery
         wait_posts(recorder, "CS", 1)
         delivery.event(payload)  # the same event again (a dropped ack, another connection)
-        delivery._send(
+        delivery.send(
             "events_api", event_payload(mention | {"ts": ts()}), retry_attempt=1, retry_reason="timeout"
         )
         time.sleep(1.5)

@@ -83,7 +83,7 @@ class Socket:
     def __init__(self, recorder: Recorder, connection: str) -> None:
         self.recorder, self.connection = recorder, connection
 
-    def _send(self, kind: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def send(self, kind: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
         envelope_id = uuid.uuid4().hex
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, **extra}
         self.recorder.sockets[self.connection].put(json.dumps(envelope))
@@ -97,13 +97,13 @@ class Socket:
 
     def event(self, payload: dict[str, Any]) -> None:
         # Slack marks a first delivery as retry 0
-        self._send("events_api", payload, accepts_response_payload=False, retry_attempt=0, retry_reason="")
+        self.send("events_api", payload, accepts_response_payload=False, retry_attempt=0, retry_reason="")
 
     def command(self, fields: dict[str, str]) -> dict[str, Any]:
-        return self._send("slash_commands", fields, accepts_response_payload=True)
+        return self.send("slash_commands", fields, accepts_response_payload=True)
 
     def action(self, payload: dict[str, Any]) -> None:
-        self._send("interactive", payload, accepts_response_payload=False)
+        self.send("interactive", payload, accepts_response_payload=False)
 
 
 def fake_slack_settings(base: Settings, fake: str, *, token: bool = True, **slack: Any) -> Settings:
