@@ -1,12 +1,14 @@
-"""Lookups from a place in a document to the chunks around it, built once when an index is loaded.
+"""Lookups built once when an index is loaded, so that loading and answering read a document, not the KB.
 
-Answering and loading ask "which chunks hold this span?" once per sentence and per quote. Reading every
-chunk for each question made loading quadratic in the size of the knowledge base (minutes at 10,000 chunks);
-these lookups read only the chunks of one document near the span.
+Loading asks "which chunks hold this span?" once per sentence, answering once per quote, and answering asks
+whether the knowledge base uses a word several times per question. Reading every chunk for each sentence
+made loading quadratic in the size of the knowledge base (minutes at 10,000 chunks), and searching the
+whole corpus for each word made every answer cost in proportion to it.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from itertools import accumulate
@@ -70,3 +72,63 @@ def top(values: np.ndarray, k: int) -> np.ndarray:
         return np.argsort(-values)
     part = np.argpartition(-values, k - 1)[:k]
     return part[np.argsort(-values[part])]
+
+
+class Substrings:
+    """Whether a string occurs in any of a set of texts, without reading them all on every question: each
+    text's distinct character pairs are indexed at load, and only the texts holding every pair of the
+    string are searched. A string with a line break falls back to one joined text (the texts were once
+    joined by line breaks, so such a string could run from one into the next)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
+        self._chars: set[str] = set().union(*texts)
+        codes: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        for n, text in enumerate(texts):
+            pairs = _pairs(text)
+            codes.append(pairs)
+            owners.append(np.full(len(pairs), n, dtype=np.int32))
+        code = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
+        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
+        order = np.argsort(code, kind="stable")  # stable: each pair's texts stay in ascending order
+        self._codes, self._owners = code[order], owner[order]
+
+    def holding(self, needle: str) -> list[str]:
+        """The texts that may hold ``needle``: all that hold every character pair of it, in order."""
+        if len(needle) < 2:
+            return self._texts if needle in self._chars else []
+        found: np.ndarray | None = None
+        postings = []
+        for pair in _pairs(needle):
+            low = int(np.searchsorted(self._codes, pair, side="left"))
+            high = int(np.searchsorted(self._codes, pair, side="right"))
+            if low == high:
+                return []
+            postings.append(self._owners[low:high])
+        for posting in sorted(postings, key=len):
+            found = posting if found is None else np.intersect1d(found, posting, assume_unique=True)
+            if not len(found):
+                return []
+        assert found is not None
+        return [self._texts[int(n)] for n in found]
+
+    def contains(self, needle: str) -> bool:
+        """Whether ``needle`` occurs in one of the texts (or across the line break joining two)."""
+        if not needle or "\n" in needle:
+            return needle in "\n".join(self._texts)
+        return any(needle in text for text in self.holding(needle))
+
+    def search(self, needle: str, pattern: re.Pattern[str]) -> bool:
+        """Whether ``pattern``, which matches only where ``needle`` occurs, matches one of the texts."""
+        if not needle or "\n" in needle:
+            return pattern.search("\n".join(self._texts)) is not None
+        return any(pattern.search(text) for text in self.holding(needle))
+
+
+def _pairs(text: str) -> np.ndarray:
+    """The distinct character pairs of ``text``, each as one integer (code points fit in 21 bits)."""
+    if len(text) < 2:
+        return np.zeros(0, dtype=np.int64)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    return np.unique((points[:-1] << 21) | points[1:])

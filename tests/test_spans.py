@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmkb.bot.evidence import Vocabulary
 from crmkb.bot.knowledge import section_order
-from crmkb.bot.spans import ChunkSpans, top
+from crmkb.bot.spans import ChunkSpans, Substrings, top
 from crmkb.core.settings import get_settings
 from crmkb.ingest.catalog import load_catalog
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.pipeline import prepare
 from crmkb.ingest.sentences import sentence_units
+from crmkb.ingest.sparse import fold
 from tests.conftest import ARTICLES, KB
 
 
@@ -150,3 +153,48 @@ def test_the_knowledge_base_loads_its_lookups(tmp_path: Path) -> None:
         for s in {src for src, _ in knowledge.headings}
     }
     assert knowledge.section_order() == brute_section_order(chunks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text("ab-中\n", max_size=12), max_size=5),
+    st.lists(st.text("ab-中\n\ud800", max_size=4), max_size=8),
+)
+def test_a_substring_is_found_as_a_search_of_the_joined_texts_finds_it(
+    texts: list[str], needles: list[str]
+) -> None:
+    index = Substrings(texts)
+    joined = "\n".join(texts)
+    for needle in needles:
+        assert index.contains(needle) == (needle in joined)
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])")
+        assert index.search(needle, pattern) == (pattern.search(joined) is not None)
+
+
+def test_the_vocabulary_knows_what_the_real_articles_say() -> None:
+    texts = [path.read_text(encoding="utf-8") for path in ARTICLES]
+    vocabulary = Vocabulary(texts)
+    joined = "\n".join(texts).lower()
+    words = {joined[i : i + n] for i in range(0, len(joined), 97) for n in (1, 2, 3, 5)}
+    words |= {
+        "项目经理",
+        "供应商",
+        "个人信息保护法",
+        "salesforce",
+        "go-live",
+        "crm系统",
+        "上线\n",
+        "不存在的词",
+    }
+    latin = {fold(w) for w in re.findall(r"[a-z0-9]+", joined)}
+
+    def scanned(word: str) -> bool:  # Vocabulary.knows as it was, searching the joined text
+        if re.search(r"[\u3400-\u9fff]", word) or not re.search(r"[a-z0-9]", word):
+            return word in joined
+        if re.fullmatch(r"[a-z0-9]+", word):
+            return fold(word) in latin
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", joined) is not None
+
+    assert any(vocabulary.knows(w) for w in words) and not all(vocabulary.knows(w) for w in words)
+    for word in words:
+        assert vocabulary.knows(word) == scanned(word), word
