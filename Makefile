@@ -10,7 +10,7 @@ QUESTION ?= 实施顾问离开前企业要做好哪些收尾工作?
 # itself defaults to a per-user folder (README, Configuration).
 export CRMKB_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: run test check lint typecheck unit eval bench clean
+.PHONY: run test check lint typecheck unit eval bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -61,6 +61,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/answer_bench.py
 	$(BIN)/python bench/faq_bench.py
+
+# Optional and long (about 10 minutes to 30,000 chunks on 2 cores; SIZES=1000,10000,30000,100000 for more):
+# how cold load, answer latency and memory grow with the KB, beside the old load path.
+SIZES ?= 1000,10000,30000
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale_bench.py --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) .data

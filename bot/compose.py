@@ -218,11 +218,11 @@ class Composer:
         text = self.knowledge.documents[item.source].text
         line_end = text.find("\n", item.start)
         line_end = len(text) if line_end < 0 else line_end
+        units = self.knowledge.sentences.units
         quotes = [
             Quote(unit.source, unit.start, unit.end, item.section, item.score, item.dense, item.terms)
-            for unit in self.knowledge.sentences.units
-            if unit.source == item.source
-            and item.start <= unit.start
+            for unit in (units[i] for i in self.knowledge.source_sentences.get(item.source, []))
+            if item.start <= unit.start
             and unit.end <= line_end
             and not _within((unit.source, unit.start, unit.end), exclude)
         ]
@@ -326,7 +326,7 @@ class Composer:
         line_end = text.find("\n", after)
         if line_end < 0 or text[after:line_end].strip():
             return []
-        headings = {s for (src, _), (s, _) in self.knowledge.headings.items() if src == source}
+        headings = {s for s, _ in self.knowledge.source_headings.get(source, {}).values()}
         lines: list[tuple[int, int]] = []
         pos = line_end + 1
         numbered: bool | None = None
@@ -359,7 +359,7 @@ class Composer:
         """The list in the section, each item's first sentence under the sentence that leads it: the
         section's numbered items (1、2、3…) or else the lines after a lead-in ("…如下:")."""
         units = self.knowledge.sentences.units
-        in_section = [i for i, u in enumerate(units) if u.source == key[0] and self.key(i) == key]
+        in_section = [i for i in self.knowledge.source_sentences.get(key[0], []) if self.key(i) == key]
         if not in_section:
             return []
         best = next(s for s in scored if self.key(s.index) == key)
@@ -516,7 +516,7 @@ class Composer:
     def _headed(self, source: str, ask: Ask) -> bool:
         """Whether a heading of the article names part of what is asked."""
         content = _content(ask).terms
-        headings = [section for (src, section) in self.knowledge.headings if src == source]
+        headings = self.knowledge.source_headings.get(source, {})
         return any(term in heading.lower() for heading in headings for term in content)
 
     def _outline(self, scored: list[Scored], first: SectionKey, best: Scored) -> list[Quote]:
@@ -527,8 +527,9 @@ class Composer:
         heads = self._heads(source)
         starts = {start for _, (start, _) in heads}
         units = self.knowledge.sentences.units
-        for index, unit in enumerate(units):
-            if unit.source == source and _FOLLOWING.search(unit.text) and (count := count_asked(unit.text)):
+        for index in self.knowledge.source_sentences.get(source, []):
+            unit = units[index]
+            if _FOLLOWING.search(unit.text) and (count := count_asked(unit.text)):
                 announced = self._announced([replace(best, index=index)], count)
                 if announced and all(q.start in starts for q in announced[1:]):
                     return announced

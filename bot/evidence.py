@@ -16,6 +16,7 @@ from functools import cache
 
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language
+from crmkb.bot.spans import Substrings
 from crmkb.ingest.sparse import STOPWORDS, fold
 
 # Words every CRM question shares; they say nothing about which guidance is wanted.
@@ -286,18 +287,19 @@ class Vocabulary:
     """Which words the knowledge base uses at all."""
 
     def __init__(self, texts: list[str]) -> None:
-        self._text = "\n".join(texts).lower()
-        self._latin = {fold(w) for w in re.findall(r"[a-z0-9]+", self._text)}
+        lowered = [text.lower() for text in texts]
+        self._texts = Substrings(lowered)
+        self._latin = {fold(w) for text in lowered for w in re.findall(r"[a-z0-9]+", text)}
 
     def knows(self, word: str) -> bool:
         """Chinese is matched anywhere in the text; Latin script as whole words, any inflection ("SAP" is
         not known because "disappear" is, "sandboxes" is because "sandbox" is)."""
         word = word.lower()
         if re.search(r"[\u3400-\u9fff]", word) or not re.search(r"[a-z0-9]", word):
-            return word in self._text
+            return self._texts.contains(word)
         if re.fullmatch(r"[a-z0-9]+", word):
             return fold(word) in self._latin
-        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", self._text) is not None
+        return self._texts.search(word, re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])"))
 
     def form(self, word: str) -> str | None:
         """``word`` as a term that finds the knowledge base's spelling of it (its uninflected stem, which

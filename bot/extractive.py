@@ -31,6 +31,7 @@ from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.spans import top
 from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.normalise import normalise_question
@@ -211,7 +212,7 @@ class ExtractiveAnswerer:
         under its headings) and the question's terms found in its section heading count too, so the first
         sentence under "分析而不是责备" answers "失败后第一步做什么" though it shares no word with it."""
         all_dense = self.knowledge.sentences.vectors @ query
-        rank_of: dict[int, int] = {int(i): len(hits) for i in np.argsort(-all_dense)[:SENTENCE_CANDIDATES]}
+        rank_of: dict[int, int] = {int(i): len(hits) for i in top(all_dense, SENTENCE_CANDIDATES)}
         context_of: dict[int, float] = {}
         for rank, hit in enumerate(hits):
             for i in self.knowledge.chunk_sentences.get(hit.chunk.id, []):
@@ -219,14 +220,14 @@ class ExtractiveAnswerer:
                 context_of[i] = max(context_of.get(i, 0.0), _scaled(hit.dense))
         units = self.knowledge.sentences.units
         chunks = self.knowledge.chunks
-        titles = {source: document.title for source, document in self.knowledge.documents.items()}
+        documents = self.knowledge.documents
         scored = []
         for i, rank in rank_of.items():
             dense = float(all_dense[i])
             terms = coverage(ask, units[i].text)
             source = units[i].source
             heading_terms = coverage(
-                ask, f"{titles[source]} {chunks[units[i].chunk_id].section} {units[i].text}"
+                ask, f"{documents[source].title} {chunks[units[i].chunk_id].section} {units[i].text}"
             )
             score = (
                 DENSE_WEIGHT * _scaled(dense)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from crmkb.bot.glossary import Glossary
+from crmkb.bot.spans import ChunkSpans
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import english_section
 from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
 from crmkb.ingest.index import PublishedIndex, Version
 from crmkb.ingest.sentences import SentenceTable
-from crmkb.ingest.sparse import SparseIndex, tokenize
+from crmkb.ingest.sparse import SparseIndex
 
 SectionKey = tuple[str, str]  # (source, section)
 
@@ -26,19 +28,34 @@ class Knowledge:
     sparse: SparseIndex
     documents: dict[str, StoredDocument]
     sentences: SentenceTable
-    sentence_tokens: list[frozenset[str]]
     chunk_sentences: dict[str, list[int]]
     glossary: Glossary
     headings: dict[SectionKey, tuple[int, int]]  # the heading lines right above each section, as a span
+    # Per-document views of the above, so that answering reads one document, never the whole knowledge base.
+    spans: ChunkSpans
+    source_sentences: dict[str, list[int]]  # each document's sentence indexes, in order
+    source_headings: dict[str, dict[str, tuple[int, int]]]  # each document's headings by section
+    sections: dict[str, list[str]]  # each document's sections in reading order
 
     @classmethod
     def load(cls, index: PublishedIndex, glossary: Glossary) -> Knowledge:
         """What the bot reads from one published version, with the lookups answering needs built once."""
         chunks = {c.id: c for c in index.chunks}
+        spans = ChunkSpans(chunks.values())
         by_chunk: dict[str, list[int]] = {}
+        by_source: dict[str, list[int]] = {}
         for i, unit in enumerate(index.sentences.units):
-            for chunk in _containing(chunks, unit.source, unit.start, unit.end):
+            by_source.setdefault(unit.source, []).append(i)
+            for chunk in spans.containing(unit.source, unit.start, unit.end):
                 by_chunk.setdefault(chunk, []).append(i)
+        headings = {
+            key: span
+            for source, document in index.documents.items()
+            for key, span in heading_spans(source, document.text, document.title).items()
+        }
+        by_heading: dict[str, dict[str, tuple[int, int]]] = {}
+        for (source, section), span in headings.items():
+            by_heading.setdefault(source, {})[section] = span
         return cls(
             version=index.version,
             index=index,
@@ -47,30 +64,22 @@ class Knowledge:
             sparse=index.sparse,
             documents=index.documents,
             sentences=index.sentences,
-            sentence_tokens=[frozenset(tokenize(u.text)) for u in index.sentences.units],
             chunk_sentences=by_chunk,
             glossary=glossary,
-            headings={
-                key: span
-                for source, document in index.documents.items()
-                for key, span in heading_spans(source, document.text, document.title).items()
-            },
+            headings=headings,
+            spans=spans,
+            source_sentences=by_source,
+            source_headings=by_heading,
+            sections=section_order(chunks.values()),
         )
 
     def section_order(self) -> dict[str, list[str]]:
-        """Each document's sections in reading order."""
-        order: dict[str, list[str]] = {}
-        for chunk in sorted(self.chunks.values(), key=lambda c: (c.source, c.start)):
-            sections = order.setdefault(chunk.source, [])
-            if chunk.section not in sections:
-                sections.append(chunk.section)
-        return order
+        """Each document's sections in reading order (built at load; not to be changed)."""
+        return self.sections
 
     def section_at(self, source: str, offset: int) -> str:
         """The section of ``source`` that the character at ``offset`` is in ("" outside every chunk)."""
-        return next(
-            (c.section for c in self.chunks.values() if c.source == source and c.start <= offset < c.end), ""
-        )
+        return self.spans.section_at(source, offset)
 
     def english(self, source: str, section: str) -> tuple[str, str]:
         """The catalog's English titles of a document and of one of its sections ("" where it has none)."""
@@ -103,5 +112,12 @@ def heading_spans(source: str, text: str, title: str) -> dict[SectionKey, tuple[
     return spans
 
 
-def _containing(chunks: dict[str, Chunk], source: str, start: int, end: int) -> list[str]:
-    return [c.id for c in chunks.values() if c.source == source and c.start <= start and end <= c.end]
+def section_order(chunks: Iterable[Chunk]) -> dict[str, list[str]]:
+    """Each document's sections in the order its chunks read them."""
+    order: dict[str, list[str]] = {}
+    seen: set[SectionKey] = set()
+    for chunk in sorted(chunks, key=lambda c: (c.source, c.start)):
+        if (chunk.source, chunk.section) not in seen:
+            seen.add((chunk.source, chunk.section))
+            order.setdefault(chunk.source, []).append(chunk.section)
+    return order

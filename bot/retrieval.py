@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.spans import top
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
@@ -41,8 +41,7 @@ def retrieve(
     n = min(CANDIDATES, len(knowledge.chunks))
     dense = knowledge.index.nearest(query_vector, n)
     scores = knowledge.sparse.scores(keyword_query)
-    top = np.argsort(-scores)[:n]
-    sparse = {knowledge.sparse_ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+    sparse = {knowledge.sparse_ids[i]: float(scores[i]) for i in top(scores, n) if scores[i] > 0}
 
     fused: dict[str, float] = {}
     if fusion == "rrf":
