@@ -58,7 +58,7 @@ class CachedHash(HashEmbeddings):
     answering, not embedding."""
 
     def embed_query(self, text: str) -> list[float]:
-        return self._recall(text, super().embed_query)
+        return self.remembered(text, super().embed_query)
 
 
 def embedder() -> CachedHash:
