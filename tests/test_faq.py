@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
@@ -23,7 +23,6 @@ from crmkb.faq.formats import NOT_COVERED_TITLE
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
 from crmkb.web.app import create_app
-from crmkb.web.loopback import serving
 from tests.conftest import ARTICLES, KB
 from tests.support.cli import invoke, run_crmkb, services_for
 
@@ -396,15 +395,15 @@ def test_unknown_format_and_unwritable_path(services: Services, questions: Path,
 
 
 @pytest.fixture(scope="module")
-def base_url(real_bot: Bot) -> Iterator[str]:
+def api(real_bot: Bot) -> Iterator[TestClient]:
     settings = real_bot.settings.model_copy(update={"server": ServerSettings(rate_limit=0)})
-    with serving(create_app(settings, bot=real_bot)) as url:
-        yield url
+    with TestClient(create_app(settings, bot=real_bot)) as client:
+        yield client
 
 
-def test_faq_endpoint_and_page(base_url: str) -> None:
-    response = httpx.post(
-        f"{base_url}/api/faq",
+def test_faq_endpoint_and_page(api: TestClient) -> None:
+    response = api.post(
+        "/api/faq",
         json={"questions": [*QUESTIONS[:4], "今天北京天气怎么样?"], "format": "csv"},
         timeout=60,
     )
@@ -421,7 +420,7 @@ def test_faq_endpoint_and_page(base_url: str) -> None:
             assert c["kind_label"] == {"best-practice": "最佳实践", "failure-case": "失败案例"}[c["kind"]]
     assert body["filename"] == "faq.csv" and body["content"].startswith("\ufeff")  # Excel reads it as UTF-8
     assert list(csv.DictReader(io.StringIO(body["content"].removeprefix("\ufeff"), newline="")))
-    assert httpx.post(f"{base_url}/api/faq", json={"questions": []}).status_code == 422
-    assert httpx.post(f"{base_url}/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
-    page = httpx.get(f"{base_url}/faq")
+    assert api.post("/api/faq", json={"questions": []}).status_code == 422
+    assert api.post("/api/faq", json={"questions": ["x"], "format": "pdf"}).status_code == 422
+    page = api.get("/faq")
     assert page.status_code == 200 and 'data-testid="faq-build"' in page.text and "innerHTML" not in page.text
