@@ -30,7 +30,8 @@ def test_ask_contract(client: TestClient) -> None:
     assert body["answerable"] is True and body["language"] == "zh-Hans" and body["mode"] == "extractive"
     citation = body["citations"][0]
     assert set(citation) == {"n", "source", "title", "section", "kind", "quote", "start", "end", "score",
-                             "title_en", "section_en"}  # fmt: skip
+                             "title_en", "section_en", "label", "kind_label"}  # fmt: skip
+    assert citation["label"] == f"{citation['title']} › {citation['section']}" and citation["kind_label"]
     assert f"[{citation['n']}]" in body["answer"]
 
 
