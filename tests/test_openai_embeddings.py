@@ -33,6 +33,7 @@ def endpoint() -> Iterator[tuple[str, EmbeddingServer]]:
 @pytest.fixture
 def server(endpoint: tuple[str, EmbeddingServer]) -> EmbeddingServer:
     endpoint[1].requests.clear()
+    endpoint[1].keys.clear()
     endpoint[1].most_in_flight = 0
     endpoint[1].broken = False
     return endpoint[1]
@@ -84,6 +85,27 @@ def test_unprefixed_model_sends_plain_text(
     embeddings.embed_passages(["实施顾问"])
     embeddings.embed_query("谁来实施")
     assert server.inputs() == ["实施顾问", "谁来实施"]
+
+
+def test_configured_by_environment_sends_the_key_and_never_tokenizes(
+    endpoint: tuple[str, EmbeddingServer], server: EmbeddingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tiktoken.registry
+
+    for name, value in {"BACKEND": "openai", "BASE_URL": endpoint[0] + "/", "MODEL": "BAAI/bge-m3",
+                        "API_KEY": "sk-local", "E5_PREFIXES": "true", "DIMENSION": "64"}.items():  # fmt: skip
+        monkeypatch.setenv(f"CRMKB_EMBEDDING_{name}", value)
+    server.model = "BAAI/bge-m3"
+    try:
+        loaded = set(tiktoken.registry.ENCODINGS)
+        embeddings = make_embeddings(get_settings().embedding)
+        embeddings.embed_passages(["实施顾问离开前"])
+        assert embeddings.name == "openai/BAAI/bge-m3+e5"
+        assert server.inputs() == ["passage: 实施顾问离开前"]  # the width was given: no probe
+        assert server.keys == ["Bearer sk-local"]
+        assert set(tiktoken.registry.ENCODINGS) == loaded
+    finally:
+        server.model = E5
 
 
 def test_settings_are_checked_without_touching_the_network() -> None:

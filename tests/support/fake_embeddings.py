@@ -3,7 +3,7 @@
 It wraps the ``hash`` embedder, so retrieval over what it embeds works as with that backend. Like an e5
 model it reads the "query: " / "passage: " prefixes rather than embedding them as text, and like many
 servers it returns vectors that are not unit length, so the client must normalise. Every request is
-recorded; a model it does not serve is a 404, as vLLM answers; ``broken`` makes replies malformed.
+recorded (with the key it came with); a model it does not serve is a 404, as vLLM answers; ``broken`` makes replies malformed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from crmkb.ingest.embeddings import HashEmbeddings
@@ -26,6 +26,7 @@ class EmbeddingServer:
     dimension: int = 64
     broken: bool = False
     requests: list[dict[str, object]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
     in_flight: int = 0
     most_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,9 +42,10 @@ def make_app(server: EmbeddingServer) -> FastAPI:
 
     # A plain def runs in the thread pool, so concurrent requests overlap and ``most_in_flight`` shows it.
     @app.post("/v1/embeddings")
-    def embeddings(body: dict[str, object]) -> Response:
+    def embeddings(body: dict[str, object], request: Request) -> Response:
         with server._lock:
             server.requests.append(body)
+            server.keys.append(request.headers.get("authorization", ""))
             server.in_flight += 1
             server.most_in_flight = max(server.most_in_flight, server.in_flight)
         try:
