@@ -7,13 +7,16 @@ import inspect
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from crmkb.bot.service import Bot
 from crmkb.core.errors import Unavailable, UserError, described
 from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.index import IndexMissing
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import StoreUnavailable
+from crmkb.web.app import create_app
 from tests.test_layers import modules
 
 # Control flow inside one module, never raised to a channel: a file ingest skips (its reason goes into the
@@ -65,3 +68,15 @@ def test_an_unavailable_part_is_logged_with_its_cause_on_one_line() -> None:
     assert line == (
         "cannot open the Chroma store at http://db:8000: refused <- ConnectionRefusedError: [Errno 111] Connection refused"
     )
+
+
+def test_a_broken_admin_file_is_a_part_unavailable_to_the_asker(settings: Settings) -> None:
+    """A malformed kb/glossary.toml is the admin's to fix: the asker gets a 503 that names it, not a 422
+    that blames the question."""
+    embeddings = HashEmbeddings()
+    run_ingest(settings, embeddings=embeddings)
+    (settings.kb_dir / "glossary.toml").write_text("[synonyms\n", encoding="utf-8")
+    with TestClient(create_app(settings, bot=Bot(settings, embeddings=embeddings))) as client:
+        response = client.post("/api/ask", json={"question": "上线前要准备什么?"})
+    assert response.status_code == 503
+    assert "glossary.toml" in response.json()["detail"]
