@@ -21,13 +21,8 @@ SectionKey = tuple[str, str]  # (source, section)
 
 @dataclass
 class Knowledge:
-    version: Version
-    index: PublishedIndex  # dense search, and whether the store still holds the version
+    index: PublishedIndex  # what was read from the version; also dense search, and whether the store holds it
     chunks: dict[str, Chunk]
-    sparse_ids: list[str]
-    sparse: SparseIndex
-    documents: dict[str, StoredDocument]
-    sentences: SentenceTable
     chunk_sentences: dict[str, list[int]]
     glossary: Glossary
     headings: dict[SectionKey, tuple[int, int]]  # the heading lines right above each section, as a span
@@ -57,13 +52,8 @@ class Knowledge:
         for (source, section), span in headings.items():
             by_heading.setdefault(source, {})[section] = span
         return cls(
-            version=index.version,
             index=index,
             chunks=chunks,
-            sparse_ids=index.sparse_ids,
-            sparse=index.sparse,
-            documents=index.documents,
-            sentences=index.sentences,
             chunk_sentences=by_chunk,
             glossary=glossary,
             headings=headings,
@@ -72,6 +62,26 @@ class Knowledge:
             source_headings=by_heading,
             sections=section_order(chunks.values()),
         )
+
+    @property
+    def version(self) -> Version:
+        return self.index.version
+
+    @property
+    def documents(self) -> dict[str, StoredDocument]:
+        return self.index.documents
+
+    @property
+    def sentences(self) -> SentenceTable:
+        return self.index.sentences
+
+    @property
+    def sparse(self) -> SparseIndex:
+        return self.index.sparse
+
+    @property
+    def sparse_ids(self) -> list[str]:
+        return self.index.sparse_ids
 
     def section_order(self) -> dict[str, list[str]]:
         """Each document's sections in reading order (built at load; not to be changed)."""
