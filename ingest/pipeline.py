@@ -313,7 +313,12 @@ class Plan:
     known_sentences: dict[str, np.ndarray]  # sentence vectors the active version already has, by key
     current: Version | None  # the active version when it already holds exactly this content
     damage: list[str]  # what is wrong with the active version's files
-    needed: bool  # False: nothing could be ingested, or the index is already up to date
+
+    @property
+    def needed(self) -> bool:
+        """False when nothing could be ingested (the index stays exactly as it was), or the index is already
+        up to date and its files are whole."""
+        return bool(self.records) and (self.current is None or bool(self.damage))
 
 
 @dataclass(frozen=True)
@@ -377,28 +382,24 @@ def plan(
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 
-    # Not needed: nothing could be ingested (the index stays exactly as it was), or it is up to date.
-    needed = bool(new_records or kept) and (current is None or bool(damage))
-    documents = [p.document for p in prepared.values()]
-    if needed and active is not None and kept_sources and not damage:
-        previous = artifacts.read_documents(settings.data_dir, active.name)
-        documents += [previous[s] for s in sorted(kept_sources) if s in previous]
-    known = (
-        {}
-        if not needed or rebuild or active is None or damage
-        else artifacts.read_sentence_vectors(settings.data_dir, active.name)
-    )
-    return Plan(
+    planned = Plan(
         report=report,
         records=[r for r, _ in kept] + new_records,
         stored={r.id: v for r, v in kept} | reuse,
         to_embed=to_embed,
-        documents=documents,
-        known_sentences=known,
+        documents=[p.document for p in prepared.values()],
+        known_sentences={},
         current=current,
         damage=damage,
-        needed=needed,
     )
+    # What the active version can lend the new one, read only when there is a new one to write.
+    if planned.needed and active is not None and not damage:
+        if kept_sources:
+            previous = artifacts.read_documents(settings.data_dir, active.name)
+            planned.documents += [previous[s] for s in sorted(kept_sources) if s in previous]
+        if not rebuild:
+            planned.known_sentences = artifacts.read_sentence_vectors(settings.data_dir, active.name)
+    return planned
 
 
 def embed(planned: Plan, embeddings: IdentifiedEmbeddings, progress: Progress | None = None) -> Embedded:
