@@ -7,13 +7,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crmkb.core.errors import UserError
+from crmkb.core.errors import Unavailable
 
 GLOSSARY_FILE = "glossary.toml"
 
 
-class GlossaryError(UserError):
-    """kb/glossary.toml cannot be used; the message says where and why."""
+class GlossaryError(Unavailable):
+    """kb/glossary.toml cannot be used; the message says where and why. It is read when the index loads, so
+    to an asker it is a part unavailable until an admin fixes it, not a fault in the question."""
 
 
 # English inflections tried, in order, when a word is not in the glossary as written (rescuing → rescue).

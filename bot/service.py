@@ -19,11 +19,11 @@ from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.curated import CuratedAnswers
 from crmkb.bot.extractive import ExtractiveAnswerer
-from crmkb.bot.glossary import Glossary, GlossaryError
+from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.llm import LLMAnswerer, make_chat_model
 from crmkb.bot.schemas import Answer, Mode
-from crmkb.core.errors import Unavailable, UserError, first_line
+from crmkb.core.errors import UserError, first_line
 from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from crmkb.ingest.index import IndexMissing, IndexStore, make_store
@@ -31,11 +31,6 @@ from crmkb.ingest.index import IndexMissing, IndexStore, make_store
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY = 5  # earlier questions of a conversation that are read
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
-
-
-class KnowledgeUnavailable(Unavailable):
-    """What the answers are read with cannot be loaded (kb/glossary.toml is malformed): not the asker's
-    fault, and nothing can be answered until an admin fixes it."""
 
 
 class QuestionError(UserError):
@@ -126,11 +121,7 @@ class Bot:
     def _build(self) -> ExtractiveAnswerer:
         try:
             index = self.index_store.open(self.embeddings)
-            try:
-                glossary = Glossary.load(self.settings.kb_dir)
-            except GlossaryError as exc:
-                raise KnowledgeUnavailable(f"the knowledge base cannot be loaded: {exc}") from exc
-            knowledge = Knowledge.load(index, glossary)
+            knowledge = Knowledge.load(index, Glossary.load(self.settings.kb_dir))
         except Exception as exc:
             self.load_error = first_line(exc)
             raise
