@@ -16,8 +16,10 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         "list",
         re.compile(
             rf"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|{_LIST_REQUEST}|"
-            r"哪\s*[\d一二三四五六七八九十两]+\s*[个项步点种条类大]|"
+            # "哪三件事", "哪 2 个环节": which N (not one) of something, whatever the measure word
+            r"哪\s*(\d+|[两二三四五六七八九十][一二三四五六七八九十]*)\s*[\u4e00-\u9fff]|"
             r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
+            r"\b(which|what) (two|three|four|five|six|seven|eight|nine|ten|\d{1,2}|several)\b|"
             r"\b(list|steps|phases|stages|checklist)\b",
             re.IGNORECASE,
         ),
