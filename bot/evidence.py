@@ -37,9 +37,14 @@ ANSWER_KINDS = frozenset(
 _NAME_FLAGS = frozenset({"eng", "ns", "nt", "nz", "nrt"})
 _FUNCTION_FLAGS = frozenset({"r", "d", "f", "c", "p", "df"})
 # Names jieba does not tag: a law (…法, …条例), a title in 《》, a versioned product ("Dynamics 365",
-# "ISO 27001"), but not a numbered step or phase ("Step 2") or a quarter ("Q3"), which count, and name nothing.
+# "ISO 27001", "S/4HANA", "R/3", "5G"), but not a numbered step or phase ("Step 2"), a quarter ("Q3") or an
+# ordinal ("2nd"), which count, and name nothing.
 _LAW = re.compile(r"..(法|法规|条例|法案)$")
-_NAMED = re.compile(r"《[^》]{1,30}》|(?<![A-Za-z])[A-Z][A-Za-z\-]*\s?\d+(\.\d+)*\b")
+_NAMED = re.compile(
+    r"《[^》]{1,30}》|(?<![A-Za-z])[A-Z][A-Za-z\-]*\s?\d+(\.\d+)*\b|"
+    r"(?<![A-Za-z0-9])[A-Za-z]+/\d+[A-Za-z]*\b|(?<![A-Za-z0-9/])\d+[A-Za-z]{1,}\b"
+)
+_ORDINAL_SUFFIX = re.compile(r"\d+(st|nd|rd|th|[kmbx%])", re.IGNORECASE)
 _COUNTING = re.compile(
     r"^(step|phase|stage|part|top|item|point|chapter|section|no|number|q|h|fy)(\b|(?=\d))", re.IGNORECASE
 )
@@ -280,7 +285,7 @@ def merged(ask: Ask, topic: Ask) -> Ask:
 
 def _named(question: str) -> list[str]:
     found = (m.group(0).strip().lower() for m in _NAMED.finditer(question))
-    return [name for name in found if not _COUNTING.match(name)]
+    return [name for name in found if not _COUNTING.match(name) and not _ORDINAL_SUFFIX.fullmatch(name)]
 
 
 class Vocabulary:
