@@ -109,6 +109,12 @@ class Composer:
         if kind == "list":
             listed = (
                 (self._announced(scored, count) if count else [])
+                # "哪三件事?" when the best article has exactly three sections asks for those sections
+                or (
+                    self._outline(scored, first, best)
+                    if count and len(self._heads(first[0])) == count
+                    else []
+                )
                 or self._list(first, scored)
                 or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
             )

@@ -266,10 +266,7 @@ class ExtractiveAnswerer:
         documents = self.knowledge.documents
         text = " ".join(documents[c.source].text[c.start : c.end] for c in chosen)
         # a quote is read under its article's title and its section's heading, as the asker reads it
-        headed = " ".join(
-            f"{documents[c.source].title} {c.section} {documents[c.source].text[c.start : c.end]}"
-            for c in chosen
-        )
+        headed = " ".join(f"{documents[c.source].title} {self._stands_for(c)}" for c in chosen)
         # a list answers how many items there are ("列出了几个原则?") by giving them
         if known.wants_quantity and kind != "list" and not has_quantity(text):
             return "asks for a figure the evidence does not give"
@@ -289,6 +286,14 @@ class ExtractiveAnswerer:
         if coverage(known, headed) < self.settings.min_coverage and best_dense < self.settings.strong_dense:
             return "evidence does not cover what is asked"
         return None
+
+    def _stands_for(self, quote: Quote) -> str:
+        """What a quote says to its reader: a sentence, read under its section's heading; a quoted heading
+        (an outline's item, a section's stated guidance) stands for its whole section, which its citation
+        opens."""
+        if self.knowledge.headings.get((quote.source, quote.section)) == (quote.start, quote.end):
+            return self.knowledge.section_body(quote.source, quote.section)
+        return f"{quote.section} {self._quoted(quote)}"
 
     def _citation(self, n: int, quote: Quote) -> Citation:
         document = self.knowledge.documents[quote.source]

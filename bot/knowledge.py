@@ -91,6 +91,14 @@ class Knowledge:
         """The section of ``source`` that the character at ``offset`` is in ("" outside every chunk)."""
         return self.spans.section_at(source, offset)
 
+    def section_body(self, source: str, section: str) -> str:
+        """The text a section heading stands for: from the heading to the next heading of its document."""
+        span = self.headings.get((source, section))
+        if span is None:
+            return ""
+        starts = [start for start, _ in self.source_headings.get(source, {}).values() if start > span[0]]
+        return self.documents[source].text[span[0] : min(starts, default=None)]
+
     def english(self, source: str, section: str) -> tuple[str, str]:
         """The catalog's English titles of a document and of one of its sections ("" where it has none)."""
         document = self.documents.get(source)

@@ -352,6 +352,10 @@ def test_a_quote_takes_the_next_sentence_when_that_answers(
         ("挽救失败项目要走哪8步?", "list"),
         ("帮我列一下收尾要检查的事", "list"),
         ("哪个部门负责维护?", "other"),  # one thing asked for, not a list
+        ("顾问走之前要检查哪三件事?", "list"),  # which N of something, whatever the measure word
+        ("哪一件最要紧?", "other"),
+        ("Which three things should we check?", "list"),
+        ("what 2 risks matter most?", "list"),
         # colloquial why: the cause is asked for, not a how
         ("为啥老板不肯批预算?", "why"),
         ("系统咋会越用越慢?", "why"),
@@ -375,6 +379,10 @@ def test_the_form_of_a_question(question: str, kind: str) -> None:
         ("Our CEO wants it live by Q3, is that realistic?", ()),
         ("How do I convince my Director that training matters?", ()),
         ("Should we pick Zoho or HubSpot?", ("zoho", "hubspot")),
+        # a product named with letters and digits, but not an ordinal or an amount
+        ("How do we move from SAP R/3 to S/4HANA?", ("sap", "r/3", "s/4hana")),
+        ("Is 5G coverage a risk for the mobile rollout?", ("5g",)),
+        ("Can you say more on the 2nd one for our 100k contacts?", ()),
     ],
 )
 def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -> None:
@@ -470,6 +478,18 @@ def test_a_list_question_that_names_the_count_gets_the_list_the_article_announce
     assert len(eight.citations) == 9 and "8个基本步骤" in eight.citations[0].quote
     assert eight.citations[1].quote.startswith("分析而不是责备")
     assert "底线" not in {c.section for c in eight.citations}  # the conclusion is not a ninth step
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["实施顾问离开前要检查哪三件事?", "What are the 3 checks before the consultant leaves?"],
+)
+def test_a_count_that_matches_an_articles_parts_gets_those_parts(real_bot: Bot, question: str) -> None:
+    """No sentence announces the three checks; the close-out article has exactly three parts. The English
+    question names neither 检查 nor 收尾: its quoted headings are judged by the sections they stand for."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
 
 
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
