@@ -48,6 +48,12 @@ class IngestSettings(BaseModel):
         default=False,
         description="Ingest links in kb/ (or a folder given to ingest) that point outside it. Off: skipped.",
     )
+    cache: bool = Field(
+        default=True,
+        description="Keep every passage vector (by model and text) and BM25 tokens in "
+        "<data dir>/ingest-cache.sqlite3 as they are made, so a killed ingest resumes where it stopped and "
+        "a re-ingest embeds only new text. Delete the file to clear it.",
+    )
     retired_grace_s: float = Field(
         default=600.0,
         ge=0,
