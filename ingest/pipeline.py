@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 
 from crmkb.core.settings import Settings
-from crmkb.ingest import artifacts
+from crmkb.ingest import artifacts, unchanged
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.cache import CACHE_FILE, IngestCache, text_key
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from crmkb.ingest.index import IndexStore, make_store
+from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
@@ -165,6 +165,7 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         original_length=len(loaded.text),
         title_en=(entry.title_en or "") if entry else "",
         sections_en=dict(entry.sections_en) if entry else {},
+        prepared_with=unchanged.fingerprint(settings.ingest, entry),
     )
     spans = chunk_document(
         cleaned.text,
@@ -217,9 +218,11 @@ def _prepare_all(
     catalog: dict[str, CatalogEntry],
     report: IngestReport,
     progress: Progress | None,
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]],
 ) -> tuple[dict[str, Prepared], set[str]]:
-    """Every file under ``scopes`` loaded, cleaned and chunked, keyed by document id; plus the paths that
-    failed (recorded in ``report.skipped`` with their reasons)."""
+    """Every file under ``scopes`` loaded, cleaned and chunked (or taken over from ``previous``, the
+    active version's documents and chunks by path, when unchanged), keyed by document id; plus the paths
+    that failed (recorded in ``report.skipped`` with their reasons)."""
     kb_dir = settings.kb_dir
     files, report.skipped = discover(scopes, kb_dir, follow_links_out=settings.ingest.follow_links_out)
     prepared: dict[str, Prepared] = {}
@@ -229,7 +232,9 @@ def _prepare_all(
         if progress:
             progress("reading", n, len(files))
         try:
-            item = prepare(path, kb_dir=kb_dir, catalog=catalog, settings=settings)
+            item = _taken_over(path, name, catalog, settings, previous) or prepare(
+                path, kb_dir=kb_dir, catalog=catalog, settings=settings
+            )
         except SkipFile as exc:
             report.skipped.append(Skipped(name, str(exc)))
             failed_paths.add(name)
@@ -242,6 +247,22 @@ def _prepare_all(
         report.cleaning.update(item.cleaning)
         report.warnings.extend(item.warnings)
     return prepared, failed_paths
+
+
+def _taken_over(
+    path: Path, name: str, catalog: dict[str, CatalogEntry], settings: Settings,
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]],
+) -> Prepared | None:  # fmt: skip
+    if name not in previous:
+        return None
+    entry = catalog.get(path.name)
+    stamp = unchanged.fingerprint(settings.ingest, entry)
+    found = unchanged.take_over(path, *previous[name], stamp, int(settings.ingest.max_file_mb * 2**20))
+    if found is None:
+        return None
+    document, chunks, removed = found
+    warnings = unknown_sections(path.name, entry, (c.section for c in chunks)) if entry else []
+    return Prepared(document, chunks, removed, warnings)
 
 
 def run_ingest(
@@ -364,20 +385,30 @@ def plan(
     report = IngestReport()
     catalog = load_catalog(kb_dir)
 
-    prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress)
-
     vectors = store.vectors
     active = vectors.active()
     damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
     if active is not None and not rebuild:
         vectors.check_embedder(active, embeddings.name, embeddings.dimension)
+    stored = list(vectors.records(active, with_embeddings=True)) if active is not None else []
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
+    if active is not None and not damage and not rebuild:  # documents that may be taken over unread
+        by_path: dict[str, list[Chunk]] = {}
+        for record, _ in stored:
+            by_path.setdefault(str(record.metadata.get("path", "")), []).append(
+                chunk_from_store(record.id, record.text, record.metadata)
+            )
+        for document in artifacts.read_documents(settings.data_dir, active.name).values():
+            previous[document.path] = (document, by_path.get(document.path, []))
+
+    prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress, previous)
 
     # What the active version holds, split into what this run may reuse or remove (``old``) and what it
     # carries over untouched (``kept``: outside the paths given, or a file that failed to load this time).
     old: dict[str, tuple[Record, Any]] = {}
     kept: list[tuple[Record, Any]] = []
     if active is not None:
-        for record, vector in vectors.records(active, with_embeddings=True):
+        for record, vector in stored:
             stored_path = str(record.metadata.get("path", ""))
             source = str(record.metadata.get("source", ""))
             untouched = not _in_scope(stored_path, scopes, kb_dir) or stored_path in failed_paths
@@ -415,8 +446,8 @@ def plan(
     # What the active version can lend the new one, read only when there is a new one to write.
     if planned.needed and active is not None and not damage:
         if kept_sources:
-            previous = artifacts.read_documents(settings.data_dir, active.name)
-            planned.documents += [previous[s] for s in sorted(kept_sources) if s in previous]
+            lent = artifacts.read_documents(settings.data_dir, active.name)
+            planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_vectors(settings.data_dir, active.name)
     return planned
