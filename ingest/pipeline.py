@@ -392,7 +392,7 @@ def plan(
         vectors.check_embedder(active, embeddings.name, embeddings.dimension)
     stored = list(vectors.records(active, with_embeddings=True)) if active is not None else []
     previous: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
-    if active is not None and not damage and not rebuild:  # documents that may be taken over unread
+    if active is not None and not damage and not rebuild and settings.ingest.cache:  # taken over unread
         by_path: dict[str, list[Chunk]] = {}
         for record, _ in stored:
             by_path.setdefault(str(record.metadata.get("path", "")), []).append(
