@@ -42,6 +42,9 @@ class StoredDocument:
     # written before they existed, hence the defaults.
     title_en: str = ""
     sections_en: dict[str, str] = field(default_factory=dict)
+    # What shaped the text and chunks besides the file (``unchanged.fingerprint``): a later ingest takes
+    # the document over unread while it matches. Empty in versions written before it existed.
+    prepared_with: str = ""
 
     @classmethod
     def from_tracked(cls, tracked: Tracked, **fields: object) -> StoredDocument:

@@ -43,6 +43,12 @@ class IdentifiedEmbeddings(Embeddings):
     def dimension(self) -> int: ...
 
     @property
+    def cache_identity(self) -> str:
+        """What a cached passage vector is keyed by besides its text: the model, plus whatever else changes
+        the vector of the same text (a configurable passage prefix)."""
+        return self.name
+
+    @property
     def passages_per_call(self) -> int:
         """How many passages the ingest hands to one ``embed_passages`` call (a progress step): a backend
         that embeds batches in parallel wants several batches at once."""
@@ -116,6 +122,10 @@ class SentenceTransformerEmbeddings(IdentifiedEmbeddings):
         self._batch_size = batch_size
         self._model: Any = None
         self.name = f"sentence-transformers/{model_path.resolve().name}"
+
+    @property
+    def cache_identity(self) -> str:
+        return f"{self.name} passage_prefix={self._passage_prefix!r}"
 
     def _get(self) -> Any:
         if self._model is None:

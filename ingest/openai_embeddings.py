@@ -54,6 +54,10 @@ class OpenAIEndpointEmbeddings(IdentifiedEmbeddings):
         self.name = f"openai/{settings.model}" + ("+e5" if prefixed else "")
 
     @property
+    def cache_identity(self) -> str:
+        return f"{self.name} passage_prefix={self._passage_prefix!r}"
+
+    @property
     def passages_per_call(self) -> int:
         return self._batch_size * self._concurrency
 

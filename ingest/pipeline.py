@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,18 @@ from typing import Any
 import numpy as np
 
 from crmkb.core.settings import Settings
-from crmkb.ingest import artifacts
+from crmkb.ingest import artifacts, unchanged
 from crmkb.ingest.artifacts import StoredDocument
+from crmkb.ingest.cache import CACHE_FILE, IngestCache, text_key
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from crmkb.ingest.index import IndexStore, make_store
+from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
-from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.sparse import SparseIndex, tokenize, tokenizer_identity
 from crmkb.ingest.store import Record, VectorStore, Version, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
@@ -48,6 +50,7 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     sentences_embedded: int = 0
+    from_cache: int = 0  # chunk and sentence vectors read from the ingest cache instead of embedded
     unchanged: int = 0
     removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
@@ -65,6 +68,7 @@ class IngestReport:
             "chunks": self.chunks,
             "embedded": self.embedded,
             "sentences_embedded": self.sentences_embedded,
+            "from_cache": self.from_cache,
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": [{"file": s.file, "reason": s.reason} for s in self.skipped],
@@ -161,6 +165,7 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         original_length=len(loaded.text),
         title_en=(entry.title_en or "") if entry else "",
         sections_en=dict(entry.sections_en) if entry else {},
+        prepared_with=unchanged.fingerprint(settings.ingest, entry),
     )
     spans = chunk_document(
         cleaned.text,
@@ -213,9 +218,11 @@ def _prepare_all(
     catalog: dict[str, CatalogEntry],
     report: IngestReport,
     progress: Progress | None,
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]],
 ) -> tuple[dict[str, Prepared], set[str]]:
-    """Every file under ``scopes`` loaded, cleaned and chunked, keyed by document id; plus the paths that
-    failed (recorded in ``report.skipped`` with their reasons)."""
+    """Every file under ``scopes`` loaded, cleaned and chunked (or taken over from ``previous``, the
+    active version's documents and chunks by path, when unchanged), keyed by document id; plus the paths
+    that failed (recorded in ``report.skipped`` with their reasons)."""
     kb_dir = settings.kb_dir
     files, report.skipped = discover(scopes, kb_dir, follow_links_out=settings.ingest.follow_links_out)
     prepared: dict[str, Prepared] = {}
@@ -225,7 +232,9 @@ def _prepare_all(
         if progress:
             progress("reading", n, len(files))
         try:
-            item = prepare(path, kb_dir=kb_dir, catalog=catalog, settings=settings)
+            item = _taken_over(path, name, catalog, settings, previous) or prepare(
+                path, kb_dir=kb_dir, catalog=catalog, settings=settings
+            )
         except SkipFile as exc:
             report.skipped.append(Skipped(name, str(exc)))
             failed_paths.add(name)
@@ -238,6 +247,22 @@ def _prepare_all(
         report.cleaning.update(item.cleaning)
         report.warnings.extend(item.warnings)
     return prepared, failed_paths
+
+
+def _taken_over(
+    path: Path, name: str, catalog: dict[str, CatalogEntry], settings: Settings,
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]],
+) -> Prepared | None:  # fmt: skip
+    if name not in previous:
+        return None
+    entry = catalog.get(path.name)
+    stamp = unchanged.fingerprint(settings.ingest, entry)
+    found = unchanged.take_over(path, *previous[name], stamp, int(settings.ingest.max_file_mb * 2**20))
+    if found is None:
+        return None
+    document, chunks, removed = found
+    warnings = unknown_sections(path.name, entry, (c.section for c in chunks)) if entry else []
+    return Prepared(document, chunks, removed, warnings)
 
 
 def run_ingest(
@@ -266,11 +291,27 @@ def run_ingest(
         embeddings = embeddings or make_embeddings(settings.embedding)
         planned = plan(settings, store, paths, embeddings, rebuild=rebuild, progress=progress)
         if planned.needed:
-            publish(settings, store, planned, embed(planned, embeddings, progress), progress)
+            with _opened_cache(settings, planned.report) as cache:
+                publish(
+                    settings, store, planned, embed(planned, embeddings, progress, cache), progress, cache
+                )
         report = planned.report
         report.seconds = time.perf_counter() - began
         report.cleaned_up = clean_up(settings, store.vectors)
         return report
+
+
+@contextmanager
+def _opened_cache(settings: Settings, report: IngestReport) -> Iterator[IngestCache | None]:
+    """The data dir's ingest cache (``None`` when turned off); what is wrong with it goes to the report."""
+    if not settings.ingest.cache:
+        yield None
+        return
+    cache = IngestCache(settings.data_dir / CACHE_FILE, warn=report.warnings.append)
+    try:
+        yield cache
+    finally:
+        cache.close()
 
 
 def ensure_index(
@@ -344,20 +385,30 @@ def plan(
     report = IngestReport()
     catalog = load_catalog(kb_dir)
 
-    prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress)
-
     vectors = store.vectors
     active = vectors.active()
     damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
     if active is not None and not rebuild:
         vectors.check_embedder(active, embeddings.name, embeddings.dimension)
+    stored = list(vectors.records(active, with_embeddings=True)) if active is not None else []
+    previous: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
+    if active is not None and not damage and not rebuild and settings.ingest.cache:  # taken over unread
+        by_path: dict[str, list[Chunk]] = {}
+        for record, _ in stored:
+            by_path.setdefault(str(record.metadata.get("path", "")), []).append(
+                chunk_from_store(record.id, record.text, record.metadata)
+            )
+        for document in artifacts.read_documents(settings.data_dir, active.name).values():
+            previous[document.path] = (document, by_path.get(document.path, []))
+
+    prepared, failed_paths = _prepare_all(scopes, settings, catalog, report, progress, previous)
 
     # What the active version holds, split into what this run may reuse or remove (``old``) and what it
     # carries over untouched (``kept``: outside the paths given, or a file that failed to load this time).
     old: dict[str, tuple[Record, Any]] = {}
     kept: list[tuple[Record, Any]] = []
     if active is not None:
-        for record, vector in vectors.records(active, with_embeddings=True):
+        for record, vector in stored:
             stored_path = str(record.metadata.get("path", ""))
             source = str(record.metadata.get("source", ""))
             untouched = not _in_scope(stored_path, scopes, kb_dir) or stored_path in failed_paths
@@ -395,39 +446,51 @@ def plan(
     # What the active version can lend the new one, read only when there is a new one to write.
     if planned.needed and active is not None and not damage:
         if kept_sources:
-            previous = artifacts.read_documents(settings.data_dir, active.name)
-            planned.documents += [previous[s] for s in sorted(kept_sources) if s in previous]
+            lent = artifacts.read_documents(settings.data_dir, active.name)
+            planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_vectors(settings.data_dir, active.name)
     return planned
 
 
-def embed(planned: Plan, embeddings: IdentifiedEmbeddings, progress: Progress | None = None) -> Embedded:
-    """The vectors the plan's version needs: new ones computed, the rest carried over."""
-    to_embed = planned.to_embed
+def embed(
+    planned: Plan,
+    embeddings: IdentifiedEmbeddings,
+    progress: Progress | None = None,
+    cache: IngestCache | None = None,
+) -> Embedded:
+    """The vectors the plan's version needs: carried over from the active version, read from ``cache``, or
+    computed (and cached batch by batch)."""
+    to_embed, report = planned.to_embed, planned.report
     texts = [embed_text(str(r.metadata["title"]), str(r.metadata["section"]), r.text) for r in to_embed]
-    fresh = dict(
-        zip([r.id for r in to_embed], _embed_texts(embeddings, texts, progress, "embedding"), strict=True)
-    )
-    planned.report.embedded = len(to_embed)
+    computed, report.embedded = _embed_texts(embeddings, texts, progress, "embedding", cache)
+    fresh = dict(zip([r.id for r in to_embed], computed, strict=True))
+    report.from_cache = len(to_embed) - report.embedded
     matrix = np.zeros((len(planned.records), embeddings.dimension), dtype=np.float32)
     for i, record in enumerate(planned.records):
         matrix[i] = fresh[record.id] if record.id in fresh else planned.stored[record.id]
-    sentences, planned.report.sentences_embedded = _sentence_table(
-        embeddings, planned.records, planned.known_sentences, progress
+    sentences, missing, report.sentences_embedded = _sentence_table(
+        embeddings, planned.records, planned.known_sentences, progress, cache
     )
+    report.from_cache += missing - report.sentences_embedded
     return Embedded(embeddings.name, matrix, sentences)
 
 
 def publish(
-    settings: Settings, store: IndexStore, planned: Plan, embedded: Embedded, progress: Progress | None = None
+    settings: Settings,
+    store: IndexStore,
+    planned: Plan,
+    embedded: Embedded,
+    progress: Progress | None = None,
+    cache: IngestCache | None = None,
 ) -> None:
     """Write the planned version (its collection, then its files) and point readers at it, or only
     rewrite the files of the active version when its content is unchanged and its files were damaged."""
     if progress:
         progress("writing", 0, 1)
     records, report = planned.records, planned.report
-    sparse = SparseIndex.build([r.text for r in records])
+    texts = [r.text for r in records]
+    sparse = SparseIndex.build(texts, _tokens(texts, cache))
     ids = [r.id for r in records]
     data_dir = settings.data_dir
     if planned.current is not None:
@@ -451,6 +514,21 @@ def publish(
     report.published = True
 
 
+def _tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
+    """The BM25 tokens of ``texts``; with a cache only new texts are tokenised (jieba is the slow part of
+    rebuilding the BM25 index of a big KB for a small change)."""
+    if cache is None:
+        return [tokenize(t) for t in texts]
+    tokenizer = tokenizer_identity()
+    keys = [text_key(t) for t in texts]
+    known = cache.tokens(tokenizer, keys)
+    made = {key: tokenize(text) for key, text in zip(keys, texts, strict=True) if key not in known}
+    if made:
+        cache.put_tokens(tokenizer, made)
+    known |= made
+    return [known[key] for key in keys]
+
+
 def _english_changed(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
     """Whether the catalog's English titles of a prepared document differ from the active version's: they
     are display metadata, so nothing in the chunks shows the change."""
@@ -464,32 +542,50 @@ def _english_changed(settings: Settings, active: Version, prepared: dict[str, Pr
 
 
 def _embed_texts(
-    embeddings: IdentifiedEmbeddings, texts: list[str], progress: Progress | None, stage: str
-) -> np.ndarray:
-    """Passage vectors for ``texts`` in batches, reporting progress under ``stage``."""
-    parts = [np.zeros((0, embeddings.dimension), dtype=np.float32)]
+    embeddings: IdentifiedEmbeddings, texts: list[str], progress: Progress | None, stage: str,
+    cache: IngestCache | None,
+) -> tuple[np.ndarray, int]:  # fmt: skip
+    """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
+    batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded."""
+    dimension = embeddings.dimension
+    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    identity = embeddings.cache_identity
+    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
+    for i, vector in found.items():
+        matrix[i] = vector
+    missing = [i for i in range(len(texts)) if i not in found]
+    if progress and texts:
+        progress(stage, len(found), len(texts))
     step = embeddings.passages_per_call
-    for i in range(0, len(texts), step):
-        parts.append(embeddings.embed_passages(texts[i : i + step]))
+    for at in range(0, len(missing), step):
+        rows = missing[at : at + step]
+        batch = [texts[i] for i in rows]
+        vectors = embeddings.embed_passages(batch)
+        matrix[rows] = vectors
+        if cache is not None:
+            cache.put_vectors(identity, batch, vectors)
         if progress:
-            progress(stage, min(i + step, len(texts)), len(texts))
-    return np.vstack(parts)
+            progress(stage, len(found) + at + len(rows), len(texts))
+    return matrix, len(missing)
 
 
 def _sentence_table(
     embeddings: IdentifiedEmbeddings, records: list[Record], previous: dict[str, np.ndarray],
-    progress: Progress | None,
-) -> tuple[SentenceTable, int]:  # fmt: skip
-    """The sentences of ``records`` with vectors, reusing ``previous`` ones; also how many were embedded."""
+    progress: Progress | None, cache: IngestCache | None,
+) -> tuple[SentenceTable, int, int]:  # fmt: skip
+    """The sentences of ``records`` with vectors, reusing ``previous`` ones; also how many were not in
+    ``previous``, and how many of those were embedded (the rest came from the cache)."""
     units = sentence_units(
         [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records]
     )
     missing = sorted({u.key: u.text for u in units if u.key not in previous}.items())
-    fresh = _embed_texts(embeddings, [text for _, text in missing], progress, "embedding sentences")
+    fresh, embedded = _embed_texts(
+        embeddings, [text for _, text in missing], progress, "embedding sentences", cache
+    )
     vectors = previous | {key: fresh[i] for i, (key, _) in enumerate(missing)}
     matrix = (
         np.vstack([vectors[u.key] for u in units])
         if units
         else np.zeros((0, embeddings.dimension), np.float32)
     )
-    return SentenceTable(units, matrix.astype(np.float32)), len(missing)
+    return SentenceTable(units, matrix.astype(np.float32)), len(missing), embedded

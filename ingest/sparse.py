@@ -7,6 +7,7 @@ an English document however either inflects the word.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from functools import cache
@@ -50,6 +51,18 @@ def tokenize(text: str) -> list[str]:
     return [fold(t) if _LATIN.match(t) else t for t in kept]
 
 
+@cache
+def tokenizer_identity() -> str:
+    """Names the code and dictionary behind :func:`tokenize`, so cached tokens are reused only while both
+    are unchanged (an edited stopword list or a new jieba is a different tokeniser)."""
+    import jieba
+
+    from crmkb.ingest import normalise as normalise_module
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(normalise_module.__file__).read_bytes())
+    return f"jieba {jieba.__version__} {digest.hexdigest()[:16]}"
+
+
 def fold(word: str) -> str:
     """An English word without its inflection: plural, -ed, -ing (a light stemmer, not a lemmatiser)."""
     for suffix, replacement in _SUFFIXES:
@@ -66,10 +79,12 @@ class SparseIndex:
         self.size = size
 
     @classmethod
-    def build(cls, texts: list[str]) -> SparseIndex:
+    def build(cls, texts: list[str], tokens: list[list[str]] | None = None) -> SparseIndex:
+        """The index of ``texts``; ``tokens`` (their :func:`tokenize`, e.g. cached) spares tokenising."""
         model = bm25s.BM25()
+        tokens = tokens if tokens is not None else [tokenize(t) for t in texts]
         # bm25s cannot index an empty document; a placeholder token keeps positions aligned.
-        model.index([tokenize(t) or ["\u2205"] for t in texts], show_progress=False)
+        model.index([t or ["\u2205"] for t in tokens], show_progress=False)
         return cls(model, len(texts))
 
     def save(self, folder: Path) -> None:

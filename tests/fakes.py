@@ -9,10 +9,13 @@ from crmkb.ingest.embeddings import HashEmbeddings
 
 class CountingEmbeddings(HashEmbeddings):
     """The ``hash`` backend, counting the passages it embeds, and failing (or interrupted, as by Ctrl-C)
-    once it would pass ``fail_after`` of them."""
+    once it would pass ``fail_after`` of them. ``name`` makes it another model (with the same vectors, so
+    only the count tells whether another model's cached vectors were taken)."""
 
-    def __init__(self, *, fail_after: int | None = None, interrupt: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, *, fail_after: int | None = None, interrupt: bool = False, name: str = "hash/char-bigrams"
+    ) -> None:
+        super().__init__(name=name)
         self.fail_after = fail_after
         self.interrupt = interrupt
         self.embedded = 0

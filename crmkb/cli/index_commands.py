@@ -10,8 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from crmkb.cli.common import app, err, fail, out, user_errors
 from crmkb.cli.services import services_of
@@ -19,19 +30,29 @@ from crmkb.ingest.index import make_store
 from crmkb.ingest.pipeline import IngestReport, run_ingest
 
 
+class _RateColumn(ProgressColumn):
+    """Items per second, over rich's recent window (what was found in the cache is not counted)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if not enabled:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=err, transient=True) as bar:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+                # a stage starts where the cache left it: those items are not the rate, nor in the ETA
+                tasks[stage] = bar.add_task(stage, total=total, completed=done)
+            bar.update(tasks[stage], completed=done, total=total)
 
         yield update
 
@@ -48,10 +69,22 @@ def ingest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of a summary.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar (there is none when stderr is not a terminal)."),
+    ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither read nor write the ingest cache: embed everything new from scratch."
+        ),
+    ] = False,
 ) -> None:
     """Clean, chunk and embed the knowledge base into the index."""
     settings = services_of(ctx).settings()
-    with user_errors(), _progress(not as_json and err.is_terminal) as progress:
+    if no_cache:
+        settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
+    with user_errors(), _progress(not (as_json or quiet) and err.is_terminal) as progress:
         report = run_ingest(settings, paths or None, rebuild=rebuild, progress=progress)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
@@ -68,6 +101,8 @@ def _print_report(report: IngestReport) -> None:
         ("documents", report.documents),
         ("chunks", report.chunks),
         ("embedded", report.embedded),
+        ("sentences embedded", report.sentences_embedded),
+        ("from the ingest cache", report.from_cache),
         ("unchanged", report.unchanged),
         ("removed", report.removed),
         ("seconds", f"{report.seconds:.2f}"),

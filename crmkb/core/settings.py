@@ -48,6 +48,14 @@ class IngestSettings(BaseModel):
         default=False,
         description="Ingest links in kb/ (or a folder given to ingest) that point outside it. Off: skipped.",
     )
+    cache: bool = Field(
+        default=True,
+        description="Reuse earlier ingests' work: every passage vector (by model and text) and BM25 tokens "
+        "are kept in <data dir>/ingest-cache.sqlite3 as they are made, so a killed ingest resumes where it "
+        "stopped; and a document whose file, catalog entry and chunk settings are unchanged is taken over "
+        "from the active version unread. Off: every file is read and every text not in the active version "
+        "embedded (the path before the cache). Delete the file to clear the cache.",
+    )
     retired_grace_s: float = Field(
         default=600.0,
         ge=0,

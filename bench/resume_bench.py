@@ -1,0 +1,127 @@
+"""Resume benchmark: a killed ingest and a one-document change, with the ingest cache and without it.
+
+For each size, the scale benchmark's synthetic KB (renamed copies of the real articles) is ingested with
+the hashing embedder (384 dimensions: the model is out of the picture, so what is left is the pipeline's
+own cost), in one run, side by side:
+
+  * cold ingest without the cache (today's path before the cache: ``CRMKB_INGEST_CACHE=false``) and with;
+  * an ingest killed with SIGKILL once about half of its texts (chunks and sentences) are embedded, then
+    run again: how many texts the re-run embeds, and how long it takes. Without the cache a killed run
+    starts over, so the baseline is the cold row;
+  * one new document added to the KB, ingested without the cache and with it: time and texts embedded
+    (its own embeddings are negligible with the hashing embedder).
+
+Usage: python bench/resume_bench.py [--sizes 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scale_bench import embedder, synthetic_kb  # bench/ is the script's folder, first on the path
+
+from crmkb.core.settings import Settings, get_settings
+from crmkb.ingest.cache import CACHE_FILE
+from crmkb.ingest.pipeline import IngestReport, run_ingest
+
+
+def settings_for(kb: Path, data: Path, *, cache: bool) -> Settings:
+    settings = get_settings(kb_dir=kb, data_dir=data)
+    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": cache})})
+
+
+def ingest(kb: Path, data: Path, *, cache: bool) -> tuple[float, IngestReport]:
+    began = time.perf_counter()
+    report = run_ingest(settings_for(kb, data, cache=cache), embeddings=embedder())
+    return time.perf_counter() - began, report
+
+
+def row(size: int, label: str, seconds: float, report: IngestReport | None, note: str = "") -> None:
+    embedded = f"{report.embedded + report.sentences_embedded:9d}" if report else f"{'-':>9}"
+    cached = f"{report.from_cache:9d}" if report else f"{'-':>9}"
+    print(f"{size:7d} {label:<38} {seconds:8.1f} s {embedded} {cached}  {note}", flush=True)
+
+
+def cached_vectors(data: Path) -> int:
+    path = data / CACHE_FILE
+    if not path.exists():
+        return 0
+    try:
+        # read-write, as the ingest opens it: a read-only reader cannot recover the WAL of a killed writer
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+    except sqlite3.Error:  # created but not yet initialised by the ingest
+        return 0
+
+
+def kill_halfway(kb: Path, data: Path, total: int) -> int:
+    """An ingest in a process of its own, SIGKILLed once the cache holds half of ``total`` texts; how many
+    it held then."""
+    child = subprocess.Popen([sys.executable, __file__, "--ingest", str(kb), str(data)])
+    try:
+        while child.poll() is None:
+            held = cached_vectors(data)
+            if held >= total // 2:
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait()
+                return cached_vectors(data)
+            time.sleep(0.02)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    raise SystemExit(f"the ingest finished before it could be killed (exit {child.returncode})")
+
+
+def bench(size: int, work: Path) -> None:
+    kb = work / "kb"
+    synthetic_kb(kb, size)
+    seconds, cold = ingest(kb, work / "plain", cache=False)
+    row(size, "cold, no cache (baseline)", seconds, cold, f"{cold.chunks} chunks")
+    total = cold.embedded + cold.sentences_embedded
+    seconds, report = ingest(kb, work / "cached", cache=True)
+    row(size, "cold, with cache", seconds, report)
+
+    held = kill_halfway(kb, work / "resumed", total)
+    seconds, report = ingest(kb, work / "resumed", cache=True)
+    row(size, "resume after SIGKILL, with cache", seconds, report, f"killed with {held}/{total} texts cached")
+
+    original = sorted(kb.glob("*.txt"))[0]
+    new = original.read_text(encoding="utf-8").replace("CRM", "客户关系系统")
+    (kb / "zz_new_document.txt").write_text(new, encoding="utf-8")
+    seconds, report = ingest(kb, work / "plain", cache=False)
+    row(size, "add one document, no cache (baseline)", seconds, report)
+    seconds, report = ingest(kb, work / "cached", cache=True)
+    row(size, "add one document, with cache", seconds, report)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,10000", help="target chunk counts, comma-separated")
+    parser.add_argument("--ingest", nargs=2, metavar=("KB", "DATA"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ingest:
+        ingest(*(Path(p) for p in args.ingest), cache=True)
+        return
+    print(f"{'chunks':>7} {'run':<38} {'time':>10} {'embedded':>9} {'cached':>9}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        work = Path(tempfile.mkdtemp(prefix="crmkb-resume-bench-"))
+        try:
+            bench(size, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

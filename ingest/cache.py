@@ -1,0 +1,197 @@
+"""The ingest's persistent cache under the data dir: passage vectors by model and text, and BM25 tokens.
+
+A 100,000-chunk KB is hours of embedding on two cores; a killed run must not start over. Every batch's
+vectors are committed to SQLite (WAL) as soon as the model returns them, keyed by the embedder's identity
+and the SHA-256 of exactly the text embedded, so a re-run embeds only what is missing and a vector can only
+ever be found by the model that made it. Tokens are cached the same way (keyed by the tokeniser's code), so
+the BM25 index of a big KB is rebuilt from its unchanged chunks without running jieba over all of them.
+
+Nothing in here may break an ingest or poison an index. Each vector is stored with a checksum and its
+dimension and read back only when both match; a database that cannot be opened or read is set aside
+(renamed ``*.corrupt-<time>``) with one warning line, and the run goes on with a fresh one, or without
+a cache when even that fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "ingest-cache.sqlite3"
+# A rowid table, not WITHOUT ROWID: a 384-float vector (1,536 bytes) then fits in its page instead of
+# spilling into an overflow page of its own, which tripled the file.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL, text_sha BLOB NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL, check_sum BLOB NOT NULL,
+    UNIQUE (model, text_sha));
+CREATE TABLE IF NOT EXISTS tokens (
+    tokenizer TEXT NOT NULL, text_sha BLOB NOT NULL, tokens TEXT NOT NULL,
+    PRIMARY KEY (tokenizer, text_sha)) WITHOUT ROWID;
+"""
+_LOOKUP = 500  # keys per SELECT: under SQLite's bound-parameter limit
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _check(model: str, key: bytes, vector: bytes) -> bytes:
+    return hashlib.blake2b(model.encode() + key + vector, digest_size=8).digest()
+
+
+class IngestCache:
+    """The cache at ``path``; ``warn`` receives the one line saying the cache was found damaged."""
+
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self._warn = warn or log.warning
+        self._db: sqlite3.Connection | None = None
+        self.damaged = 0  # entries read back that failed their check (recomputed, then overwritten)
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._db = self._connect()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self._set_aside(exc)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
+            db.executescript(_SCHEMA)
+            db.execute("SELECT count(*) FROM (SELECT 1 FROM vectors LIMIT 1)").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _set_aside(self, exc: BaseException) -> None:
+        """Move an unreadable database out of the way and carry on with a fresh one (or none)."""
+        self.close()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                Path(f"{self.path}{suffix}").rename(f"{aside}{suffix}")
+        self._warn(f"the ingest cache {self.path} is unreadable ({exc}); set it aside as {aside.name}, "
+                   "recomputing what it held")  # fmt: skip
+        try:
+            self._db = self._connect()
+        except (sqlite3.DatabaseError, OSError) as again:
+            self._warn(f"cannot create an ingest cache at {self.path} ({again}); going on without one")
+            self._db = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _guarded(self, work: Callable[[sqlite3.Connection], object], default: object) -> object:
+        if self._db is None:
+            return default
+        try:
+            return work(self._db)
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+            return default
+
+    def vectors(self, model: str, dimension: int, texts: list[str]) -> dict[int, np.ndarray]:
+        """Cached vectors of ``model`` for ``texts``, by position in ``texts``; a damaged entry is a miss."""
+        keys = [text_key(t) for t in texts]
+        wanted: dict[bytes, list[int]] = {}
+        for i, key in enumerate(keys):
+            wanted.setdefault(key, []).append(i)
+
+        damaged = 0
+
+        def read(db: sqlite3.Connection) -> dict[int, np.ndarray]:
+            nonlocal damaged
+            found: dict[int, np.ndarray] = {}
+            unique = list(wanted)
+            for start in range(0, len(unique), _LOOKUP):
+                part = unique[start : start + _LOOKUP]
+                rows = db.execute(
+                    f"SELECT text_sha, dim, vector, check_sum FROM vectors WHERE model = ? "
+                    f"AND text_sha IN ({','.join('?' * len(part))})",
+                    [model, *part],
+                )
+                for key, dim, blob, check in rows:
+                    if dim != dimension or len(blob) != 4 * dimension or check != _check(model, key, blob):
+                        damaged += 1
+                        continue
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    for i in wanted[key]:
+                        found[i] = vector
+            return found
+
+        found = self._guarded(read, {})
+        self.damaged += damaged
+        if damaged:
+            self._warn(f"{damaged} entries of the ingest cache {self.path} failed their checksum; recomputing them")  # fmt: skip
+        return found  # type: ignore[return-value]
+
+    def put_vectors(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
+        """Store one batch, committed before returning: it survives the process being killed next."""
+        rows = []
+        for text, vector in zip(texts, np.asarray(vectors, dtype=np.float32), strict=True):
+            key, blob = text_key(text), vector.tobytes()
+            rows.append((model, key, len(vector), blob, _check(model, key, blob)))
+
+        def write(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)", rows)
+
+        self._guarded(write, None)
+
+    def tokens(self, tokenizer: str, keys: Iterable[bytes]) -> dict[bytes, list[str]]:
+        """Cached tokens by :func:`text_key`."""
+        keys = list(set(keys))
+
+        def read(db: sqlite3.Connection) -> dict[bytes, list[str]]:
+            found: dict[bytes, list[str]] = {}
+            for start in range(0, len(keys), _LOOKUP):
+                part = keys[start : start + _LOOKUP]
+                rows = db.execute(
+                    f"SELECT text_sha, tokens FROM tokens WHERE tokenizer = ? "
+                    f"AND text_sha IN ({','.join('?' * len(part))})",
+                    [tokenizer, *part],
+                )
+                for key, value in rows:
+                    with contextlib.suppress(ValueError):
+                        tokens = json.loads(value)
+                        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+                            found[key] = tokens
+            return found
+
+        return self._guarded(read, {})  # type: ignore[return-value]
+
+    def put_tokens(self, tokenizer: str, entries: dict[bytes, list[str]]) -> None:
+        rows = [(tokenizer, key, json.dumps(tokens, ensure_ascii=False)) for key, tokens in entries.items()]
+
+        def write(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", rows)
+
+        self._guarded(write, None)
+
+    def count(self, model: str) -> int:
+        """How many vectors of ``model`` the cache holds."""
+        found = self._guarded(
+            lambda db: db.execute("SELECT count(*) FROM vectors WHERE model = ?", [model]).fetchone()[0], 0
+        )
+        return found if isinstance(found, int) else 0
