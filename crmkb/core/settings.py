@@ -323,7 +323,7 @@ class JWTSettings(BaseModel):
     )
     jwks_cache_s: int = Field(
         default=300,
-        ge=0,
+        ge=1,
         le=86_400,
         description="How long the fetched JWKS is kept; a token with a kid not in it fetches it again at once.",
     )

@@ -69,7 +69,7 @@ class TokenVerifier:
             jwt.PyJWKClient(
                 settings.jwks_url,
                 cache_keys=True,
-                lifespan=max(1, settings.jwks_cache_s),
+                lifespan=settings.jwks_cache_s,
                 timeout=settings.jwks_timeout_s,
             )
             if settings.jwks_url
