@@ -84,10 +84,7 @@ class Guards:
                 detail=f"pages on {request.headers.get('origin')} may not call this API "
                 "(allow them in CRMKB_SERVER_CORS_ORIGINS)",
             )
-        try:
-            token = bearer_token(request)
-        except TokenRefused as exc:
-            raise _unauthorized(str(exc)) from None
+        token = bearer_token(request)
         keyed = self.settings.api_key is not None and API_KEY_HEADER.lower() in request.headers
         if keyed or (token is None and self.settings.api_key is not None and not tokens.required):
             self.check_api_key(request)
