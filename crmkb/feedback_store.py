@@ -67,9 +67,10 @@ _TABLES = (
 # A comment given with a rating survives a later click of the same rating without one: the widget sends
 # the bare rating and then the comment as two requests, which may arrive in either order.
 _UPSERT = """
-INSERT INTO feedback (created, answer_id, rating, comment, channel, rater) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO feedback (created, answer_id, rating, comment, channel, rater, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (answer_id, rater) DO UPDATE SET
     created = excluded.created,
+    user_id = excluded.user_id,
     comment = CASE WHEN excluded.comment != '' THEN excluded.comment
                    WHEN excluded.rating = feedback.rating THEN feedback.comment ELSE '' END,
     rating = excluded.rating,
@@ -97,6 +98,7 @@ class FeedbackRow:
     answer: str
     citations: list[dict[str, object]]
     rater: str
+    user_id: str | None = None  # the rater's verified user (a signed token's sub), when they had one
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -110,6 +112,15 @@ def _migrate(db: sqlite3.Connection) -> None:
             "DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY answer_id, rater)"
         )
         db.execute("CREATE UNIQUE INDEX feedback_rater ON feedback(answer_id, rater)")
+    _add_user_ids(db)
+
+
+def _add_user_ids(db: sqlite3.Connection) -> None:
+    """Who asked and who rated, as verified (a signed token's ``sub``); NULL for the anonymous, and for
+    everything recorded before users were known. Idempotent: adds the column only where it is missing."""
+    for table in ("answers", "feedback"):
+        if "user_id" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN user_id TEXT")
 
 
 class FeedbackStore:
@@ -181,37 +192,52 @@ class FeedbackStore:
     def new_id() -> str:
         return uuid.uuid4().hex
 
-    def record(self, answer: Answer, channel: str) -> str:
-        """Store ``answer`` (giving it an id when it has none) and return the id."""
+    def record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> str:
+        """Store ``answer`` asked by ``user_id`` (verified; ``None``: anonymous), giving it an id when it has
+        none, and return the id."""
         answer.id = answer.id or self.new_id()
         row = (
             answer.id, time.time(), channel, answer.question, answer.answer, int(answer.answerable),
             answer.language, answer.mode, json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
+            user_id,
         )  # fmt: skip
-        self._run(
-            lambda db: db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        # Columns named: migrations append columns, so their order differs between old and new databases.
+        insert = (
+            "INSERT OR REPLACE INTO answers (id, created, channel, question, answer, answerable, language, mode, "
+            "citations, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
+        self._run(lambda db: db.execute(insert, row))
         return answer.id
 
-    def try_record(self, answer: Answer, channel: str) -> bool:
+    def try_record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> bool:
         """:meth:`record`, or a logged warning when the store is unavailable: answering goes on unrecorded."""
         try:
-            self.record(answer, channel)
+            self.record(answer, channel, user_id=user_id)
         except FeedbackUnavailable as exc:
             log.warning("answer %s served without being recorded: %s", answer.id, exc)
             return False
         return True
 
     def rate(
-        self, answer_id: str, rating: Rating, comment: str = "", channel: str = "web", *, rater: str = ""
+        self,
+        answer_id: str,
+        rating: Rating,
+        comment: str = "",
+        channel: str = "web",
+        *,
+        rater: str = "",
+        user_id: str | None = None,
     ) -> int:
-        """Store ``rater``'s rating of an answer, replacing the one they gave it before; returns its id."""
+        """Store ``rater``'s rating of an answer (``user_id``: their verified user, if any), replacing the
+        one they gave it before; returns its id."""
 
         def work(db: sqlite3.Connection) -> int:
             if db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
                 raise UnknownAnswer(answer_id)
             return int(
-                db.execute(_UPSERT, (time.time(), answer_id, rating, comment, channel, rater)).fetchone()[0]
+                db.execute(
+                    _UPSERT, (time.time(), answer_id, rating, comment, channel, rater, user_id)
+                ).fetchone()[0]
             )
 
         return self._run(work)
@@ -225,6 +251,13 @@ class FeedbackStore:
             "id": row[0], "question": row[1], "answer": row[2], "answerable": bool(row[3]),
             "language": row[4], "mode": row[5], "citations": json.loads(row[6]),
         })  # fmt: skip
+
+    def asked_by(self, answer_id: str) -> str | None:
+        """The verified user who asked for an answer; ``None`` when anonymous or unknown."""
+        row = self._run(
+            lambda db: db.execute("SELECT user_id FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        )
+        return None if row is None else row[0]
 
     def remember(self, conversation: str, question: str) -> None:
         """Note a question asked in a conversation (a Slack thread or DM), for follow-ups."""
@@ -245,14 +278,15 @@ class FeedbackStore:
         """Every rater's current rating of each answer, with the question, answer and citations it rated,
         oldest first."""
         query = (
-            "SELECT f.id, f.answer_id, f.rating, f.comment, f.channel, a.question, a.answer, a.citations, f.rater "
+            "SELECT f.id, f.answer_id, f.rating, f.comment, f.channel, a.question, a.answer, a.citations, f.rater, "
+            "f.user_id "
             "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.id"
         )
         rows = self._run(lambda db: db.execute(query).fetchall())
         return [
             FeedbackRow(
                 id=r[0], answer_id=r[1], rating=r[2], comment=r[3], channel=r[4], question=r[5], answer=r[6],
-                citations=json.loads(r[7]), rater=r[8],
+                citations=json.loads(r[7]), rater=r[8], user_id=r[9],
             )
             for r in rows
         ]  # fmt: skip

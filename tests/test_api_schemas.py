@@ -79,7 +79,7 @@ class _Store:
     def new_id(self) -> str:
         return "id-1"
 
-    def try_record(self, answer: Answer, channel: str) -> None:
+    def try_record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> None:
         answer.id = "id-1"
 
 

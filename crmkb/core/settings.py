@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -290,6 +291,103 @@ class ServerSettings(BaseModel):
     )
 
 
+MIN_JWT_SECRET = 32  # HS256 keys shorter than the hash (RFC 7518 3.2) can be brute-forced offline
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class JWTSettings(BaseModel):
+    """Signed user tokens from the pages that embed the widget: who is asking. A host page signs a short-lived
+    JWT for its signed-in user (HS256 with its site's secret, or RS256 with a key published in a JWKS), the
+    widget sends it with every /api/* call, and the verified ``sub`` is the user: the rate-limit key, and
+    stored with answers and ratings."""
+
+    mode: Literal["off", "optional", "required"] = Field(
+        default="off",
+        description="off: tokens are ignored. required: every /api/* call needs a valid token (or the API "
+        "key), else 401. optional: a token is verified when sent (a bad one is a 401) and calls without one "
+        "are anonymous, for rolling tokens out page by page.",
+    )
+    audience: str = Field(
+        default="crmkb",
+        min_length=1,
+        description="The aud claim every token must carry (names this service).",
+    )
+    issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted iss claims, one per host site or identity provider (intranet,portal or a JSON "
+        "list). Required when mode is not off.",
+    )
+    secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HS256 secrets per site as a JSON object, each found by the token's kid header, or by "
+        'its iss claim when it has no kid: {"intranet": "…", "portal-2026b": "…"} (two kids of one site '
+        f"rotate its secret without downtime). At least {MIN_JWT_SECRET} characters each.",
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        validate_default=True,  # the check that the mode has keys to verify with lives here
+        description="URL of a JWKS (an identity provider's public keys) for RS256 tokens, each key found by "
+        "the token's kid. https, except on loopback.",
+    )
+    jwks_cache_s: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How long the fetched JWKS is kept; a token with a kid not in it fetches it again at once.",
+    )
+    jwks_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="How long a JWKS fetch may take before /api/* answers 503."
+    )
+    leeway_s: int = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="Clock skew allowed between the host page's server and this one.",
+    )
+    max_lifetime_s: int = Field(
+        default=3600,
+        ge=60,
+        le=86_400,
+        description="A token whose exp lies further ahead than this is refused: tokens must be short-lived.",
+    )
+
+    @field_validator("issuers", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return comma_or_json_list(value)
+
+    @field_validator("secrets")
+    @classmethod
+    def _long(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, secret in value.items():
+            if len(secret.get_secret_value()) < MIN_JWT_SECRET:
+                raise ValueError(
+                    f"the secret of {name!r} is too weak: use at least {MIN_JWT_SECRET} random characters, "
+                    "e.g. `openssl rand -hex 32`"
+                )
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _usable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None:
+            loopback = urlsplit(value).hostname in _LOOPBACK_HOSTS
+            if not (value.startswith("https://") or (value.startswith("http://") and loopback)):
+                raise ValueError(
+                    "must start with https:// (http:// only on loopback), e.g. https://idp/jwks.json"
+                )
+        if info.data.get("mode", "off") != "off":
+            if info.data.get("issuers") == []:  # absent when it failed its own check
+                raise ValueError("CRMKB_JWT_MODE is on but CRMKB_JWT_ISSUERS is empty: list the accepted iss")
+            if value is None and info.data.get("secrets") == {}:
+                raise ValueError(
+                    "CRMKB_JWT_MODE is on but there is no key to verify tokens with: set CRMKB_JWT_SECRETS "
+                    "(HS256) or CRMKB_JWT_JWKS_URL (RS256)"
+                )
+        return value
+
+
 class SlackSettings(BaseModel):
     """The Slack app (consultants). With the signing secret alone, /slack/events answers Slack's URL
     verification (and 503 to everything else); with the bot token too, the app answers."""
@@ -360,6 +458,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    jwt: JWTSettings = Field(default_factory=JWTSettings)
 
     @field_validator("chroma_url")
     @classmethod

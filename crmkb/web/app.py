@@ -55,7 +55,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
     app.state.settings = settings
-    app.state.guards = Guards(settings.server, settings.data_dir)  # run by every /api/* route (ApiRoute)
+    app.state.guards = Guards(settings.server, settings.data_dir, settings.jwt)  # run by every /api/* route
     app.state.admin = admin_auth.AdminAuth(settings.server, app.state.guards)  # the admin routes' sessions
     for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
         app.include_router(router)
@@ -70,7 +70,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.server.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", API_KEY_HEADER],
+            allow_headers=["Content-Type", "Authorization", API_KEY_HEADER],
         )
     app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
 

@@ -20,5 +20,12 @@ def get_store(request: Request) -> FeedbackStore:
     return store
 
 
+def get_user(request: Request) -> str | None:
+    """The verified user of the request's signed token (:mod:`crmkb.web.jwt_auth`), else ``None``."""
+    user: str | None = getattr(request.state, "identity", None)
+    return user
+
+
 BotDep = Annotated[Bot, Depends(get_bot)]
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
+UserDep = Annotated[str | None, Depends(get_user)]

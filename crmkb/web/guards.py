@@ -1,5 +1,6 @@
-"""What stands in front of /api/*: the optional API key, per-client rate limits shared by every worker,
-a count of wrong secrets per address, and a body-size cap."""
+"""What stands in front of /api/*: the optional API key, the signed user tokens of :mod:`crmkb.web.jwt_auth`
+with their origin allowlist, per-client rate limits shared by every worker, a count of wrong secrets per
+address, and a body-size cap."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmkb.core.settings import ServerSettings
+from crmkb.core.settings import JWTSettings, ServerSettings
+from crmkb.web.jwt_auth import TokenRefused, TokenVerifier, bearer_token, origin_allowed
 from crmkb.web.ratelimit import SlidingWindow, client_address, client_key, parse_networks
 from crmkb.web.strict_json import StrictJSONRequest
 
@@ -31,10 +33,11 @@ class Guards:
     sent) and refused past ``rate_limit`` a minute.
     """
 
-    def __init__(self, settings: ServerSettings, data_dir: Path) -> None:
+    def __init__(self, settings: ServerSettings, data_dir: Path, tokens: JWTSettings | None = None) -> None:
         self.settings = settings
         self.proxies = parse_networks(settings.trusted_proxies)
         self.counts = SlidingWindow(data_dir / RATE_DB)
+        self.tokens = TokenVerifier(tokens) if tokens is not None and tokens.mode != "off" else None
 
     def check_api_key(self, request: Request) -> None:
         expected = self.settings.api_key
@@ -45,21 +48,59 @@ class Guards:
 
     def check_secret(self, request: Request, given: str, expected: SecretStr, wrong: str) -> None:
         """Compare a secret a client sent in constant time; a wrong one is a 401 saying ``wrong`` and counts
-        against the client's address. Every secret (the API key, the admin token) shares one count, so
-        guessing one does not buy tries at the other."""
-        address = f"authfail:{client_address(request, self.proxies)}"
-        wait = self.counts.exceeded(address, self.settings.auth_failures)
-        if wait is not None:
-            raise _too_many(
-                f"too many wrong API keys or admin tokens from this address; try again in {wait} s", wait
-            )
+        against the client's address. Every secret (the API key, the admin token, a user token's signature)
+        shares one count, so guessing one does not buy tries at the other."""
+        address = self._not_locked_out(request)
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             self.counts.add(address)
             raise HTTPException(status_code=401, detail=wrong)
 
+    def _not_locked_out(self, request: Request) -> str:
+        """The client's bucket of wrong secrets, after a 429 if it is full."""
+        address = f"authfail:{client_address(request, self.proxies)}"
+        wait = self.counts.exceeded(address, self.settings.auth_failures)
+        if wait is not None:
+            raise _too_many(
+                f"too many wrong API keys, admin tokens or user tokens from this address; try again in {wait} s",
+                wait,
+            )
+        return address
+
     def check(self, request: Request) -> None:
-        self.check_api_key(request)
+        self.authenticate(request)
         self.rate_limit(request)
+
+    def authenticate(self, request: Request) -> None:
+        """Admit a caller with the API key or, in JWT mode, a valid user token (whose ``sub`` becomes
+        ``request.state.identity``). A valid key needs no token: it is for servers, not pages. A token
+        that is sent is always checked, so a bad one is refused even where none is required."""
+        tokens = self.tokens
+        if tokens is None:
+            self.check_api_key(request)
+            return
+        if not origin_allowed(request, self.settings.cors_origins):
+            raise HTTPException(
+                status_code=403,
+                detail=f"pages on {request.headers.get('origin')} may not call this API "
+                "(allow them in CRMKB_SERVER_CORS_ORIGINS)",
+            )
+        token = bearer_token(request)
+        keyed = self.settings.api_key is not None and API_KEY_HEADER.lower() in request.headers
+        if keyed or (token is None and self.settings.api_key is not None and not tokens.required):
+            self.check_api_key(request)
+        if token is not None:
+            address = self._not_locked_out(request)
+            try:
+                request.state.identity = tokens.verify(token).user_id
+            except TokenRefused as exc:
+                if exc.suspicious:
+                    self.counts.add(address)
+                raise _unauthorized(str(exc)) from None
+        elif tokens.required and not keyed:
+            raise _unauthorized(
+                "missing token: send the host page's signed JWT as 'Authorization: Bearer <token>'"
+                + (f" (servers: the API key in {API_KEY_HEADER})" if self.settings.api_key else "")
+            )
 
     def rate_limit(self, request: Request) -> None:
         limit = self.settings.rate_limit
@@ -89,6 +130,13 @@ class ApiRoute(APIRoute):
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return guarded
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    # RFC 6750: a client that sent a bearer token learns that this is about its token.
+    return HTTPException(
+        status_code=401, detail=detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
 
 
 def _too_many(detail: str, wait: int) -> HTTPException:

@@ -1,7 +1,7 @@
 """Who a client is, and how often it has come: the keys and the shared counts behind /api/*'s limits.
 
-A client is its verified identity when a channel established one (``request.state.identity``: signed
-per-user tokens will set it), else its network address. ``X-Forwarded-For`` names the address only when
+A client is its verified identity when a channel established one (``request.state.identity``: the user
+of a signed token, :mod:`crmkb.web.jwt_auth`), else its network address. ``X-Forwarded-For`` names the address only when
 the request came through a proxy listed in ``CRMKB_SERVER_TRUSTED_PROXIES``; from anyone else it is a
 header the client wrote itself, and honouring it would let one client be a thousand.
 

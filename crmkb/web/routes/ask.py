@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from crmkb.bot.schemas import Mode
 from crmkb.bot.service import MAX_HISTORY, MAX_QUESTION_CHARS, clean_question, recent_history
-from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.deps import BotDep, StoreDep, UserDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.schemas import AskResponse
 
@@ -39,7 +39,7 @@ class AskRequest(BaseModel):
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, bot: BotDep, store: StoreDep) -> AskResponse:
+def ask(body: AskRequest, bot: BotDep, store: StoreDep, user: UserDep) -> AskResponse:
     answer = bot.ask(body.question, history=body.history, mode=body.mode)
-    store.try_record(answer, channel="web")  # an unrecorded answer is still an answer
+    store.try_record(answer, channel="web", user_id=user)  # an unrecorded answer is still an answer
     return AskResponse.from_answer(answer)

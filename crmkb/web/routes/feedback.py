@@ -1,11 +1,13 @@
 """POST /api/feedback: a 👍 or 👎 (and an optional comment) on an answer, stored with what it rated.
 
-Each rater holds one rating per answer, replaced when they rate it again: the rater is the id the widget
-keeps in the browser, or the client's address when a caller sends none.
+Each rater holds one rating per answer, replaced when they rate it again: the rater is the verified user
+of a signed token (in every browser they use), else the id the widget keeps in the browser, else the
+client's address.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from crmkb.feedback_store import FeedbackUnavailable, UnknownAnswer
-from crmkb.web.deps import StoreDep
+from crmkb.web.deps import StoreDep, UserDep
 from crmkb.web.guards import ApiRoute
 
 router = APIRouter(prefix="/api", tags=["feedback"], route_class=ApiRoute)
@@ -37,11 +39,24 @@ class FeedbackStored(BaseModel):
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackStored)
-async def feedback(body: FeedbackRequest, store: StoreDep, request: Request) -> FeedbackStored:
-    rater = f"web:{body.rater}" if body.rater else f"addr:{request.client.host if request.client else '?'}"
+async def feedback(body: FeedbackRequest, store: StoreDep, user: UserDep, request: Request) -> FeedbackStored:
+    if user is not None:
+        rater = f"user:{user}"
+    else:
+        rater = (
+            f"web:{body.rater}" if body.rater else f"addr:{request.client.host if request.client else '?'}"
+        )
     try:
         row = await run_in_threadpool(
-            store.rate, body.answer_id, body.rating, body.comment.strip(), "web", rater=rater
+            partial(
+                store.rate,
+                body.answer_id,
+                body.rating,
+                body.comment.strip(),
+                "web",
+                rater=rater,
+                user_id=user,
+            )
         )
     except UnknownAnswer:
         raise HTTPException(status_code=404, detail=f"no answer with id {body.answer_id!r}") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
@@ -22,7 +23,7 @@ from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
 from crmkb.core.errors import Unavailable
 from crmkb.feedback_store import FeedbackStore
-from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.deps import BotDep, StoreDep, UserDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.ask import AskRequest
 from crmkb.web.schemas import AskResponse, Citation
@@ -45,7 +46,9 @@ def pieces(answer: AskResponse) -> Iterator[tuple[str, list[Citation]]]:
         yield line, [by_n[n] for n in dict.fromkeys(new)]
 
 
-async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIterator[dict[str, str]]:
+async def _events(
+    body: AskRequest, bot: Bot, store: FeedbackStore, user: str | None
+) -> AsyncIterator[dict[str, str]]:
     answer_id = store.new_id()
     yield _event(
         "meta",
@@ -58,7 +61,8 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
     try:
         answer = await run_in_threadpool(bot.ask, body.question, history=body.history, mode=body.mode)
         answer.id = answer_id
-        await run_in_threadpool(store.try_record, answer, "web")  # an unrecorded answer is still an answer
+        # an unrecorded answer is still an answer
+        await run_in_threadpool(partial(store.try_record, answer, "web", user_id=user))
     except Unavailable as exc:
         yield _event("error", {"detail": str(exc)})
         return
@@ -84,6 +88,6 @@ async def _events(body: AskRequest, bot: Bot, store: FeedbackStore) -> AsyncIter
         }
     },
 )
-async def ask_stream(body: AskRequest, bot: BotDep, store: StoreDep) -> EventSourceResponse:
+async def ask_stream(body: AskRequest, bot: BotDep, store: StoreDep, user: UserDep) -> EventSourceResponse:
     bot.check_mode(body.mode)  # a 422 like /api/ask's, not a 200 stream that then says "try again"
-    return EventSourceResponse(_events(body, bot, store), ping=15)
+    return EventSourceResponse(_events(body, bot, store, user), ping=15)

@@ -9,6 +9,12 @@
   const data = (script && script.dataset) || {};
   const API = (data.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/$/, "");
   const API_KEY = data.apiKey || "";
+  /* Who is asking: a short-lived JWT the host page signs for its signed-in user. data-token holds one
+   * (a page rendered per visit); data-token-provider names a global function the widget calls for a fresh
+   * one (returning the token, or a Promise of it), looked up when needed so the page may define it later. */
+  const TOKEN = data.token || "";
+  const TOKEN_PROVIDER = data.tokenProvider || "";
+  const SIGNED = Boolean(TOKEN || TOKEN_PROVIDER);
   const HISTORY = 5;
   /* Who rates, so rating an answer again replaces the earlier rating instead of adding one: a random id
    * kept in this browser's localStorage (nothing personal); a fresh one per page where storage is refused. */
@@ -35,6 +41,7 @@
       comment: "补充说明(可选)", commentSend: "提交", thanks: "谢谢你的反馈!", refusal: "知识库未涵盖",
       topics: "知识库涵盖的相关主题", lost: "连接中断,回答没有完成。", retry: "重试",
       failed: "出错了,请稍后再试。", e401: "API 密钥无效,请联系管理员。", e413: "问题太长了。",
+      signedOut: "你的登录已过期或无法验证,请刷新页面重新登录后再试。", e403: "此页面未获准使用本助手,请联系管理员。",
       e429: "提问太频繁,请 {s} 秒后再试。", e503: "知识库暂时不可用,请稍后再试。",
       source: "来源 {n}", curated: "培训师审核过的答案",
     },
@@ -46,6 +53,7 @@
       comment: "補充說明(可選)", commentSend: "提交", thanks: "謝謝你的回饋!", refusal: "知識庫未涵蓋",
       topics: "知識庫涵蓋的相關主題", lost: "連線中斷,回答沒有完成。", retry: "重試",
       failed: "出錯了,請稍後再試。", e401: "API 金鑰無效,請聯絡管理員。", e413: "問題太長了。",
+      signedOut: "你的登入已過期或無法驗證,請重新整理頁面登入後再試。", e403: "此頁面未獲准使用本助手,請聯絡管理員。",
       e429: "提問太頻繁,請 {s} 秒後再試。", e503: "知識庫暫時無法使用,請稍後再試。",
       source: "來源 {n}", curated: "培訓師審核過的答案",
     },
@@ -59,6 +67,8 @@
       refusal: "Not in the knowledge base", topics: "Related topics the knowledge base covers",
       lost: "The connection was lost before the answer finished.", retry: "Retry",
       failed: "Something went wrong. Please try again.", e401: "The API key was refused; ask your administrator.",
+      signedOut: "Your sign-in has expired or could not be verified. Reload the page to sign in again, then retry.",
+      e403: "This page may not use the assistant; ask your administrator.",
       e413: "That question is too long.", e429: "Too many questions; try again in {s} s.",
       e503: "The knowledge base is unavailable right now; try again shortly.", source: "Source {n}",
       curated: "Curated answer, reviewed by a trainer",
@@ -263,14 +273,41 @@
     return button;
   }
 
-  function headers() {
+  let providedToken = "";
+  function expiresAt(token) {
+    try {
+      const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return typeof claims.exp === "number" ? claims.exp * 1000 : Infinity;
+    } catch { return 0; }
+  }
+  /* The token to send: the provider's is kept until half a minute before it expires, so a page's token
+   * endpoint is asked once per token lifetime, not once per request; ``fresh`` asks it again (after a 401). */
+  async function token(fresh) {
+    if (!TOKEN_PROVIDER) return TOKEN;
+    if (!fresh && providedToken && expiresAt(providedToken) - Date.now() > 30_000) return providedToken;
+    const provide = window[TOKEN_PROVIDER];
+    try { providedToken = typeof provide === "function" ? String((await provide()) || "") : ""; } catch { providedToken = ""; }
+    return providedToken;
+  }
+
+  async function headers(fresh) {
     const h = { "Content-Type": "application/json" };
     if (API_KEY) h["X-API-Key"] = API_KEY;
+    const jwt = await token(fresh);
+    if (jwt) h.Authorization = "Bearer " + jwt;
     return h;
   }
 
+  /* Every /api/* call: with the user's token, and once more with a fresh one when it was refused. */
+  async function call(path, options) {
+    const response = await fetch(API + path, { ...options, headers: await headers(false) });
+    if (response.status !== 401 || !TOKEN_PROVIDER) return response;
+    return fetch(API + path, { ...options, headers: await headers(true) });
+  }
+
   function problem(status, response) {
-    if (status === 401) return T.e401;
+    if (status === 401) return SIGNED ? T.signedOut : T.e401;
+    if (status === 403) return T.e403;
     if (status === 413) return T.e413;
     if (status === 429) return fill(T.e429, { s: (response && response.headers.get("Retry-After")) || 60 });
     if (status === 503) return T.e503;
@@ -322,7 +359,7 @@
     let text = "";
     let finished = null;
     try {
-      const response = await fetch(API + "/api/ask/stream", { method: "POST", headers: headers(),
+      const response = await call("/api/ask/stream", { method: "POST",
         body: JSON.stringify({ question, history: history.slice(-HISTORY) }) });
       if (!response.ok) {
         const detail = response.status === 422 ? await detailOf(response) : "";
@@ -438,7 +475,7 @@
 
   async function postFeedback(answerId, rating, comment) {
     try {
-      await fetch(API + "/api/feedback", { method: "POST", headers: headers(),
+      await call("/api/feedback", { method: "POST",
         body: JSON.stringify({ answer_id: answerId, rating, comment, rater: RATER }) });
     } catch { /* a lost rating is not worth interrupting the reader */ }
   }
@@ -468,7 +505,7 @@
     close.focus();
     try {
       const query = `start=${encodeURIComponent(citation.start)}&end=${encodeURIComponent(citation.end)}`;
-      const response = await fetch(`${API}/api/sources/${encodeURIComponent(citation.source)}?${query}`, { headers: headers() });
+      const response = await call(`/api/sources/${encodeURIComponent(citation.source)}?${query}`, {});
       if (!response.ok || openChip !== button) return;
       const passage = await response.json();
       const p = passage.paragraph;
