@@ -19,7 +19,18 @@ from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.pipeline import ensure_index
 from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
-from crmkb.web.routes import ask, curated_admin, faq, feedback, health, slack, sources, stream, widget
+from crmkb.web.routes import (
+    admin_shell,
+    ask,
+    curated_admin,
+    faq,
+    feedback,
+    health,
+    slack,
+    sources,
+    stream,
+    widget,
+)
 
 FEEDBACK_DB = "feedback.sqlite3"
 log = logging.getLogger(__name__)
@@ -61,6 +72,8 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(admin_auth.router)
     app.include_router(curated_admin.router)
+    # The /admin console: its pages (admin_shell), then one API router per page (admin_<slug>).
+    app.include_router(admin_shell.page)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)
