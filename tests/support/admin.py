@@ -4,10 +4,12 @@ Chromium page signed in through the console's own form."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
@@ -32,6 +34,15 @@ class Console:
     def change(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         """A change as the console's pages send it, with the session's CSRF token."""
         return self.client.request(method, path, headers={CSRF_HEADER: self.csrf}, **kwargs)  # type: ignore[arg-type]
+
+    def wait_for_ingest(self) -> dict[str, Any]:
+        """The console's re-ingest job once it is over (polled as the page polls it)."""
+        for _ in range(1200):
+            job: dict[str, Any] = self.client.get("/api/admin/documents/ingest").json()["job"]
+            if job["state"] != "running":
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"the re-ingest is still running: {job}")
 
 
 def private(indexed: Settings, tmp_path: Path, **server: object) -> Settings:
