@@ -22,6 +22,7 @@ from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.reingest import Reingester
 from crmkb.web.routes import (
     admin_documents,
+    admin_hit_testing,
     admin_shell,
     ask,
     curated_admin,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.include_router(admin_shell.page)
     app.include_router(admin_documents.router)
     app.include_router(admin_documents.upload)
+    app.include_router(admin_hit_testing.router)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)

@@ -54,7 +54,9 @@
     let data = null;
     try { data = await response.json(); } catch { /* not JSON: a proxy's error page */ }
     if (!response.ok) {
-      const detail = data && typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`;
+      // FastAPI's validation errors are a list, each with its message.
+      const listed = data && Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : "";
+      const detail = data && typeof data.detail === "string" ? data.detail : listed || `HTTP ${response.status}`;
       if (response.status === 401) say("Your session has ended: reload the page and sign in again", true);
       throw new AdminFailure(response.status, detail, data);
     }
