@@ -54,7 +54,7 @@ def row(admin: Console, path: str) -> dict[str, Any]:
     return found
 
 
-def upload(admin: Console, name: str, content: bytes) -> httpx.Response:
+def upload(admin: Console, name: str, content: bytes | Iterator[bytes]) -> httpx.Response:
     return admin.change("PUT", f"/admin/documents/upload/{name}", content=content)
 
 
@@ -107,6 +107,8 @@ def test_uploads_of_the_wrong_type_size_or_content_are_refused_and_leave_nothing
         response = upload(admin, name, content)
         assert response.status_code == status, (name, response.text)
         assert words in response.json()["detail"], (name, response.text)
+    chunked = upload(admin, "stream.txt", iter([b"a" * 40_000, b"b" * 40_000]))  # no length declared
+    assert chunked.status_code == 413 and "larger than the 0.05 MB limit" in chunked.json()["detail"]
     assert sorted(p.name for p in kb.iterdir()) == before and leftovers(admin) == []
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,6 +144,17 @@ def kb_file(settings: Settings, path: str) -> Path:
     return target
 
 
+@contextmanager
+def _kb_written() -> Iterator[None]:
+    """A kb/ that refuses the change (missing, read-only, full) as an answer the admin can act on."""
+    try:
+        yield
+    except OSError as exc:
+        raise HTTPException(
+            status_code=503, detail=f"kb/ could not be changed ({exc.strerror or exc})"
+        ) from exc
+
+
 def _reingester(request: Request) -> Reingester:
     reingester: Reingester = request.app.state.reingester  # built in the app's lifespan
     return reingester
@@ -154,8 +167,9 @@ async def list_documents(bot: BotDep) -> DocumentList:
 
 @router.delete("/files/{path:path}")
 def delete_document(path: str, bot: BotDep) -> dict[str, str]:
-    kb_file(bot.settings, path).unlink()
-    sync_folder(bot.settings.kb_dir)
+    with _kb_written():
+        kb_file(bot.settings, path).unlink()
+        sync_folder(bot.settings.kb_dir)
     return {"deleted": path, "detail": f"{path} deleted from kb/; re-ingest to stop answering from it"}
 
 
@@ -165,7 +179,8 @@ def edit_catalog(source: str, body: CatalogFields, bot: BotDep) -> dict[str, Any
     if source in RESERVED_FILES or "/" in source or not (kb_dir / source).exists():
         raise NotFound(f"no document {source} in kb/")
     text = set_entry(kb_dir, source, body.model_dump())
-    write_catalog(kb_dir, text)
+    with _kb_written():
+        write_catalog(kb_dir, text)
     return {"source": source, "catalog": load_catalog(kb_dir)[source].model_dump(exclude_defaults=True),
             "detail": f"{CATALOG_FILE} saved; re-ingest to serve the new title and kind"}  # fmt: skip
 
@@ -192,40 +207,49 @@ def _checked_name(name: str) -> str:
     return name
 
 
+def _too_large(name: str, settings: Settings) -> HTTPException:
+    limit = f"{settings.ingest.max_file_mb:g} MB limit (CRMKB_INGEST_MAX_FILE_MB)"
+    return HTTPException(status_code=413, detail=f"{name} is larger than the {limit}")
+
+
 @upload.put("/upload/{name}", status_code=201)
 async def upload_document(name: str, request: Request, bot: BotDep, replace: bool = False) -> dict[str, Any]:
     """The request body is the file. Refused (and nothing written) when the name, type, size or content is
     not one ingest can use; 409 when kb/ has the file already, unless ``replace``."""
     settings = bot.settings
-    _checked_name(name)
-    target = settings.kb_dir / name
+    target = settings.kb_dir / _checked_name(name)
     if target.exists() and not replace:
         raise Conflict(f"kb/{name} exists already: delete it first, or upload with replace")
-    limit = _limit(settings)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"{name} is larger than the {limit // 2**20} MB limit")
-    tmp = settings.kb_dir / f".upload-{secrets.token_hex(6)}{Path(name).suffix.lower()}"
+    if declared.isdigit() and int(declared) > _limit(settings):
+        raise _too_large(name, settings)
+    with _kb_written():
+        size = await _store(request, settings, target)
+    return {"uploaded": name, "bytes": size, "detail": f"{name} added to kb/; re-ingest to answer from it"}
+
+
+async def _store(request: Request, settings: Settings, target: Path) -> int:
+    """Stream the body to a hidden file beside ``target``, load it as ingest would, then rename it into
+    place; the hidden file is gone whatever happens."""
+    limit, limits = _limit(settings), settings.ingest
+    tmp = target.parent / f".upload-{secrets.token_hex(6)}{target.suffix.lower()}"
     try:
         size = 0
         with tmp.open("xb") as handle:
             async for block in request.stream():
                 size += len(block)
                 if size > limit:
-                    raise HTTPException(
-                        status_code=413, detail=f"{name} is larger than the {limit // 2**20} MB limit"
-                    )
+                    raise _too_large(target.name, settings)
                 handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
-        limits = settings.ingest
         try:
             await run_in_threadpool(load_file, tmp, max_bytes=limit, max_unpacked=int(limits.max_unpacked_mb * 2**20),
                                     max_chars=limits.max_text_chars)  # fmt: skip
         except SkipFile as exc:
-            raise UserError(f"{name} cannot be ingested: {exc}") from None
+            raise UserError(f"{target.name} cannot be ingested: {exc}") from None
         os.replace(tmp, target)
-        sync_folder(settings.kb_dir)
+        sync_folder(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
-    return {"uploaded": name, "bytes": size, "detail": f"{name} added to kb/; re-ingest to answer from it"}
+    return size
