@@ -32,6 +32,7 @@ from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, kind_
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.spans import top
+from crmkb.bot.trace import SentenceScore, Trace
 from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.normalise import normalise_question
@@ -69,7 +70,9 @@ class ExtractiveAnswerer:
         self.vocabulary = Vocabulary([d.text for d in knowledge.documents.values()])
         self.composer = Composer(knowledge, settings.max_chars, settings.max_sentences)
 
-    def gather(self, question: str, history: list[str] | None = None, depth: int = 0) -> Evidence:
+    def gather(
+        self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
+    ) -> Evidence:
         language = detect_language(question)
         position = ordinal(normalise_question(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
@@ -112,12 +115,14 @@ class ExtractiveAnswerer:
         bridge = " ".join(ask.spellings()) if language == "en" else ""
         query_text = f"{context} {normalised} {bridge}".strip()
         query_vector = self.embeddings.embed_query(query_text[-QUERY_CHARS:])
+        if trace is not None:
+            trace.query_text, trace.keywords = query_text[-QUERY_CHARS:], keywords
         hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)
         if language == "other":
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
         query = np.asarray(query_vector, dtype=np.float32)
-        scored = self._score(hits, query, known)
+        scored = self._score(hits, query, known, trace)
         said = frozenset((q.source, q.start, q.end) for q in before)
         topic = (
             {(item.source, item.section)}
@@ -204,7 +209,9 @@ class ExtractiveAnswerer:
         citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
         return render.answer(question, evidence.language, citations)
 
-    def _score(self, hits: list[Hit], query: np.ndarray, ask: Ask) -> list[Scored]:
+    def _score(
+        self, hits: list[Hit], query: np.ndarray, ask: Ask, trace: Trace | None = None
+    ) -> list[Scored]:
         """Score the sentences of the retrieved chunks plus the sentences nearest the question on their own
         (a sentence can answer even when its chunk, diluted by neighbours, ranked lower).
 
@@ -236,6 +243,9 @@ class ExtractiveAnswerer:
                 + RANK_WEIGHT / (1 + rank)
             )
             scored.append(Scored(i, score, dense, terms))
+            if trace is not None:
+                context = context_of.get(i, 0.0)
+                trace.sentences.append(SentenceScore(i, score, dense, terms, heading_terms, context, rank))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def _choose(

@@ -1,7 +1,8 @@
-"""Adding English titles to kb/catalog.toml without disturbing what an admin wrote there.
+"""Editing kb/catalog.toml without disturbing what an admin wrote there: adding missing English titles
+(``crmkb catalog``), and setting one entry's fields (the admin console's Documents page).
 
-The file is edited through tomlkit, which keeps comments, order and formatting, and only keys that are
-missing are added: an English title already in the file is never replaced.
+The file is edited through tomlkit, which keeps comments, order and formatting. Adding English titles only
+adds keys that are missing: an English title already in the file is never replaced.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
+from pydantic import ValidationError
 from tomlkit.items import Table
 
 from crmkb.core.files import write_atomically
-from crmkb.ingest.catalog import CATALOG_FILE, CatalogError
+from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, CatalogError
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,34 @@ def add_english_titles(kb_dir: Path, titles: Mapping[str, EnglishTitles]) -> str
         for name, title in new.items():
             if name not in sections:
                 _append(sections, name, title)
+    return tomlkit.dumps(document)
+
+
+def set_entry(kb_dir: Path, source: str, fields: Mapping[str, str | None]) -> str:
+    """kb/catalog.toml with ``source``'s entry given ``fields`` (a ``None`` or empty value removes the key),
+    as text; the entry is created when missing, and refused (CatalogError) unless it is a valid one. Other
+    keys of the entry (``sections_en``) and every other entry stay as they were."""
+    path = kb_dir / CATALOG_FILE
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise CatalogError(f"{path}: {exc}") from None
+    entry = document.get(source)
+    if entry is None:
+        entry = tomlkit.table()
+        document.append(source, entry)
+    if not isinstance(entry, Table):
+        raise CatalogError(f"{path} [{source}]: not a table")
+    for key, value in fields.items():
+        if value:
+            entry[key] = value
+        elif key in entry:
+            del entry[key]
+    try:
+        CatalogEntry.model_validate(entry.unwrap())
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
+        raise CatalogError(f"[{source}]: {problems}") from None
     return tomlkit.dumps(document)
 
 

@@ -246,8 +246,8 @@ class ServerSettings(BaseModel):
     )
     admin_token: SecretStr | None = Field(
         default=None,
-        description="Turns on admin sign-in (editing curated answers on /faq): trainers sign in with it and "
-        f"get a session cookie. At least {MIN_ADMIN_TOKEN} characters. Unset: editing is off.",
+        description="Turns on admin sign-in (the /admin console, and editing curated answers on /faq): admins "
+        f"sign in with it and get a session cookie. At least {MIN_ADMIN_TOKEN} characters. Unset: both are off.",
     )
     admin_session_s: int = Field(
         default=8 * 3600,

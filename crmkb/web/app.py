@@ -19,7 +19,21 @@ from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.pipeline import ensure_index
 from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
-from crmkb.web.routes import ask, curated_admin, faq, feedback, health, slack, sources, stream, widget
+from crmkb.web.reingest import Reingester
+from crmkb.web.routes import (
+    admin_documents,
+    admin_hit_testing,
+    admin_shell,
+    ask,
+    curated_admin,
+    faq,
+    feedback,
+    health,
+    slack,
+    sources,
+    stream,
+    widget,
+)
 
 FEEDBACK_DB = "feedback.sqlite3"
 log = logging.getLogger(__name__)
@@ -30,6 +44,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot = bot or Bot(settings)
         app.state.store = FeedbackStore(settings.data_dir / FEEDBACK_DB)
+        app.state.reingester = Reingester(app.state.bot)  # the admin console's re-ingests
         app.state.slack = None
         if settings.slack.configured:
             from slack_bolt.adapter.fastapi import SlackRequestHandler
@@ -61,6 +76,11 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(admin_auth.router)
     app.include_router(curated_admin.router)
+    # The /admin console: its pages (admin_shell), then one API router per page (admin_<slug>).
+    app.include_router(admin_shell.page)
+    app.include_router(admin_documents.router)
+    app.include_router(admin_documents.upload)
+    app.include_router(admin_hit_testing.router)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)

@@ -1,0 +1,75 @@
+"""The Hit testing page in a real browser (Debian's Chromium through Playwright, a real uvicorn on loopback):
+an answered question and a refused one, each with its chunks, scored sentences and reasons. Screenshots go
+to .data/test-artifacts/admin/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from crmkb.core.settings import Settings, get_settings
+from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.ingest.pipeline import run_ingest
+from tests.conftest import KB
+from tests.support.admin import console, open_admin, private
+from tests.support.browser import chromium
+from tests.test_admin_hit_testing import ANSWERED, REFUSED, answering
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "admin"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-hits-browser") / "data", kb_dir=KB)
+    run_ingest(settings, embeddings=HashEmbeddings())
+    return answering(settings)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium(ARTIFACTS) as browser:
+        yield browser
+
+
+def test_an_admin_tests_a_question_and_sees_why_it_was_answered_or_refused(
+    browser: Browser, indexed: Settings, tmp_path: Path
+) -> None:
+    dialogs: list[str] = []
+    with console(private(indexed, tmp_path)) as admin:
+        page = open_admin(browser, admin.url, "hit-testing", dialogs)
+        hook = page.get_by_test_id
+        expect(hook("hit-result")).to_be_hidden()
+        hook("hit-question").fill(ANSWERED)
+        hook("hit-run").click()
+        expect(hook("hit-verdict")).to_have_text("Answered (extractive, zh-Hans).")
+        served = admin.bot.ask(ANSWERED)
+        expect(hook("hit-answer")).to_have_text(served.answer)
+        expect(hook("hit-citation")).to_have_count(len(served.citations))
+        expect(hook("hit-chunk")).to_have_count(5)
+        expect(hook("hit-sentence-chosen").first).to_be_visible()
+        first = served.citations[0].quote
+        expect(hook("hit-sentence-chosen").filter(has_text=first[:12]).first).to_be_visible()
+        expect(hook("hit-reading")).to_contain_text("Extractive verdict: answer.")
+        page.screenshot(path=str(ARTIFACTS / "hit-testing-answered.png"), full_page=True)
+
+        hook("hit-question").fill(REFUSED)
+        hook("hit-run").click()
+        expect(hook("hit-verdict")).to_have_text("Refused: nothing the knowledge base says is asked about.")
+        expect(page.locator("#hit-sentence-hint")).to_contain_text("would have quoted, judged not to answer")
+        expect(hook("hit-chunk")).to_have_count(5)
+        page.screenshot(path=str(ARTIFACTS / "hit-testing-refused.png"), full_page=True)
+
+        hook("hit-question").fill("\u200b \u200b")  # invisible: empty once cleaned, as the server says
+        hook("hit-run").click()
+        expect(hook("admin-status")).to_contain_text("the question is empty")
+
+        hook("hit-question").fill("<img src=x onerror=alert(1)>CRM项目结束工作包括什么?")
+        hook("hit-run").click()
+        expect(hook("hit-result")).to_contain_text("<img src=x onerror=alert(1)>")  # shown as text
+        assert dialogs == []
+        page.context.close()
