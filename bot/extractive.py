@@ -28,7 +28,7 @@ from crmkb.bot.evidence import (
 )
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.language import Language, detect_language
-from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, kind_of, ordinal
+from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, elliptical, kind_of, ordinal
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.spans import top
@@ -146,7 +146,8 @@ class ExtractiveAnswerer:
             )
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
         kind = kind_of(normalised)
-        if kind == "other" and history and item is None:  # "第三点呢?" asks about one item, not the list
+        # "第三点呢?" asks about one item, not the list; "那财务要负责什么?" asks its own question
+        if kind == "other" and history and item is None and elliptical(normalised):
             kind = kind_of(normalise_question(asked_before))
         # "第五个阶段具体要干啥?" is answered by what that item of the list says after its first sentence.
         detail = self.composer.item_detail(item, said) if item is not None else []

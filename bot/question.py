@@ -114,6 +114,22 @@ def _signs_off(asked: str, after: str) -> bool:
     return asked.rstrip().endswith(("?", "?")) and short and not _ASKING.search(after)
 
 
+# "那技术层面呢?", "and the budget?", "what about training?": a follow-up that names a new topic and asks
+# nothing of its own, so it asks what the previous question asked.
+_ABOUT = re.compile(r"\b(what|how) about\b", re.IGNORECASE)
+_OWN_ASKING = re.compile(
+    r"什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|是否|要不要|是不是|能不能|该不该|"
+    r"\b(what|which|who|whom|whose|when|where|why|how|whether|should|can|could|do|does|is|are)\b|"
+    rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|\b(list|explain|describe|tell)\b",
+    re.IGNORECASE,
+)
+
+
+def elliptical(question: str) -> bool:
+    """Whether a follow-up asks nothing of its own ("那技术层面呢?"), only names what to ask it about."""
+    return not _OWN_ASKING.search(_ABOUT.sub(" ", question))
+
+
 def kind_of(question: str) -> Kind:
     for kind, pattern in _FORMS:
         if pattern.search(question):

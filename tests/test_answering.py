@@ -9,7 +9,7 @@ from crmkb.bot.compose import LIST_BUDGET
 from crmkb.bot.evidence import Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import detect_language
-from crmkb.bot.question import asked_part, asking_part, count_asked, kind_of
+from crmkb.bot.question import asked_part, asking_part, count_asked, elliptical, kind_of
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
 from crmkb.ingest.normalise import to_simplified, to_traditional
@@ -490,6 +490,30 @@ def test_a_count_that_matches_an_articles_parts_gets_those_parts(real_bot: Bot, 
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptic"),
+    [
+        ("那技术层面呢?", True),
+        ("And what about training this time round?", True),
+        ("那财务的人主要管什么?", False),
+        ("具体怎么做?", False),
+        ("do we need it?", False),
+    ],
+)
+def test_a_follow_up_that_asks_nothing_of_its_own(question: str, elliptic: bool) -> None:
+    assert elliptical(question) is elliptic
+
+
+def test_a_follow_up_with_its_own_question_is_not_asked_in_the_previous_form(real_bot: Bot) -> None:
+    """After a list of the team's departments, "what does finance do" asks about one of them: not the list
+    again, which the previous question's form ("哪些") would give."""
+    answer = real_bot.ask("那财务的人主要管什么?", history=["项目团队要有哪些部门的人?"])
+    assert answer.answerable, answer.answer
+    quotes = "".join(c.quote for c in answer.citations)
+    assert "财务团队人员应当提供最详尽的财务分析" in quotes
+    assert "外部CRM专家" not in quotes
 
 
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
