@@ -139,12 +139,16 @@ def test_the_host_pages_user_is_answered_and_known(
 
     store = FeedbackStore(real_bot.settings.data_dir / FEEDBACK_DB)
     assert store.asked_by(answer_id) == "alice@intranet"
+    with page.expect_response("**/api/sources/**") as source:
+        answer.get_by_test_id("crmkb-chip").first.click()
+    assert source.value.status == 200  # the pop-over's paragraph, fetched as the same user
+    page.keyboard.press("Escape")
     with page.expect_response("**/api/feedback") as rated:
         answer.get_by_test_id("crmkb-up").click()
     assert rated.value.status == 201
     rows = [r for r in store.feedback() if r.answer_id == answer_id]
     assert [(r.rating, r.user_id) for r in rows] == [("up", "alice@intranet")]
-    # One token served the question and the rating: the widget keeps it until near its expiry.
+    # One token served the question, the source and the rating: the widget keeps it until near its expiry.
     assert intranet.tokens_issued - issued == 1
 
 
