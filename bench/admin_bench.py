@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -82,11 +83,11 @@ def main() -> None:
             before = bot.served_version
             client.post("/api/admin/documents/ingest", headers=headers).raise_for_status()
             busy: list[float] = []
-            job = {"state": "running"}
+            job: dict[str, Any] = {"state": "running"}
             while job["state"] == "running":
                 busy.append(ask(client, QUESTIONS[len(busy) % len(QUESTIONS)]))
                 job = client.get("/api/admin/documents/ingest").json()["job"]
-            report = job["report"] or {}
+            report: dict[str, Any] = job["report"] or {}
 
     print(f"{'POST /api/ask':<34} {'n':>5} {'p50 ms':>9} {'p95 ms':>9}")
     print(row("idle (baseline)", idle))
