@@ -181,3 +181,20 @@ def test_a_re_ingest_waits_for_another_refuses_a_second_keeps_answering_and_swit
     served = httpx.post(f"{admin.url}/api/ask", json=question, timeout=30).json()
     # The fake embedder scores too low to answer, but what the bot found nearest is the new document.
     assert served["topics"][0] == "海豚工单升级规则 › 一、升级时限"
+
+
+def test_a_re_ingest_that_fails_says_why_and_the_served_index_stays(admin: Console) -> None:
+    catalog = admin.bot.settings.kb_dir / "catalog.toml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "\n[broken\n", encoding="utf-8")
+    before = admin.bot.served_version
+    assert admin.change("POST", f"{API}/ingest").status_code == 202
+    job = admin.wait_for_ingest()
+    assert job["state"] == "failed" and "catalog.toml" in job["error"] and job["report"] is None
+    assert admin.bot.served_version == before
+    assert (
+        httpx.post(f"{admin.url}/api/ask", json={"question": "CRM项目失败怎么办?"}, timeout=30).status_code
+        == 200
+    )
+    again = admin.change("POST", f"{API}/ingest")  # a failed run does not block the next one
+    assert again.status_code == 202 and again.json()["id"] == job["id"] + 1
+    admin.wait_for_ingest()

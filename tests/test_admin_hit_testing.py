@@ -15,9 +15,11 @@ from crmkb.bot.extractive import CONTEXT_WEIGHT, DENSE_WEIGHT, RANK_WEIGHT, TERM
 from crmkb.bot.service import Bot
 from crmkb.bot.trace import Trace
 from crmkb.core.settings import Settings, get_settings
+from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
+from crmkb.web.app import FEEDBACK_DB
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
 
@@ -72,6 +74,8 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
     served = result["served"]
     assert served["answerable"] is True and result["refusal_reason"] is None
     assert (served["answer"], served["citations"]) == (asked["answer"], asked["citations"])
+    store = FeedbackStore(admin.bot.settings.data_dir / FEEDBACK_DB)
+    assert store.answer(served["id"]) is None and store.answer(asked["id"]) is not None  # a test, not traffic
 
     hits = result["hits"]
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == 5

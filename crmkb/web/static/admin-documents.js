@@ -67,7 +67,8 @@
       el("td", { class: "num", testid: "doc-chunks", text: String(doc.chunks) }),
       el("td", { class: "small", text: `${when(doc.modified_at)} ${size(doc.bytes)}` }),
       status,
-      el("td", {}, el("div", { class: "row" }, edit, doc.status === "deleted" ? "" : del)),
+      // a deleted file has no catalog entry to edit nor file to delete: a re-ingest takes it out
+      el("td", {}, doc.status === "deleted" ? "" : el("div", { class: "row" }, edit, del)),
     );
     return row;
   }
