@@ -117,3 +117,12 @@ def test_a_trace_records_without_changing_any_answer(indexed: Settings) -> None:
     follow_up = Trace()
     assert answerer.gather("为什么?", [ANSWERED], trace=follow_up) == answerer.gather("为什么?", [ANSWERED])
     assert follow_up.sentences  # the follow-up's own scoring, not the earlier question's
+
+
+def test_a_follow_up_is_tested_with_the_questions_before_it(admin: Console) -> None:
+    alone = hit_test(admin, "为什么?")
+    response = admin.change("POST", API, json={"question": "为什么?", "history": [ANSWERED]})
+    follow_up = response.json()
+    assert alone["refusal_reason"] == "nothing specific asked" and alone["served"]["answerable"] is False
+    assert follow_up["served"]["answer"] == admin.bot.ask("为什么?", history=[ANSWERED]).answer
+    assert follow_up["served"]["answer"] != alone["served"]["answer"] and follow_up["terms"]

@@ -69,7 +69,8 @@
     const question = $("hit-question").value;
     say("Testing…");
     try {
-      const result = await call("POST", "/api/admin/hit-testing", { question });
+      const history = $("hit-history").value.split("\n").filter((line) => line.trim());
+      const result = await call("POST", "/api/admin/hit-testing", { question, history });
       showAnswer(result);
       showReading(result);
       showChunks(result);
