@@ -18,6 +18,7 @@ from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
+from tests.support.cli import invoke, services_for
 
 API = "/api/admin/documents"
 NEW_DOC = (
@@ -198,3 +199,18 @@ def test_a_re_ingest_that_fails_says_why_and_the_served_index_stays(admin: Conso
     again = admin.change("POST", f"{API}/ingest")  # a failed run does not block the next one
     assert again.status_code == 202 and again.json()["id"] == job["id"] + 1
     admin.wait_for_ingest()
+
+
+def test_files_crmkb_ingest_skipped_are_listed_with_its_reasons(admin: Console) -> None:
+    settings = admin.bot.settings
+    (settings.kb_dir / "slides.rtf").write_text("{\\rtf1 not a type ingest reads}")
+    assert row(admin, "slides.rtf")["status"] == "new"
+    hashed = settings.model_copy(
+        update={"embedding": settings.embedding.model_copy(update={"backend": "hash"})}
+    )
+    result = invoke(services_for(hashed), "ingest", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = listing(admin)
+    assert found["skipped"] == [{"file": "slides.rtf", "reason": "unsupported file type .rtf"}]
+    assert found["last_ingest"]["by"] == "cli"
+    assert row(admin, "slides.rtf")["status"] == "skipped"
