@@ -93,7 +93,8 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
         assert made == pytest.approx(s["score"])
     chosen = [s["text"] for s in sentences if s["chosen"]]
     assert chosen and all(any(text in c["quote"] for c in served["citations"]) for text in chosen)
-    assert result["terms"] and ANSWERED.rstrip("?") in result["keywords"]
+    assert result["known"] and set(result["known"]) <= set(result["terms"])
+    assert ANSWERED.rstrip("?") in result["keywords"]
     assert "score = 0.6 × dense" in result["formula"]
 
 
@@ -102,6 +103,7 @@ def test_a_refusal_shows_its_reason(admin: Console) -> None:
     assert result["served"]["answerable"] is False
     assert result["refusal_reason"] == "nothing the knowledge base says is asked about"
     assert result["hits"] and result["sentences"]  # retrieval still found what was nearest
+    assert result["terms"] and result["known"] == []  # 火星, 天气: words no article uses
     assert result["thresholds"]["min_dense"] == 0.0
 
 
