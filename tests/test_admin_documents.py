@@ -4,6 +4,7 @@ for another ingest, refuses a second one, keeps answering meanwhile, and switche
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -163,10 +164,11 @@ def test_a_re_ingest_waits_for_another_refuses_a_second_keeps_answering_and_swit
         assert started.status_code == 202 and started.json()["state"] == "running"
         second = admin.change("POST", f"{API}/ingest")
         assert second.status_code == 409 and "already running" in second.json()["detail"]
-        for _ in range(100):
+        for _ in range(600):  # until the run reaches the lock (on a busy machine, a while)
             job = admin.client.get(f"{API}/ingest").json()["job"]
             if job["phase"] == "waiting for another ingest":
                 break
+            time.sleep(0.05)
         assert job["phase"] == "waiting for another ingest" and job["state"] == "running"
         answered = httpx.post(f"{admin.url}/api/ask", json=question, timeout=30)
         assert answered.status_code == 200  # answering goes on from the version served
