@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/answer_bench.py
 	$(BIN)/python bench/faq_bench.py
 	$(BIN)/python bench/auth_bench.py
+	$(BIN)/python bench/admin_bench.py
 
 # Optional and long (about 10 minutes to 30,000 chunks on 2 cores; SIZES=1000,10000,30000,100000 for more):
 # how cold load, answer latency and memory grow with the KB, beside the old load path.

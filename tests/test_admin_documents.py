@@ -4,6 +4,7 @@ for another ingest, refuses a second one, keeps answering meanwhile, and switche
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
+from tests.support.cli import invoke, services_for
 
 API = "/api/admin/documents"
 NEW_DOC = (
@@ -162,10 +164,11 @@ def test_a_re_ingest_waits_for_another_refuses_a_second_keeps_answering_and_swit
         assert started.status_code == 202 and started.json()["state"] == "running"
         second = admin.change("POST", f"{API}/ingest")
         assert second.status_code == 409 and "already running" in second.json()["detail"]
-        for _ in range(100):
+        for _ in range(600):  # until the run reaches the lock (on a busy machine, a while)
             job = admin.client.get(f"{API}/ingest").json()["job"]
             if job["phase"] == "waiting for another ingest":
                 break
+            time.sleep(0.05)
         assert job["phase"] == "waiting for another ingest" and job["state"] == "running"
         answered = httpx.post(f"{admin.url}/api/ask", json=question, timeout=30)
         assert answered.status_code == 200  # answering goes on from the version served
@@ -181,3 +184,35 @@ def test_a_re_ingest_waits_for_another_refuses_a_second_keeps_answering_and_swit
     served = httpx.post(f"{admin.url}/api/ask", json=question, timeout=30).json()
     # The fake embedder scores too low to answer, but what the bot found nearest is the new document.
     assert served["topics"][0] == "海豚工单升级规则 › 一、升级时限"
+
+
+def test_a_re_ingest_that_fails_says_why_and_the_served_index_stays(admin: Console) -> None:
+    catalog = admin.bot.settings.kb_dir / "catalog.toml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "\n[broken\n", encoding="utf-8")
+    before = admin.bot.served_version
+    assert admin.change("POST", f"{API}/ingest").status_code == 202
+    job = admin.wait_for_ingest()
+    assert job["state"] == "failed" and "catalog.toml" in job["error"] and job["report"] is None
+    assert admin.bot.served_version == before
+    assert (
+        httpx.post(f"{admin.url}/api/ask", json={"question": "CRM项目失败怎么办?"}, timeout=30).status_code
+        == 200
+    )
+    again = admin.change("POST", f"{API}/ingest")  # a failed run does not block the next one
+    assert again.status_code == 202 and again.json()["id"] == job["id"] + 1
+    admin.wait_for_ingest()
+
+
+def test_files_crmkb_ingest_skipped_are_listed_with_its_reasons(admin: Console) -> None:
+    settings = admin.bot.settings
+    (settings.kb_dir / "slides.rtf").write_text("{\\rtf1 not a type ingest reads}")
+    assert row(admin, "slides.rtf")["status"] == "new"
+    hashed = settings.model_copy(
+        update={"embedding": settings.embedding.model_copy(update={"backend": "hash"})}
+    )
+    result = invoke(services_for(hashed), "ingest", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = listing(admin)
+    assert found["skipped"] == [{"file": "slides.rtf", "reason": "unsupported file type .rtf"}]
+    assert found["last_ingest"]["by"] == "cli"
+    assert row(admin, "slides.rtf")["status"] == "skipped"

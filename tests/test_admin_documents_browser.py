@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.pipeline import run_ingest
 from tests.conftest import KB
 from tests.support.admin import console, open_admin, private
@@ -66,8 +67,15 @@ def test_an_admin_uploads_re_ingests_and_the_server_serves_the_new_document(
         page.screenshot(path=str(ARTIFACTS / "documents-uploaded.png"), full_page=True)
 
         before = admin.bot.served_version
-        hook("ingest-start").click()
+        with ingest_lock(settings.data_dir):  # another ingest runs: the page shows this one waiting
+            hook("ingest-start").click()
+            expect(hook("ingest-state")).to_have_text("waiting for another ingest")
+            expect(hook("ingest-progress")).to_be_visible()
+            expect(hook("ingest-start")).to_be_disabled()
+            page.screenshot(path=str(ARTIFACTS / "documents-waiting.png"), full_page=True)
+            assert admin.bot.served_version == before
         expect(hook("ingest-state")).to_contain_text("Done in", timeout=60_000)
+        expect(hook("ingest-progress")).to_be_hidden()
         assert admin.bot.served_version != before
         expect(hook("ingest-state")).to_contain_text(f"serving {admin.bot.served_version}")
         expect(hook("ingest-start")).to_be_enabled()

@@ -15,9 +15,11 @@ from crmkb.bot.extractive import CONTEXT_WEIGHT, DENSE_WEIGHT, RANK_WEIGHT, TERM
 from crmkb.bot.service import Bot
 from crmkb.bot.trace import Trace
 from crmkb.core.settings import Settings, get_settings
+from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
+from crmkb.web.app import FEEDBACK_DB
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
 
@@ -72,6 +74,8 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
     served = result["served"]
     assert served["answerable"] is True and result["refusal_reason"] is None
     assert (served["answer"], served["citations"]) == (asked["answer"], asked["citations"])
+    store = FeedbackStore(admin.bot.settings.data_dir / FEEDBACK_DB)
+    assert store.answer(served["id"]) is None and store.answer(asked["id"]) is not None  # a test, not traffic
 
     hits = result["hits"]
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == 5
@@ -89,7 +93,8 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
         assert made == pytest.approx(s["score"])
     chosen = [s["text"] for s in sentences if s["chosen"]]
     assert chosen and all(any(text in c["quote"] for c in served["citations"]) for text in chosen)
-    assert result["terms"] and ANSWERED.rstrip("?") in result["keywords"]
+    assert result["known"] and set(result["known"]) <= set(result["terms"])
+    assert ANSWERED.rstrip("?") in result["keywords"]
     assert "score = 0.6 × dense" in result["formula"]
 
 
@@ -98,6 +103,7 @@ def test_a_refusal_shows_its_reason(admin: Console) -> None:
     assert result["served"]["answerable"] is False
     assert result["refusal_reason"] == "nothing the knowledge base says is asked about"
     assert result["hits"] and result["sentences"]  # retrieval still found what was nearest
+    assert result["terms"] and result["known"] == []  # 火星, 天气: words no article uses
     assert result["thresholds"]["min_dense"] == 0.0
 
 
@@ -113,3 +119,12 @@ def test_a_trace_records_without_changing_any_answer(indexed: Settings) -> None:
     follow_up = Trace()
     assert answerer.gather("为什么?", [ANSWERED], trace=follow_up) == answerer.gather("为什么?", [ANSWERED])
     assert follow_up.sentences  # the follow-up's own scoring, not the earlier question's
+
+
+def test_a_follow_up_is_tested_with_the_questions_before_it(admin: Console) -> None:
+    alone = hit_test(admin, "为什么?")
+    response = admin.change("POST", API, json={"question": "为什么?", "history": [ANSWERED]})
+    follow_up = response.json()
+    assert alone["refusal_reason"] == "nothing specific asked" and alone["served"]["answerable"] is False
+    assert follow_up["served"]["answer"] == admin.bot.ask("为什么?", history=[ANSWERED]).answer
+    assert follow_up["served"]["answer"] != alone["served"]["answer"] and follow_up["terms"]

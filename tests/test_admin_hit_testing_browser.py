@@ -61,8 +61,19 @@ def test_an_admin_tests_a_question_and_sees_why_it_was_answered_or_refused(
         hook("hit-run").click()
         expect(hook("hit-verdict")).to_have_text("Refused: nothing the knowledge base says is asked about.")
         expect(page.locator("#hit-sentence-hint")).to_contain_text("would have quoted, judged not to answer")
+        expect(hook("hit-reading")).to_contain_text(
+            "Used by the knowledge base: none (only the meaning can match)."
+        )
         expect(hook("hit-chunk")).to_have_count(5)
         page.screenshot(path=str(ARTIFACTS / "hit-testing-refused.png"), full_page=True)
+
+        page.get_by_text("As a follow-up").click()
+        hook("hit-history").fill(ANSWERED)
+        hook("hit-question").fill("为什么?")  # read as a follow-up of the question before
+        hook("hit-run").click()
+        follow_up = admin.bot.ask("为什么?", history=[ANSWERED])
+        expect(hook("hit-answer")).to_have_text(follow_up.answer)
+        hook("hit-history").fill("")
 
         hook("hit-question").fill("\u200b \u200b")  # invisible: empty once cleaned, as the server says
         hook("hit-run").click()

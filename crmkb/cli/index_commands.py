@@ -27,6 +27,7 @@ from rich.text import Text
 from crmkb.cli.common import app, err, fail, out, user_errors
 from crmkb.cli.services import services_of
 from crmkb.ingest.index import make_store
+from crmkb.ingest.last_report import save_report
 from crmkb.ingest.pipeline import IngestReport, run_ingest
 
 
@@ -86,6 +87,10 @@ def ingest(
         settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
     with user_errors(), _progress(not (as_json or quiet) and err.is_terminal) as progress:
         report = run_ingest(settings, paths or None, rebuild=rebuild, progress=progress)
+    try:  # for the admin console's Documents page; the index is what matters
+        save_report(settings.data_dir, report.to_json(), by="cli")
+    except OSError as exc:
+        err.print(f"[yellow]warning:[/] the report was not kept for the admin console ({exc})")
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

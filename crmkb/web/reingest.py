@@ -5,27 +5,24 @@ The run is the CLI's (``run_ingest`` on the bot's own embedder and store), so an
 version being served while it runs, and a run started by someone else (``crmkb ingest``, another worker)
 holds the data dir's ingest lock: this one waits for it and says so. When it has published, the bot loads
 the new version beside the old one and swaps (:meth:`Bot.refresh`), so the next question is answered from
-it without waiting for the IndexWatcher's next look. The last report is kept in the data dir, for the
-Documents page to show the files it skipped and why.
+it without waiting for the IndexWatcher's next look. Its report is kept as the last ingest's
+(crmkb.ingest.last_report), as ``crmkb ingest`` keeps its own.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from crmkb.bot.service import Bot
 from crmkb.core.errors import Conflict, UserError, described, first_line
-from crmkb.core.files import write_atomically
+from crmkb.ingest.last_report import save_report
 from crmkb.ingest.pipeline import run_ingest
 
-LAST_REPORT = "last_ingest.json"
 log = logging.getLogger(__name__)
 
 
@@ -102,7 +99,7 @@ class Reingester:
             self.bot.refresh(wait=True)
             job.serving = self.bot.served_version
             job.state, job.phase = "done", "done"
-            save_report(self.bot.settings.data_dir, job.report, job.started_at)
+            save_report(self.bot.settings.data_dir, job.report, by="admin")
         except UserError as exc:  # e.g. kb/catalog.toml cannot be read: the admin's to fix
             job.state, job.error = "failed", str(exc)
         except Exception as exc:  # logged for the operator; the page shows one line, the old index serves on
@@ -111,19 +108,3 @@ class Reingester:
         finally:
             job.seconds = round(time.perf_counter() - began, 1)
             job.finished_at = _now()
-
-
-def save_report(data_dir: Path, report: dict[str, Any], started_at: str) -> None:
-    saved = {"started_at": started_at, **report}
-    write_atomically(
-        data_dir / LAST_REPORT, lambda h: h.write(json.dumps(saved, ensure_ascii=False, indent=1))
-    )
-
-
-def last_report(data_dir: Path) -> dict[str, Any] | None:
-    """The last console re-ingest's report; ``None`` before the first (or when it cannot be read)."""
-    try:
-        loaded: dict[str, Any] = json.loads((data_dir / LAST_REPORT).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return loaded

@@ -27,11 +27,12 @@ from crmkb.core.files import sync_folder
 from crmkb.core.settings import Settings
 from crmkb.ingest.catalog import CATALOG_FILE, load_catalog
 from crmkb.ingest.catalog_edit import set_entry, write_catalog
+from crmkb.ingest.last_report import last_report
 from crmkb.ingest.loaders import SkipFile, load_file
 from crmkb.ingest.pipeline import RESERVED_FILES, discover, display_path
 from crmkb.web.admin_auth import AdminRoute
 from crmkb.web.deps import BotDep
-from crmkb.web.reingest import Reingester, last_report
+from crmkb.web.reingest import Reingester
 
 router = APIRouter(prefix="/api/admin/documents", tags=["admin"], route_class=AdminRoute)
 upload = APIRouter(prefix="/admin/documents", tags=["admin"], route_class=AdminRoute)
@@ -59,7 +60,7 @@ class DocumentList(BaseModel):
     serving: str | None = Field(description="The index version answers come from.")
     published_at: float | None = Field(description="When that version was written (Unix time).")
     documents: list[Document]
-    skipped: list[dict[str, str]] = Field(description="Files the last console re-ingest skipped, and why.")
+    skipped: list[dict[str, str]] = Field(description="Files the last ingest skipped, and why.")
     last_ingest: dict[str, Any] | None
     upload_types: list[str]
     upload_limit_bytes: int

@@ -87,6 +87,7 @@ class HitTestResult(BaseModel):
     language: str
     terms: dict[str, float] = Field(description="The question's informative terms and their weights.")
     unknown: list[str] = Field(description="Terms the knowledge base never uses (a refusal when any).")
+    known: list[str] = Field(description="The terms the knowledge base uses: only these can match evidence.")
     query_text: str
     keywords: str
     fusion: str
@@ -122,6 +123,7 @@ def _hit_test(bot: Bot, body: HitTest) -> HitTestResult:
         language=evidence.language,
         terms=dict(evidence.ask.terms),
         unknown=list(answerer.vocabulary.unknown(evidence.ask)),
+        known=list(answerer.vocabulary.known_terms(evidence.ask).terms),
         query_text=trace.query_text,
         keywords=trace.keywords,
         fusion=settings.fusion,

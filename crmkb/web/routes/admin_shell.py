@@ -130,7 +130,7 @@ def admin_home() -> RedirectResponse:
 
 @page.get("/admin/static/{name}")
 def admin_asset(name: str) -> FileResponse:
-    if name not in ASSETS:
+    if name not in ASSETS or not (STATIC / name).is_file():  # a section not built yet has no script
         raise HTTPException(status_code=404, detail="no such file")
     kind = "text/css" if name.endswith(".css") else "text/javascript"
     return FileResponse(

@@ -65,9 +65,10 @@
       el("td", { testid: "doc-title", text: doc.title }),
       el("td", { text: KINDS[doc.kind] || doc.kind }),
       el("td", { class: "num", testid: "doc-chunks", text: String(doc.chunks) }),
-      el("td", { class: "small", text: `${when(doc.modified_at)} ${size(doc.bytes)}` }),
+      el("td", { class: "small" }, el("div", { text: when(doc.modified_at) }), el("div", { text: size(doc.bytes) })),
       status,
-      el("td", {}, el("div", { class: "row" }, edit, doc.status === "deleted" ? "" : del)),
+      // a deleted file has no catalog entry to edit nor file to delete: a re-ingest takes it out
+      el("td", {}, doc.status === "deleted" ? "" : el("div", { class: "row" }, edit, del)),
     );
     return row;
   }
@@ -93,7 +94,8 @@
     if (running) {
       bar.max = Math.max(job.total, 1);
       bar.value = job.done;
-      $("ingest-state").textContent = job.total ? `${job.phase}: ${job.done} / ${job.total}` : job.phase;
+      // counts only where they say something ("waiting for another ingest" is reported as 0 of 1)
+      $("ingest-state").textContent = job.total > 1 ? `${job.phase}: ${job.done} / ${job.total}` : job.phase;
     } else if (job.state === "done") {
       const r = job.report;
       $("ingest-state").textContent = `Done in ${job.seconds} s: ${r.documents} documents, ${r.chunks} chunks `

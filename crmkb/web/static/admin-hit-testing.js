@@ -25,7 +25,8 @@
 
   function showReading(result) {
     const terms = Object.entries(result.terms).map(([t, w]) => `${t} (${num(w, 2)})`).join(", ") || "none";
-    const parts = [`Language: ${result.language}.`, `Terms: ${terms}.`];
+    const known = result.known.join(", ") || "none (only the meaning can match)";
+    const parts = [`Language: ${result.language}.`, `Terms: ${terms}.`, `Used by the knowledge base: ${known}.`];
     if (result.unknown.length) parts.push(`Never mentioned in the knowledge base: ${result.unknown.join(", ")}.`);
     parts.push(`BM25 was asked: “${result.keywords}”.`);
     const t = result.thresholds;
@@ -69,7 +70,8 @@
     const question = $("hit-question").value;
     say("Testing…");
     try {
-      const result = await call("POST", "/api/admin/hit-testing", { question });
+      const history = $("hit-history").value.split("\n").filter((line) => line.trim());
+      const result = await call("POST", "/api/admin/hit-testing", { question, history });
       showAnswer(result);
       showReading(result);
       showChunks(result);
