@@ -356,6 +356,9 @@ def test_a_quote_takes_the_next_sentence_when_that_answers(
         ("哪一件最要紧?", "other"),
         ("Which three things should we check?", "list"),
         ("what 2 risks matter most?", "list"),
+        ("收尾工作包括什么?", "list"),  # what something is made of
+        ("What does close-out involve?", "list"),
+        ("这个阶段由谁负责?", "other"),
         # colloquial why: the cause is asked for, not a how
         ("为啥老板不肯批预算?", "why"),
         ("系统咋会越用越慢?", "why"),
@@ -514,6 +517,13 @@ def test_a_follow_up_with_its_own_question_is_not_asked_in_the_previous_form(rea
     quotes = "".join(c.quote for c in answer.citations)
     assert "财务团队人员应当提供最详尽的财务分析" in quotes
     assert "外部CRM专家" not in quotes
+
+
+def test_what_an_articles_subject_includes_is_its_parts(real_bot: Bot) -> None:
+    """What close-out "includes" is its three parts, not a sentence that mentions 结束."""
+    answer = real_bot.ask("CRM项目结束工作包括什么?")
+    assert answer.answerable, answer.answer
+    assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
 
 
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
