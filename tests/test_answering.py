@@ -526,6 +526,17 @@ def test_what_an_articles_subject_includes_is_its_parts(real_bot: Bot) -> None:
     assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
 
 
+@pytest.mark.parametrize("question", ["项目经理要具备什么能力?", "项目经理应该由谁来当?"])
+def test_a_lead_in_whose_items_were_lost_is_not_given_the_next_items(real_bot: Bot, question: str) -> None:
+    """ "2. 是否设立了合适的项目经理…? 项目经理…必须具备3方面的能力:" is followed by item 3 of the risk list,
+    not by the three abilities (the copied article lost them): neither the risks as abilities nor the
+    lead-in alone is an answer."""
+    answer = real_bot.ask(question)
+    quotes = [c.quote for c in answer.citations]
+    assert not any(q.startswith("3. 项目团队成员") for q in quotes), answer.answer
+    assert not any(q.rstrip().endswith((":", ":")) for q in quotes), answer.answer
+
+
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
     first = "实施要走哪七个阶段?帮我列一下"
     fifth = real_bot.ask("那第五个阶段具体要干啥?", history=[first])
