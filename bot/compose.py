@@ -148,6 +148,9 @@ class Composer:
         quoted alone tells the asker nothing. The items take only the room a list has beyond the quotes
         (they never push out a quote that was chosen for the question); an announcement none of whose items
         fits, or one from another section than the answer's first, is left out."""
+        # a lead-in whose items the text lost ("必须具备3方面的能力:" and nothing after) says nothing: with
+        # nothing else chosen, there is no evidence
+        quotes = [q for q in quotes if not self._dangles(q, best)]
         lead_section = (quotes[0].source, quotes[0].section) if quotes else None
         kept = self._fit(
             [q for q in quotes if (q.source, q.section) == lead_section or not self._announced_items(q, best)]
@@ -169,6 +172,10 @@ class Composer:
                 return kept[:position] + kept[position + 1 :]
             return [*kept[: position + 1], *fitting, *kept[position + 1 :]]
         return kept
+
+    def _dangles(self, quote: Quote, best: Scored) -> bool:
+        text = self._text(quote.source, quote.start, quote.end)
+        return LEAD_IN.search(text) is not None and not self._announced_items(quote, best)
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)
@@ -357,6 +364,11 @@ class Composer:
                 break
             lines.append((pos, stop))
             pos = stop + 1
+        # A lead-in inside item 2 of a list, followed by item 3, lost its own items (copied text drops
+        # them): what follows continues the enclosing list.
+        own = item_number(text[text.rfind("\n", 0, after) + 1 : after])
+        if lines and own is not None and item_number(text[lines[0][0] : lines[0][1]]) == own + 1:
+            return []
         return lines
 
     # -- lists and outlines ---------------------------------------------------------------------------

@@ -20,7 +20,10 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             r"哪\s*(\d+|[两二三四五六七八九十][一二三四五六七八九十]*)\s*[\u4e00-\u9fff]|"
             r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
             r"\b(which|what) (two|three|four|five|six|seven|eight|nine|ten|\d{1,2}|several)\b|"
-            r"\b(list|steps|phases|stages|checklist)\b",
+            r"\b(list|steps|phases|stages|checklist)\b|"
+            # what something is made of: "收尾工作包括什么?", "what does close-out involve?"
+            r"(包括|包含|涵盖|涉及|分为|由)\s*(什么|啥|哪)|"
+            r"\bwhat (does|do|did|would|should) .{0,60}\b(include|involve|consist of|cover|entail)\b",
             re.IGNORECASE,
         ),
     ),

@@ -356,6 +356,9 @@ def test_a_quote_takes_the_next_sentence_when_that_answers(
         ("哪一件最要紧?", "other"),
         ("Which three things should we check?", "list"),
         ("what 2 risks matter most?", "list"),
+        ("收尾工作包括什么?", "list"),  # what something is made of
+        ("What does close-out involve?", "list"),
+        ("这个阶段由谁负责?", "other"),
         # colloquial why: the cause is asked for, not a how
         ("为啥老板不肯批预算?", "why"),
         ("系统咋会越用越慢?", "why"),
@@ -514,6 +517,24 @@ def test_a_follow_up_with_its_own_question_is_not_asked_in_the_previous_form(rea
     quotes = "".join(c.quote for c in answer.citations)
     assert "财务团队人员应当提供最详尽的财务分析" in quotes
     assert "外部CRM专家" not in quotes
+
+
+def test_what_an_articles_subject_includes_is_its_parts(real_bot: Bot) -> None:
+    """What close-out "includes" is its three parts, not a sentence that mentions 结束."""
+    answer = real_bot.ask("CRM项目结束工作包括什么?")
+    assert answer.answerable, answer.answer
+    assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
+
+
+@pytest.mark.parametrize("question", ["项目经理要具备什么能力?", "项目经理应该由谁来当?"])
+def test_a_lead_in_whose_items_were_lost_is_not_given_the_next_items(real_bot: Bot, question: str) -> None:
+    """ "2. 是否设立了合适的项目经理…? 项目经理…必须具备3方面的能力:" is followed by item 3 of the risk list,
+    not by the three abilities (the copied article lost them): neither the risks as abilities nor the
+    lead-in alone is an answer."""
+    answer = real_bot.ask(question)
+    quotes = [c.quote for c in answer.citations]
+    assert not any(q.startswith("3. 项目团队成员") for q in quotes), answer.answer
+    assert not any(q.rstrip().endswith((":", ":")) for q in quotes), answer.answer
 
 
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
