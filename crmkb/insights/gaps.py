@@ -3,8 +3,9 @@ meaning and ranked by how often they are asked (the admin console's Gaps page).
 
 Questions are counted by their normalised text (case, width and spacing ignored), then embedded with the
 bot's own embedder and grouped by leader clustering: the most-asked question not yet in a group leads a new
-one, and every remaining question at least ``similarity`` from it joins. One pass, vectorised per leader,
-so no n×n matrix is ever held.
+one, and every remaining question at least ``similarity`` from it joins. The questions are ranked first,
+so leaders come in order and their similarities are computed a block of rows at a time: one matrix product
+per block, and never the whole n×n matrix.
 
 Embedding is the slow part (e5 on a shared CPU: a few to a hundred questions a second), so a question's
 vector is kept in the feedback database (``question_vectors``, keyed by the model and the normalised text)
@@ -28,6 +29,7 @@ from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
 log = logging.getLogger(__name__)
 BATCH = 32  # questions per embedding call, and per cache write
+BLOCK = 512  # leaders whose similarities to every question are computed at once (BLOCK × n floats)
 _VECTORS = """CREATE TABLE IF NOT EXISTS question_vectors (
     model TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key))"""
 _FAILED = """
@@ -99,19 +101,20 @@ def failed_questions(store: FeedbackStore, limit: int) -> tuple[list[Asked], int
 def group(questions: list[Asked], vectors: np.ndarray, similarity: float) -> list[Gap]:
     """Leader clustering of ``questions`` (rows of unit ``vectors``), ranked by asks."""
     order = sorted(range(len(questions)), key=lambda i: (-questions[i].asks, -questions[i].last))
-    free = np.ones(len(questions), dtype=bool)
+    ranked = vectors[order]  # leaders come in this order, so their similarities are computed in blocks
+    free = np.ones(len(order), dtype=bool)
     gaps = []
-    for leader in order:
-        if not free[leader]:
-            continue
-        candidates = np.flatnonzero(free)
-        near = candidates[vectors[candidates] @ vectors[leader] >= similarity]
-        members = sorted({leader, *near.tolist()}, key=lambda i: (-questions[i].asks, -questions[i].last))
-        free[members] = False
-        chosen = [questions[i] for i in members]
-        gaps.append(Gap(asks=sum(q.asks for q in chosen), refused=sum(q.refused for q in chosen),
-                        disliked=sum(q.disliked for q in chosen), last=max(q.last for q in chosen),
-                        questions=chosen))  # fmt: skip
+    for block in range(0, len(order), BLOCK):
+        similar = ranked[block : block + BLOCK] @ ranked.T >= similarity  # one BLAS call per block of leaders
+        for row, leader in enumerate(range(block, min(block + BLOCK, len(order)))):
+            if not free[leader]:
+                continue
+            members = np.flatnonzero(free & similar[row])  # the leader's own row includes itself
+            free[members] = False
+            chosen = [questions[order[i]] for i in members]  # already most asked first
+            gaps.append(Gap(asks=sum(q.asks for q in chosen), refused=sum(q.refused for q in chosen),
+                            disliked=sum(q.disliked for q in chosen), last=max(q.last for q in chosen),
+                            questions=chosen))  # fmt: skip
     gaps.sort(key=lambda g: (-g.asks, -g.last))
     return gaps
 
