@@ -16,6 +16,7 @@ from crmkb.core.settings import Settings, get_settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
+from crmkb.insights.conversations import ConversationLog
 from crmkb.insights.gaps import GapFinder, normalised
 from crmkb.web.app import FEEDBACK_DB
 from tests.conftest import KB
@@ -131,3 +132,18 @@ def test_a_failing_embedder_is_reported_not_raised(tmp_path: Path) -> None:
     assert finder.report(limit=100, similarity=SIMILARITY).pending == 1
     finder.wait()
     assert finder.failure == "the model file is damaged"
+
+
+def test_deleting_answers_forgets_the_vectors_of_their_questions(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / FEEDBACK_DB)
+    ids = seed(store, TRAFFIC)
+    finder = GapFinder(store, HashEmbeddings)
+    finder.report(limit=100, similarity=SIMILARITY)
+    finder.wait()
+    kept = "SELECT key FROM question_vectors ORDER BY key"
+    assert len(store.transaction(lambda db: db.execute(kept).fetchall())) == 7
+    ConversationLog(store).delete(ids=[ids[MARS.index("火星天气怎么样")]])
+    keys = [k for (k,) in store.transaction(lambda db: db.execute(kept).fetchall())]
+    assert len(keys) == 6 and normalised("火星天气怎么样") not in keys
+    ConversationLog(store).delete(ids=ids[:2])  # two of its three askings: its vector stays
+    assert normalised(MARS[0]) in [k for (k,) in store.transaction(lambda db: db.execute(kept).fetchall())]

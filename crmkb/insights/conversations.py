@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from crmkb.faq.reviewed import neutralise
 from crmkb.feedback_store import FeedbackStore
+from crmkb.insights.gaps import forget_vectors
 
 Outcome = Literal["answered", "refused"]
 RatingFilter = Literal["up", "down", "rated", "unrated"]
@@ -171,7 +172,8 @@ class ConversationLog:
             offset += batch
 
     def delete(self, *, ids: list[str] | None = None, filters: Filters | None = None) -> int:
-        """Delete the answers named by ``ids``, or those ``filters`` matches, with their ratings; how many."""
+        """Delete the answers named by ``ids``, or those ``filters`` matches, with their ratings and the
+        Gaps page's vectors of questions no longer asked; how many answers went."""
         params: list[object]
         if ids is not None:
             marks = ",".join("?" * len(ids))
@@ -182,7 +184,10 @@ class ConversationLog:
 
         def work(db: sqlite3.Connection) -> int:
             db.execute(f"DELETE FROM feedback WHERE answer_id IN ({chosen})", params)
-            return int(db.execute(f"DELETE FROM answers WHERE id IN ({chosen})", params).rowcount)
+            deleted = int(db.execute(f"DELETE FROM answers WHERE id IN ({chosen})", params).rowcount)
+            if deleted:
+                forget_vectors(db)
+            return deleted
 
         return self.store.transaction(work)
 

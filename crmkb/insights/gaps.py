@@ -78,6 +78,17 @@ class GapReport:
     beyond_limit: int  # distinct questions older than the newest ``limit``, left out
 
 
+def forget_vectors(db: sqlite3.Connection) -> None:
+    """Drop the kept vectors of questions no recorded answer asks any more: a vector's key is the question's
+    text, so deleting answers (one, a filter, the retention purge) must take it too."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'question_vectors'").fetchone() is None:
+        return
+    asked = {normalised(q) for (q,) in db.execute("SELECT question FROM answers")}
+    kept = [k for (k,) in db.execute("SELECT DISTINCT key FROM question_vectors")]
+    gone = [(k,) for k in kept if k not in asked]
+    db.executemany("DELETE FROM question_vectors WHERE key = ?", gone)
+
+
 def failed_questions(store: FeedbackStore, limit: int) -> tuple[list[Asked], int]:
     """The ``limit`` most recently asked distinct refused or disliked questions, and how many more there are."""
     rows = store.transaction(lambda db: db.execute(_FAILED).fetchall())
