@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crmkb.bot.service import Bot
 from crmkb.core.settings import Settings, get_settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
@@ -22,6 +23,7 @@ from crmkb.insights.conversations import ConversationLog, Filters
 from crmkb.web.app import FEEDBACK_DB
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
+from tests.support.cli import invoke, serving_bot
 from tests.support.conversations import Served, seed
 
 API = "/api/admin/conversations"
@@ -188,3 +190,13 @@ def test_an_older_store_upgrades_in_place_and_records_curated_answers_and_times(
     new, old = rows
     assert (new.curated, new.latency_ms) == (True, 250)
     assert (old.question, old.curated, old.latency_ms) == ("旧的", False, None)
+
+
+def test_answers_from_the_command_line_are_recorded_as_cli(indexed: Settings, tmp_path: Path) -> None:
+    settings = private(indexed, tmp_path)
+    services = serving_bot(Bot(settings, embeddings=HashEmbeddings()))
+    assert invoke(services, "ask", "CRM项目结束工作包括什么?").exit_code == 0
+    assert invoke(services, "chat", input="火星上的天气怎么样?\n\n").exit_code == 0
+    total, rows = ConversationLog(FeedbackStore(settings.data_dir / FEEDBACK_DB)).page(Filters(channel="cli"))
+    assert total == 2 and [r.question for r in rows] == ["火星上的天气怎么样?", "CRM项目结束工作包括什么?"]
+    assert all(r.latency_ms is not None and r.latency_ms > 0 for r in rows)
