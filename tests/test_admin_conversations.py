@@ -25,6 +25,7 @@ from tests.conftest import KB
 from tests.support.admin import Console, console, private
 from tests.support.cli import invoke, serving_bot
 from tests.support.conversations import Served, seed
+from tests.support.faq_edit import QUESTION, publish_budget_answer
 
 API = "/api/admin/conversations"
 TRAFFIC = [
@@ -200,3 +201,14 @@ def test_answers_from_the_command_line_are_recorded_as_cli(indexed: Settings, tm
     total, rows = ConversationLog(FeedbackStore(settings.data_dir / FEEDBACK_DB)).page(Filters(channel="cli"))
     assert total == 2 and [r.question for r in rows] == ["火星上的天气怎么样?", "CRM项目结束工作包括什么?"]
     assert all(r.latency_ms is not None and r.latency_ms > 0 for r in rows)
+
+
+def test_a_curated_answer_served_over_http_is_recorded_as_curated_with_its_time(
+    indexed: Settings, tmp_path: Path
+) -> None:
+    with console(private(indexed, tmp_path)) as admin:
+        publish_budget_answer(admin.bot)
+        served = httpx.post(f"{admin.url}/api/ask", json={"question": QUESTION}, timeout=60).json()
+        assert served["curated"]
+        row = listed(admin, q=QUESTION)["rows"][0]
+        assert row["curated"] and row["channel"] == "web" and row["latency_ms"] > 0
