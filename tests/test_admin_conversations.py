@@ -129,6 +129,9 @@ def test_the_csv_of_many_answers_is_every_page_of_them(tmp_path: Path) -> None:
     ids = seed(store, TRAFFIC)
     text = "".join(ConversationLog(store).csv_chunks(Filters(), batch=2))  # read 2 by 2
     assert [r["id"] for r in csv.DictReader(io.StringIO(text[1:], newline=""))] == ids
+    tied = seed(store, [Served(f"同一刻 {n}") for n in range(5)], now=1000.0)  # asked at one instant
+    text = "".join(ConversationLog(store).csv_chunks(Filters(until=2000.0), batch=2))
+    assert sorted(r["id"] for r in csv.DictReader(io.StringIO(text[1:], newline=""))) == sorted(tied)
 
 
 def test_delete_one_or_a_confirmed_filter_with_their_ratings(admin: tuple[Console, list[str]]) -> None:

