@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.insights.conversations import ConversationLog, Filters
 from crmkb.web.app import FEEDBACK_DB
+from crmkb.web.retention import RetentionSchedule
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
 from tests.support.cli import invoke, serving_bot
@@ -215,3 +217,20 @@ def test_a_curated_answer_served_over_http_is_recorded_as_curated_with_its_time(
         assert served["curated"]
         row = listed(admin, q=QUESTION)["rows"][0]
         assert row["curated"] and row["channel"] == "web" and row["latency_ms"] > 0
+
+
+def test_the_schedule_purges_again_while_the_service_runs(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / FEEDBACK_DB)
+    seed(store, [Served("旧", days_ago=10), Served("新")])
+    schedule = RetentionSchedule(store, 5, every_s=0.05)
+    schedule.start()
+    try:
+        assert ConversationLog(store).count(Filters()) == 1  # at start, before anything is served
+        seed(store, [Served("又一个旧的", days_ago=6)])
+        for _ in range(200):  # the next run is due within 0.05 s
+            if ConversationLog(store).count(Filters()) == 1:
+                break
+            time.sleep(0.05)
+        assert ConversationLog(store).count(Filters()) == 1
+    finally:
+        schedule.stop()

@@ -33,13 +33,13 @@ class RetentionSchedule:
         return deleted
 
     def _loop(self) -> None:
-        while True:
+        while not self._stop.wait(self.every_s):
             self.run_once()
-            if self._stop.wait(self.every_s):
-                return
 
     def start(self) -> None:
+        """Purge now (before the service answers, so nothing past its time is shown), then daily."""
         if self.days > 0:
+            self.run_once()
             self._thread = threading.Thread(target=self._loop, daemon=True, name="retention")
             self._thread.start()
 
