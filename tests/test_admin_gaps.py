@@ -114,6 +114,7 @@ def test_vectors_are_computed_once_in_the_background_and_kept(tmp_path: Path) ->
     assert first.pending == 7 and first.gaps == []  # nothing embedded yet: the request did not wait
     finder.wait()
     assert sorted(model.embedded) == sorted({normalised(s.question) for s in TRAFFIC[:11]})
+    assert model.embedded[0] == normalised(MARS[0])  # the most asked (3 times) first
     again = GapFinder(store, lambda: model).report(limit=100, similarity=SIMILARITY)  # a restarted server
     assert again.pending == 0 and [g.asks for g in again.gaps] == [6, 3, 1, 1]
     assert len(model.embedded) == 7  # nothing embedded twice

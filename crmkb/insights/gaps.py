@@ -197,7 +197,8 @@ class GapFinder:
         questions, beyond = failed_questions(self.store, limit)
         model = self._embeddings()
         cached = self._cached(_kept_as(model), [q.key for q in questions])
-        missing = [q.key for q in questions if q.key not in cached]
+        # The most asked first: while the rest wait, the page already shows the gaps that matter most.
+        missing = [q.key for q in sorted(questions, key=lambda q: -q.asks) if q.key not in cached]
         if missing:
             self.start(model, missing)
         ready = [q for q in questions if q.key in cached]
