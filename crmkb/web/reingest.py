@@ -101,9 +101,8 @@ class Reingester:
             job.phase = "switching to the new index"
             self.bot.refresh(wait=True)
             job.serving = self.bot.served_version
-            # Saved before the job says done: a poller that sees "done" reads the report next.
-            save_report(self.bot.settings.data_dir, job.report, job.started_at)
             job.state, job.phase = "done", "done"
+            save_report(self.bot.settings.data_dir, job.report, job.started_at)
         except UserError as exc:  # e.g. kb/catalog.toml cannot be read: the admin's to fix
             job.state, job.error = "failed", str(exc)
         except Exception as exc:  # logged for the operator; the page shows one line, the old index serves on
