@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
@@ -203,8 +204,10 @@ class Bot:
         question = clean_question(question)
         context = recent_history(history)
         self.check_mode(mode)  # the same answer to "llm" whether or not a curated answer would match
+        began = time.perf_counter()
         curated = self.curated.match(question)
         if curated is not None:
+            curated.latency_ms = round((time.perf_counter() - began) * 1000, 2)  # the dashboard's p50/p95
             return curated
         try:
             return self._answer(question, context, mode)

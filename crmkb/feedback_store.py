@@ -113,6 +113,19 @@ def _migrate(db: sqlite3.Connection) -> None:
         )
         db.execute("CREATE UNIQUE INDEX feedback_rater ON feedback(answer_id, rater)")
     _add_user_ids(db)
+    _add_answer_facts(db)
+
+
+def _add_answer_facts(db: sqlite3.Connection) -> None:
+    """Whether an answer was a curated one and how long it took (the admin console's dashboard and
+    conversations); NULL latency for answers recorded before it was. The index on ``created`` serves the
+    console's date filters, newest-first pages and the retention purge."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(answers)")}
+    if "curated" not in columns:
+        db.execute("ALTER TABLE answers ADD COLUMN curated INTEGER NOT NULL DEFAULT 0")
+    if "latency_ms" not in columns:
+        db.execute("ALTER TABLE answers ADD COLUMN latency_ms REAL")
+    db.execute("CREATE INDEX IF NOT EXISTS answers_created ON answers(created)")
 
 
 def _add_user_ids(db: sqlite3.Connection) -> None:
@@ -174,6 +187,11 @@ class FeedbackStore:
             except (sqlite3.Error, OSError) as exc:
                 raise FeedbackUnavailable(f"the feedback store {self.path} is unavailable: {exc}") from exc
 
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` in one transaction, healing the schema as every call here does: for the admin console's
+        reports and deletions (crmkb.insights), which read and delete across the tables."""
+        return self._run(work)
+
     def check_writable(self) -> str | None:
         """``None`` when a rating could be stored now (healing the file first if it was lost), else why
         not: the readiness probe's question."""
@@ -199,12 +217,12 @@ class FeedbackStore:
         row = (
             answer.id, time.time(), channel, answer.question, answer.answer, int(answer.answerable),
             answer.language, answer.mode, json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
-            user_id,
+            user_id, int(answer.curated), answer.latency_ms,
         )  # fmt: skip
         # Columns named: migrations append columns, so their order differs between old and new databases.
         insert = (
             "INSERT OR REPLACE INTO answers (id, created, channel, question, answer, answerable, language, mode, "
-            "citations, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "citations, user_id, curated, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         self._run(lambda db: db.execute(insert, row))
         return answer.id

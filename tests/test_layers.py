@@ -25,7 +25,7 @@ LAYERS = [
     ("bot", ("crmkb.bot", "crmkb.prompts")),
     ("evals", ("crmkb.evals",)),
     ("channels", ("crmkb.cli", "crmkb.web", "crmkb.slack", "crmkb.faq", "crmkb.feedback_store",
-                  "crmkb.catalog_translate")),
+                  "crmkb.catalog_translate", "crmkb.insights")),
 ]  # fmt: skip
 # What the read path never touches: the store's client and write side, and the ingest run.
 BOT_NEVER = ("chromadb", "crmkb.ingest.store", "crmkb.ingest.pipeline", "crmkb.ingest.lock")

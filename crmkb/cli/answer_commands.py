@@ -18,6 +18,8 @@ from crmkb.ingest.catalog import kind_label
 from crmkb.ingest.pipeline import ensure_index
 from crmkb.web.schemas import AskResponse
 
+CHANNEL = "cli"  # how the feedback store (and the admin console) names answers given here
+
 
 def print_answer(answer: Answer) -> None:
     style = "bold" if answer.answerable else "bold yellow"
@@ -40,8 +42,10 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the /api/ask JSON instead.")] = False,
 ) -> None:
     """Answer one question with cited guidance (ingests kb/ first on a fresh data dir)."""
+    services = services_of(ctx)
     with user_errors():
-        answer = services_of(ctx).answering_bot().ask(question)
+        answer = services.answering_bot().ask(question)
+    services.feedback().try_record(answer, CHANNEL)  # the admin console's Conversations lists it
     if as_json:
         print(AskResponse.from_answer(answer).model_dump_json())
     else:
@@ -51,7 +55,9 @@ def ask(
 @app.command()
 def chat(ctx: typer.Context) -> None:
     """Ask questions one after another; a follow-up uses the previous question as context."""
-    bot = services_of(ctx).answering_bot()
+    services = services_of(ctx)
+    bot = services.answering_bot()
+    store = services.feedback()
     with user_errors():
         bot.load()
     err.print("[dim]Ask about CRM implementation. An empty line or Ctrl-D ends the chat.[/]")
@@ -67,6 +73,7 @@ def chat(ctx: typer.Context) -> None:
             with contextlib.suppress(Exception):  # a long chat follows re-ingests; a failed check is retried
                 bot.refresh()
             answer = bot.ask(question, history=history[-1:])
+        store.try_record(answer, CHANNEL)
         print_answer(answer)
         history.append(question)
 

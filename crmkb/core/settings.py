@@ -415,6 +415,33 @@ class SlackSettings(BaseModel):
         return self.bot_token is not None and self.signing_secret is not None
 
 
+class FeedbackSettings(BaseModel):
+    """The record of answers served and their ratings (the admin console's Conversations, Gaps and
+    Dashboard pages read it)."""
+
+    retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="Answers (with their ratings) older than this many days are deleted at start, daily while "
+        "the service runs, and when an admin asks; 0 keeps them forever.",
+    )
+    gap_questions: int = Field(
+        default=3000,
+        ge=10,
+        le=100_000,
+        description="Gaps page: at most this many distinct refused or disliked questions (the most recent) "
+        "are embedded and grouped per request.",
+    )
+    gap_similarity: float = Field(
+        default=0.93,
+        gt=0,
+        le=1,
+        description="Gaps page: two questions are one gap when their embeddings' cosine similarity reaches "
+        "this (e5 scores paraphrases 0.95 and up, distinct questions of one domain 0.75 to 0.91).",
+    )
+
+
 def user_data_dir() -> Path:
     """Per-user state, as the XDG base directory spec places it; never inside the installed package."""
     base = os.environ.get("XDG_DATA_HOME", "")
@@ -459,6 +486,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jwt: JWTSettings = Field(default_factory=JWTSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
 
     @field_validator("chroma_url")
     @classmethod

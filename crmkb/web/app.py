@@ -20,8 +20,12 @@ from crmkb.ingest.pipeline import ensure_index
 from crmkb.web import admin_auth
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.reingest import Reingester
+from crmkb.web.retention import RetentionSchedule
 from crmkb.web.routes import (
+    admin_conversations,
+    admin_dashboard,
     admin_documents,
+    admin_gaps,
     admin_hit_testing,
     admin_shell,
     ask,
@@ -61,7 +65,10 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
             prepare=lambda: ensure_index(settings, served.embeddings, served.index_store),
         )
         watcher.start()
+        retention = RetentionSchedule(app.state.store, settings.feedback.retention_days)
+        retention.start()
         yield
+        retention.stop()
         watcher.stop()
 
     # FastAPIOffline serves Swagger UI's and ReDoc's files from its wheel: /docs must work on a network
@@ -81,6 +88,9 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.include_router(admin_documents.router)
     app.include_router(admin_documents.upload)
     app.include_router(admin_hit_testing.router)
+    app.include_router(admin_conversations.router)
+    app.include_router(admin_gaps.router)
+    app.include_router(admin_dashboard.router)
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(faq.page)

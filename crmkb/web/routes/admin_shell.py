@@ -30,11 +30,11 @@ class Section:
 
 
 NAV: tuple[Section, ...] = (
+    Section("dashboard", "Dashboard"),  # the first is /admin's landing page
     Section("documents", "Documents"),
     Section("hit-testing", "Hit testing"),
     Section("conversations", "Conversations"),
     Section("gaps", "Gaps"),
-    Section("dashboard", "Dashboard"),
 )
 SECTIONS = {s.slug: s for s in NAV}
 # Only this origin's scripts and styles; no inline script, no frames, no other site's anything.

@@ -1,0 +1,1 @@
+"""The admin console's reports on the record of answers served: conversations, gaps, dashboard figures."""
