@@ -95,11 +95,12 @@ class Reingester:
                 progress=progress,
             )
             job.report = report.to_json()
+            # saved before the job reads as done, so a page polling for "done" finds the report
+            save_report(self.bot.settings.data_dir, job.report, by="admin")
             job.phase = "switching to the new index"
             self.bot.refresh(wait=True)
             job.serving = self.bot.served_version
             job.state, job.phase = "done", "done"
-            save_report(self.bot.settings.data_dir, job.report, by="admin")
         except UserError as exc:  # e.g. kb/catalog.toml cannot be read: the admin's to fix
             job.state, job.error = "failed", str(exc)
         except Exception as exc:  # logged for the operator; the page shows one line, the old index serves on
