@@ -24,7 +24,7 @@ from tests.conftest import KB
 from tests.support.admin import Console, console, private
 
 API = "/api/admin/hit-testing"
-ANSWERED = "CRM项目结束工作包括什么?"
+ANSWERED = "CRM项目结束时要注意什么?"
 REFUSED = "火星上的天气怎么样?"
 QUESTIONS = [
     ANSWERED,
