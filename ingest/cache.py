@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.sparse import tokenize, tokenizer_identity
+
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "ingest-cache.sqlite3"
@@ -195,3 +198,47 @@ class IngestCache:
             lambda db: db.execute("SELECT count(*) FROM vectors WHERE model = ?", [model]).fetchone()[0], 0
         )
         return found if isinstance(found, int) else 0
+
+
+def embed_passages(
+    embeddings: IdentifiedEmbeddings, texts: list[str], cache: IngestCache | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, int]:  # fmt: skip
+    """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
+    batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded.
+    ``progress(done, total)`` follows the batches, starting from what the cache held."""
+    dimension = embeddings.dimension
+    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    identity = embeddings.cache_identity
+    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
+    for i, vector in found.items():
+        matrix[i] = vector
+    missing = [i for i in range(len(texts)) if i not in found]
+    if progress and texts:
+        progress(len(found), len(texts))
+    step = embeddings.passages_per_call
+    for at in range(0, len(missing), step):
+        rows = missing[at : at + step]
+        batch = [texts[i] for i in rows]
+        vectors = embeddings.embed_passages(batch)
+        matrix[rows] = vectors
+        if cache is not None:
+            cache.put_vectors(identity, batch, vectors)
+        if progress:
+            progress(len(found) + at + len(rows), len(texts))
+    return matrix, len(missing)
+
+
+def bm25_tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
+    """The BM25 tokens of ``texts``; with a cache only new texts are tokenised (jieba is the slow part of
+    rebuilding the BM25 index of a big KB for a small change)."""
+    if cache is None:
+        return [tokenize(t) for t in texts]
+    tokenizer = tokenizer_identity()
+    keys = [text_key(t) for t in texts]
+    known = cache.tokens(tokenizer, keys)
+    made = {key: tokenize(text) for key, text in zip(keys, texts, strict=True) if key not in known}
+    if made:
+        cache.put_tokens(tokenizer, made)
+    known |= made
+    return [known[key] for key in keys]

@@ -20,7 +20,7 @@ import numpy as np
 from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts, unchanged
 from crmkb.ingest.artifacts import StoredDocument
-from crmkb.ingest.cache import CACHE_FILE, IngestCache, text_key
+from crmkb.ingest.cache import CACHE_FILE, IngestCache, bm25_tokens, embed_passages
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
@@ -29,7 +29,7 @@ from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
-from crmkb.ingest.sparse import SparseIndex, tokenize, tokenizer_identity
+from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record, VectorStore, Version, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
@@ -490,7 +490,7 @@ def publish(
         progress("writing", 0, 1)
     records, report = planned.records, planned.report
     texts = [r.text for r in records]
-    sparse = SparseIndex.build(texts, _tokens(texts, cache))
+    sparse = SparseIndex.build(texts, bm25_tokens(texts, cache))
     ids = [r.id for r in records]
     data_dir = settings.data_dir
     if planned.current is not None:
@@ -514,21 +514,6 @@ def publish(
     report.published = True
 
 
-def _tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
-    """The BM25 tokens of ``texts``; with a cache only new texts are tokenised (jieba is the slow part of
-    rebuilding the BM25 index of a big KB for a small change)."""
-    if cache is None:
-        return [tokenize(t) for t in texts]
-    tokenizer = tokenizer_identity()
-    keys = [text_key(t) for t in texts]
-    known = cache.tokens(tokenizer, keys)
-    made = {key: tokenize(text) for key, text in zip(keys, texts, strict=True) if key not in known}
-    if made:
-        cache.put_tokens(tokenizer, made)
-    known |= made
-    return [known[key] for key in keys]
-
-
 def _english_changed(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
     """Whether the catalog's English titles of a prepared document differ from the active version's: they
     are display metadata, so nothing in the chunks shows the change."""
@@ -545,28 +530,9 @@ def _embed_texts(
     embeddings: IdentifiedEmbeddings, texts: list[str], progress: Progress | None, stage: str,
     cache: IngestCache | None,
 ) -> tuple[np.ndarray, int]:  # fmt: skip
-    """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
-    batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded."""
-    dimension = embeddings.dimension
-    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
-    identity = embeddings.cache_identity
-    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
-    for i, vector in found.items():
-        matrix[i] = vector
-    missing = [i for i in range(len(texts)) if i not in found]
-    if progress and texts:
-        progress(stage, len(found), len(texts))
-    step = embeddings.passages_per_call
-    for at in range(0, len(missing), step):
-        rows = missing[at : at + step]
-        batch = [texts[i] for i in rows]
-        vectors = embeddings.embed_passages(batch)
-        matrix[rows] = vectors
-        if cache is not None:
-            cache.put_vectors(identity, batch, vectors)
-        if progress:
-            progress(stage, len(found) + at + len(rows), len(texts))
-    return matrix, len(missing)
+    """Passage vectors for ``texts`` (see :func:`cache.embed_passages`), reporting progress under ``stage``."""
+    report = (lambda done, total: progress(stage, done, total)) if progress else None
+    return embed_passages(embeddings, texts, cache, report)
 
 
 def _sentence_table(
