@@ -9,7 +9,8 @@ the BM25 index of a big KB is rebuilt from its unchanged chunks without running 
 Nothing in here may break an ingest or poison an index. Each vector is stored with a checksum and its
 dimension and read back only when both match; a database that cannot be opened or read is set aside
 (renamed ``*.corrupt-<time>``) with one warning line, and the run goes on with a fresh one, or without
-a cache when even that fails.
+a cache when even that fails; one that is merely locked, read-only or on a full disk is left alone and
+the run goes on without it.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def _check(model: str, key: bytes, vector: bytes) -> bytes:
 class IngestCache:
     """The cache at ``path``; ``warn`` receives the one line saying the cache was found damaged."""
 
-    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None, *, wait_s: float = 30) -> None:
         self.path = path
+        self._wait_s = wait_s  # for a lock another process holds on the file
         self._warn = warn or log.warning
         self._db: sqlite3.Connection | None = None
         self.damaged = 0  # entries read back that failed their check (recomputed, then overwritten)
@@ -65,12 +67,20 @@ class IngestCache:
     def _open(self) -> None:
         try:
             self._db = self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (sqlite3.OperationalError, OSError) as exc:
+            self._give_up(exc)
+        except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Go on without the cache for this run: it is locked, read-only or on a full disk, not damaged, so
+        it is left as it is."""
+        self.close()
+        self._warn(f"cannot use the ingest cache {self.path} ({exc}); going on without it for this run")
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self._wait_s, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
@@ -107,9 +117,11 @@ class IngestCache:
             return default
         try:
             return work(self._db)
+        except sqlite3.OperationalError as exc:
+            self._give_up(exc)
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
-            return default
+        return default
 
     def vectors(self, model: str, dimension: int, texts: list[str]) -> dict[int, np.ndarray]:
         """Cached vectors of ``model`` for ``texts``, by position in ``texts``; a damaged entry is a miss."""
