@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -351,7 +351,8 @@ class Plan:
     stored: dict[str, Any]  # vectors carried over, by chunk id
     to_embed: list[Record]
     documents: list[StoredDocument]
-    known_sentences: dict[str, np.ndarray]  # sentence vectors the active version already has, by key
+    known_sentences: SentenceTable | None  # the active version's sentences, to take over what is unchanged
+    old_spans: dict[str, frozenset[tuple[str, int, int]]]  # the active version's chunks by source
     current: Version | None  # the active version when it already holds exactly this content
     damage: list[str]  # what is wrong with the active version's files
 
@@ -439,7 +440,8 @@ def plan(
         stored={r.id: v for r, v in kept} | reuse,
         to_embed=to_embed,
         documents=[p.document for p in prepared.values()],
-        known_sentences={},
+        known_sentences=None,
+        old_spans=_spans(r for r, _ in stored),
         current=current,
         damage=damage,
     )
@@ -449,7 +451,7 @@ def plan(
             lent = artifacts.read_documents(settings.data_dir, active.name)
             planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
         if not rebuild:
-            planned.known_sentences = artifacts.read_sentence_vectors(settings.data_dir, active.name)
+            planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
     return planned
 
 
@@ -470,7 +472,7 @@ def embed(
     for i, record in enumerate(planned.records):
         matrix[i] = fresh[record.id] if record.id in fresh else planned.stored[record.id]
     sentences, missing, report.sentences_embedded = _sentence_table(
-        embeddings, planned.records, planned.known_sentences, progress, cache
+        embeddings, planned.records, planned.known_sentences, planned.old_spans, progress, cache
     )
     report.from_cache += missing - report.sentences_embedded
     return Embedded(embeddings.name, matrix, sentences)
@@ -535,23 +537,45 @@ def _embed_texts(
     return embed_passages(embeddings, texts, cache, report)
 
 
+def _spans(records: Iterable[Record]) -> dict[str, frozenset[tuple[str, int, int]]]:
+    """Each source's chunks as (id, start, end): a source whose chunks are all as they were has the same
+    sentences."""
+    found: dict[str, set[tuple[str, int, int]]] = {}
+    for r in records:
+        found.setdefault(str(r.metadata["source"]), set()).add(
+            (r.id, int(r.metadata["start"]), int(r.metadata["end"]))
+        )
+    return {source: frozenset(spans) for source, spans in found.items()}
+
+
 def _sentence_table(
-    embeddings: IdentifiedEmbeddings, records: list[Record], previous: dict[str, np.ndarray],
-    progress: Progress | None, cache: IngestCache | None,
+    embeddings: IdentifiedEmbeddings, records: list[Record], previous: SentenceTable | None,
+    old_spans: dict[str, frozenset[tuple[str, int, int]]], progress: Progress | None, cache: IngestCache | None,
 ) -> tuple[SentenceTable, int, int]:  # fmt: skip
-    """The sentences of ``records`` with vectors, reusing ``previous`` ones; also how many were not in
-    ``previous``, and how many of those were embedded (the rest came from the cache)."""
-    units = sentence_units(
-        [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records]
-    )
-    missing = sorted({u.key: u.text for u in units if u.key not in previous}.items())
+    """The sentences of ``records`` with vectors: those of a source whose chunks are unchanged taken over
+    from ``previous`` as they are (not split again), the others split, reusing ``previous``'s vector of the
+    same text; also how many were not in ``previous``, and how many of those were embedded (the rest came
+    from the cache)."""
+    dimension = embeddings.dimension
+    if previous is None:  # nothing to take over (a first ingest, --rebuild, damaged files)
+        previous, old_spans = SentenceTable([], np.zeros((0, dimension), np.float32)), {}
+    same = {source for source, spans in _spans(records).items() if old_spans.get(source) == spans}
+    taken = [i for i, u in enumerate(previous.units) if u.source in same]
+    split = sentence_units(
+        [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records
+         if str(r.metadata["source"]) not in same]
+    )  # fmt: skip
+    known = {u.key: i for i, u in enumerate(previous.units) if u.source not in same}
+    keys = [u.key for u in split]
+    missing = sorted({key: u.text for key, u in zip(keys, split, strict=True) if key not in known}.items())
     fresh, embedded = _embed_texts(
         embeddings, [text for _, text in missing], progress, "embedding sentences", cache
     )
-    vectors = previous | {key: fresh[i] for i, (key, _) in enumerate(missing)}
-    matrix = (
-        np.vstack([vectors[u.key] for u in units])
-        if units
-        else np.zeros((0, embeddings.dimension), np.float32)
-    )
-    return SentenceTable(units, matrix.astype(np.float32)), len(missing), embedded
+    row = {key: i for i, (key, _) in enumerate(missing)}
+    split_vectors = np.zeros((len(split), dimension), np.float32)
+    for i, key in enumerate(keys):
+        split_vectors[i] = previous.vectors[known[key]] if key in known else fresh[row[key]]
+    units = [previous.units[i] for i in taken] + split
+    vectors = np.vstack([previous.vectors[taken].reshape(-1, dimension), split_vectors]).astype(np.float32)
+    order = sorted(range(len(units)), key=lambda i: (units[i].source, units[i].start))
+    return SentenceTable([units[i] for i in order], vectors[order]), len(missing), embedded

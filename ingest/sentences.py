@@ -69,6 +69,3 @@ class SentenceTable:
     def load(cls, folder: Path) -> SentenceTable:
         units = [SentenceUnit(**u) for u in json.loads((folder / "sentences.json").read_text())]
         return cls(units, np.load(folder / "sentences.npy"))
-
-    def vectors_by_key(self) -> dict[str, np.ndarray]:
-        return {u.key: self.vectors[i] for i, u in enumerate(self.units)}
