@@ -565,7 +565,7 @@ def _sentence_table(
         [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records
          if str(r.metadata["source"]) not in same]
     )  # fmt: skip
-    known = {u.key: i for i, u in enumerate(previous.units) if u.source not in same}
+    known = {u.key: i for i, u in enumerate(previous.units)}  # a new document often repeats an old one's
     keys = [u.key for u in split]
     missing = sorted({key: u.text for key, u in zip(keys, split, strict=True) if key not in known}.items())
     fresh, embedded = _embed_texts(
