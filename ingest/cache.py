@@ -54,14 +54,13 @@ def _check(model: str, key: bytes, vector: bytes) -> bytes:
 
 
 class IngestCache:
-    """The cache at ``path``; ``warn`` receives the one line saying the cache was found damaged."""
+    """The cache at ``path``; ``warn`` receives the one line saying it was found damaged or unusable."""
 
     def __init__(self, path: Path, warn: Callable[[str], None] | None = None, *, wait_s: float = 30) -> None:
         self.path = path
         self._wait_s = wait_s  # for a lock another process holds on the file
         self._warn = warn or log.warning
         self._db: sqlite3.Connection | None = None
-        self.damaged = 0  # entries read back that failed their check (recomputed, then overwritten)
         self._open()
 
     def _open(self) -> None:
@@ -153,7 +152,6 @@ class IngestCache:
             return found
 
         found = self._guarded(read, {})
-        self.damaged += damaged
         if damaged:
             self._warn(f"{damaged} entries of the ingest cache {self.path} failed their checksum; recomputing them")  # fmt: skip
         return found  # type: ignore[return-value]
