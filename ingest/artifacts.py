@@ -16,8 +16,6 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from crmkb.core.files import sync_folder
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
@@ -184,12 +182,12 @@ def read_sentences(data_dir: Path, version: str) -> SentenceTable:
     return SentenceTable.load(index_root(data_dir) / version / "sentences")
 
 
-def read_sentence_vectors(data_dir: Path, version: str) -> dict[str, np.ndarray]:
-    """Vectors of a version's sentences keyed by text hash; empty when its files are missing."""
+def read_sentence_table(data_dir: Path, version: str) -> SentenceTable | None:
+    """A version's sentences for an ingest to take over; ``None`` when its files cannot be read."""
     try:
-        return read_sentences(data_dir, version).vectors_by_key()
-    except (OSError, ValueError):
-        return {}
+        return read_sentences(data_dir, version)
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def remove_except(data_dir: Path, keep: set[str]) -> list[str]:

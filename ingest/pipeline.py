@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ import numpy as np
 from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts, unchanged
 from crmkb.ingest.artifacts import StoredDocument
-from crmkb.ingest.cache import CACHE_FILE, IngestCache, text_key
+from crmkb.ingest.cache import CACHE_FILE, IngestCache, bm25_tokens, embed_passages
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
@@ -29,7 +29,7 @@ from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
-from crmkb.ingest.sparse import SparseIndex, tokenize, tokenizer_identity
+from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record, VectorStore, Version, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
@@ -351,7 +351,8 @@ class Plan:
     stored: dict[str, Any]  # vectors carried over, by chunk id
     to_embed: list[Record]
     documents: list[StoredDocument]
-    known_sentences: dict[str, np.ndarray]  # sentence vectors the active version already has, by key
+    known_sentences: SentenceTable | None  # the active version's sentences, to take over what is unchanged
+    old_spans: dict[str, frozenset[tuple[str, int, int]]]  # the active version's chunks by source
     current: Version | None  # the active version when it already holds exactly this content
     damage: list[str]  # what is wrong with the active version's files
 
@@ -439,7 +440,8 @@ def plan(
         stored={r.id: v for r, v in kept} | reuse,
         to_embed=to_embed,
         documents=[p.document for p in prepared.values()],
-        known_sentences={},
+        known_sentences=None,
+        old_spans=_spans(r for r, _ in stored),
         current=current,
         damage=damage,
     )
@@ -449,7 +451,7 @@ def plan(
             lent = artifacts.read_documents(settings.data_dir, active.name)
             planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
         if not rebuild:
-            planned.known_sentences = artifacts.read_sentence_vectors(settings.data_dir, active.name)
+            planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
     return planned
 
 
@@ -470,7 +472,7 @@ def embed(
     for i, record in enumerate(planned.records):
         matrix[i] = fresh[record.id] if record.id in fresh else planned.stored[record.id]
     sentences, missing, report.sentences_embedded = _sentence_table(
-        embeddings, planned.records, planned.known_sentences, progress, cache
+        embeddings, planned.records, planned.known_sentences, planned.old_spans, progress, cache
     )
     report.from_cache += missing - report.sentences_embedded
     return Embedded(embeddings.name, matrix, sentences)
@@ -490,7 +492,7 @@ def publish(
         progress("writing", 0, 1)
     records, report = planned.records, planned.report
     texts = [r.text for r in records]
-    sparse = SparseIndex.build(texts, _tokens(texts, cache))
+    sparse = SparseIndex.build(texts, bm25_tokens(texts, cache))
     ids = [r.id for r in records]
     data_dir = settings.data_dir
     if planned.current is not None:
@@ -514,21 +516,6 @@ def publish(
     report.published = True
 
 
-def _tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
-    """The BM25 tokens of ``texts``; with a cache only new texts are tokenised (jieba is the slow part of
-    rebuilding the BM25 index of a big KB for a small change)."""
-    if cache is None:
-        return [tokenize(t) for t in texts]
-    tokenizer = tokenizer_identity()
-    keys = [text_key(t) for t in texts]
-    known = cache.tokens(tokenizer, keys)
-    made = {key: tokenize(text) for key, text in zip(keys, texts, strict=True) if key not in known}
-    if made:
-        cache.put_tokens(tokenizer, made)
-    known |= made
-    return [known[key] for key in keys]
-
-
 def _english_changed(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
     """Whether the catalog's English titles of a prepared document differ from the active version's: they
     are display metadata, so nothing in the chunks shows the change."""
@@ -545,47 +532,50 @@ def _embed_texts(
     embeddings: IdentifiedEmbeddings, texts: list[str], progress: Progress | None, stage: str,
     cache: IngestCache | None,
 ) -> tuple[np.ndarray, int]:  # fmt: skip
-    """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
-    batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded."""
-    dimension = embeddings.dimension
-    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
-    identity = embeddings.cache_identity
-    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
-    for i, vector in found.items():
-        matrix[i] = vector
-    missing = [i for i in range(len(texts)) if i not in found]
-    if progress and texts:
-        progress(stage, len(found), len(texts))
-    step = embeddings.passages_per_call
-    for at in range(0, len(missing), step):
-        rows = missing[at : at + step]
-        batch = [texts[i] for i in rows]
-        vectors = embeddings.embed_passages(batch)
-        matrix[rows] = vectors
-        if cache is not None:
-            cache.put_vectors(identity, batch, vectors)
-        if progress:
-            progress(stage, len(found) + at + len(rows), len(texts))
-    return matrix, len(missing)
+    """Passage vectors for ``texts`` (see :func:`cache.embed_passages`), reporting progress under ``stage``."""
+    report = (lambda done, total: progress(stage, done, total)) if progress else None
+    return embed_passages(embeddings, texts, cache, report)
+
+
+def _spans(records: Iterable[Record]) -> dict[str, frozenset[tuple[str, int, int]]]:
+    """Each source's chunks as (id, start, end): a source whose chunks are all as they were has the same
+    sentences."""
+    found: dict[str, set[tuple[str, int, int]]] = {}
+    for r in records:
+        found.setdefault(str(r.metadata["source"]), set()).add(
+            (r.id, int(r.metadata["start"]), int(r.metadata["end"]))
+        )
+    return {source: frozenset(spans) for source, spans in found.items()}
 
 
 def _sentence_table(
-    embeddings: IdentifiedEmbeddings, records: list[Record], previous: dict[str, np.ndarray],
-    progress: Progress | None, cache: IngestCache | None,
+    embeddings: IdentifiedEmbeddings, records: list[Record], previous: SentenceTable | None,
+    old_spans: dict[str, frozenset[tuple[str, int, int]]], progress: Progress | None, cache: IngestCache | None,
 ) -> tuple[SentenceTable, int, int]:  # fmt: skip
-    """The sentences of ``records`` with vectors, reusing ``previous`` ones; also how many were not in
-    ``previous``, and how many of those were embedded (the rest came from the cache)."""
-    units = sentence_units(
-        [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records]
-    )
-    missing = sorted({u.key: u.text for u in units if u.key not in previous}.items())
+    """The sentences of ``records`` with vectors: those of a source whose chunks are unchanged taken over
+    from ``previous`` as they are (not split again), the others split, reusing ``previous``'s vector of the
+    same text; also how many were not in ``previous``, and how many of those were embedded (the rest came
+    from the cache)."""
+    dimension = embeddings.dimension
+    if previous is None:  # nothing to take over (a first ingest, --rebuild, damaged files)
+        previous, old_spans = SentenceTable([], np.zeros((0, dimension), np.float32)), {}
+    same = {source for source, spans in _spans(records).items() if old_spans.get(source) == spans}
+    taken = [i for i, u in enumerate(previous.units) if u.source in same]
+    split = sentence_units(
+        [(r.id, str(r.metadata["source"]), int(r.metadata["start"]), r.text) for r in records
+         if str(r.metadata["source"]) not in same]
+    )  # fmt: skip
+    known = {u.key: i for i, u in enumerate(previous.units)}  # a new document often repeats an old one's
+    keys = [u.key for u in split]
+    missing = sorted({key: u.text for key, u in zip(keys, split, strict=True) if key not in known}.items())
     fresh, embedded = _embed_texts(
         embeddings, [text for _, text in missing], progress, "embedding sentences", cache
     )
-    vectors = previous | {key: fresh[i] for i, (key, _) in enumerate(missing)}
-    matrix = (
-        np.vstack([vectors[u.key] for u in units])
-        if units
-        else np.zeros((0, embeddings.dimension), np.float32)
-    )
-    return SentenceTable(units, matrix.astype(np.float32)), len(missing), embedded
+    row = {key: i for i, (key, _) in enumerate(missing)}
+    split_vectors = np.zeros((len(split), dimension), np.float32)
+    for i, key in enumerate(keys):
+        split_vectors[i] = previous.vectors[known[key]] if key in known else fresh[row[key]]
+    units = [previous.units[i] for i in taken] + split
+    vectors = np.vstack([previous.vectors[taken].reshape(-1, dimension), split_vectors]).astype(np.float32)
+    order = sorted(range(len(units)), key=lambda i: (units[i].source, units[i].start))
+    return SentenceTable([units[i] for i in order], vectors[order]), len(missing), embedded

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from crmkb.core.settings import Settings
+from crmkb.ingest.artifacts import read_sentences
 from crmkb.ingest.embeddings import HashEmbeddings
 from crmkb.ingest.pipeline import run_ingest
-from tests.support.index import chunks_of
+from tests.support.index import chunks_of, opened
 
 EDITED = "001_4998ac562ddf94fb.txt"
 RETITLED = "000_ea5525b80525cb07.txt"
@@ -48,3 +51,26 @@ def test_other_chunk_settings_prepare_everything_again(settings: Settings) -> No
     report = run_ingest(smaller, embeddings=HashEmbeddings())
     assert report.chunks > first.chunks
     assert max(len(c.text) for c in chunks_of(smaller)) <= 200 + 80
+
+
+def test_sentences_after_a_change_are_those_of_a_cold_ingest(settings: Settings, tmp_path: Path) -> None:
+    """Unchanged documents' sentences are taken over from the active version, not split again: the
+    table must still be exactly what an ingest from scratch makes."""
+    run_ingest(settings, embeddings=HashEmbeddings())
+    path = settings.kb_dir / EDITED
+    path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
+    (settings.kb_dir / RETITLED).unlink()
+    second = run_ingest(settings, embeddings=HashEmbeddings())
+    assert second.published and 1 <= second.sentences_embedded <= 3
+
+    cold = settings.model_copy(update={"data_dir": tmp_path / "cold"})
+    run_ingest(cold, embeddings=HashEmbeddings())
+    want = read_sentences(cold.data_dir, opened(cold)[1].name)
+    for rebuild in (False, True):  # and a rebuild, which takes nothing over, makes the same table
+        run_ingest(settings, rebuild=rebuild, embeddings=HashEmbeddings())
+        got = read_sentences(settings.data_dir, opened(settings)[1].name)
+        assert [(u.source, u.start, u.end, u.text) for u in got.units] == [
+            (u.source, u.start, u.end, u.text) for u in want.units
+        ]
+        assert RETITLED not in {u.source for u in got.units}
+        np.testing.assert_array_equal(got.vectors, want.vectors)

@@ -158,3 +158,18 @@ def test_cache_turned_off_embeds_everything(settings: Settings) -> None:
     embedder = CountingEmbeddings()
     report = run_ingest(off, rebuild=True, embeddings=embedder)
     assert report.from_cache == 0 and embedder.embedded == texts_embedded(report) > 0
+
+
+def test_a_locked_cache_is_left_alone_and_the_run_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / CACHE_FILE
+    warnings: list[str] = []
+    cache = IngestCache(path, warnings.append, wait_s=0.1)
+    vectors = HashEmbeddings().embed_passages(["甲乙丙"])
+    with sqlite3.connect(path, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process writing, or an admin's sqlite3 shell
+        cache.put_vectors("hash/x", ["甲乙丙"], vectors)
+        other.execute("ROLLBACK")
+    [line] = warnings
+    assert "going on without it" in line
+    assert path.exists() and not list(tmp_path.glob("*.corrupt-*"))
+    assert IngestCache(path).vectors("hash/x", 64, ["甲乙丙"]) == {}  # nothing written, nothing lost
