@@ -13,6 +13,8 @@ from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest.embeddings import HashEmbeddings
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
     from crmkb.bot.service import Bot
     from tests.support.fake_slack import Recorder
 
@@ -61,6 +63,25 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     report = run_ingest(settings)
     assert report.published
     return settings
+
+
+@pytest.fixture(scope="module")
+def admin_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real KB ingested with the hash embedder, once per module of the admin console's browser tests."""
+    from crmkb.ingest.pipeline import run_ingest
+
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-index") / "data", kb_dir=KB)
+    run_ingest(settings, embeddings=HashEmbeddings())
+    return settings
+
+
+@pytest.fixture(scope="module")
+def admin_browser() -> Iterator[Browser]:
+    """Chromium for the admin console's pages; screenshots go to .data/test-artifacts/admin/."""
+    from tests.support.browser import chromium
+
+    with chromium(ROOT / ".data" / "test-artifacts" / "admin") as browser:
+        yield browser
 
 
 def loaded_bot(settings: Settings) -> Bot:

@@ -4,43 +4,26 @@ Screenshots go to .data/test-artifacts/admin/ (look at them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from crmkb.core.settings import Settings, get_settings
-from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
+from crmkb.core.settings import Settings
 from crmkb.web.routes.admin_shell import NAV
-from tests.conftest import KB
 from tests.support.admin import console, open_admin, private
-from tests.support.browser import chromium, record_dialogs
+from tests.support.browser import record_dialogs
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "admin"
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-browser") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium(ARTIFACTS) as browser:
-        yield browser
-
-
 def test_an_admin_signs_in_moves_between_sections_and_signs_out(
-    browser: Browser, indexed: Settings, tmp_path: Path
+    admin_browser: Browser, admin_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(indexed, tmp_path), signed_in=False) as admin:
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
+    with console(private(admin_index, tmp_path), signed_in=False) as admin:
+        context = admin_browser.new_context(viewport={"width": 1200, "height": 800})
         page = context.new_page()
         dialogs = record_dialogs(page)
         errors: list[str] = []
@@ -58,7 +41,7 @@ def test_an_admin_signs_in_moves_between_sections_and_signs_out(
         page.screenshot(path=str(ARTIFACTS / "sign-in.png"), full_page=True)
         page.context.close()
 
-        page = open_admin(browser, admin.url, "conversations", dialogs)
+        page = open_admin(admin_browser, admin.url, "conversations", dialogs)
         hook = page.get_by_test_id
         expect(hook("nav-conversations")).to_have_attribute("aria-current", "page")
         for section in NAV:

@@ -4,19 +4,14 @@ with their reasons, a catalog edit and a delete. Screenshots go to .data/test-ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from crmkb.core.settings import Settings, get_settings
-from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.core.settings import Settings
 from crmkb.ingest.lock import ingest_lock
-from crmkb.ingest.pipeline import run_ingest
-from tests.conftest import KB
 from tests.support.admin import console, open_admin, private
-from tests.support.browser import chromium
 from tests.test_admin_documents import NEW_DOC
 
 pytestmark = pytest.mark.slow
@@ -24,29 +19,16 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" / "admin"
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-docs-browser") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium(ARTIFACTS) as browser:
-        yield browser
-
-
 def test_an_admin_uploads_re_ingests_and_the_server_serves_the_new_document(
-    browser: Browser, indexed: Settings, tmp_path: Path
+    admin_browser: Browser, admin_index: Settings, tmp_path: Path
 ) -> None:
-    settings = private(indexed, tmp_path)
+    settings = private(admin_index, tmp_path)
     (settings.kb_dir / "slides.rtf").write_text("{\\rtf1 not a type ingest reads}")  # dropped in by hand
     (tmp_path / "dolphin.md").write_text(NEW_DOC, encoding="utf-8")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
     dialogs: list[str] = []
     with console(settings) as admin:
-        page = open_admin(browser, admin.url, "documents", dialogs)
+        page = open_admin(admin_browser, admin.url, "documents", dialogs)
         hook = page.get_by_test_id
         rows = hook("doc-row")
         expect(rows).to_have_count(6)  # the five articles and the .rtf

@@ -4,18 +4,13 @@ to .data/test-artifacts/admin/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from crmkb.core.settings import Settings, get_settings
-from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
-from tests.conftest import KB
+from crmkb.core.settings import Settings
 from tests.support.admin import console, open_admin, private
-from tests.support.browser import chromium
 from tests.test_admin_hit_testing import ANSWERED, REFUSED, answering
 
 pytestmark = pytest.mark.slow
@@ -24,24 +19,16 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" 
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-hits-browser") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return answering(settings)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium(ARTIFACTS) as browser:
-        yield browser
+def answering_index(admin_index: Settings) -> Settings:
+    return answering(admin_index)
 
 
 def test_an_admin_tests_a_question_and_sees_why_it_was_answered_or_refused(
-    browser: Browser, indexed: Settings, tmp_path: Path
+    admin_browser: Browser, answering_index: Settings, tmp_path: Path
 ) -> None:
     dialogs: list[str] = []
-    with console(private(indexed, tmp_path)) as admin:
-        page = open_admin(browser, admin.url, "hit-testing", dialogs)
+    with console(private(answering_index, tmp_path)) as admin:
+        page = open_admin(admin_browser, admin.url, "hit-testing", dialogs)
         hook = page.get_by_test_id
         expect(hook("hit-result")).to_be_hidden()
         hook("hit-question").fill(ANSWERED)

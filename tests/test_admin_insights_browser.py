@@ -7,21 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from crmkb.core.settings import Settings, get_settings
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.insights.gaps import normalised
 from crmkb.web.app import FEEDBACK_DB
-from tests.conftest import KB
 from tests.support.admin import console, private
-from tests.support.browser import chromium
 from tests.support.conversations import Served, seed
 from tests.support.faq_edit import TOKEN
 from tests.test_admin_gaps import MARS, SIMILARITY
@@ -39,22 +34,16 @@ TRAFFIC = [
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-insights-browser") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    feedback = settings.feedback.model_copy(update={"gap_similarity": SIMILARITY, "retention_days": 365})
-    return settings.model_copy(update={"feedback": feedback})
+def indexed(admin_index: Settings) -> Settings:
+    feedback = admin_index.feedback.model_copy(update={"gap_similarity": SIMILARITY, "retention_days": 365})
+    return admin_index.model_copy(update={"feedback": feedback})
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium(ARTIFACTS) as browser:
-        yield browser
-
-
-def signed_in(browser: Browser, url: str, slug: str, dialogs: list[str]) -> Page:
+def signed_in(admin_browser: Browser, url: str, slug: str, dialogs: list[str]) -> Page:
     """``/admin/<slug>`` signed in through its form; every dialog (a confirmation) is recorded and accepted."""
-    page = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True).new_page()
+    page = admin_browser.new_context(
+        viewport={"width": 1200, "height": 900}, accept_downloads=True
+    ).new_page()
 
     def accept(dialog: Dialog) -> None:
         dialogs.append(dialog.message)
@@ -76,11 +65,11 @@ def settings(indexed: Settings, tmp_path: Path) -> Settings:
 
 
 def test_the_dashboard_charts_the_traffic_and_is_the_landing_page(
-    browser: Browser, settings: Settings
+    admin_browser: Browser, settings: Settings
 ) -> None:
     dialogs: list[str] = []
     with console(settings) as admin:
-        page = signed_in(browser, admin.url, "dashboard", dialogs)
+        page = signed_in(admin_browser, admin.url, "dashboard", dialogs)
         hook = page.get_by_test_id
         page.goto(f"{admin.url}/admin")
         expect(page).to_have_title("Dashboard · crmkb admin")
@@ -100,10 +89,12 @@ def test_the_dashboard_charts_the_traffic_and_is_the_landing_page(
         page.context.close()
 
 
-def test_an_admin_filters_exports_and_deletes_conversations(browser: Browser, settings: Settings) -> None:
+def test_an_admin_filters_exports_and_deletes_conversations(
+    admin_browser: Browser, settings: Settings
+) -> None:
     dialogs: list[str] = []
     with console(settings) as admin:
-        page = signed_in(browser, admin.url, "conversations", dialogs)
+        page = signed_in(admin_browser, admin.url, "conversations", dialogs)
         hook = page.get_by_test_id
         expect(hook("conv-count")).to_have_text("1–50 of 68 answers")
         expect(hook("conv-row")).to_have_count(50)
@@ -150,11 +141,11 @@ def test_an_admin_filters_exports_and_deletes_conversations(browser: Browser, se
 
 
 def test_an_admin_reads_the_gaps_and_sends_one_to_the_faq_builder(
-    browser: Browser, settings: Settings
+    admin_browser: Browser, settings: Settings
 ) -> None:
     dialogs: list[str] = []
     with console(settings) as admin:
-        page = signed_in(browser, admin.url, "gaps", dialogs)
+        page = signed_in(admin_browser, admin.url, "gaps", dialogs)
         hook = page.get_by_test_id
         expect(hook("gaps-state")).to_contain_text("2 groups of 4 distinct questions", timeout=60_000)
         first = hook("gap").first
