@@ -113,7 +113,11 @@
       if (job && job.state === "running") { polling = setTimeout(poll, 1000); return; }
       polling = null;
       if (job) await refresh();
-    } catch (failure) { failed(failure); polling = null; }
+    } catch (failure) {
+      failed(failure);
+      // a refused or lost poll (429, a server restarting) is tried again; only an ended session stops it
+      polling = failure.status === 401 ? null : setTimeout(poll, 3000);
+    }
   }
 
   $("ingest-start").addEventListener("click", async () => {
