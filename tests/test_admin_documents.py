@@ -8,14 +8,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
-from crmkb.core.settings import Settings, get_settings
-from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.core.settings import Settings
 from crmkb.ingest.lock import ingest_lock
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
 from tests.conftest import KB
 from tests.support.admin import Console, console, private
@@ -29,16 +28,9 @@ NEW_DOC = (
 )
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-docs") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings
-
-
 @pytest.fixture
-def admin(indexed: Settings, tmp_path: Path) -> Iterator[Console]:
-    settings = private(indexed, tmp_path)
+def admin(admin_index: Settings, tmp_path: Path) -> Iterator[Console]:
+    settings = private(admin_index, tmp_path)
     small = settings.ingest.model_copy(update={"max_file_mb": 0.05})  # 52 KB: a size test stays small
     with console(settings.model_copy(update={"ingest": small})) as signed_in:
         yield signed_in
@@ -57,7 +49,7 @@ def row(admin: Console, path: str) -> dict[str, Any]:
 
 
 def upload(admin: Console, name: str, content: bytes | Iterator[bytes]) -> httpx.Response:
-    return admin.change("PUT", f"/admin/documents/upload/{name}", content=content)
+    return admin.change("PUT", f"/admin/documents/upload/{quote(name, safe='')}", content=content)
 
 
 def leftovers(admin: Console) -> list[str]:
@@ -103,6 +95,12 @@ def test_uploads_of_the_wrong_type_size_or_content_are_refused_and_leave_nothing
         "fake.pdf": (b"%PDF-1.4 not really", 422, "fake.pdf cannot be ingested"),
         "fake.docx": (b"PK\x03\x04 not a zip", 422, "fake.docx cannot be ingested"),
         "binary.txt": (bytes(range(256)) * 4, 422, "binary.txt cannot be ingested"),
+        # names the file system refuses, the table cannot show as they are, or the console cannot delete
+        "a\x00b.md": (b"text", 422, "no control characters"),
+        "a\nb.md": (b"text", 422, "no control characters"),
+        "evil\u202edm.txt": (b"text", 422, "no control characters"),  # shown as "eviltxt.md"
+        "数" * 100 + ".md": (b"text", 422, "at most 200 bytes"),  # 200 characters, 303 bytes
+        " .md": (b"text", 422, "not a file name"),
     }
     for name, case in cases.items():
         content, status, words = case if isinstance(case, tuple) else (case, 413, "larger than")
@@ -131,9 +129,9 @@ def test_an_upload_is_added_refused_twice_then_replaced_and_deleted(admin: Conso
         assert admin.change("DELETE", f"{API}/files/{outside}").status_code == 404, outside
     deleted = admin.change("DELETE", f"{API}/files/dolphin.md")
     assert deleted.status_code == 200 and not (kb / "dolphin.md").exists()
-    indexed = "000_ea5525b80525cb07.txt"
-    assert admin.change("DELETE", f"{API}/files/{indexed}").status_code == 200
-    assert row(admin, indexed)["status"] == "deleted"  # still served until the next re-ingest
+    served = "000_ea5525b80525cb07.txt"
+    assert admin.change("DELETE", f"{API}/files/{served}").status_code == 200
+    assert row(admin, served)["status"] == "deleted"  # still served until the next re-ingest
     assert leftovers(admin) == []
 
 

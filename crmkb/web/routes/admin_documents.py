@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,10 +198,25 @@ def ingest_state(request: Request) -> dict[str, Any]:
     return {"job": job.public() if job else None}
 
 
+# What a file system takes in a name (255 bytes on ext4, NFS, APFS), less room for the upload's hidden
+# ".<name>.<random>.part" beside it.
+NAME_BYTES = 200
+
+
 def _checked_name(name: str) -> str:
     suffix = Path(name).suffix.lower()
-    if "/" in name or "\\" in name or name.startswith(".") or not name.strip() or len(name) > 200:
-        raise UserError(f"{name!r} is not a file name to put in kb/ (no folders, no leading dot)")
+    stem = Path(name).stem
+    # control and format characters (a NUL, a newline, a right-to-left override that shows "evil\u202etxt.md"
+    # as "eviltxt.md") make a name the table cannot show as it is, or the file system refuses
+    hidden = any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
+    if (
+        "/" in name or "\\" in name or name.startswith(".") or not stem.strip() or hidden
+        or len(name.encode("utf-8")) > NAME_BYTES
+    ):  # fmt: skip
+        raise UserError(
+            f"{name!r} is not a file name to put in kb/ (no folders, no leading dot, no control "
+            f"characters, at most {NAME_BYTES} bytes)"
+        )
     if suffix not in UPLOAD_TYPES:
         raise UserError(
             f"{name}: unsupported file type {suffix or '(none)'}; upload {', '.join(sorted(UPLOAD_TYPES))}"
