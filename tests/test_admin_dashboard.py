@@ -6,14 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
-from crmkb.core.settings import Settings, get_settings
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore
-from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.app import FEEDBACK_DB
-from tests.conftest import KB
 from tests.support.admin import console, private
 from tests.support.conversations import DAY_S, Served, seed
 
@@ -30,15 +25,8 @@ TRAFFIC = [
 ]
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-dashboard") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings
-
-
-def test_figures_per_day_and_channel(indexed: Settings, tmp_path: Path) -> None:
-    settings = private(indexed, tmp_path)
+def test_figures_per_day_and_channel(admin_index: Settings, tmp_path: Path) -> None:
+    settings = private(admin_index, tmp_path)
     seed(FeedbackStore(settings.data_dir / FEEDBACK_DB), TRAFFIC, now=NOON)
     with console(settings) as admin:
         page = admin.client.get(API).json()

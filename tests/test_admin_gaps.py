@@ -12,14 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crmkb.core.settings import Settings, get_settings
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.insights.conversations import ConversationLog
 from crmkb.insights.gaps import GapFinder, normalised
 from crmkb.web.app import FEEDBACK_DB
-from tests.conftest import KB
 from tests.support.admin import Console, console, private
 from tests.support.conversations import Served, seed
 
@@ -50,11 +48,9 @@ class CountingEmbeddings(HashEmbeddings):
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-gaps") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings.model_copy(
-        update={"feedback": settings.feedback.model_copy(update={"gap_similarity": SIMILARITY})}
+def indexed(admin_index: Settings) -> Settings:
+    return admin_index.model_copy(
+        update={"feedback": admin_index.feedback.model_copy(update={"gap_similarity": SIMILARITY})}
     )
 
 

@@ -14,13 +14,11 @@ import pytest
 from crmkb.bot.extractive import CONTEXT_WEIGHT, DENSE_WEIGHT, RANK_WEIGHT, TERM_WEIGHT, _scaled
 from crmkb.bot.service import Bot
 from crmkb.bot.trace import Trace
-from crmkb.core.settings import Settings, get_settings
+from crmkb.core.settings import Settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.admin_auth import CSRF_HEADER
 from crmkb.web.app import FEEDBACK_DB
-from tests.conftest import KB
 from tests.support.admin import Console, console, private
 
 API = "/api/admin/hit-testing"
@@ -41,10 +39,8 @@ def answering(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-hits") / "data", kb_dir=KB)
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return answering(settings)
+def indexed(admin_index: Settings) -> Settings:
+    return answering(admin_index)
 
 
 @pytest.fixture
