@@ -91,6 +91,19 @@ def test_paraphrases_are_one_gap_ranked_by_how_often_asked(admin: Console) -> No
     assert len(admin.client.get(API, params={"top": 1}).json()["gaps"]) == 1
 
 
+def test_the_faq_builders_drafts_are_conversations_but_not_gaps(admin: Console) -> None:
+    """A trainer sends a gap to the FAQ builder: its drafts are listed under channel faq, and the questions
+    it could not answer do not come back as gaps of their own."""
+    drafted = admin.client.post(
+        "/api/faq", json={"questions": ["土星上的风有多大?", "CRM项目结束工作包括什么?"]}
+    )
+    assert drafted.status_code == 200, drafted.text
+    listed = admin.client.get("/api/admin/conversations", params={"channel": "faq"}).json()
+    assert sorted(r["question"] for r in listed["rows"]) == ["CRM项目结束工作包括什么?", "土星上的风有多大?"]
+    assert [r["answered"] for r in listed["rows"] if r["question"] == "土星上的风有多大?"] == [False]
+    assert all("土星上的风有多大?" not in g["questions"] for g in settled(admin)["gaps"])
+
+
 def test_a_stricter_similarity_keeps_paraphrases_apart(indexed: Settings, tmp_path: Path) -> None:
     strict = indexed.model_copy(
         update={"feedback": indexed.feedback.model_copy(update={"gap_similarity": 0.99})}

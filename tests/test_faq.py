@@ -22,6 +22,7 @@ from crmkb.core.settings import ServerSettings, get_settings
 from crmkb.faq.formats import NOT_COVERED_TITLE
 from crmkb.faq.phrasing import reads_as_question
 from crmkb.faq.suggest import filed_correctly, suggestions
+from crmkb.insights.conversations import ConversationLog, Filters
 from crmkb.web.app import create_app
 from tests.conftest import ARTICLES, KB
 from tests.support.cli import invoke, run_crmkb, services_for
@@ -78,6 +79,15 @@ def built(services: Services, questions: Path, tmp_path_factory: pytest.TempPath
         )
         assert code == 0, stderr
     return files
+
+
+def test_the_builders_answers_are_recorded_under_the_faq_channel(
+    services: Services, built: dict[str, Path], questions: Path
+) -> None:
+    """The admin console's Conversations lists a trainer's drafts too (channel faq)."""
+    _, rows = ConversationLog(services.feedback()).page(Filters(channel="faq"), limit=1000)
+    asked = {q.strip() for q in questions.read_text(encoding="utf-8").splitlines() if q.strip()}
+    assert rows and {r.question for r in rows} <= asked
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from crmkb.bot import curated
 from crmkb.cli.common import app, err, fail, out, user_errors
 from crmkb.cli.services import services_of
 from crmkb.core.files import write_atomically
-from crmkb.faq.build import FaqError, built, read_questions
+from crmkb.faq.build import CHANNEL, FaqError, built, read_questions
 from crmkb.faq.entries import APPROVED, REJECTED, Entry
 from crmkb.faq.formats import EXTENSIONS, FORMATS, READER_FORMATS, format_of, write
 from crmkb.faq.review import as_answer, recheck, refusal
@@ -113,7 +114,8 @@ def build_command(
                 return
             assert questions is not None
             bot = services.answering_bot()
-            with _progress() as tick, built(bot, read_questions(questions), tick) as store:
+            answered = partial(services.feedback().try_record, channel=CHANNEL)
+            with _progress() as tick, built(bot, read_questions(questions), tick, answered) as store:
                 write(store.ordered(), fmt, out_file)
                 total = store.count()
         except (FaqError, ValueError, OSError) as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from crmkb.bot.curated import question_key
+from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.core.errors import UserError
 from crmkb.faq.entries import Entry
@@ -98,11 +99,20 @@ class EntryStore:
         return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
 
+# How the feedback store (and the admin console's Conversations) names the answers the FAQ builder drafts;
+# the Gaps page leaves them out, or the questions it sends the builder would come back as new gaps.
+CHANNEL = "faq"
+
+
 @contextmanager
 def built(
-    bot: Bot, questions: Iterable[str], progress: Callable[[int], None] | None = None
+    bot: Bot,
+    questions: Iterable[str],
+    progress: Callable[[int], None] | None = None,
+    answered: Callable[[Answer], object] | None = None,
 ) -> Iterator[EntryStore]:
-    """Answer ``questions`` into a scratch EntryStore (deleted afterwards)."""
+    """Answer ``questions`` into a scratch EntryStore (deleted afterwards); ``answered`` sees each answer
+    given (the channel records it, as every channel records what it serves)."""
     with tempfile.TemporaryDirectory(prefix="crmkb-faq-") as scratch:
         store = EntryStore(Path(scratch) / "entries.sqlite3")
         seen: dict[str, str] = {}
@@ -122,6 +132,8 @@ def built(
                 answer = bot.ask(question)
             except QuestionError as exc:
                 raise FaqError(f"question {index + 1}: {exc}") from None
+            if answered:
+                answered(answer)
             cited = frozenset((c.source, c.start) for c in answer.citations)
             if cited and ids:
                 # einsum, not BLAS: BLAS threads left spinning after each product slow the embedder's threads

@@ -36,7 +36,8 @@ _FAILED = """
 SELECT a.question, a.created, a.answerable,
        EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
 FROM answers a
-WHERE a.answerable = 0 OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
+WHERE a.channel != 'faq'  -- the FAQ builder's drafts (crmkb.faq.build.CHANNEL): a trainer's, not askers'
+  AND (a.answerable = 0 OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
 ORDER BY a.created DESC
 """
 

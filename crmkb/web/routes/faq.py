@@ -3,6 +3,7 @@ with its editor of published answers (/faq/edit.js, backed by /api/admin/curated
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from fastapi import APIRouter
@@ -11,10 +12,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from crmkb.bot.service import Bot
-from crmkb.faq.build import built
+from crmkb.faq.build import CHANNEL, built
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, topic_heading
-from crmkb.web.deps import BotDep
+from crmkb.feedback_store import FeedbackStore
+from crmkb.web.deps import BotDep, StoreDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.widget import static_file
 from crmkb.web.schemas import TRAINER_LANGUAGE, Citation
@@ -40,8 +42,8 @@ class FaqResponse(BaseModel):
     content: str
 
 
-def _build(bot: Bot, body: FaqRequest) -> FaqResponse:
-    with built(bot, body.questions) as store:
+def _build(bot: Bot, body: FaqRequest, recorded: FeedbackStore) -> FaqResponse:
+    with built(bot, body.questions, answered=partial(recorded.try_record, channel=CHANNEL)) as store:
         entries = list(store.ordered())
     rows = [_row(e) for e in entries]
     return FaqResponse(
@@ -60,8 +62,8 @@ def _row(entry: Entry) -> dict[str, object]:
 
 
 @router.post("/faq", response_model=FaqResponse)
-async def build_faq(body: FaqRequest, bot: BotDep) -> FaqResponse:
-    return await run_in_threadpool(_build, bot, body)  # a FaqError is a 422 (crmkb.web.app)
+async def build_faq(body: FaqRequest, bot: BotDep, store: StoreDep) -> FaqResponse:
+    return await run_in_threadpool(_build, bot, body, store)  # a FaqError is a 422 (crmkb.web.app)
 
 
 @page.get("/faq", include_in_schema=False)
