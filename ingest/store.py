@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -59,6 +60,9 @@ def is_missing_collection(exc: BaseException) -> bool:
     return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
+_OPENING = threading.Lock()
+
+
 def make_client(settings: Settings) -> Any:
     """A Chroma client: ``CRMKB_CHROMA_URL`` selects a server, otherwise embedded under the data dir."""
     import chromadb
@@ -78,7 +82,11 @@ def make_client(settings: Settings) -> Any:
             return client
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        # Chroma's cache of embedded systems is not thread-safe: two threads opening one path at once (a
+        # server's index watcher and its first request) can get a half-built system ("'RustBindingsAPI'
+        # object has no attribute 'bindings'").
+        with _OPENING:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises transport and OS errors of many types
         where = settings.chroma_url or str(settings.data_dir / "chroma")
         raise StoreUnavailable(f"cannot open the Chroma store at {where}: {first_line(exc)}") from exc

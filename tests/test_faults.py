@@ -281,3 +281,30 @@ def test_readiness_reports_an_unwritable_feedback_store(real_index: Settings, tm
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503
         assert any(p.startswith("feedback store:") for p in ready.json()["problems"])
+
+
+def opened_at_once(settings: Settings, threads: int = 6) -> list[Exception]:
+    """What went wrong when ``threads`` threads open the store at the same moment."""
+    start = threading.Barrier(threads)
+    failures: list[Exception] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            make_client(settings).list_collections()
+        except Exception as exc:  # any failure is the finding
+            failures.append(exc)
+
+    openers = [threading.Thread(target=open_it) for _ in range(threads)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join()
+    return failures
+
+
+def test_threads_opening_the_embedded_store_at_once_all_get_it(tmp_path: Path) -> None:
+    """A server's index watcher and its first requests open the store together; Chroma's own cache of
+    embedded systems hands one of them a half-built one unless the openings take turns."""
+    for trial in range(5):
+        assert opened_at_once(get_settings(data_dir=tmp_path / str(trial))) == []
