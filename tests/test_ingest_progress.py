@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
-import select
+import selectors
 import subprocess
 from pathlib import Path
 
@@ -26,9 +26,11 @@ def in_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
     )  # fmt: skip
     os.close(secondary)
     received = b""
+    # a selector, not select.select: in a long test session the terminal's descriptor can be past 1024
+    waiting = selectors.DefaultSelector()
+    waiting.register(main, selectors.EVENT_READ)
     while True:
-        ready, _, _ = select.select([main], [], [], 120)
-        if not ready:
+        if not waiting.select(timeout=120):
             break
         try:
             block = os.read(main, 65536)
@@ -37,6 +39,7 @@ def in_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
         if not block:
             break
         received += block
+    waiting.close()
     os.close(main)
     return process.wait(timeout=60), received.decode(errors="replace")
 
