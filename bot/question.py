@@ -56,11 +56,12 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
 # A question is said in clauses; the polite or reported framing around it ("请问,", "老板问:", "Quick
 # question:", "…谢谢!", "Thanks!") is clauses at its edges that neither ask nor name anything.
 _CLAUSE = re.compile(r".*?(?:[,,::;;!!??。]+\s*|\.\s+|$)", re.DOTALL)
+_QUESTION_WORDS = r"什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|是否"
+_WH_WORDS = "what|which|who|whom|whose|when|where|why|how|whether"
+# a request asks too: "帮我列一下", "讲讲", "please list them"
+_REQUESTS = rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|\b(list|explain|describe|tell)\b"
 _ASKING = re.compile(
-    r"[??]|什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|呢|是否|"
-    r"\b(what|which|who|whom|whose|when|where|why|how|whether)\b|"
-    # a request asks too: "帮我列一下", "讲讲", "please list them"
-    rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|告诉|告訴|\b(list|explain|describe|tell)\b",
+    rf"[??]|{_QUESTION_WORDS}|呢|\b({_WH_WORDS})\b|{_REQUESTS}|告诉|告訴",
     re.IGNORECASE,
 )
 
@@ -121,9 +122,7 @@ def _signs_off(asked: str, after: str) -> bool:
 # nothing of its own, so it asks what the previous question asked.
 _ABOUT = re.compile(r"\b(what|how) about\b", re.IGNORECASE)
 _OWN_ASKING = re.compile(
-    r"什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为何|為何|吗|嗎|是否|要不要|是不是|能不能|该不该|"
-    r"\b(what|which|who|whom|whose|when|where|why|how|whether|should|can|could|do|does|is|are)\b|"
-    rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|\b(list|explain|describe|tell)\b",
+    rf"{_QUESTION_WORDS}|要不要|是不是|能不能|该不该|\b({_WH_WORDS}|should|can|could|do|does|is|are)\b|{_REQUESTS}",
     re.IGNORECASE,
 )
 
