@@ -22,17 +22,9 @@ from crmkb.ingest.store import make_client
 from tests.conftest import KB
 from tests.support.chroma_server import running_chroma_server
 from tests.support.serve_process import CRMKB, Served, crmkb_serve, wait_for
+from tests.test_faults import NEW_DOC, NEW_QUESTION, NEW_TEXT, QUESTION  # the same rollout document
 
 pytestmark = pytest.mark.slow
-
-QUESTION = "CRM项目团队应该包括哪些人?"
-NEW_DOC = "099_rollout.txt"
-NEW_TEXT = (
-    "CRM灰度上线手册\n"
-    "灰度上线是指先让一个销售小组试用新CRM系统两周,再推广到全公司。\n"
-    "灰度上线期间,每天收集试用人员的问题,并在第二天修复。\n"
-)
-NEW_QUESTION = "什么是灰度上线?"
 
 
 def ingest(env: dict[str, str], **extra: str) -> dict[str, Any]:
