@@ -21,8 +21,9 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -134,21 +135,14 @@ class IngestCache:
         def read(db: sqlite3.Connection) -> dict[int, np.ndarray]:
             nonlocal damaged
             found: dict[int, np.ndarray] = {}
-            unique = list(wanted)
-            for start in range(0, len(unique), _LOOKUP):
-                part = unique[start : start + _LOOKUP]
-                rows = db.execute(
-                    f"SELECT text_sha, dim, vector, check_sum FROM vectors WHERE model = ? "
-                    f"AND text_sha IN ({','.join('?' * len(part))})",
-                    [model, *part],
-                )
-                for key, dim, blob, check in rows:
-                    if dim != dimension or len(blob) != 4 * dimension or check != _check(model, key, blob):
-                        damaged += 1
-                        continue
-                    vector = np.frombuffer(blob, dtype=np.float32)
-                    for i in wanted[key]:
-                        found[i] = vector
+            query = "SELECT text_sha, dim, vector, check_sum FROM vectors WHERE model = ?"
+            for key, dim, blob, check in _looked_up(db, query, model, list(wanted)):
+                if dim != dimension or len(blob) != 4 * dimension or check != _check(model, key, blob):
+                    damaged += 1
+                    continue
+                vector = np.frombuffer(blob, dtype=np.float32)
+                for i in wanted[key]:
+                    found[i] = vector
             return found
 
         found = self._guarded(read, {})
@@ -176,18 +170,12 @@ class IngestCache:
 
         def read(db: sqlite3.Connection) -> dict[bytes, list[str]]:
             found: dict[bytes, list[str]] = {}
-            for start in range(0, len(keys), _LOOKUP):
-                part = keys[start : start + _LOOKUP]
-                rows = db.execute(
-                    f"SELECT text_sha, tokens FROM tokens WHERE tokenizer = ? "
-                    f"AND text_sha IN ({','.join('?' * len(part))})",
-                    [tokenizer, *part],
-                )
-                for key, value in rows:
-                    with contextlib.suppress(ValueError):
-                        tokens = json.loads(value)
-                        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
-                            found[key] = tokens
+            query = "SELECT text_sha, tokens FROM tokens WHERE tokenizer = ?"
+            for key, value in _looked_up(db, query, tokenizer, keys):
+                with contextlib.suppress(ValueError):
+                    tokens = json.loads(value)
+                    if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+                        found[key] = tokens
             return found
 
         return self._guarded(read, {})  # type: ignore[return-value]
@@ -252,3 +240,11 @@ def bm25_tokens(texts: list[str], cache: IngestCache | None) -> list[list[str]]:
         cache.put_tokens(tokenizer, made)
     known |= made
     return [known[key] for key in keys]
+
+
+def _looked_up(db: sqlite3.Connection, query: str, owner: str, keys: list[bytes]) -> Iterator[Any]:
+    """The rows of ``query`` (which selects by its one ``?``, the model or tokenizer) whose text_sha is one of
+    ``keys``, asked for _LOOKUP keys at a time."""
+    for start in range(0, len(keys), _LOOKUP):
+        part = keys[start : start + _LOOKUP]
+        yield from db.execute(f"{query} AND text_sha IN ({','.join('?' * len(part))})", [owner, *part])
