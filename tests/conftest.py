@@ -66,12 +66,12 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def admin_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The real KB ingested with the hash embedder, once per module of the admin console's tests (which copy
-    it with ``tests.support.admin.private`` before they change anything)."""
+def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real KB ingested with the hash embedder, once per module, for tests of the web service (which
+    copy its data dir before they change anything)."""
     from crmkb.ingest.pipeline import run_ingest
 
-    settings = get_settings(data_dir=tmp_path_factory.mktemp("admin-index") / "data", kb_dir=KB)
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("hash-index") / "data", kb_dir=KB)
     run_ingest(settings, embeddings=HashEmbeddings())
     return settings
 

@@ -20,9 +20,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" 
 
 
 def test_an_admin_signs_in_moves_between_sections_and_signs_out(
-    admin_browser: Browser, admin_index: Settings, tmp_path: Path
+    admin_browser: Browser, hash_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(admin_index, tmp_path), signed_in=False) as admin:
+    with console(private(hash_index, tmp_path), signed_in=False) as admin:
         context = admin_browser.new_context(viewport={"width": 1200, "height": 800})
         page = context.new_page()
         dialogs = record_dialogs(page)

@@ -46,8 +46,8 @@ def with_retention(settings: Settings, days: int) -> Settings:
 
 
 @pytest.fixture
-def admin(admin_index: Settings, tmp_path: Path) -> Iterator[tuple[Console, list[str]]]:
-    settings = private(admin_index, tmp_path)
+def admin(hash_index: Settings, tmp_path: Path) -> Iterator[tuple[Console, list[str]]]:
+    settings = private(hash_index, tmp_path)
     ids = seed(FeedbackStore(settings.data_dir / FEEDBACK_DB), TRAFFIC)
     with console(settings) as signed_in:
         yield signed_in, ids
@@ -144,8 +144,8 @@ def test_delete_one_or_a_confirmed_filter_with_their_ratings(admin: tuple[Consol
     assert [f.answer_id for f in store.feedback()] == []  # their ratings went with them
 
 
-def test_retention_purges_at_start_and_on_demand(admin_index: Settings, tmp_path: Path) -> None:
-    settings = with_retention(private(admin_index, tmp_path), 30)
+def test_retention_purges_at_start_and_on_demand(hash_index: Settings, tmp_path: Path) -> None:
+    settings = with_retention(private(hash_index, tmp_path), 30)
     store = FeedbackStore(settings.data_dir / FEEDBACK_DB)
     seed(store, TRAFFIC)
     with console(settings) as admin:
@@ -156,7 +156,7 @@ def test_retention_purges_at_start_and_on_demand(admin_index: Settings, tmp_path
         assert listed(admin)["total"] == 5
         assert admin.change("POST", f"{API}/retention").json() == {"deleted": 1}
         assert listed(admin)["total"] == 4
-    with console(private(admin_index, tmp_path / "off")) as admin:
+    with console(private(hash_index, tmp_path / "off")) as admin:
         refused = admin.change("POST", f"{API}/retention")
         assert refused.status_code == 422 and "CRMKB_FEEDBACK_RETENTION_DAYS" in refused.json()["detail"]
 
@@ -189,8 +189,8 @@ def test_an_older_store_upgrades_in_place_and_records_curated_answers_and_times(
     assert (old.question, old.curated, old.latency_ms) == ("旧的", False, None)
 
 
-def test_answers_from_the_command_line_are_recorded_as_cli(admin_index: Settings, tmp_path: Path) -> None:
-    settings = private(admin_index, tmp_path)
+def test_answers_from_the_command_line_are_recorded_as_cli(hash_index: Settings, tmp_path: Path) -> None:
+    settings = private(hash_index, tmp_path)
     services = serving_bot(Bot(settings, embeddings=HashEmbeddings()))
     assert invoke(services, "ask", "CRM项目结束工作包括什么?").exit_code == 0
     assert invoke(services, "chat", input="火星上的天气怎么样?\n\n").exit_code == 0
@@ -200,9 +200,9 @@ def test_answers_from_the_command_line_are_recorded_as_cli(admin_index: Settings
 
 
 def test_a_curated_answer_served_over_http_is_recorded_as_curated_with_its_time(
-    admin_index: Settings, tmp_path: Path
+    hash_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(admin_index, tmp_path)) as admin:
+    with console(private(hash_index, tmp_path)) as admin:
         publish_budget_answer(admin.bot)
         served = httpx.post(f"{admin.url}/api/ask", json={"question": QUESTION}, timeout=60).json()
         assert served["curated"]

@@ -25,8 +25,8 @@ TRAFFIC = [
 ]
 
 
-def test_figures_per_day_and_channel(admin_index: Settings, tmp_path: Path) -> None:
-    settings = private(admin_index, tmp_path)
+def test_figures_per_day_and_channel(hash_index: Settings, tmp_path: Path) -> None:
+    settings = private(hash_index, tmp_path)
     seed(FeedbackStore(settings.data_dir / FEEDBACK_DB), TRAFFIC, now=NOON)
     with console(settings) as admin:
         page = admin.client.get(API).json()

@@ -29,8 +29,8 @@ NEW_DOC = (
 
 
 @pytest.fixture
-def admin(admin_index: Settings, tmp_path: Path) -> Iterator[Console]:
-    settings = private(admin_index, tmp_path)
+def admin(hash_index: Settings, tmp_path: Path) -> Iterator[Console]:
+    settings = private(hash_index, tmp_path)
     small = settings.ingest.model_copy(update={"max_file_mb": 0.05})  # 52 KB: a size test stays small
     with console(settings.model_copy(update={"ingest": small})) as signed_in:
         yield signed_in

@@ -20,9 +20,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" 
 
 
 def test_an_admin_uploads_re_ingests_and_the_server_serves_the_new_document(
-    admin_browser: Browser, admin_index: Settings, tmp_path: Path
+    admin_browser: Browser, hash_index: Settings, tmp_path: Path
 ) -> None:
-    settings = private(admin_index, tmp_path)
+    settings = private(hash_index, tmp_path)
     (settings.kb_dir / "slides.rtf").write_text("{\\rtf1 not a type ingest reads}")  # dropped in by hand
     (tmp_path / "dolphin.md").write_text(NEW_DOC, encoding="utf-8")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")

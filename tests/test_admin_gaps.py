@@ -48,9 +48,9 @@ class CountingEmbeddings(HashEmbeddings):
 
 
 @pytest.fixture(scope="module")
-def indexed(admin_index: Settings) -> Settings:
-    return admin_index.model_copy(
-        update={"feedback": admin_index.feedback.model_copy(update={"gap_similarity": SIMILARITY})}
+def indexed(hash_index: Settings) -> Settings:
+    return hash_index.model_copy(
+        update={"feedback": hash_index.feedback.model_copy(update={"gap_similarity": SIMILARITY})}
     )
 
 

@@ -39,8 +39,8 @@ def answering(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def indexed(admin_index: Settings) -> Settings:
-    return answering(admin_index)
+def indexed(hash_index: Settings) -> Settings:
+    return answering(hash_index)
 
 
 @pytest.fixture

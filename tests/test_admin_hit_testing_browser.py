@@ -19,8 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / ".data" / "test-artifacts" 
 
 
 @pytest.fixture(scope="module")
-def answering_index(admin_index: Settings) -> Settings:
-    return answering(admin_index)
+def answering_index(hash_index: Settings) -> Settings:
+    return answering(hash_index)
 
 
 def test_an_admin_tests_a_question_and_sees_why_it_was_answered_or_refused(

@@ -34,9 +34,9 @@ TRAFFIC = [
 
 
 @pytest.fixture(scope="module")
-def indexed(admin_index: Settings) -> Settings:
-    feedback = admin_index.feedback.model_copy(update={"gap_similarity": SIMILARITY, "retention_days": 365})
-    return admin_index.model_copy(update={"feedback": feedback})
+def indexed(hash_index: Settings) -> Settings:
+    feedback = hash_index.feedback.model_copy(update={"gap_similarity": SIMILARITY, "retention_days": 365})
+    return hash_index.model_copy(update={"feedback": feedback})
 
 
 def signed_in(admin_browser: Browser, url: str, slug: str, dialogs: list[str]) -> Page:

@@ -13,9 +13,9 @@ from tests.support.admin import console, private
 
 
 def test_a_visitor_without_a_session_gets_the_sign_in_form_and_no_csrf_token(
-    admin_index: Settings, tmp_path: Path
+    hash_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(admin_index, tmp_path)) as admin:
+    with console(private(hash_index, tmp_path)) as admin:
         home = httpx.get(f"{admin.url}/admin", follow_redirects=False)
         assert home.status_code == 303 and home.headers["location"] == f"/admin/{NAV[0].slug}"
         for section in NAV:
@@ -27,9 +27,9 @@ def test_a_visitor_without_a_session_gets_the_sign_in_form_and_no_csrf_token(
 
 
 def test_signed_in_the_layout_shows_every_section_and_the_sessions_csrf_token(
-    admin_index: Settings, tmp_path: Path
+    hash_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(admin_index, tmp_path)) as admin:
+    with console(private(hash_index, tmp_path)) as admin:
         page = admin.client.get("/admin/conversations")
         assert page.status_code == 200
         assert f'name="crmkb-csrf" content="{admin.csrf}"' in page.text
@@ -42,9 +42,9 @@ def test_signed_in_the_layout_shows_every_section_and_the_sessions_csrf_token(
 
 
 def test_the_shared_assets_are_served_and_nothing_else_of_the_package(
-    admin_index: Settings, tmp_path: Path
+    hash_index: Settings, tmp_path: Path
 ) -> None:
-    with console(private(admin_index, tmp_path)) as admin:
+    with console(private(hash_index, tmp_path)) as admin:
         script = httpx.get(f"{admin.url}/admin/static/admin.js")
         assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
         assert httpx.get(f"{admin.url}/admin/static/admin.css").headers["content-type"].startswith("text/css")
@@ -53,20 +53,18 @@ def test_the_shared_assets_are_served_and_nothing_else_of_the_package(
             assert httpx.get(f"{admin.url}/admin/static/{name}").status_code == 404
 
 
-def test_with_sign_in_off_the_console_says_how_to_turn_it_on(admin_index: Settings, tmp_path: Path) -> None:
-    settings = private(admin_index, tmp_path / "off", admin_token=None)
+def test_with_sign_in_off_the_console_says_how_to_turn_it_on(hash_index: Settings, tmp_path: Path) -> None:
+    settings = private(hash_index, tmp_path / "off", admin_token=None)
     with console(settings, signed_in=False) as admin:
         page = httpx.get(f"{admin.url}/admin/documents")
         assert page.status_code == 503 and "CRMKB_SERVER_ADMIN_TOKEN" in page.text
         assert 'data-testid="admin-signin"' not in page.text
 
 
-def test_a_signed_in_admin_does_not_share_the_askers_rate_limit(
-    admin_index: Settings, tmp_path: Path
-) -> None:
+def test_a_signed_in_admin_does_not_share_the_askers_rate_limit(hash_index: Settings, tmp_path: Path) -> None:
     """Widget users and the admin often share an office address: the console's polling must not use up
     their allowance, nor theirs block the console. Without a session, admin routes count like any other."""
-    with console(private(admin_index, tmp_path, rate_limit=5)) as admin:
+    with console(private(hash_index, tmp_path, rate_limit=5)) as admin:
         for _ in range(12):  # a re-ingest polled once a second
             assert admin.client.get("/api/admin/documents/ingest").status_code == 200
         asked = [

@@ -20,20 +20,11 @@ from crmkb.bot.service import Bot
 from crmkb.core.settings import JWTSettings, ServerSettings, Settings, SettingsError, get_settings
 from crmkb.feedback_store import _TABLES, FeedbackStore
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.app import FEEDBACK_DB, create_app
 from tests.support.tokens import ISSUER, SECRET, JWKSServer, KeyPair, hs256, jwks_server, unsigned
 
 SOURCE = "/api/sources/x.txt?start=0&end=1"  # a cheap guarded request: 404 when admitted
 QUESTION = "CRM项目团队应该包括哪些人?"
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("jwt")
-    settings = get_settings(data_dir=root / "index", kb_dir=Path(__file__).parent.parent / "kb")
-    run_ingest(settings, embeddings=HashEmbeddings())
-    return settings
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +34,14 @@ def idp() -> Iterator[JWKSServer]:
 
 
 @pytest.fixture
-def app_with(indexed: Settings, tmp_path: Path) -> Callable[..., Any]:
+def app_with(hash_index: Settings, tmp_path: Path) -> Callable[..., Any]:
     """A TestClient of a fresh app over the shared index (own data dir, so own counts and feedback)."""
 
     @contextmanager
     def make(jwt: dict[str, Any], **server: Any) -> Iterator[TestClient]:
         data = tmp_path / "data"
-        shutil.copytree(indexed.data_dir, data, dirs_exist_ok=True)
-        settings = indexed.model_copy(update={
+        shutil.copytree(hash_index.data_dir, data, dirs_exist_ok=True)
+        settings = hash_index.model_copy(update={
             "data_dir": data, "server": ServerSettings.model_validate({"rate_limit": 0, **server}),
             "jwt": JWTSettings.model_validate({"mode": "required", "issuers": [ISSUER], **jwt}),
         })  # fmt: skip
