@@ -90,11 +90,11 @@ class AdminAuth:
         found = self._read(request)
         return found if isinstance(found, AdminSession) else None
 
-    def require(self, request: Request) -> AdminSession:
+    def require(self, request: Request, found: AdminSession | str | None = None) -> AdminSession:
         """The request's session; 503 when sign-in is off, 401 without a valid one, 403 when a request
-        that changes something fails the CSRF or origin check."""
+        that changes something fails the CSRF or origin check. ``found``: its cookie, already read."""
         self._enabled()
-        found = self._read(request)
+        found = self._read(request) if found is None else found
         if not isinstance(found, AdminSession):
             raise HTTPException(status_code=401, detail=found)
         if request.method not in SAFE_METHODS:
@@ -165,9 +165,10 @@ class AdminRoute(ApiRoute):
 
     def admit(self, request: Request) -> None:
         admin = admin_auth(request)
-        if admin.current(request) is None:
+        found = admin._read(request)
+        if not isinstance(found, AdminSession):
             admin.guards.rate_limit(request)
-        request.state.admin = admin.require(request)
+        request.state.admin = admin.require(request, found)
 
 
 class SessionRoute(ApiRoute):
