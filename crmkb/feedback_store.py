@@ -120,11 +120,8 @@ def _add_answer_facts(db: sqlite3.Connection) -> None:
     """Whether an answer was a curated one and how long it took (the admin console's dashboard and
     conversations); NULL latency for answers recorded before it was. The index on ``created`` serves the
     console's date filters, newest-first pages and the retention purge."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(answers)")}
-    if "curated" not in columns:
-        db.execute("ALTER TABLE answers ADD COLUMN curated INTEGER NOT NULL DEFAULT 0")
-    if "latency_ms" not in columns:
-        db.execute("ALTER TABLE answers ADD COLUMN latency_ms REAL")
+    _add_column(db, "answers", "curated", "INTEGER NOT NULL DEFAULT 0")
+    _add_column(db, "answers", "latency_ms", "REAL")
     db.execute("CREATE INDEX IF NOT EXISTS answers_created ON answers(created)")
 
 
@@ -132,8 +129,13 @@ def _add_user_ids(db: sqlite3.Connection) -> None:
     """Who asked and who rated, as verified (a signed token's ``sub``); NULL for the anonymous, and for
     everything recorded before users were known. Idempotent: adds the column only where it is missing."""
     for table in ("answers", "feedback"):
-        if "user_id" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN user_id TEXT")
+        _add_column(db, table, "user_id", "TEXT")
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    """``column`` added to ``table`` where an older database lacks it."""
+    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 class FeedbackStore:
