@@ -150,11 +150,12 @@ class Composer:
         fits, or one from another section than the answer's first, is left out."""
         # a lead-in whose items the text lost ("必须具备3方面的能力:" and nothing after) says nothing: with
         # nothing else chosen, there is no evidence
-        quotes = [q for q in quotes if not self._dangles(q, best)]
+        announced = {q: self._announced_items(q, best) for q in quotes}
+        quotes = [
+            q for q in quotes if announced[q] or not LEAD_IN.search(self._text(q.source, q.start, q.end))
+        ]
         lead_section = (quotes[0].source, quotes[0].section) if quotes else None
-        kept = self._fit(
-            [q for q in quotes if (q.source, q.section) == lead_section or not self._announced_items(q, best)]
-        )
+        kept = self._fit([q for q in quotes if (q.source, q.section) == lead_section or not announced[q]])
         for position, quote in enumerate(kept):
             items = self._announced_items(quote, best)  # _fit may have cut a run-on back: read it as kept
             if not items:
@@ -172,10 +173,6 @@ class Composer:
                 return kept[:position] + kept[position + 1 :]
             return [*kept[: position + 1], *fitting, *kept[position + 1 :]]
         return kept
-
-    def _dangles(self, quote: Quote, best: Scored) -> bool:
-        text = self._text(quote.source, quote.start, quote.end)
-        return LEAD_IN.search(text) is not None and not self._announced_items(quote, best)
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)
