@@ -79,6 +79,9 @@ _REPORTING = re.compile(
 # of those words as names, so the mark decides.
 _EXCLAIMED = re.compile(r"[!!]\s*$")
 _SIGN_OFF_CHARS = 4
+_CLOSING_THANKS = re.compile(
+    r"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|谢谢|謝謝|多谢|多謝|感谢|感謝)\W*$", re.I
+)
 
 
 def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
@@ -87,7 +90,12 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     exclaims, or ``names_something`` finds nothing the knowledge base could be about in it; a few words
     after the final question mark are a sign-off. At least one clause always stays, and the middle is never
     touched."""
-    clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
+    # "…what do they do for us Thanks!": a closing thanks is a clause of its own, even with no mark before it
+    thanks = _CLOSING_THANKS.search(question)
+    head, tail = (
+        (question[: thanks.start()], [thanks.group(0)]) if thanks and thanks.start() else (question, [])
+    )
+    clauses = [c for c in _CLAUSE.findall(head) if c.strip()] + tail
 
     def framing(clause: str) -> bool:
         return not _ASKING.search(clause) and (

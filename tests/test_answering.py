@@ -277,6 +277,13 @@ def _names_crm_words(clause: str) -> bool:
         ("流程要写下来吗?拜托!", "流程要写下来吗?"),  # jieba reads 拜托 as a name; the exclamation decides
         ("预算怎么分?我们用Salesforce", "预算怎么分?我们用Salesforce"),  # more than a sign-off
         ("预算怎么分?Salesforce呢", "预算怎么分?Salesforce呢"),  # a second question stays
+        # a closing thanks with no mark before it is a sign-off too; a thanks inside the question is not
+        ("what do the consultants do for us Thanks!", "what do the consultants do for us"),
+        ("项目结束后谁负责流程维护谢谢!", "项目结束后谁负责流程维护"),
+        (
+            "how do we thank the people who mapped the budget",
+            "how do we thank the people who mapped the budget",
+        ),
     ],
 )
 def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, asked: str) -> None:
