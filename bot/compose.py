@@ -92,7 +92,7 @@ class Composer:
         follow-up's previous answer), quoted again only when nothing else answers. ``count``: how many
         items a list question expects. ``query``: the question's vector, which tells whether a sentence's
         neighbour adds to what it says about the question."""
-        fresh = [s for s in scored if not _within(self._span(s.index), exclude)]
+        fresh = [s for s in scored if not self.said(s.index, exclude)]
         scored = fresh or scored
         if not scored:
             return []
@@ -189,6 +189,14 @@ class Composer:
     def key(self, index: int) -> SectionKey:
         unit = self.knowledge.sentences.units[index]
         return unit.source, self.knowledge.chunks[unit.chunk_id].section
+
+    def said(self, index: int, spans: frozenset[tuple[str, int, int]]) -> bool:
+        """Whether sentence ``index`` was quoted in ``spans``."""
+        return _within(self._span(index), spans)
+
+    def unsaid(self, index: int, spans: frozenset[tuple[str, int, int]]) -> frozenset[tuple[str, int, int]]:
+        """``spans`` without those that quoted sentence ``index``, which may then be quoted again."""
+        return frozenset(span for span in spans if not _within(self._span(index), frozenset([span])))
 
     def _span(self, index: int) -> tuple[str, int, int]:
         unit = self.knowledge.sentences.units[index]

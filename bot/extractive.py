@@ -261,7 +261,13 @@ class ExtractiveAnswerer:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
             figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
-            scored = figures[:1] + [s for s in scored if s not in figures[:1]]
+            new = [s for s in figures if not self.composer.said(s.index, exclude)]
+            # a follow-up asking how long or how many is answered by the figure the previous answer gave,
+            # when no other sentence gives one
+            lead = (new or figures)[:1]
+            if lead and not new:
+                exclude = self.composer.unsaid(lead[0].index, exclude)
+            scored = lead + [s for s in scored if s not in lead]
         return self.composer.compose(scored, ask, kind, exclude, count, query)
 
     def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind) -> str | None:

@@ -114,6 +114,15 @@ def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topi
     assert "001_4998ac562ddf94fb.txt" in {c.source for c in follow.citations}
 
 
+def test_a_follow_up_asking_for_a_figure_the_previous_answer_gave_gets_it_again(real_bot: Bot) -> None:
+    previous = "收尾前项目负责人要不要写一份后续计划?"
+    said = {(c.source, c.start, c.end) for c in real_bot.ask(previous).citations}
+    follow = real_bot.ask("这个计划要覆盖几年?", history=[previous])
+    assert follow.answerable, follow.answer
+    assert "三年之内" in follow.citations[0].quote  # the figure leads, though the previous answer quoted it
+    assert (follow.citations[0].source, follow.citations[0].start, follow.citations[0].end) in said
+
+
 @pytest.mark.parametrize(
     ("previous", "source"),
     [
