@@ -52,8 +52,11 @@ _COUNTING = re.compile(
 _QUANTITY_ZH = re.compile(r"多少|(?<!哪)几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
+# A price is money asked for: a word for what is paid (价, 费, 租金, 薪…) near "how much", but not the share
+# it takes ("软件成本占多少?" asks a proportion).
 _PRICE_ZH = re.compile(
-    r"价格|价钱|多少钱|费用是多少|报价|收费|薪|工资|费[^,,。??]{0,6}多少|多少[^,,。??]{0,3}费"
+    r"价格|价钱|多少钱|报价|收费|薪|工资|"
+    r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)"
 )
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
@@ -62,8 +65,8 @@ _DATE_EN = re.compile(
     r"^\W*when (did|was|were|is|will|do|does)\b|\b(what|which|in what) (year|date|day|month)\b", re.IGNORECASE
 )
 _PRICE_EN = re.compile(
-    r"\bhow much (does|do|did|is|are|will)\b.*\bcost|\bprices?\b|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b"
-    r"|\bday rates?\b|\bhourly\b|\bcost per\b",
+    r"\bhow much (does|do|did|is|are|was|were|will|would)\b.*\b(cost|charge|pay|spend|rent)|\bprices?\b"
+    r"|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b|\bday rates?\b|\bhourly\b|\bcost per\b|\bhow expensive\b",
     re.IGNORECASE,
 )
 # A figure: digits, a Chinese numeral with a unit ("一个" alone is an article, not a quantity), or a share
@@ -85,8 +88,8 @@ _NAME_ZH = re.compile(
     r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐"
 )
 _NAME_EN = re.compile(
-    r"which (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?"
-    r"|who (wrote|is the (leader|author|vendor|best))|ranked? (first|#?1|top)|(recommend|suggest) an? "
+    r"\bwhich (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?\b"
+    r"|\bwho(?:'s| is| was)? (wrote|the (leader|author|vendor|best))|\branked? (first|#?1|top)|\b(recommend|suggest) an? "
     r"(vendor|company|product|tool|brand|platform|firm|consultancy)",
     re.IGNORECASE,
 )

@@ -8,7 +8,7 @@ import pytest
 from crmkb.bot.compose import LIST_BUDGET
 from crmkb.bot.evidence import Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
-from crmkb.bot.language import detect_language
+from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import asked_part, asking_part, count_asked, elliptical, kind_of
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
@@ -627,6 +627,34 @@ def test_a_fee_asked_for_is_a_price() -> None:
     ask = analyse("请外部讲师做培训,一小时钟点费大概多少?", "zh-Hans", Glossary({}))
     assert ask.wants_price
     assert not analyse("培训费用怎么分配?", "zh-Hans", Glossary({})).wants_price  # how, not how much
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "price"),
+    [
+        ("那份合同一年的租金是多少?", "zh-Hans", True),
+        ("软件成本是多少?", "zh-Hans", True),
+        ("典型项目的预算中软件成本占多少?", "zh-Hans", False),  # a share of the budget, not a price
+        ("How much did the vendor charge them for the rollout?", "en", True),
+        ("How expensive is a CRM consultant?", "en", True),
+        ("How much of the budget goes to software?", "en", False),
+        ("How much time does training take?", "en", False),
+    ],
+)
+def test_money_asked_for_is_a_price(question: str, language: Language, price: bool) -> None:
+    assert analyse(question, language, Glossary({})).wants_price is price
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which vendor is the best for a 50-seat sales team?",
+        "who's the author of the close-out article?",
+        "Who wrote the article on CRM risks?",
+    ],
+)
+def test_an_english_ask_for_a_name_is_read_as_one(question: str) -> None:
+    assert analyse(question, "en", Glossary({})).wants_name
 
 
 def test_how_to_do_what_an_article_is_titled_gets_its_steps(real_bot: Bot) -> None:
