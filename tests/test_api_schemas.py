@@ -75,17 +75,17 @@ class _RefusingBot:
         return render.refusal(question, "en", HITS)
 
 
-class _Store:
-    def new_id(self) -> str:
-        return "id-1"
+class _Writer:
+    """Just what the answering routes call to have an answer recorded."""
 
-    def try_record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> None:
+    def record(self, answer: Answer, channel: str, *, user_id: str | None = None) -> str:
         answer.id = "id-1"
+        return answer.id
 
 
 def test_api_ask_returns_the_public_schema_and_docs_render(settings: Settings) -> None:
-    app = create_app(settings)  # no lifespan: the bot and store are set here instead
-    app.state.bot, app.state.store = _RefusingBot(), _Store()
+    app = create_app(settings)  # no lifespan: the bot and writer are set here instead
+    app.state.bot, app.state.writer = _RefusingBot(), _Writer()
     client = TestClient(app)
     body = client.post("/api/ask", json={"question": "How do I bake bread?"}).json()
     assert body["refusal"] == {
@@ -147,7 +147,7 @@ class _AnsweringBot:
 
 def test_every_route_giving_citations_gives_their_labels(settings: Settings) -> None:
     app = create_app(settings)
-    app.state.bot, app.state.store = _AnsweringBot(), _Store()
+    app.state.bot, app.state.writer = _AnsweringBot(), _Writer()
     client = TestClient(app)
     want = {"label": f"{RESCUE_EN} › {BLAME_EN}", "kind_label": "Failure case"}
     (cited,) = client.post("/api/ask", json={"question": "How do I rescue it?"}).json()["citations"]

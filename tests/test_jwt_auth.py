@@ -180,10 +180,11 @@ def test_the_user_is_stored_with_the_answer_and_the_rating(app_with: Callable[..
         store: FeedbackStore = client.app.state.store
         alice = bearer(hs256("alice"))
         answer = client.post("/api/ask", json={"question": QUESTION}, headers=alice).json()
-        assert store.asked_by(answer["id"]) == "alice"
         with client.stream("POST", "/api/ask/stream", json={"question": QUESTION}, headers=alice) as r:
-            lines = list(r.iter_lines())  # to the end: the answer is recorded before `done`
+            lines = list(r.iter_lines())  # to the end: the answer is queued for recording before `done`
         meta = json.loads(next(line for line in lines if '"answer_id"' in line).removeprefix("data:"))
+        assert client.app.state.writer.flush(timeout=10)  # answers are written off the request path
+        assert store.asked_by(answer["id"]) == "alice"
         assert store.asked_by(meta["answer_id"]) == "alice"
 
         rate = {"answer_id": answer["id"], "rating": "up", "rater": "browser-one"}

@@ -39,7 +39,7 @@ def _feedback(settings: Settings) -> FeedbackStore:
     from crmkb.feedback_store import FeedbackStore
     from crmkb.web.app import FEEDBACK_DB
 
-    return FeedbackStore(settings.data_dir / FEEDBACK_DB)
+    return FeedbackStore(settings.host_state_dir / FEEDBACK_DB)
 
 
 @dataclass

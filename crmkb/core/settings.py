@@ -465,6 +465,12 @@ class Settings(BaseSettings):
         description="Where the index and every other piece of state live. Default: $XDG_DATA_HOME/crmkb, "
         "else ~/.local/share/crmkb (the Makefile's targets use .data/ in the checkout).",
     )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Where the SQLite files a server writes as it serves live (feedback.sqlite3, "
+        "ratelimit.sqlite3, slack-replay.sqlite3): a folder on the host's own disk when the data dir is on "
+        "storage shared between hosts, where SQLite's WAL mode must not be used. Unset: the data dir.",
+    )
     kb_dir: Path = Field(
         default_factory=lambda: Path.cwd() / "kb",
         description="Folder of knowledge-base documents. Default: kb/ in the working directory (in a checkout, "
@@ -487,6 +493,11 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     jwt: JWTSettings = Field(default_factory=JWTSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+
+    @property
+    def host_state_dir(self) -> Path:
+        """The folder of the SQLite files a server writes (``state_dir``, else the data dir)."""
+        return self.state_dir or self.data_dir
 
     @field_validator("chroma_url")
     @classmethod

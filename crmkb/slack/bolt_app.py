@@ -48,7 +48,7 @@ def build_app(settings: Settings, bot: Bot, store: FeedbackStore) -> App:
         token_verification_enabled=False,  # no network at start-up; the token is checked on first use
     )
     answering = Answering(bot, store, slack.answer_timeout_s)
-    guard = ReplayGuard(settings.data_dir / REPLAY_DB)
+    guard = ReplayGuard(settings.host_state_dir / REPLAY_DB)
 
     @app.middleware
     def once(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-REPLAY_DB = "slack-replay.sqlite3"  # under the data dir
+REPLAY_DB = "slack-replay.sqlite3"  # under Settings.host_state_dir
 WINDOW = 5 * 60  # Slack's own timestamp window
 # A request is accepted while its timestamp is within WINDOW either side of our clock, so a key must outlive
 # its first sighting by twice the window to cover every replay that would still verify.

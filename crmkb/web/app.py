@@ -18,6 +18,7 @@ from crmkb.core.settings import Settings, get_settings
 from crmkb.feedback_store import FeedbackStore
 from crmkb.ingest.pipeline import ensure_index
 from crmkb.web import admin_auth
+from crmkb.web.answer_writer import AnswerWriter
 from crmkb.web.guards import API_KEY_HEADER, BodyLimit, Guards
 from crmkb.web.reingest import Reingester
 from crmkb.web.retention import RetentionSchedule
@@ -47,7 +48,8 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot = bot or Bot(settings)
-        app.state.store = FeedbackStore(settings.data_dir / FEEDBACK_DB)
+        app.state.store = FeedbackStore(settings.host_state_dir / FEEDBACK_DB)
+        app.state.writer = AnswerWriter(app.state.store)  # the web's answers, recorded off the request path
         app.state.reingester = Reingester(app.state.bot)  # the admin console's re-ingests
         app.state.slack = None
         if settings.slack.configured:
@@ -70,6 +72,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         yield
         retention.stop()
         watcher.stop()
+        app.state.writer.close()  # a clean stop loses no answer
 
     # FastAPIOffline serves Swagger UI's and ReDoc's files from its wheel: /docs must work on a network
     # that cannot reach a CDN (the default FastAPI page loads them from one and stays blank).
@@ -77,7 +80,8 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
         title="crmkb", summary="CRM implementation guidance with verifiable citations", lifespan=lifespan
     )
     app.state.settings = settings
-    app.state.guards = Guards(settings.server, settings.data_dir, settings.jwt)  # run by every /api/* route
+    # Run by every /api/* route; their counts are per host when CRMKB_STATE_DIR is.
+    app.state.guards = Guards(settings.server, settings.host_state_dir, settings.jwt)
     app.state.admin = admin_auth.AdminAuth(settings.server, app.state.guards)  # the admin routes' sessions
     for router in (ask.router, stream.router, feedback.router, sources.router, faq.router):
         app.include_router(router)

@@ -33,10 +33,10 @@ class Guards:
     sent) and refused past ``rate_limit`` a minute.
     """
 
-    def __init__(self, settings: ServerSettings, data_dir: Path, tokens: JWTSettings | None = None) -> None:
+    def __init__(self, settings: ServerSettings, state_dir: Path, tokens: JWTSettings | None = None) -> None:
         self.settings = settings
         self.proxies = parse_networks(settings.trusted_proxies)
-        self.counts = SlidingWindow(data_dir / RATE_DB)
+        self.counts = SlidingWindow(state_dir / RATE_DB)
         self.tokens = TokenVerifier(tokens) if tokens is not None and tokens.mode != "off" else None
 
     def check_api_key(self, request: Request) -> None:

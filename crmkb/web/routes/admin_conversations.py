@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from crmkb.core.errors import Conflict, UserError
 from crmkb.insights.conversations import DAY_S, ConversationLog, Filters, Outcome, RatingFilter
 from crmkb.web.admin_auth import AdminRoute
-from crmkb.web.deps import StoreDep
+from crmkb.web.deps import WrittenStoreDep
 
 router = APIRouter(prefix="/api/admin/conversations", tags=["admin"], route_class=AdminRoute)
 MAX_IDS = 1000
@@ -97,7 +97,7 @@ class MismatchedCount(Conflict):
     """The filter matches another number of answers than the admin confirmed (new ones arrived)."""
 
 
-def _log(store: StoreDep) -> ConversationLog:
+def _log(store: WrittenStoreDep) -> ConversationLog:
     return ConversationLog(store)
 
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.insights.dashboard import DAY_S, Tally, dashboard
 from crmkb.web.admin_auth import AdminRoute
-from crmkb.web.deps import StoreDep
+from crmkb.web.deps import WrittenStoreDep
 
 router = APIRouter(prefix="/api/admin/dashboard", tags=["admin"], route_class=AdminRoute)
 
@@ -47,7 +47,7 @@ def _day(start: float, n: int, tally: Tally) -> Day:
 
 
 @router.get("", response_model=DashboardPage)
-async def figures(store: StoreDep, days: Annotated[int, Query(ge=1, le=366)] = 30) -> DashboardPage:
+async def figures(store: WrittenStoreDep, days: Annotated[int, Query(ge=1, le=366)] = 30) -> DashboardPage:
     today = int(time.time() // DAY_S) * DAY_S
     start = today - (days - 1) * DAY_S
     board = await run_in_threadpool(lambda: dashboard(store, start=start, days=days))

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crmkb.insights.gaps import GapFinder
 from crmkb.web.admin_auth import AdminRoute
-from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.deps import BotDep, WrittenStoreDep
 from crmkb.web.routes.faq import MAX_QUESTIONS
 
 router = APIRouter(prefix="/api/admin/gaps", tags=["admin"], route_class=AdminRoute)
@@ -44,7 +44,7 @@ class GapsPage(BaseModel):
     failure: str | None = Field(description="Why the background embedding last stopped, if it failed.")
 
 
-def finder(request: Request, store: StoreDep, bot: BotDep) -> GapFinder:
+def finder(request: Request, store: WrittenStoreDep, bot: BotDep) -> GapFinder:
     """One per app: its background thread and the store it fills are shared by every request."""
     found: GapFinder | None = getattr(request.app.state, "gaps", None)
     if found is None or found.store is not store:
@@ -55,7 +55,7 @@ def finder(request: Request, store: StoreDep, bot: BotDep) -> GapFinder:
 @router.get("", response_model=GapsPage)
 async def gaps(
     request: Request,
-    store: StoreDep,
+    store: WrittenStoreDep,
     bot: BotDep,
     top: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> GapsPage:

@@ -15,8 +15,8 @@ from crmkb.bot.service import Bot
 from crmkb.faq.build import CHANNEL, built
 from crmkb.faq.entries import Entry
 from crmkb.faq.formats import render, topic_heading
-from crmkb.feedback_store import FeedbackStore
-from crmkb.web.deps import BotDep, StoreDep
+from crmkb.web.answer_writer import AnswerWriter
+from crmkb.web.deps import BotDep, WriterDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.widget import static_file
 from crmkb.web.schemas import TRAINER_LANGUAGE, Citation
@@ -42,8 +42,9 @@ class FaqResponse(BaseModel):
     content: str
 
 
-def _build(bot: Bot, body: FaqRequest, recorded: FeedbackStore) -> FaqResponse:
-    with built(bot, body.questions, answered=partial(recorded.try_record, channel=CHANNEL)) as store:
+def _build(bot: Bot, body: FaqRequest, writer: AnswerWriter) -> FaqResponse:
+    # The drafts are recorded as the answers of /api/ask are, in batches off the request's path.
+    with built(bot, body.questions, answered=partial(writer.record, channel=CHANNEL)) as store:
         entries = list(store.ordered())
     rows = [_row(e) for e in entries]
     return FaqResponse(
@@ -62,8 +63,8 @@ def _row(entry: Entry) -> dict[str, object]:
 
 
 @router.post("/faq", response_model=FaqResponse)
-async def build_faq(body: FaqRequest, bot: BotDep, store: StoreDep) -> FaqResponse:
-    return await run_in_threadpool(_build, bot, body, store)  # a FaqError is a 422 (crmkb.web.app)
+async def build_faq(body: FaqRequest, bot: BotDep, writer: WriterDep) -> FaqResponse:
+    return await run_in_threadpool(_build, bot, body, writer)  # a FaqError is a 422 (crmkb.web.app)
 
 
 @page.get("/faq", include_in_schema=False)

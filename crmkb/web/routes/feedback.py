@@ -7,6 +7,7 @@ client's address.
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Literal
 
@@ -14,11 +15,17 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from crmkb.feedback_store import FeedbackUnavailable, UnknownAnswer
-from crmkb.web.deps import StoreDep, UserDep
+from crmkb.feedback_store import FeedbackStore, FeedbackUnavailable, Rating, UnknownAnswer
+from crmkb.web.answer_writer import AnswerWriter
+from crmkb.web.deps import StoreDep, UserDep, WriterDep
 from crmkb.web.guards import ApiRoute
 
 router = APIRouter(prefix="/api", tags=["feedback"], route_class=ApiRoute)
+
+# Answers reach the store a batch after they are served (crmkb.web.answer_writer). This worker's own queue
+# is flushed before a rating is refused, but an answer served by another worker process may still be in
+# that worker's batch: it is looked for once more after this long.
+OTHER_WORKERS_SETTLE_S = 0.25
 
 
 class FeedbackRequest(BaseModel):
@@ -38,8 +45,32 @@ class FeedbackStored(BaseModel):
     rating: Literal["up", "down"]
 
 
+def rate_recorded(
+    store: FeedbackStore,
+    writer: AnswerWriter,
+    answer_id: str,
+    rating: Rating,
+    comment: str,
+    rater: str,
+    user: str | None,
+) -> int:
+    """Store the rating, once the answer it names is written: see :data:`OTHER_WORKERS_SETTLE_S`."""
+    rate = partial(store.rate, answer_id, rating, comment, "web", rater=rater, user_id=user)
+    try:
+        return rate()
+    except UnknownAnswer:
+        writer.flush()
+    try:
+        return rate()
+    except UnknownAnswer:
+        time.sleep(OTHER_WORKERS_SETTLE_S)
+    return rate()
+
+
 @router.post("/feedback", status_code=201, response_model=FeedbackStored)
-async def feedback(body: FeedbackRequest, store: StoreDep, user: UserDep, request: Request) -> FeedbackStored:
+async def feedback(
+    body: FeedbackRequest, store: StoreDep, writer: WriterDep, user: UserDep, request: Request
+) -> FeedbackStored:
     if user is not None:
         rater = f"user:{user}"
     else:
@@ -48,15 +79,7 @@ async def feedback(body: FeedbackRequest, store: StoreDep, user: UserDep, reques
         )
     try:
         row = await run_in_threadpool(
-            partial(
-                store.rate,
-                body.answer_id,
-                body.rating,
-                body.comment.strip(),
-                "web",
-                rater=rater,
-                user_id=user,
-            )
+            rate_recorded, store, writer, body.answer_id, body.rating, body.comment.strip(), rater, user
         )
     except UnknownAnswer:
         raise HTTPException(status_code=404, detail=f"no answer with id {body.answer_id!r}") from None

@@ -105,7 +105,7 @@ async def slack_events(request: Request) -> Response:
     if handler is None:
         return unconfigured("CRMKB_SLACK_BOT_TOKEN (Install App → Bot User OAuth Token) and restart")
     key = replay_key(bolt_request.body, signature)
-    guard = ReplayGuard(settings.data_dir / REPLAY_DB)
+    guard = ReplayGuard(settings.host_state_dir / REPLAY_DB)
     if key is not None and not await run_in_threadpool(guard.first_time, key):
         return Response(status_code=200)  # taken already: acknowledged, so Slack stops sending it
     # Bolt waits (up to Slack's 3 s) for the listener's ack: in a thread, not on the event loop.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from functools import partial
 
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
@@ -23,7 +22,8 @@ from crmkb.bot.prompts import CITATION
 from crmkb.bot.service import Bot
 from crmkb.core.errors import Unavailable
 from crmkb.feedback_store import FeedbackStore
-from crmkb.web.deps import BotDep, StoreDep, UserDep
+from crmkb.web.answer_writer import AnswerWriter
+from crmkb.web.deps import BotDep, UserDep, WriterDep
 from crmkb.web.guards import ApiRoute
 from crmkb.web.routes.ask import AskRequest
 from crmkb.web.schemas import AskResponse, Citation
@@ -47,9 +47,9 @@ def pieces(answer: AskResponse) -> Iterator[tuple[str, list[Citation]]]:
 
 
 async def _events(
-    body: AskRequest, bot: Bot, store: FeedbackStore, user: str | None
+    body: AskRequest, bot: Bot, writer: AnswerWriter, user: str | None
 ) -> AsyncIterator[dict[str, str]]:
-    answer_id = store.new_id()
+    answer_id = FeedbackStore.new_id()
     yield _event(
         "meta",
         {
@@ -61,8 +61,7 @@ async def _events(
     try:
         answer = await run_in_threadpool(bot.ask, body.question, history=body.history, mode=body.mode)
         answer.id = answer_id
-        # an unrecorded answer is still an answer
-        await run_in_threadpool(partial(store.try_record, answer, "web", user_id=user))
+        writer.record(answer, "web", user_id=user)  # queued: the client is not kept waiting for the disk
     except Unavailable as exc:
         yield _event("error", {"detail": str(exc)})
         return
@@ -88,6 +87,6 @@ async def _events(
         }
     },
 )
-async def ask_stream(body: AskRequest, bot: BotDep, store: StoreDep, user: UserDep) -> EventSourceResponse:
+async def ask_stream(body: AskRequest, bot: BotDep, writer: WriterDep, user: UserDep) -> EventSourceResponse:
     bot.check_mode(body.mode)  # a 422 like /api/ask's, not a 200 stream that then says "try again"
-    return EventSourceResponse(_events(body, bot, store, user), ping=15)
+    return EventSourceResponse(_events(body, bot, writer, user), ping=15)
