@@ -70,6 +70,7 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
     served = result["served"]
     assert served["answerable"] is True and result["refusal_reason"] is None
     assert (served["answer"], served["citations"]) == (asked["answer"], asked["citations"])
+    admin.recorded()
     store = FeedbackStore(admin.bot.settings.data_dir / FEEDBACK_DB)
     assert store.answer(served["id"]) is None and store.answer(asked["id"]) is not None  # a test, not traffic
 

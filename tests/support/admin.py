@@ -30,6 +30,12 @@ class Console:
     bot: Bot
     client: httpx.Client  # signed in: it keeps the session cookie
     csrf: str
+    app: Any = None
+
+    def recorded(self) -> None:
+        """Wait until the answers served so far are in the feedback store (they are written off the
+        request path)."""
+        assert self.app.state.writer.flush(timeout=10)
 
     def change(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         """A change as the console's pages send it, with the session's CSRF token."""
@@ -57,8 +63,9 @@ def private(indexed: Settings, tmp_path: Path, **server: object) -> Settings:
 def console(settings: Settings, bot: Bot | None = None, *, signed_in: bool = True) -> Iterator[Console]:
     """``settings`` served (with the fake embedder unless ``bot`` is given), and a client signed in to it."""
     bot = bot or Bot(settings, embeddings=HashEmbeddings())
-    with serving(create_app(settings, bot=bot)) as url, httpx.Client(base_url=url, timeout=60) as client:
-        yield Console(url, bot, client, sign_in(client) if signed_in else "")
+    app = create_app(settings, bot=bot)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield Console(url, bot, client, sign_in(client) if signed_in else "", app)
 
 
 def open_admin(browser: Browser, url: str, slug: str, dialogs: list[str] | None = None) -> Page:
