@@ -1,5 +1,6 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
-documents with their maps back to the originals, and the BM25 index.
+documents with their maps back to the originals, the chunks (``chunks.json``: which of the pool's vectors
+are this version's, with their text and offsets), the sentences and the BM25 index.
 
 A version's folder is written completely under a temporary name, fsynced, and renamed into place before
 the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
@@ -13,12 +14,14 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crmkb.core.files import sync_folder
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.store import Record
 from crmkb.ingest.tracked import Tracked
 
 
@@ -83,8 +86,10 @@ def index_root(data_dir: Path) -> Path:
 
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
-                  chunk_ids: list[str], sentences: SentenceTable) -> Path:  # fmt: skip
-    """Write a version's files atomically (temporary folder, then rename)."""
+                  chunk_ids: list[str], sentences: SentenceTable,
+                  records: Sequence[Record] | None = None) -> Path:  # fmt: skip
+    """Write a version's files atomically (temporary folder, then rename). ``records`` are the chunks of a
+    version whose vectors are in a pool (a version with a collection of its own keeps them there)."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
@@ -95,6 +100,9 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
     (tmp / "bm25").mkdir()
     sparse.save(tmp / "bm25")
     (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
+    if records is not None:
+        rows = [[r.id, r.text, r.metadata] for r in records]
+        (tmp / CHUNKS).write_text(json.dumps(rows, ensure_ascii=False))
     sentences.save(tmp / "sentences")
     manifest = {name: _sha256(tmp / name) for name in _files(tmp)}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True))
@@ -106,6 +114,7 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
 
 
 MANIFEST = "manifest.json"
+CHUNKS = "chunks.json"  # absent from versions written before pools: their chunks are in their collection
 REQUIRED_FILES = ("documents", "bm25/size", "chunk_ids.json", "sentences/sentences.npy", MANIFEST)
 
 
@@ -176,6 +185,24 @@ def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
 def read_sparse(data_dir: Path, version: str) -> tuple[SparseIndex, list[str]]:
     folder = index_root(data_dir) / version
     return SparseIndex.load(folder / "bm25"), json.loads((folder / "chunk_ids.json").read_text())
+
+
+def read_chunk_ids(data_dir: Path, version: str) -> list[str] | None:
+    """A version's chunk ids; ``None`` when its list is missing or unreadable."""
+    try:
+        ids = json.loads((index_root(data_dir) / version / "chunk_ids.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return ids if isinstance(ids, list) and all(isinstance(i, str) for i in ids) else None
+
+
+def read_records(data_dir: Path, version: str) -> list[Record] | None:
+    """A pooled version's chunks in the order they were indexed; ``None`` for a version without the file
+    (one with a collection of its own)."""
+    path = index_root(data_dir) / version / CHUNKS
+    if not path.is_file():
+        return None
+    return [Record(rid, text, meta) for rid, text, meta in json.loads(path.read_text())]
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:
