@@ -331,6 +331,7 @@ def clean_up(settings: Settings, store: VectorStore) -> list[str]:
     index folders, ``.tmp`` folders, the pools' chunks no remaining version lists, pools no version is in,
     and the storage embedded Chroma leaves behind for dropped collections. Call it holding the ingest lock."""
     dropped = store.droppable(settings.ingest.retired_grace_s)
+    pooled = {name for names in store.live_pools().values() for name in names}
     for name in dropped:
         store.drop(name)
     active = store.active()
@@ -345,7 +346,7 @@ def clean_up(settings: Settings, store: VectorStore) -> list[str]:
     removed += [f"pool {name}" for name in store.drop_unused_pools()]
     if not settings.chroma_url:
         removed += [f"chroma storage {name}" for name in remove_orphan_storage(settings.data_dir / "chroma")]
-    return [f"collection {name}" for name in dropped] + removed
+    return [f"{'version' if name in pooled else 'collection'} {name}" for name in dropped] + removed
 
 
 @dataclass
