@@ -95,8 +95,7 @@ def breakdown(kb: Path, data: Path) -> tuple[float, IngestReport, dict[str, floa
     with timed(
         where,
         (pipeline, "plan", "plan"),
-        (VectorStore, "records", "  of it Chroma records"),
-        (artifacts, "read_records", "  of it chunk list"),
+        (pipeline, "_stored_records", "  of it the active version's chunks"),
         (pipeline, "_prepare_all", "  of it reading files"),
         (pipeline, "_sentence_table", "sentences"),
         (pipeline, "bm25_tokens", "BM25 tokens"),
@@ -141,7 +140,7 @@ def before_pools() -> Iterator[None]:
         pipeline.publish = original
 
 
-STAGES = ("plan", "  of it Chroma records", "  of it chunk list", "  of it reading files", "sentences",
+STAGES = ("plan", "  of it the active version's chunks", "  of it reading files", "sentences",
           "BM25 tokens", "BM25 index", "Chroma collection", "Chroma pool", "version files", "clean-up")  # fmt: skip
 
 

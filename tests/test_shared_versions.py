@@ -4,7 +4,7 @@ nothing visible, and an index written before pools existed is served and then mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,21 @@ from crmkb.ingest.index import IndexMissing, IndexStore, PublishedIndex
 from crmkb.ingest.pipeline import embed, plan, run_ingest
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record, VectorStore, Version, make_client
+from tests.support.chroma_server import running_chroma_server
 
 ARTICLE = "001_4998ac562ddf94fb.txt"
 NEW_DOC = "zz_rollout.txt"
 NEW_TEXT = "上线节奏\n分批上线比一次切换全部部门更稳妥,每一批都要先完成培训和数据核对。\n"
+
+
+@pytest.fixture(params=["embedded", pytest.param("chroma run", marks=pytest.mark.slow)])
+def deployment(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The settings with embedded Chroma, and again with a `chroma run` server on loopback."""
+    if request.param == "embedded":
+        yield settings
+        return
+    with running_chroma_server(tmp_path / "chroma") as url:
+        yield settings.model_copy(update={"chroma_url": url})
 
 
 class RecordingStore(VectorStore):
@@ -66,7 +77,8 @@ def opened(settings: Settings) -> tuple[IndexStore, PublishedIndex]:
     return store, store.open(HashEmbeddings())
 
 
-def test_adding_a_document_writes_only_its_chunks(settings: Settings) -> None:
+def test_adding_a_document_writes_only_its_chunks(deployment: Settings) -> None:
+    settings = deployment
     ingest(settings)
     store, before = opened(settings)
     (settings.kb_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
@@ -83,7 +95,8 @@ def test_adding_a_document_writes_only_its_chunks(settings: Settings) -> None:
     assert not set(before.nearest(query, 50)) & new_ids
 
 
-def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(settings: Settings) -> None:
+def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(deployment: Settings) -> None:
+    settings = deployment
     ingest(settings)
     store, old = opened(settings)
     path = settings.kb_dir / ARTICLE
@@ -114,7 +127,8 @@ def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(settin
         old.nearest(HashEmbeddings().embed_query(some_gone.text), len(old.chunks))
 
 
-def test_a_crash_before_the_pointer_flips_leaves_nothing_visible(settings: Settings) -> None:
+def test_a_crash_before_the_pointer_flips_leaves_nothing_visible(deployment: Settings) -> None:
+    settings = deployment
     first, _ = ingest(settings)
     store, served = opened(settings)
     (settings.kb_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
@@ -134,7 +148,8 @@ def test_a_crash_before_the_pointer_flips_leaves_nothing_visible(settings: Setti
     assert pool_ids(store, served.version) == store.open(HashEmbeddings()).members
 
 
-def test_a_crash_writing_a_new_pool_leaves_it_to_be_dropped(settings: Settings) -> None:
+def test_a_crash_writing_a_new_pool_leaves_it_to_be_dropped(deployment: Settings) -> None:
+    settings = deployment
     with pytest.raises(KeyboardInterrupt):
         ingest(settings, fail_activation=True)
     store, _ = store_of(settings)
@@ -145,7 +160,8 @@ def test_a_crash_writing_a_new_pool_leaves_it_to_be_dropped(settings: Settings) 
     assert pools == [store.require_active().pool]
 
 
-def test_a_big_change_starts_a_new_pool_and_drops_the_old_one(settings: Settings) -> None:
+def test_a_big_change_starts_a_new_pool_and_drops_the_old_one(deployment: Settings) -> None:
+    settings = deployment
     ingest(settings)
     store, first = opened(settings)
     for path in sorted(settings.kb_dir.glob("*.txt"))[:4]:
@@ -177,7 +193,8 @@ def publish_as_before_pools(settings: Settings) -> str:
     return version.name
 
 
-def test_an_index_written_before_pools_is_served_then_moved_into_a_pool(settings: Settings) -> None:
+def test_an_index_written_before_pools_is_served_then_moved_into_a_pool(deployment: Settings) -> None:
+    settings = deployment
     old_name = publish_as_before_pools(settings)
     assert not (artifacts.index_root(settings.data_dir) / old_name / artifacts.CHUNKS).exists()
     store, old = opened(settings)
@@ -207,7 +224,8 @@ def _names(settings: Settings) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in make_client(settings).list_collections()]
 
 
-def test_search_reads_chunks_from_the_versions_files(settings: Settings, tmp_path: Path) -> None:
+def test_search_reads_chunks_from_the_versions_files(deployment: Settings) -> None:
+    settings = deployment
     ingest(settings)
     store, index = opened(settings)
     chunk = index.chunks[3]
