@@ -365,6 +365,8 @@ class Plan:
     old_spans: dict[str, frozenset[tuple[str, int, int]]]  # the active version's chunks by source
     current: Version | None  # the active version when it already holds exactly this content
     damage: list[str]  # what is wrong with the active version's files
+    base: str | None = None  # the active version, when its files are whole
+    linkable: frozenset[str] = frozenset()  # documents taken from ``base`` as they are
 
     @property
     def needed(self) -> bool:
@@ -467,9 +469,13 @@ def plan(
     )
     # What the active version can lend the new one, read only when there is a new one to write.
     if planned.needed and active is not None and not damage:
+        known = {document.source: document for document, _ in previous.values()}
         if kept_sources:
             lent = artifacts.read_documents(settings.data_dir, active.name)
             planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
+            known |= lent
+        planned.base = active.name  # its files are whole: the documents taken from it are linked
+        planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
     if planned.needed and planned.current is None:
@@ -567,8 +573,9 @@ def publish(
     try:
         vectors.add(pool, planned.write, embedded.matrix)
         artifacts.write_version(
-            data_dir, version.name, planned.documents, sparse, ids, embedded.sentences, records
-        )
+            data_dir, version.name, planned.documents, sparse, ids, embedded.sentences, records,
+            unchanged_from=planned.base, unchanged=planned.linkable,
+        )  # fmt: skip
     except BaseException:
         if planned.pool is None:
             vectors.drop(pool)

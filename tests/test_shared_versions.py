@@ -231,3 +231,24 @@ def test_search_reads_chunks_from_the_versions_files(deployment: Settings) -> No
     chunk = index.chunks[3]
     found = store.search(HashEmbeddings(), chunk.text, 1)
     assert found[0][0] == chunk  # offsets and titles come from the version, not the pool
+
+
+def test_unchanged_documents_are_linked_from_the_previous_version(settings: Settings) -> None:
+    first, _ = ingest(settings)
+    (settings.kb_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
+    path = settings.kb_dir / ARTICLE
+    path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
+    second, _ = ingest(settings)
+    root = artifacts.index_root(settings.data_dir)
+
+    def inode(version: object, source: str) -> int:
+        return (root / str(version) / artifacts.document_file(source)).stat().st_ino
+
+    sources = sorted(p.name for p in settings.kb_dir.glob("*.txt"))
+    linked = {s for s in sources if s != NEW_DOC and inode(first.version, s) == inode(second.version, s)}
+    assert linked == set(sources) - {NEW_DOC, ARTICLE}  # the edited and the new document are written
+    assert artifacts.complete(settings.data_dir, str(second.version))
+    ingest(past_grace(settings))  # dropping the first version leaves the second one's files whole
+    assert not (root / str(first.version)).exists()
+    assert artifacts.complete(settings.data_dir, str(second.version))
+    assert len(store_of(settings)[0].open(HashEmbeddings()).documents) == len(sources)
