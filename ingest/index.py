@@ -167,9 +167,8 @@ class PublishedIndex:
     sparse: SparseIndex
     sparse_ids: list[str]  # the chunk id of each BM25 document
     collection: Any  # private to this class: the Chroma collection holding the version's vectors
-    members: frozenset[str] | None = (
-        None  # the version's chunk ids in a shared pool; None: the whole collection
-    )
+    # the version's chunk ids in a shared pool; None: every chunk of the collection is the version's
+    members: frozenset[str] | None = None
     unlisted: int = 0  # how many of the pool's chunks were other versions' when this one was opened
     listed: Callable[[], bool] = lambda: True  # whether the store still lists this version
 
