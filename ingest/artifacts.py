@@ -1,5 +1,6 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
-documents with their maps back to the originals, and the BM25 index.
+documents with their maps back to the originals, the chunks (``chunks.json``: which of the pool's vectors
+are this version's, with their text and offsets), the sentences and the BM25 index.
 
 A version's folder is written completely under a temporary name, fsynced, and renamed into place before
 the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
@@ -13,12 +14,14 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from crmkb.core.files import sync_folder
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.store import Record
 from crmkb.ingest.tracked import Tracked
 
 
@@ -68,6 +71,9 @@ class StoredDocument:
         return self.to_original(start), self.to_original(end - 1) + 1
 
 
+_DOCUMENT_FIELDS = tuple(f.name for f in fields(StoredDocument))
+
+
 def _runs(origin: tuple[int, ...]) -> list[list[int]]:
     runs: list[list[int]] = []
     for i, o in enumerate(origin[:-1]):
@@ -83,29 +89,74 @@ def index_root(data_dir: Path) -> Path:
 
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
-                  chunk_ids: list[str], sentences: SentenceTable) -> Path:  # fmt: skip
-    """Write a version's files atomically (temporary folder, then rename)."""
+                  chunk_ids: list[str], sentences: SentenceTable, records: Sequence[Record] | None = None,
+                  *, unchanged_from: str | None = None, unchanged: frozenset[str] = frozenset()) -> Path:  # fmt: skip
+    """Write a version's files atomically (temporary folder, then rename). ``records`` are the chunks of a
+    version whose vectors are in a pool (a version with a collection of its own keeps them there). The
+    documents named in ``unchanged`` are hard-linked from version ``unchanged_from`` (whose files were just
+    checked against its manifest) instead of written, hashed and flushed again."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "documents").mkdir(parents=True)
-    for i, doc in enumerate(sorted(documents, key=lambda d: d.source)):
-        (tmp / "documents" / f"{i:05d}.json").write_text(json.dumps(asdict(doc), ensure_ascii=False))
+    linked = _link_documents(root / unchanged_from, tmp, documents, unchanged) if unchanged_from else {}
+    for doc in documents:
+        name = document_file(doc.source)
+        if name not in linked:
+            (tmp / name).write_text(json.dumps(_fields(doc), ensure_ascii=False))
     (tmp / "bm25").mkdir()
     sparse.save(tmp / "bm25")
     (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
+    if records is not None:
+        rows = [[r.id, r.text, r.metadata] for r in records]
+        (tmp / CHUNKS).write_text(json.dumps(rows, ensure_ascii=False))
     sentences.save(tmp / "sentences")
-    manifest = {name: _sha256(tmp / name) for name in _files(tmp)}
+    manifest = {name: linked.get(name) or _sha256(tmp / name) for name in _files(tmp)}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True))
-    _fsync_tree(tmp)
+    _fsync_tree(tmp, set(linked))
     shutil.rmtree(final, ignore_errors=True)  # a damaged folder of the same version, being replaced
     tmp.rename(final)
     sync_folder(root)
     return final
 
 
+def document_file(source: str) -> str:
+    """Where a document is in its version's folder: named for its source, so an unchanged one has the
+    same name in the next version and can be linked."""
+    return f"documents/{hashlib.sha256(source.encode()).hexdigest()[:24]}.json"
+
+
+def _fields(doc: StoredDocument) -> dict[str, object]:
+    # a shallow dict: dataclasses.asdict's deep copy was a third of writing a version's files
+    return {name: getattr(doc, name) for name in _DOCUMENT_FIELDS}
+
+
+def _link_documents(
+    previous: Path, tmp: Path, documents: list[StoredDocument], unchanged: frozenset[str]
+) -> dict[str, str]:
+    """Hard-link the ``unchanged`` documents' files from the version folder ``previous`` into ``tmp``;
+    returns the names linked with their digests from ``previous``'s manifest. A file that cannot be linked
+    (another file system, an older version's file names) is written instead."""
+    try:
+        digests = json.loads((previous / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    linked: dict[str, str] = {}
+    for doc in documents:
+        name = document_file(doc.source)
+        if doc.source not in unchanged or not isinstance(digests.get(name), str):
+            continue
+        try:
+            os.link(previous / name, tmp / name)
+        except OSError:
+            continue
+        linked[name] = digests[name]
+    return linked
+
+
 MANIFEST = "manifest.json"
+CHUNKS = "chunks.json"  # absent from versions written before pools: their chunks are in their collection
 REQUIRED_FILES = ("documents", "bm25/size", "chunk_ids.json", "sentences/sentences.npy", MANIFEST)
 
 
@@ -149,9 +200,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under ``folder`` to disk, so the rename publishes data, not promises."""
+def _fsync_tree(folder: Path, durable: set[str]) -> None:
+    """Flush every file and folder under ``folder`` to disk, so the rename publishes data, not promises;
+    the files named in ``durable`` (links to a published version's) are on disk already."""
     for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file() and str(path.relative_to(folder)) in durable:
+            continue
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
@@ -170,12 +224,30 @@ def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
             docs.append(StoredDocument(**json.loads(path.read_text())))
         except (OSError, ValueError, TypeError):
             continue  # a damaged file: readers check damaged() first; ingest rewrites the version
-    return {d.source: d for d in docs}
+    return {d.source: d for d in sorted(docs, key=lambda d: d.source)}
 
 
 def read_sparse(data_dir: Path, version: str) -> tuple[SparseIndex, list[str]]:
     folder = index_root(data_dir) / version
     return SparseIndex.load(folder / "bm25"), json.loads((folder / "chunk_ids.json").read_text())
+
+
+def read_chunk_ids(data_dir: Path, version: str) -> list[str] | None:
+    """A version's chunk ids; ``None`` when its list is missing or unreadable."""
+    try:
+        ids = json.loads((index_root(data_dir) / version / "chunk_ids.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return ids if isinstance(ids, list) and all(isinstance(i, str) for i in ids) else None
+
+
+def read_records(data_dir: Path, version: str) -> list[Record] | None:
+    """A pooled version's chunks in the order they were indexed; ``None`` for a version without the file
+    (one with a collection of its own)."""
+    path = index_root(data_dir) / version / CHUNKS
+    if not path.is_file():
+        return None
+    return [Record(rid, text, meta) for rid, text, meta in json.loads(path.read_text())]
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

@@ -2,14 +2,17 @@
 
 ``make_store(settings)`` is where indexes live (Chroma, embedded or a server, plus each version's files
 under the data dir). :meth:`IndexStore.open` gives the active version as a :class:`PublishedIndex`: its
-chunks, documents, sentences and BM25 index, and nearest-neighbour search over its vectors. Readers never
+chunks, documents, sentences and BM25 index, and nearest-neighbour search over its vectors (in a pool
+shared with other versions: a search keeps only the version's own chunks). Readers never
 touch Chroma or the files themselves, so what can go wrong there (a store that is down, a version dropped
 under a reader, damaged files) arrives as this module's errors, which say what to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from crmkb.core.errors import Unavailable, first_line
@@ -20,7 +23,14 @@ from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
-from crmkb.ingest.store import StoreUnavailable, VectorStore, Version, is_missing_collection, make_client
+from crmkb.ingest.store import (
+    Record,
+    StoreUnavailable,
+    VectorStore,
+    Version,
+    is_missing_collection,
+    make_client,
+)
 
 
 class IndexMissing(Unavailable):
@@ -74,6 +84,8 @@ class IndexStore:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
+        collection = self.vectors.collection(version)
+        members = frozenset(sparse_ids) if version.pool is not None else None
         return PublishedIndex(
             version=version,
             chunks=self.chunks(version),
@@ -81,37 +93,67 @@ class IndexStore:
             sentences=sentences,
             sparse=sparse,
             sparse_ids=sparse_ids,
-            collection=self.vectors.collection(version),
+            collection=collection,
+            members=members,
+            unlisted=collection.count() - len(members) if members is not None else 0,
+            listed=lambda: self.vectors.listed(version),
         )
 
     def chunks(self, version: Version, source: str | None = None) -> list[Chunk]:
         """A version's chunks (of one document when ``source`` is given) in reading order."""
         found = [
             chunk_from_store(record.id, record.text, record.metadata)
-            for record, _ in self.vectors.records(version)
+            for record in self._records(version)
             if source is None or record.metadata.get("source") == source
         ]
         return sorted(found, key=lambda c: (c.source, c.start, c.id))
+
+    def _records(self, version: Version) -> Iterable[Record]:
+        if version.pool is None:  # a version with a collection of its own (written before pools)
+            return (record for record, _ in self.vectors.records(version))
+        try:
+            records = artifacts.read_records(self.settings.data_dir, version.name)
+        except (OSError, ValueError, TypeError) as exc:
+            records, reason = None, str(exc)
+        else:
+            reason = f"{artifacts.CHUNKS} missing"
+        if records is None:
+            raise IndexDamaged(
+                f"the chunk list of {version.name} cannot be read ({reason}): run `crmkb ingest` to repair it"
+            )
+        return records
 
     def search(self, embeddings: IdentifiedEmbeddings, query: str, k: int) -> list[tuple[Chunk, float]]:
         """The active version's ``k`` chunks nearest to ``query`` by cosine similarity (dense only)."""
         version = self.require_active()
         self.vectors.check_embedder(version, embeddings.name, embeddings.dimension)
-        result = self.vectors.collection(version).query(
-            query_embeddings=[embeddings.embed_query(query)],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (chunk_from_store(rid, doc, dict(meta or {})), 1.0 - float(dist))
-            for rid, doc, meta, dist in zip(
-                result["ids"][0],
-                result["documents"][0],
-                result["metadatas"][0],
-                result["distances"][0],
-                strict=True,
-            )
-        ]
+        chunks = {c.id: c for c in self.chunks(version)}
+        collection = self.vectors.collection(version)
+        members = frozenset(chunks) if version.pool is not None else None
+        unlisted = collection.count() - len(chunks) if members is not None else 0
+        found = nearest_in(collection, members, unlisted, embeddings.embed_query(query), k)
+        return [(chunks[cid], similarity) for cid, similarity in found.items() if cid in chunks]
+
+
+def nearest_in(
+    collection: Any, members: frozenset[str] | None, unlisted: int, vector: list[float], n: int
+) -> dict[str, float]:
+    """The ``n`` chunks of ``members`` nearest to ``vector`` in ``collection`` (all of its chunks when
+    ``members`` is None), as chunk id → cosine similarity, nearest first. A pool also holds chunks of other
+    versions (about ``unlisted``, as counted when the version was opened): the search asks for that many
+    more, and more again while the pool has them and too few were the version's."""
+    want = n + max(unlisted, 0)
+    while True:
+        result = collection.query(query_embeddings=[vector], n_results=max(want, 1), include=["distances"])
+        ids, distances = result["ids"][0], result["distances"][0]
+        found = {
+            cid: 1.0 - float(d)
+            for cid, d in zip(ids, distances, strict=True)
+            if members is None or cid in members
+        }
+        if len(found) >= n or len(ids) < want:
+            return dict(islice(found.items(), n))
+        want *= 4
 
 
 @dataclass(frozen=True)
@@ -124,18 +166,26 @@ class PublishedIndex:
     sentences: SentenceTable
     sparse: SparseIndex
     sparse_ids: list[str]  # the chunk id of each BM25 document
-    collection: Any  # private to this class: the version's Chroma collection
+    collection: Any  # private to this class: the Chroma collection holding the version's vectors
+    # the version's chunk ids in a shared pool; None: every chunk of the collection is the version's
+    members: frozenset[str] | None = None
+    unlisted: int = 0  # how many of the pool's chunks were other versions' when this one was opened
+    listed: Callable[[], bool] = lambda: True  # whether the store still lists this version
 
     def nearest(self, vector: list[float], n: int) -> dict[str, float]:
         """The ``n`` chunks nearest to ``vector``, as chunk id → cosine similarity."""
-        result = self._call(
-            lambda: self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-        )
-        return {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+        found = self._call(lambda: nearest_in(self.collection, self.members, self.unlisted, vector, n))
+        if self.members is not None and len(found) < min(n, len(self.members)):
+            self.check()  # the pool lost this version's chunks: it was dropped under this reader
+        return found
 
     def check(self) -> None:
         """Raise unless the store can still be reached and still holds this version."""
         self._call(self.collection.count)
+        if self.members is not None and not self._call(self.listed):
+            raise IndexMissing(
+                f"index version {self.version.name} is no longer in the store (a later ingest dropped it)"
+            )
 
     def _call(self, request: Any) -> Any:
         try:

@@ -1,8 +1,9 @@
 """The ingest run: discover files, load, clean, chunk, embed what is new, and publish a new version.
 
 Idempotent by construction: a chunk's id hashes its source and exactly what is embedded, so an unchanged
-chunk keeps its id and its vector is copied, not recomputed. All slow and fallible work (reading, cleaning,
-embedding) happens before the store is touched; the new version becomes visible in one step at the end.
+chunk keeps its id and its vector stays where it is in the pool, neither recomputed nor written again. All
+slow and fallible work (reading, cleaning, embedding) happens before the store is touched; the new version
+becomes visible in one step at the end.
 """
 
 from __future__ import annotations
@@ -327,18 +328,25 @@ def ensure_index(
 
 def clean_up(settings: Settings, store: VectorStore) -> list[str]:
     """Drop versions no reader needs (interrupted runs', and retired ones past the grace period), their
-    index folders, ``.tmp`` folders, and the storage embedded Chroma leaves behind for dropped collections.
-    Call it holding the ingest lock."""
+    index folders, ``.tmp`` folders, the pools' chunks no remaining version lists, pools no version is in,
+    and the storage embedded Chroma leaves behind for dropped collections. Call it holding the ingest lock."""
     dropped = store.droppable(settings.ingest.retired_grace_s)
+    pooled = {name for names in store.live_pools().values() for name in names}
     for name in dropped:
         store.drop(name)
     active = store.active()
     keep = {name for name in store.stale_versions() if name not in dropped}
     keep |= {active.name} if active is not None else set()
     removed = [f"index folder {name}" for name in artifacts.remove_except(settings.data_dir, keep)]
+    for pool, versions in store.live_pools().items():
+        listed = [artifacts.read_chunk_ids(settings.data_dir, name) for name in versions]
+        if all(ids is not None for ids in listed):  # a version whose list is unreadable keeps every chunk
+            count = store.remove_unlisted(pool, {rid for ids in listed for rid in ids or ()})
+            removed += [f"{count} unlisted chunks of {pool}"] if count else []
+    removed += [f"pool {name}" for name in store.drop_unused_pools()]
     if not settings.chroma_url:
         removed += [f"chroma storage {name}" for name in remove_orphan_storage(settings.data_dir / "chroma")]
-    return [f"collection {name}" for name in dropped] + removed
+    return [f"{'version' if name in pooled else 'collection'} {name}" for name in dropped] + removed
 
 
 @dataclass
@@ -348,13 +356,17 @@ class Plan:
 
     report: IngestReport
     records: list[Record]  # the new version's chunks, in order
-    stored: dict[str, Any]  # vectors carried over, by chunk id
+    stored: dict[str, Any]  # vectors carried over, by chunk id, for the records of ``write`` not embedded
     to_embed: list[Record]
+    pool: str | None  # the pool the new version shares with the active one; None: a new pool
+    write: list[Record]  # what goes into the pool: the chunks it lacks
     documents: list[StoredDocument]
     known_sentences: SentenceTable | None  # the active version's sentences, to take over what is unchanged
     old_spans: dict[str, frozenset[tuple[str, int, int]]]  # the active version's chunks by source
     current: Version | None  # the active version when it already holds exactly this content
     damage: list[str]  # what is wrong with the active version's files
+    base: str | None = None  # the active version, when its files are whole
+    linkable: frozenset[str] = frozenset()  # documents taken from ``base`` as they are
 
     @property
     def needed(self) -> bool:
@@ -366,7 +378,7 @@ class Plan:
 @dataclass(frozen=True)
 class Embedded:
     embedder: str  # the model's name, recorded with the version so vectors of two models never mix
-    matrix: np.ndarray  # one row per ``Plan.records``
+    matrix: np.ndarray  # one row per ``Plan.write``
     sentences: SentenceTable
 
 
@@ -391,7 +403,9 @@ def plan(
     damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
     if active is not None and not rebuild:
         vectors.check_embedder(active, embeddings.name, embeddings.dimension)
-    stored = list(vectors.records(active, with_embeddings=True)) if active is not None else []
+    stored = _stored_records(settings, vectors, active, damage)
+    if stored is None:  # a pooled version whose chunk list is lost: write a whole new version
+        active, stored = None, []
     previous: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
     if active is not None and not damage and not rebuild and settings.ingest.cache:  # taken over unread
         by_path: dict[str, list[Chunk]] = {}
@@ -434,11 +448,19 @@ def plan(
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 
+    records = [r for r, _ in kept] + new_records
+    # A change to most of the knowledge base (or --rebuild, or a first or older-style version) starts a new
+    # pool: it costs a complete write anyway, and keeps a pool's unlisted chunks a small share of it.
+    share = active.pool if active is not None and not rebuild else None
+    if share is not None and 2 * (len(to_embed) + report.removed) > len(records):
+        share = None
     planned = Plan(
         report=report,
-        records=[r for r, _ in kept] + new_records,
+        records=records,
         stored={r.id: v for r, v in kept} | reuse,
         to_embed=to_embed,
+        pool=share,
+        write=records if share is None else to_embed,
         documents=[p.document for p in prepared.values()],
         known_sentences=None,
         old_spans=_spans(r for r, _ in stored),
@@ -447,12 +469,50 @@ def plan(
     )
     # What the active version can lend the new one, read only when there is a new one to write.
     if planned.needed and active is not None and not damage:
+        known = {document.source: document for document, _ in previous.values()}
         if kept_sources:
             lent = artifacts.read_documents(settings.data_dir, active.name)
             planned.documents += [lent[s] for s in sorted(kept_sources) if s in lent]
+            known |= lent
+        planned.base = active.name  # its files are whole: the documents taken from it are linked
+        planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
+    if planned.needed and planned.current is None:
+        _locate_vectors(planned, vectors, active)
     return planned
+
+
+def _stored_records(
+    settings: Settings, vectors: VectorStore, active: Version | None, damage: list[str]
+) -> list[tuple[Record, Any]] | None:
+    """The active version's chunks, with their vectors when it has a collection of its own (a pooled
+    version's are in its pool; its chunks are read from its files, not from Chroma). ``None`` when a pooled
+    version's chunk list cannot be read."""
+    if active is None:
+        return []
+    if active.pool is None:
+        return list(vectors.records(active, with_embeddings=True))
+    if any(problem.startswith((artifacts.CHUNKS, artifacts.MANIFEST)) for problem in damage):
+        return None
+    try:
+        records = artifacts.read_records(settings.data_dir, active.name)
+    except (OSError, ValueError, TypeError):
+        return None
+    return None if records is None else [(r, None) for r in records]
+
+
+def _locate_vectors(planned: Plan, vectors: VectorStore, active: Version | None) -> None:
+    """Narrow ``planned.write`` to what its pool lacks, or, for a new pool, fetch the vectors it copies
+    from the active version's pool."""
+    if planned.pool is not None:
+        lacking = vectors.missing(planned.pool, [r.id for r in planned.write])
+        planned.write = [r for r in planned.write if r.id in lacking]
+        return
+    embedding = {r.id for r in planned.to_embed}
+    copied = [r.id for r in planned.write if r.id not in embedding and planned.stored.get(r.id) is None]
+    if copied and active is not None and active.pool is not None:
+        planned.stored.update(vectors.pool_vectors(active.pool, copied))
 
 
 def embed(
@@ -468,8 +528,8 @@ def embed(
     computed, report.embedded = _embed_texts(embeddings, texts, progress, "embedding", cache)
     fresh = dict(zip([r.id for r in to_embed], computed, strict=True))
     report.from_cache = len(to_embed) - report.embedded
-    matrix = np.zeros((len(planned.records), embeddings.dimension), dtype=np.float32)
-    for i, record in enumerate(planned.records):
+    matrix = np.zeros((len(planned.write), embeddings.dimension), dtype=np.float32)
+    for i, record in enumerate(planned.write):
         matrix[i] = fresh[record.id] if record.id in fresh else planned.stored[record.id]
     sentences, missing, report.sentences_embedded = _sentence_table(
         embeddings, planned.records, planned.known_sentences, planned.old_spans, progress, cache
@@ -486,8 +546,9 @@ def publish(
     progress: Progress | None = None,
     cache: IngestCache | None = None,
 ) -> None:
-    """Write the planned version (its collection, then its files) and point readers at it, or only
-    rewrite the files of the active version when its content is unchanged and its files were damaged."""
+    """Write the planned version (the chunks its pool lacks, then its files) and point readers at it, or
+    only rewrite the files of the active version when its content is unchanged and its files were
+    damaged."""
     if progress:
         progress("writing", 0, 1)
     records, report = planned.records, planned.report
@@ -498,19 +559,27 @@ def publish(
     if planned.current is not None:
         # The store already serves this version; only its files are missing here (a replica with its own
         # data dir, or files from an older release), so write them without touching the store.
+        listed = records if planned.current.pool is not None else None
         artifacts.write_version(
-            data_dir, planned.current.name, planned.documents, sparse, ids, embedded.sentences
+            data_dir, planned.current.name, planned.documents, sparse, ids, embedded.sentences, listed
         )
         report.version = planned.current.name
         report.repaired = planned.damage
         return
     vectors = store.vectors
-    version = vectors.create(embedded.embedder, embedded.matrix.shape[1], records, embedded.matrix)
+    dimension = embedded.matrix.shape[1]
+    pool = planned.pool or vectors.new_pool(embedded.embedder, dimension)
+    version = vectors.new_version(pool, embedded.embedder, dimension)
     try:
-        artifacts.write_version(data_dir, version.name, planned.documents, sparse, ids, embedded.sentences)
+        vectors.add(pool, planned.write, embedded.matrix)
+        artifacts.write_version(
+            data_dir, version.name, planned.documents, sparse, ids, embedded.sentences, records,
+            unchanged_from=planned.base, unchanged=planned.linkable,
+        )  # fmt: skip
     except BaseException:
-        vectors.drop(version.name)
-        raise
+        if planned.pool is None:
+            vectors.drop(pool)
+        raise  # what went into a shared pool is in no version, and goes at the next clean-up
     vectors.activate(version)
     report.version = version.name
     report.published = True

@@ -158,7 +158,7 @@ def damage(settings: Settings) -> str:
     _store, version = opened(settings)
     folder = artifacts.index_root(settings.data_dir) / version.name
     next(iter(sorted((folder / "bm25").glob("*.npy")))).write_bytes(b"")
-    (folder / "documents" / "00000.json").write_text("")
+    (folder / artifacts.document_file("000_ea5525b80525cb07.txt")).write_text("")
     return version.name
 
 
@@ -181,7 +181,7 @@ def test_damaged_index_files_are_refused_clearly_then_repaired(deployment: Setti
         repaired = ingest(deployment)
         assert repaired["version"] == version and not repaired["published"]
         assert any("bm25" in p for p in repaired["repaired"])
-        assert any("documents/00000.json" in p for p in repaired["repaired"])
+        assert any(artifacts.document_file("000_ea5525b80525cb07.txt") in p for p in repaired["repaired"])
 
         wait_for(lambda: readiness(url)["status"] == "ready", message="never ready after the repair")
         answer = ask(url, QUESTION)

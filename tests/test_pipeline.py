@@ -211,7 +211,7 @@ def test_replaced_version_is_kept_for_the_grace_period_then_dropped(settings: Se
     )
     third = run_ingest(past_grace, embeddings=HashEmbeddings())
     assert third.version == second.version and not third.published
-    assert f"collection {first.version}" in third.cleaned_up
+    assert f"version {first.version}" in third.cleaned_up
     assert store.vectors.stale_versions() == []
     assert os.listdir(artifacts.index_root(settings.data_dir)) == [version.name]
 

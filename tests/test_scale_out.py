@@ -18,7 +18,7 @@ import pytest
 
 from crmkb.core.settings import Settings, get_settings
 from crmkb.ingest import artifacts
-from crmkb.ingest.store import make_client
+from crmkb.ingest.store import VectorStore, make_client
 from tests.conftest import KB
 from tests.support.chroma_server import running_chroma_server
 from tests.support.serve_process import CRMKB, Served, crmkb_serve, wait_for
@@ -50,8 +50,19 @@ def sources(response: httpx.Response) -> set[str]:
     return {c["source"] for c in response.json()["citations"]}
 
 
-def collections(settings: Settings) -> set[str]:
-    return {c if isinstance(c, str) else c.name for c in make_client(settings).list_collections()}
+def pool_ids(settings: Settings) -> set[str]:
+    """Every chunk id in the active version's pool."""
+    vectors = VectorStore(make_client(settings), settings.collection)
+    return set(vectors.collection(vectors.active()).get(include=[])["ids"])  # type: ignore[arg-type]
+
+
+def listed_versions(settings: Settings) -> set[str]:
+    vectors = VectorStore(make_client(settings), settings.collection)
+    return set(vectors.stale_versions()) | {vectors.active().name}  # type: ignore[union-attr]
+
+
+def chunk_ids(data: Path, version: object) -> set[str]:
+    return set(json.loads((artifacts.index_root(data) / str(version) / "chunk_ids.json").read_text()))
 
 
 class Asker(threading.Thread):
@@ -125,17 +136,20 @@ def test_replicas_switch_together_without_failing_a_request(tmp_path: Path) -> N
             assert not asker.failures, asker.failures[:5]
             assert all(n > 0 for n in asker.asked.values()), asker.asked
 
-            # The version the replicas left is retired, not dropped: within its grace period an ingest
-            # keeps it (collection and index folder) ...
+            # The two versions share one pool: the second added only the new document's chunks.
             store = get_settings(data_dir=data, kb_dir=kb, chroma_url=chroma_url)
+            assert pool_ids(store) == chunk_ids(data, first["version"]) | chunk_ids(data, second["version"])
+            # The version the replicas left is retired, not dropped: within its grace period an ingest
+            # keeps it (listed, with its index folder) ...
             within = ingest(env, CRMKB_INGEST_RETIRED_GRACE_S="3600")
             assert not within["published"] and within["cleaned_up"] == []
-            assert first["version"] in collections(store)
+            assert first["version"] in listed_versions(store)
             assert (artifacts.index_root(data) / first["version"]).is_dir()
             # ... and once the grace period is over (0 here, so the test needs no clock) the next one drops it.
             after = ingest(env, CRMKB_INGEST_RETIRED_GRACE_S="0")
-            assert f"collection {first['version']}" in after["cleaned_up"]
-            assert first["version"] not in collections(store) and second["version"] in collections(store)
+            assert f"version {first['version']}" in after["cleaned_up"]
+            assert listed_versions(store) == {second["version"]}
+            assert pool_ids(store) == chunk_ids(data, second["version"])
             assert not (artifacts.index_root(data) / first["version"]).exists()
             for replica in replicas:
                 assert served_version(replica) == second["version"]
