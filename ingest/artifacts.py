@@ -1,5 +1,6 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
-documents with their maps back to the originals, and the BM25 index.
+documents with their maps back to the originals, the chunks (``chunk_table``), the sentences with their
+vectors (``sentences``) and the BM25 index; the big arrays among them are read mapped, not copied.
 
 A version's folder is written completely under a temporary name, fsynced, and renamed into place before
 the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
@@ -13,12 +14,16 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crmkb.core.files import sync_folder
+from crmkb.ingest import chunk_table
+from crmkb.ingest.chunk_table import ChunkTable, save_chunks
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
+from crmkb.ingest.store import Record
 from crmkb.ingest.tracked import Tracked
 
 
@@ -83,8 +88,9 @@ def index_root(data_dir: Path) -> Path:
 
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
-                  chunk_ids: list[str], sentences: SentenceTable) -> Path:  # fmt: skip
-    """Write a version's files atomically (temporary folder, then rename)."""
+                  records: Sequence[Record], sentences: SentenceTable) -> Path:  # fmt: skip
+    """Write a version's files atomically (temporary folder, then rename). ``records`` are its chunks in
+    the order ``sparse`` indexed them."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
@@ -94,7 +100,8 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
         (tmp / "documents" / f"{i:05d}.json").write_text(json.dumps(asdict(doc), ensure_ascii=False))
     (tmp / "bm25").mkdir()
     sparse.save(tmp / "bm25")
-    (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
+    (tmp / "chunk_ids.json").write_text(json.dumps([r.id for r in records]))
+    save_chunks(tmp / chunk_table.FOLDER, records)
     sentences.save(tmp / "sentences")
     manifest = {name: _sha256(tmp / name) for name in _files(tmp)}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True))
@@ -176,6 +183,13 @@ def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
 def read_sparse(data_dir: Path, version: str) -> tuple[SparseIndex, list[str]]:
     folder = index_root(data_dir) / version
     return SparseIndex.load(folder / "bm25"), json.loads((folder / "chunk_ids.json").read_text())
+
+
+def read_chunks(data_dir: Path, version: str, documents: dict[str, StoredDocument]) -> ChunkTable | None:
+    """A version's chunks from its files; ``None`` for a version written before they held them (its
+    chunks are read from the store)."""
+    folder = index_root(data_dir) / version / chunk_table.FOLDER
+    return ChunkTable(folder, documents) if folder.is_dir() else None
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

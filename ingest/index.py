@@ -9,6 +9,7 @@ under a reader, damaged files) arrives as this module's errors, which say what t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +75,12 @@ class IndexStore:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
+        documents = artifacts.read_documents(data_dir, version.name)
+        chunks = artifacts.read_chunks(data_dir, version.name, documents)
         return PublishedIndex(
             version=version,
-            chunks=self.chunks(version),
-            documents=artifacts.read_documents(data_dir, version.name),
+            chunks=chunks if chunks is not None else {c.id: c for c in self.chunks(version)},
+            documents=documents,
             sentences=sentences,
             sparse=sparse,
             sparse_ids=sparse_ids,
@@ -119,7 +122,7 @@ class PublishedIndex:
     """One version as readers see it. Its files are read once; vectors are searched in the store."""
 
     version: Version
-    chunks: list[Chunk]
+    chunks: Mapping[str, Chunk]  # by id, in reading order (by source, then start)
     documents: dict[str, StoredDocument]
     sentences: SentenceTable
     sparse: SparseIndex

@@ -493,13 +493,12 @@ def publish(
     records, report = planned.records, planned.report
     texts = [r.text for r in records]
     sparse = SparseIndex.build(texts, bm25_tokens(texts, cache))
-    ids = [r.id for r in records]
     data_dir = settings.data_dir
     if planned.current is not None:
         # The store already serves this version; only its files are missing here (a replica with its own
         # data dir, or files from an older release), so write them without touching the store.
         artifacts.write_version(
-            data_dir, planned.current.name, planned.documents, sparse, ids, embedded.sentences
+            data_dir, planned.current.name, planned.documents, sparse, records, embedded.sentences
         )
         report.version = planned.current.name
         report.repaired = planned.damage
@@ -507,7 +506,9 @@ def publish(
     vectors = store.vectors
     version = vectors.create(embedded.embedder, embedded.matrix.shape[1], records, embedded.matrix)
     try:
-        artifacts.write_version(data_dir, version.name, planned.documents, sparse, ids, embedded.sentences)
+        artifacts.write_version(
+            data_dir, version.name, planned.documents, sparse, records, embedded.sentences
+        )
     except BaseException:
         vectors.drop(version.name)
         raise
