@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -103,8 +102,9 @@ UNIT_FIELDS = ("source", "start", "end", "chunk_id", "text")
 
 
 def use_old_path(legacy: Path) -> None:
-    """Load as before the mapping: the units from ``legacy`` (JSON), every array read into this process."""
-    from crmkb.ingest import sentences, sparse
+    """Load as before the mapping: the units from ``legacy`` (JSON), every array read into this process,
+    the chunks read from Chroma."""
+    from crmkb.ingest import artifacts, sentences, sparse
 
     def load_table(cls: type, folder: Path) -> sentences.SentenceTable:
         units = [sentences.SentenceUnit(**u) for u in json.loads(legacy.read_text())]
@@ -117,6 +117,7 @@ def use_old_path(legacy: Path) -> None:
 
     sentences.SentenceTable.load = classmethod(load_table)  # type: ignore[method-assign, assignment]
     sparse.SparseIndex.load = classmethod(load_sparse)  # type: ignore[method-assign, assignment]
+    artifacts.read_chunks = lambda *_: None  # as for a version without chunk files
 
 
 def work(kb: Path, data: Path, legacy: Path | None, rounds: int) -> None:
@@ -143,10 +144,19 @@ def work(kb: Path, data: Path, legacy: Path | None, rounds: int) -> None:
         "load_s": load_s,
         "p50_ms": float(np.percentile(timings, 50)) if timings else 0.0,
         "p95_ms": float(np.percentile(timings, 95)) if timings else 0.0,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
     }
     print(json.dumps(report), flush=True)
     sys.stdin.read()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: that survives ``exec``, so a worker started by the
+    process that has just ingested 100,000 chunks would report the ingest's peak as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def rollup(pid: int) -> dict[str, float]:
