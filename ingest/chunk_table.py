@@ -3,7 +3,7 @@
 A chunk's text, title and kind are its document's (``text == document.text[start:end]``), so the files
 hold only where each chunk lies and its section: one row of integers per chunk, mapped read-only and
 shared by the workers of a host. Reading every chunk back from Chroma cost each server process about 6 KB
-per chunk (600 MB at 100,000 chunks, most of it Chroma's own buffers) and most of the cold start; a
+per chunk (61 MB at 10,000 chunks, most of it Chroma's own buffers, not the chunks' Python objects); a
 :class:`ChunkTable` builds a :class:`Chunk` when one is asked for and keeps the most recent few thousand.
 """
 
