@@ -1,22 +1,24 @@
-"""Scale benchmark: how loading and answering grow with the knowledge base, beside the old load path.
+"""Scale benchmark: how loading, answering and memory grow with the knowledge base, beside the old load path.
 
 For each size, a synthetic KB of renamed copies of the real kb/ articles (each copy's title and one of its
 paragraphs carry its number; the rest repeats, so BM25 and vector scores tie far more often than in a real
 KB of that size) is ingested with the hashing embedder
-(``HashEmbeddings``, 384 dimensions: the model is out of the picture), and a fresh process then measures:
+(``HashEmbeddings``, 384 dimensions: the model is out of the picture). Then, for each load path, two
+worker processes load the same version one after the other, as the workers of ``crmkb serve`` on one host
+would:
 
-  * cold load: ``Bot.load()`` (index files, chunks, sentences and the lookups answering needs);
-  * the sentence → chunk map alone, new (per-document intervals + bisect) beside the old scan of every
-    chunk for every sentence (``old_containing`` below, the code this replaced), on the same data. The
-    old scan is quadratic, so above ``--old-full`` chunks it is timed on a sample of sentences and scaled
-    up (marked ``~``);
-  * the old cold load, estimated: the new one with the new map swapped for the old, plus the jieba
-    tokenisation of every sentence the old load did for a field nothing read (timed on the same sample);
-  * answer p50/p95 in-process over 20 questions, warm, the query embedding excluded (answered once to
-    warm up, then from the embedder's cache);
-  * peak RSS of that process.
+  * ``mapped`` (today's): the sentence vectors, the sentences' columns and text, and the BM25 postings
+    are mapped read-only from the version's files, so the two workers share those pages;
+  * ``before`` (the path it replaced, reproduced here on the same version): the sentences read from one
+    JSON list into a Python object per sentence, the vectors and BM25 arrays read into each process.
 
-Usage: python bench/scale_bench.py [--sizes 1000,10000,30000] [--old-full 2000] [--rounds 3]
+The first worker measures the cold load (``Bot.load()``), answer p50/p95 in-process over 20 questions,
+warm, the query embedding excluded (served from the embedder's cache), and its peak RSS; the second loads
+and answers the 20 questions once. With both alive, each one's USS (memory no other process shares) and
+PSS (its share of what it maps, a page shared by two counted half in each) are read from
+``/proc/<pid>/smaps_rollup``; their sum is what the two workers cost the host together.
+
+Usage: python bench/scale_bench.py [--sizes 1000,10000,30000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -24,18 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from crmkb.core.settings import get_settings
-from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import HashEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,43 +84,52 @@ def synthetic_kb(target: Path, chunks: int) -> None:
             (target / f"{path.stem}_{copy:05d}.txt").write_text("\n".join(lines), encoding="utf-8")
 
 
-def old_containing(chunks: dict[str, Chunk], source: str, start: int, end: int) -> list[str]:
-    """The load path this benchmark replaced: every chunk read for every sentence."""
-    return [c.id for c in chunks.values() if c.source == source and c.start <= start and end <= c.end]
+def legacy_units(data: Path, target: Path) -> None:
+    """The active version's sentences as the one JSON list the old load path parsed."""
+    from crmkb.ingest import artifacts
+    from crmkb.ingest.index import make_store
+
+    settings = get_settings(data_dir=data)
+    table = artifacts.read_sentences(data, make_store(settings).require_active().name)
+    rows = [
+        dict(zip(UNIT_FIELDS, (u.source, u.start, u.end, u.chunk_id, u.text), strict=True))
+        for u in table.units
+    ]
+    target.write_text(json.dumps(rows, ensure_ascii=False))
 
 
-def measure(kb: Path, data: Path, old_full: int, rounds: int) -> dict[str, float]:
-    """Run in a fresh process: cold load, the two sentence → chunk maps, answer latency, peak RSS."""
+UNIT_FIELDS = ("source", "start", "end", "chunk_id", "text")
+
+
+def use_old_path(legacy: Path) -> None:
+    """Load as before the mapping: the units from ``legacy`` (JSON), every array read into this process,
+    the chunks read from Chroma."""
+    from crmkb.ingest import artifacts, sentences, sparse
+
+    def load_table(cls: type, folder: Path) -> sentences.SentenceTable:
+        units = [sentences.SentenceUnit(**u) for u in json.loads(legacy.read_text())]
+        return sentences.SentenceTable(units, np.load(folder / "sentences.npy"))
+
+    def load_sparse(cls: type, folder: Path) -> sparse.SparseIndex:
+        return cls(bm25s.BM25.load(str(folder)), int((folder / "size").read_text()))
+
+    import bm25s
+
+    sentences.SentenceTable.load = classmethod(load_table)  # type: ignore[method-assign, assignment]
+    sparse.SparseIndex.load = classmethod(load_sparse)  # type: ignore[method-assign, assignment]
+    artifacts.read_chunks = lambda *_: None  # as for a version without chunk files
+
+
+def work(kb: Path, data: Path, legacy: Path | None, rounds: int) -> None:
+    """One worker: load, answer, report, then stay alive (memory still mapped) until stdin closes."""
     from crmkb.bot.service import Bot
-    from crmkb.bot.spans import ChunkSpans
-    from crmkb.ingest.sparse import tokenize
 
-    settings = get_settings(kb_dir=kb, data_dir=data)
-    bot = Bot(settings, embeddings=embedder())
+    if legacy is not None:
+        use_old_path(legacy)
+    bot = Bot(get_settings(kb_dir=kb, data_dir=data), embeddings=embedder())
     began = time.perf_counter()
     knowledge = bot.load().knowledge
     load_s = time.perf_counter() - began
-
-    chunks = knowledge.chunks
-    units = knowledge.sentences.units
-    began = time.perf_counter()
-    spans = ChunkSpans(chunks.values())
-    new_map = [spans.containing(u.source, u.start, u.end) for u in units]
-    new_s = time.perf_counter() - began
-
-    sample = range(len(units)) if len(chunks) <= old_full else random.Random(1).sample(range(len(units)), 300)
-    began = time.perf_counter()
-    for i in sample:
-        unit = units[i]
-        if old_containing(chunks, unit.source, unit.start, unit.end) != new_map[i]:
-            raise SystemExit(f"maps differ at sentence {i}")
-    old_s = (time.perf_counter() - began) * len(units) / len(sample)
-    tokenize("预热")  # jieba loads its dictionary on the first call: not a cost per sentence
-    began = time.perf_counter()
-    for i in sample:
-        frozenset(tokenize(units[i].text))
-    tokens_s = (time.perf_counter() - began) * len(units) / len(sample)
-
     for q in QUESTIONS:  # warm: jieba, OpenCC, the query cache
         bot.ask(q)
     timings = []
@@ -128,18 +138,61 @@ def measure(kb: Path, data: Path, old_full: int, rounds: int) -> dict[str, float
             began = time.perf_counter()
             bot.ask(q)
             timings.append((time.perf_counter() - began) * 1000)
-    return {
-        "chunks": len(chunks),
-        "sentences": len(units),
+    report = {
+        "chunks": len(knowledge.chunks),
+        "sentences": len(knowledge.sentences.units),
         "load_s": load_s,
-        "map_new_s": new_s,
-        "map_old_s": old_s,
-        "load_old_s": load_s - new_s + old_s + tokens_s,
-        "old_sampled": float(len(chunks) > old_full),
-        "p50_ms": float(np.percentile(timings, 50)),
-        "p95_ms": float(np.percentile(timings, 95)),
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "p50_ms": float(np.percentile(timings, 50)) if timings else 0.0,
+        "p95_ms": float(np.percentile(timings, 95)) if timings else 0.0,
+        "rss_mb": peak_rss_mb(),
     }
+    print(json.dumps(report), flush=True)
+    sys.stdin.read()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: that survives ``exec``, so a worker started by the
+    process that has just ingested 100,000 chunks would report the ingest's peak as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def rollup(pid: int) -> dict[str, float]:
+    """USS and PSS of a live process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    return {"uss": fields["Private_Clean"] + fields["Private_Dirty"], "pss": fields["Pss"]}
+
+
+def two_workers(kb: Path, data: Path, legacy: Path | None, rounds: int) -> dict[str, Any]:
+    """The first worker's figures, and both workers' USS and PSS while both are loaded."""
+    workers, reports = [], []
+    for n in range(2):
+        child = [sys.executable, __file__, "--work", str(kb), str(data), str(legacy or "")]
+        child += ["--rounds", str(rounds if n == 0 else 0)]
+        proc = subprocess.Popen(child, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        workers.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while line and not line.startswith("{"):  # anything a library printed before the report
+            line = proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"worker {n} failed (exit {proc.wait()})")
+        reports.append(json.loads(line))
+    memory = [rollup(proc.pid) for proc in workers]
+    for proc in workers:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait()
+    first = reports[0]
+    return first | {
+        "uss": [m["uss"] for m in memory], "pss": [m["pss"] for m in memory],
+        "pair_mb": sum(m["pss"] for m in memory),
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -147,42 +200,39 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="1000,10000,30000", help="target chunk counts, comma-separated")
-    parser.add_argument("--old-full", type=int, default=2000, help="time the old map in full up to here")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--measure", nargs=2, metavar=("KB", "DATA"), help=argparse.SUPPRESS)
+    parser.add_argument("--work", nargs=3, metavar=("KB", "DATA", "LEGACY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure:
-        kb, data = (Path(p) for p in args.measure)
-        print(json.dumps(measure(kb, data, args.old_full, args.rounds)))
+    if args.work:
+        kb, data, legacy = args.work
+        work(Path(kb), Path(data), Path(legacy) if legacy else None, args.rounds)
         return
     from crmkb.ingest.pipeline import run_ingest
 
     print(
-        f"{'chunks':>7} {'sentences':>9} {'ingest':>9} {'cold load':>10} {'old load':>10} {'map new':>9} "
-        f"{'map old':>10} "
-        f"{'answer p50':>11} {'p95':>9} {'peak RSS':>9}"
+        f"{'chunks':>7} {'sentences':>9} {'ingest':>9} {'path':>7} {'cold load':>10} {'answer p50':>11} "
+        f"{'p95':>9} {'peak RSS':>9} {'USS 1 + 2':>16} {'PSS 1 + 2':>16} {'2 workers':>10}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        work = Path(tempfile.mkdtemp(prefix="crmkb-scale-bench-"))
+        work_dir = Path(tempfile.mkdtemp(prefix="crmkb-scale-bench-"))
         try:
-            synthetic_kb(work / "kb", size)
+            kb, data = work_dir / "kb", work_dir / "data"
+            synthetic_kb(kb, size)
             began = time.perf_counter()
-            run_ingest(get_settings(kb_dir=work / "kb", data_dir=work / "data"), embeddings=embedder())
+            run_ingest(get_settings(kb_dir=kb, data_dir=data), embeddings=embedder())
             ingest_s = time.perf_counter() - began
-            child = [sys.executable, __file__, "--measure", str(work / "kb"), str(work / "data")]
-            child += ["--old-full", str(args.old_full), "--rounds", str(args.rounds)]
-            out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-            m = json.loads(out.strip().splitlines()[-1])
-            mark = "~" if m["old_sampled"] else ""
-            old, old_load = f"{mark}{m['map_old_s']:.1f} s", f"~{m['load_old_s']:.1f} s"
-            print(
-                f"{m['chunks']:7d} {m['sentences']:9d} {ingest_s:7.1f} s {m['load_s']:8.2f} s {old_load:>10} "
-                f"{m['map_new_s']:7.2f} s {old:>10} {m['p50_ms']:8.1f} ms {m['p95_ms']:6.1f} ms "
-                f"{m['rss_mb']:6.0f} MB",
-                flush=True,
-            )
+            legacy_units(data, work_dir / "sentences.json")
+            for path, legacy in (("mapped", None), ("before", work_dir / "sentences.json")):
+                m = two_workers(kb, data, legacy, args.rounds)
+                uss, pss = (f"{a:6.0f} + {b:4.0f} MB" for a, b in (m["uss"], m["pss"]))
+                print(
+                    f"{m['chunks']:7d} {m['sentences']:9d} {ingest_s:7.1f} s {path:>7} {m['load_s']:8.2f} s "
+                    f"{m['p50_ms']:8.1f} ms {m['p95_ms']:6.1f} ms {m['rss_mb']:6.0f} MB {uss:>16} {pss:>16} "
+                    f"{m['pair_mb']:7.0f} MB",
+                    flush=True,
+                )
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

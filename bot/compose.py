@@ -187,8 +187,8 @@ class Composer:
     # -- sections -------------------------------------------------------------------------------------
 
     def key(self, index: int) -> SectionKey:
-        unit = self.knowledge.sentences.units[index]
-        return unit.source, self.knowledge.chunks[unit.chunk_id].section
+        source, chunk_id = self.knowledge.sentences.located(index)
+        return source, self.knowledge.chunks[chunk_id].section
 
     def said(self, index: int, spans: frozenset[tuple[str, int, int]]) -> bool:
         """Whether sentence ``index`` was quoted in ``spans``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,7 @@ from crmkb.bot.glossary import Glossary
 from crmkb.bot.spans import ChunkSpans
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import english_section
+from crmkb.ingest.chunk_table import ChunkTable
 from crmkb.ingest.chunking import SECTION_SEPARATOR, Chunk, same_title, split_lines
 from crmkb.ingest.index import PublishedIndex, Version
 from crmkb.ingest.sentences import SentenceTable
@@ -22,26 +23,26 @@ SectionKey = tuple[str, str]  # (source, section)
 @dataclass
 class Knowledge:
     index: PublishedIndex  # what was read from the version; also dense search, and whether the store holds it
-    chunks: dict[str, Chunk]
+    chunks: Mapping[str, Chunk]  # by id; built as they are read when the version's files hold them
     chunk_sentences: dict[str, list[int]]
     glossary: Glossary
     headings: dict[SectionKey, tuple[int, int]]  # the heading lines right above each section, as a span
     # Per-document views of the above, so that answering reads one document, never the whole knowledge base.
     spans: ChunkSpans
-    source_sentences: dict[str, list[int]]  # each document's sentence indexes, in order
+    source_sentences: dict[str, Sequence[int]]  # each document's sentence indexes, in order
     source_headings: dict[str, dict[str, tuple[int, int]]]  # each document's headings by section
     sections: dict[str, list[str]]  # each document's sections in reading order
 
     @classmethod
     def load(cls, index: PublishedIndex, glossary: Glossary) -> Knowledge:
         """What the bot reads from one published version, with the lookups answering needs built once."""
-        chunks = {c.id: c for c in index.chunks}
-        spans = ChunkSpans(chunks.values())
+        chunks = index.chunks
+        spans = ChunkSpans(every(chunks))
         by_chunk: dict[str, list[int]] = {}
         by_source: dict[str, list[int]] = {}
-        for i, unit in enumerate(index.sentences.units):
-            by_source.setdefault(unit.source, []).append(i)
-            for chunk in spans.containing(unit.source, unit.start, unit.end):
+        for i, (source, start, end, _) in enumerate(index.sentences.positions()):
+            by_source.setdefault(source, []).append(i)
+            for chunk in spans.containing(source, start, end):
                 by_chunk.setdefault(chunk, []).append(i)
         headings = {
             key: span
@@ -58,9 +59,9 @@ class Knowledge:
             glossary=glossary,
             headings=headings,
             spans=spans,
-            source_sentences=by_source,
+            source_sentences={source: _compact(found) for source, found in by_source.items()},
             source_headings=by_heading,
-            sections=section_order(chunks.values()),
+            sections=section_order(every(chunks)),
         )
 
     @property
@@ -108,6 +109,19 @@ class Knowledge:
 
     def sentence_vectors(self, indexes: list[int]) -> np.ndarray:
         return self.sentences.vectors[indexes]
+
+
+def every(chunks: Mapping[str, Chunk]) -> Iterable[Chunk]:
+    """All of ``chunks`` once, in order (a table's built without crowding out the ones it keeps)."""
+    return chunks.all() if isinstance(chunks, ChunkTable) else chunks.values()
+
+
+def _compact(indexes: list[int]) -> Sequence[int]:
+    """A run of consecutive indexes as a range (a document's sentences are stored together, so this is the
+    usual case: a few bytes where a list held an integer object per sentence)."""
+    if indexes and indexes[-1] - indexes[0] + 1 == len(indexes):
+        return range(indexes[0], indexes[-1] + 1)
+    return indexes
 
 
 def heading_spans(source: str, text: str, title: str) -> dict[SectionKey, tuple[int, int]]:

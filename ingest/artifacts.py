@@ -1,6 +1,8 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
-documents with their maps back to the originals, the chunks (``chunks.json``: which of the pool's vectors
-are this version's, with their text and offsets), the sentences and the BM25 index.
+documents with their maps back to the originals, the chunks (``chunk_table``, mapped; and, for a version
+whose vectors are in a pool, ``chunks.json``: which of the pool's vectors are this version's, with their text
+and offsets, which planning reads), the sentences with their vectors (``sentences``) and the BM25 index; the
+big arrays among them are read mapped, not copied.
 
 A version's folder is written completely under a temporary name, fsynced, and renamed into place before
 the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from crmkb.core.files import sync_folder
+from crmkb.ingest import chunk_table
+from crmkb.ingest.chunk_table import ChunkTable, save_chunks
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record
@@ -89,12 +93,13 @@ def index_root(data_dir: Path) -> Path:
 
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
-                  chunk_ids: list[str], sentences: SentenceTable, records: Sequence[Record] | None = None,
+                  records: Sequence[Record], sentences: SentenceTable, listed: Sequence[Record] | None = None,
                   *, unchanged_from: str | None = None, unchanged: frozenset[str] = frozenset()) -> Path:  # fmt: skip
-    """Write a version's files atomically (temporary folder, then rename). ``records`` are the chunks of a
-    version whose vectors are in a pool (a version with a collection of its own keeps them there). The
-    documents named in ``unchanged`` are hard-linked from version ``unchanged_from`` (whose files were just
-    checked against its manifest) instead of written, hashed and flushed again."""
+    """Write a version's files atomically (temporary folder, then rename). ``records`` are its chunks in
+    the order ``sparse`` indexed them; ``listed`` are the same for a version whose vectors are in a pool (a
+    version with a collection of its own keeps them there). The documents named in ``unchanged`` are
+    hard-linked from version ``unchanged_from`` (whose files were just checked against its manifest) instead
+    of written, hashed and flushed again."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
@@ -107,9 +112,10 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
             (tmp / name).write_text(json.dumps(_fields(doc), ensure_ascii=False))
     (tmp / "bm25").mkdir()
     sparse.save(tmp / "bm25")
-    (tmp / "chunk_ids.json").write_text(json.dumps(chunk_ids))
-    if records is not None:
-        rows = [[r.id, r.text, r.metadata] for r in records]
+    (tmp / "chunk_ids.json").write_text(json.dumps([r.id for r in records]))
+    save_chunks(tmp / chunk_table.FOLDER, records)
+    if listed is not None:
+        rows = [[r.id, r.text, r.metadata] for r in listed]
         (tmp / CHUNKS).write_text(json.dumps(rows, ensure_ascii=False))
     sentences.save(tmp / "sentences")
     manifest = {name: linked.get(name) or _sha256(tmp / name) for name in _files(tmp)}
@@ -248,6 +254,13 @@ def read_records(data_dir: Path, version: str) -> list[Record] | None:
     if not path.is_file():
         return None
     return [Record(rid, text, meta) for rid, text, meta in json.loads(path.read_text())]
+
+
+def read_chunks(data_dir: Path, version: str, documents: dict[str, StoredDocument]) -> ChunkTable | None:
+    """A version's chunks from its files; ``None`` for a version written before they held them (its
+    chunks are read from the store)."""
+    folder = index_root(data_dir) / version / chunk_table.FOLDER
+    return ChunkTable(folder, documents) if folder.is_dir() else None
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

@@ -10,7 +10,7 @@ under a reader, damaged files) arrives as this module's errors, which say what t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -86,10 +86,12 @@ class IndexStore:
             ) from exc
         collection = self.vectors.collection(version)
         members = frozenset(sparse_ids) if version.pool is not None else None
+        documents = artifacts.read_documents(data_dir, version.name)
+        table = artifacts.read_chunks(data_dir, version.name, documents)
         return PublishedIndex(
             version=version,
-            chunks=self.chunks(version),
-            documents=artifacts.read_documents(data_dir, version.name),
+            chunks=table if table is not None else {c.id: c for c in self.chunks(version)},
+            documents=documents,
             sentences=sentences,
             sparse=sparse,
             sparse_ids=sparse_ids,
@@ -161,7 +163,7 @@ class PublishedIndex:
     """One version as readers see it. Its files are read once; vectors are searched in the store."""
 
     version: Version
-    chunks: list[Chunk]
+    chunks: Mapping[str, Chunk]  # by id, in reading order (by source, then start)
     documents: dict[str, StoredDocument]
     sentences: SentenceTable
     sparse: SparseIndex

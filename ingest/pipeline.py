@@ -554,14 +554,13 @@ def publish(
     records, report = planned.records, planned.report
     texts = [r.text for r in records]
     sparse = SparseIndex.build(texts, bm25_tokens(texts, cache))
-    ids = [r.id for r in records]
     data_dir = settings.data_dir
     if planned.current is not None:
         # The store already serves this version; only its files are missing here (a replica with its own
         # data dir, or files from an older release), so write them without touching the store.
         listed = records if planned.current.pool is not None else None
         artifacts.write_version(
-            data_dir, planned.current.name, planned.documents, sparse, ids, embedded.sentences, listed
+            data_dir, planned.current.name, planned.documents, sparse, records, embedded.sentences, listed
         )
         report.version = planned.current.name
         report.repaired = planned.damage
@@ -573,7 +572,7 @@ def publish(
     try:
         vectors.add(pool, planned.write, embedded.matrix)
         artifacts.write_version(
-            data_dir, version.name, planned.documents, sparse, ids, embedded.sentences, records,
+            data_dir, version.name, planned.documents, sparse, records, embedded.sentences, records,
             unchanged_from=planned.base, unchanged=planned.linkable,
         )  # fmt: skip
     except BaseException:

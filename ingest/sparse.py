@@ -93,7 +93,9 @@ class SparseIndex:
 
     @classmethod
     def load(cls, folder: Path) -> SparseIndex:
-        return cls(bm25s.BM25.load(str(folder)), int((folder / "size").read_text()))
+        # mapped: the postings are files every worker of a host shares, not a copy in each
+        model = bm25s.BM25.load(str(folder), mmap=True)
+        return cls(model, int((folder / "size").read_text()))
 
     def scores(self, query: str) -> np.ndarray:
         tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]

@@ -145,7 +145,7 @@ def test_the_knowledge_base_loads_its_lookups(tmp_path: Path) -> None:
         for cid in brute_containing(chunks, unit.source, unit.start, unit.end):
             expected.setdefault(cid, []).append(i)
     assert knowledge.chunk_sentences == expected
-    assert knowledge.source_sentences == {
+    assert {s: list(found) for s, found in knowledge.source_sentences.items()} == {
         s: [i for i, u in enumerate(units) if u.source == s] for s in {u.source for u in units}
     }
     assert knowledge.source_headings == {
