@@ -122,9 +122,8 @@ def publish_whole(
     )
     vectors = store.vectors
     version = vectors.create(embedded.embedder, embedded.matrix.shape[1], records, embedded.matrix)
-    ids = [r.id for r in records]
     artifacts.write_version(
-        settings.data_dir, version.name, planned.documents, sparse, ids, embedded.sentences
+        settings.data_dir, version.name, planned.documents, sparse, records, embedded.sentences
     )
     vectors.activate(version)
     planned.report.version, planned.report.published = version.name, True

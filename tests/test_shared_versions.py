@@ -86,9 +86,9 @@ def test_adding_a_document_writes_only_its_chunks(deployment: Settings) -> None:
     after = store.open(HashEmbeddings())
     assert second.published and after.version.name != before.version.name
     assert after.version.pool == before.version.pool  # the same pool, not a copy of it
-    new_ids = {c.id for c in after.chunks if c.source == NEW_DOC}
+    new_ids = {c.id for c in after.chunks.values() if c.source == NEW_DOC}
     assert new_ids and set(vectors.written) == new_ids  # nothing unchanged was written again
-    assert pool_ids(store, after.version) == {c.id for c in before.chunks} | new_ids
+    assert pool_ids(store, after.version) == {c.id for c in before.chunks.values()} | new_ids
     # The new version finds the new document by its vectors; the previous one never does.
     query = HashEmbeddings().embed_query(NEW_TEXT)
     assert set(after.nearest(query, 3)) & new_ids
@@ -103,17 +103,17 @@ def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(deploy
     path.write_text(path.read_text(encoding="utf-8").replace("俗话说", "常言道"), encoding="utf-8")
     second, _ = ingest(settings)
     new = store.open(HashEmbeddings())
-    gone = {c.id for c in old.chunks} - {c.id for c in new.chunks}
-    added = {c.id for c in new.chunks} - {c.id for c in old.chunks}
+    gone = {c.id for c in old.chunks.values()} - {c.id for c in new.chunks.values()}
+    added = {c.id for c in new.chunks.values()} - {c.id for c in old.chunks.values()}
     assert gone and added
 
     # Within the grace period both versions answer from the one pool, each with only its own chunks.
     old.check()
-    for chunk in old.chunks:
+    for chunk in old.chunks.values():
         vector = HashEmbeddings().embed_query(chunk.text)
         assert set(old.nearest(vector, 5)) <= old.members  # type: ignore[operator]
         assert set(new.nearest(vector, 5)) <= new.members  # type: ignore[operator]
-    assert {c.id for c in old.chunks if c.id in gone} <= pool_ids(store, new.version)
+    assert {c.id for c in old.chunks.values() if c.id in gone} <= pool_ids(store, new.version)
 
     # The first ingest after it drops the old version and the chunks only it listed.
     third, _ = ingest(past_grace(settings))
@@ -122,7 +122,7 @@ def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(deploy
     assert pool_ids(store, new.version) == new.members
     with pytest.raises(IndexMissing):
         old.check()
-    some_gone = next(c for c in old.chunks if c.id in gone)
+    some_gone = next(c for c in old.chunks.values() if c.id in gone)
     with pytest.raises(IndexMissing):  # a reader left on the dropped version is told to switch
         old.nearest(HashEmbeddings().embed_query(some_gone.text), len(old.chunks))
 
@@ -185,9 +185,8 @@ def publish_as_before_pools(settings: Settings) -> str:
     records = planned.records
     sparse = SparseIndex.build([r.text for r in records])
     version = store.vectors.create(embeddings.name, embeddings.dimension, records, embedded.matrix)
-    ids = [r.id for r in records]
     artifacts.write_version(
-        settings.data_dir, version.name, planned.documents, sparse, ids, embedded.sentences
+        settings.data_dir, version.name, planned.documents, sparse, records, embedded.sentences
     )
     store.vectors.activate(version)
     return version.name
@@ -199,7 +198,7 @@ def test_an_index_written_before_pools_is_served_then_moved_into_a_pool(deployme
     assert not (artifacts.index_root(settings.data_dir) / old_name / artifacts.CHUNKS).exists()
     store, old = opened(settings)
     assert old.version.pool is None and old.members is None
-    hit = old.chunks[7]
+    hit = list(old.chunks.values())[7]
     assert hit.id in old.nearest(HashEmbeddings().embed_query(hit.text), 3)
     assert {c.id for c, _ in store.search(HashEmbeddings(), hit.text, 3)} >= {hit.id}
 
@@ -208,10 +207,12 @@ def test_an_index_written_before_pools_is_served_then_moved_into_a_pool(deployme
     assert upgraded.published and upgraded.embedded == 1  # only the new document's chunk is embedded
     new = store.open(HashEmbeddings())
     assert new.version.pool is not None
-    assert {c.id for c in new.chunks} == {c.id for c in old.chunks} | {
-        c.id for c in new.chunks if c.source == NEW_DOC
+    assert {c.id for c in new.chunks.values()} == {c.id for c in old.chunks.values()} | {
+        c.id for c in new.chunks.values() if c.source == NEW_DOC
     }
-    assert [c for c in new.chunks if c.source != NEW_DOC] == old.chunks  # offsets and titles kept
+    assert [c for c in new.chunks.values() if c.source != NEW_DOC] == list(
+        old.chunks.values()
+    )  # offsets and titles kept
     old.check()  # still served within the grace period
 
     done, _ = ingest(past_grace(settings))
@@ -228,7 +229,7 @@ def test_search_reads_chunks_from_the_versions_files(deployment: Settings) -> No
     settings = deployment
     ingest(settings)
     store, index = opened(settings)
-    chunk = index.chunks[3]
+    chunk = list(index.chunks.values())[3]
     found = store.search(HashEmbeddings(), chunk.text, 1)
     assert found[0][0] == chunk  # offsets and titles come from the version, not the pool
 
