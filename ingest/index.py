@@ -84,7 +84,7 @@ class IndexStore:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
-        collection = self.vectors.collection(version)
+        collection = self._reading(version)
         members = frozenset(sparse_ids) if version.pool is not None else None
         documents = artifacts.read_documents(data_dir, version.name)
         table = artifacts.read_chunks(data_dir, version.name, documents)
@@ -99,6 +99,15 @@ class IndexStore:
             members=members,
             unlisted=collection.count() - len(members) if members is not None else 0,
             listed=lambda: self.vectors.listed(version),
+        )
+
+    def _reading(self, version: Version) -> Any:
+        """The collection a reader of ``version`` searches. A pool is shared with earlier versions, and an
+        embedded store opened before would not see the chunks another process added to it since."""
+        if self.settings.chroma_url or version.pool is None:
+            return self.vectors.collection(version)
+        return VectorStore(make_client(self.settings, fresh=True), self.settings.collection).collection(
+            version
         )
 
     def chunks(self, version: Version, source: str | None = None) -> list[Chunk]:

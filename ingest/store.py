@@ -79,8 +79,12 @@ def is_missing_collection(exc: BaseException) -> bool:
 _OPENING = threading.Lock()
 
 
-def make_client(settings: Settings) -> Any:
-    """A Chroma client: ``CRMKB_CHROMA_URL`` selects a server, otherwise embedded under the data dir."""
+def make_client(settings: Settings, *, fresh: bool = False) -> Any:
+    """A Chroma client: ``CRMKB_CHROMA_URL`` selects a server, otherwise embedded under the data dir.
+    ``fresh``: an embedded client that reads the store as it is now. Embedded Chroma keeps one system per
+    path and process, and that system's in-memory index of a collection never sees what another process
+    adds to it later (a pool grows under a running server when `crmkb ingest` adds a document). Clients
+    and collections opened before keep working, on the state they had."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -102,6 +106,10 @@ def make_client(settings: Settings) -> Any:
         # server's index watcher and its first request) can get a half-built system ("'RustBindingsAPI'
         # object has no attribute 'bindings'").
         with _OPENING:
+            if fresh:
+                from chromadb.api.shared_system_client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises transport and OS errors of many types
         where = settings.chroma_url or str(settings.data_dir / "chroma")

@@ -253,3 +253,27 @@ def test_unchanged_documents_are_linked_from_the_previous_version(settings: Sett
     assert not (root / str(first.version)).exists()
     assert artifacts.complete(settings.data_dir, str(second.version))
     assert len(store_of(settings)[0].open(HashEmbeddings()).documents) == len(sources)
+
+
+def _ingest_elsewhere(settings: Settings) -> None:
+    run_ingest(settings, embeddings=HashEmbeddings())
+
+
+def test_a_reader_sees_the_chunks_another_process_added_to_the_pool(settings: Settings) -> None:
+    """A server (embedded Chroma) keeps serving while `crmkb ingest` adds a document in another process:
+    the version it switches to must find the new chunks, though its process opened the pool before."""
+    import multiprocessing
+
+    ingest(settings)
+    store, first = opened(settings)
+    article = next(c for c in first.chunks.values() if c.source == ARTICLE)
+    assert article.id in first.nearest(HashEmbeddings().embed_query(article.text), 1)  # the pool is open here
+    (settings.kb_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
+    elsewhere = multiprocessing.get_context("spawn").Process(target=_ingest_elsewhere, args=(settings,))
+    elsewhere.start()
+    elsewhere.join(120)
+    assert elsewhere.exitcode == 0
+    switched = store.open(HashEmbeddings())
+    assert switched.version.pool == first.version.pool  # the same pool, grown by the other process
+    added = next(c for c in switched.chunks.values() if c.source == NEW_DOC)
+    assert added.id in switched.nearest(HashEmbeddings().embed_query(added.text), 1)
