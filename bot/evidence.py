@@ -69,10 +69,10 @@ _PRICE_EN = re.compile(
     r"|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b|\bday rates?\b|\bhourly\b|\bcost per\b|\bhow expensive\b",
     re.IGNORECASE,
 )
-# A figure: digits, a Chinese numeral with a unit ("一个" alone is an article, not a quantity), or a share
+# A figure: digits, a Chinese numeral with a unit ("三个月"; "一个" alone is an article, not a quantity), or a share
 # said in words ("大约一半的CRM项目", "大多数企业", "about half").
 _NUMBER = re.compile(
-    r"\d|[一二两三四五六七八九十百千万半]+\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之|"
+    r"\d|[一二两三四五六七八九十百千万半]+\s*个?\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之|"
     r"一半|半数|(绝)?大(多数|部分)|\bhalf\b|\bmajority\b",
     re.IGNORECASE,
 )

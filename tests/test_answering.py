@@ -456,6 +456,8 @@ def test_how_many_items_a_question_expects(text: str, count: int | None) -> None
         ("软件成本占三分之一", True),
         ("3、业务流程有没有定义下来", False),  # an item number counts items
         ("一个好的项目经理", False),
+        ("保留旧系统只读访问三个月", True),  # a numeral, its measure word, then the unit
+        ("每个部门派一个关键用户", False),
     ],
 )
 def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
