@@ -65,7 +65,8 @@ def ingest(
         list[Path] | None, typer.Argument(help="Files or folders (default: the kb folder).")
     ] = None,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Re-embed everything (e.g. after a model change).")
+        bool,
+        typer.Option("--rebuild", help="Rebuild the whole index (cached vectors reused unless --no-cache)."),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of a summary.")
