@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import Literal
 
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language
@@ -129,6 +130,7 @@ class Ask:
     wants_date: bool = False
     wants_price: bool = False
     wants_name: bool = False
+    figure: Figure | None = None  # the kind of figure asked for, when the question says (see figure_asked)
     # Other spellings of a term (an English phrase's glossary renderings, the English word itself): evidence
     # holding any of them covers it, whichever language the document is in.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -184,6 +186,7 @@ def analyse(
         terms,
         tuple(specific),
         bool(_QUANTITY_ZH.search(question)),
+        figure=figure_asked(question),
         wants_date=bool(_DATE_ZH.search(question)),
         wants_price=bool(_PRICE_ZH.search(question)),
         wants_name=bool(_NAME_ZH.search(question)),
@@ -240,6 +243,7 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         wants_price=bool(_PRICE_EN.search(question)),
         wants_name=bool(_NAME_EN.search(question)),
         alternatives=alternatives,
+        figure=figure_asked(question),
     )
 
 
@@ -347,8 +351,50 @@ def coverage(ask: Ask, text: str) -> float:
     return sum(weight for term, weight in ask.terms.items() if found(term)) / total
 
 
-def has_quantity(text: str) -> bool:
-    return bool(_NUMBER.search(_ITEM_NUMBER.sub(" ", text)))
+Figure = Literal["share", "duration", "people"]
+# A figure asked for in a unit ("转化率是多少", "排几个小时", "配几个人", "how long", "what percentage") is
+# answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
+_FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
+    ("share", re.compile(
+        r"百分之几|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
+        r"|\bwhat rate\b|\brate (is|was)\b", re.IGNORECASE)),
+    ("duration", re.compile(
+        r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
+        r"|\bhow many (days|weeks|months|years|hours|minutes)\b", re.IGNORECASE)),
+    ("people", re.compile(
+        r"几[个名位]?(人|全职|专职)|多少(个)?(人|名)|人力|人手|\bhow many (people|staff|employees|consultants|users)\b"
+        r"|\bheadcount\b|\bftes?\b", re.IGNORECASE)),
+)  # fmt: skip
+_NUMERAL = r"(\d+(\.\d+)?|[一二两三四五六七八九十百千万半几]+)"
+_FIGURE_GIVEN: dict[Figure, re.Pattern[str]] = {
+    "share": re.compile(
+        rf"%|％|百分之|分之|{_NUMERAL}\s*成|一半|半数|(绝)?大(多数|部分)|\b(percent|half|majority)\b",
+        re.IGNORECASE,
+    ),
+    "duration": re.compile(
+        rf"{_NUMERAL}\s*个?\s*(年|月|天|周|星期|小时|钟头|分钟)|"
+        r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+"
+        r"(years?|months?|weeks?|days?|hours?|minutes?)\b",
+        re.IGNORECASE,
+    ),
+    "people": re.compile(
+        rf"{_NUMERAL}\s*[个名位]?\s*(全职|专职|兼职)?\s*(人|名|位|员工|顾问)|\b\d+\s+(people|staff|employees|users|consultants)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def figure_asked(question: str) -> Figure | None:
+    """The unit a figure is asked in (a share, a duration, a number of people), or None (any figure)."""
+    return next((figure for figure, pattern in _FIGURE_ASKED if pattern.search(question)), None)
+
+
+def has_quantity(text: str, figure: Figure | None = None) -> bool:
+    """Whether ``text`` gives a figure (in the unit ``figure`` names, when one is asked for)."""
+    text = _ITEM_NUMBER.sub(" ", text)
+    if figure is not None:
+        return bool(_FIGURE_GIVEN[figure].search(text))
+    return bool(_NUMBER.search(text))
 
 
 def has_date(text: str) -> bool:

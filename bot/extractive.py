@@ -260,7 +260,7 @@ class ExtractiveAnswerer:
     ) -> list[Quote]:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
-            figures = [s for s in scored if has_quantity(units[s.index].text) and s.terms > 0]
+            figures = [s for s in scored if has_quantity(units[s.index].text, ask.figure) and s.terms > 0]
             new = [s for s in figures if not self.composer.said(s.index, exclude)]
             # a follow-up asking how long or how many is answered by the figure the previous answer gave,
             # when no other sentence gives one
@@ -285,7 +285,7 @@ class ExtractiveAnswerer:
         # a quote is read under its article's title and its section's heading, as the asker reads it
         headed = " ".join(f"{documents[c.source].title} {self._stands_for(c)}" for c in chosen)
         # a list answers how many items there are ("列出了几个原则?") by giving them
-        if known.wants_quantity and kind != "list" and not has_quantity(text):
+        if known.wants_quantity and kind != "list" and not has_quantity(text, known.figure):
             return "asks for a figure the evidence does not give"
         if known.wants_date and not has_date(text):
             return "asks for a date the evidence does not give"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crmkb.bot.compose import LIST_BUDGET
-from crmkb.bot.evidence import Vocabulary, analyse, coverage, has_quantity
+from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import asked_part, asking_part, count_asked, elliptical, kind_of
@@ -462,6 +462,37 @@ def test_how_many_items_a_question_expects(text: str, count: int | None) -> None
 )
 def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
     assert has_quantity(text) is figure
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "figure"),
+    [
+        ("实施小组要配几个全职的人?", "zh-Hans", "people"),
+        ("上线后旧系统要保留多久?", "zh-Hans", "duration"),
+        ("How long should the pilot run?", "en", "duration"),
+        ("合同尾款一般留百分之几?", "zh-Hans", "share"),
+        ("软件成本占预算多少?", "zh-Hans", "share"),
+        ("What percentage of CRM projects fail?", "en", "share"),
+        ("有多少CRM项目失败?", "zh-Hans", None),  # any figure answers it
+    ],
+)
+def test_the_unit_a_figure_is_asked_in(question: str, language: Language, figure: str | None) -> None:
+    assert analyse(question, language, Glossary({})).figure == figure
+
+
+@pytest.mark.parametrize(
+    ("text", "figure", "given"),
+    [
+        ("比如企业确定了6个月完成项目实施", "duration", True),
+        ("比如企业确定了6个月完成项目实施", "people", False),  # six months says nothing of how many people
+        ("有99%的公司的目标是创收", "duration", False),
+        ("软件成本占三分之一", "share", True),
+        ("每个部门派三个全职人员", "people", True),
+        ("The pilot ran for six weeks.", "duration", True),
+    ],
+)
+def test_a_figure_in_the_unit_asked(text: str, figure: Figure, given: bool) -> None:
+    assert has_quantity(text, figure) is given
 
 
 def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
