@@ -122,9 +122,10 @@ def test_previous_version_keeps_its_chunks_until_the_grace_period_is_over(deploy
     assert pool_ids(store, new.version) == new.members
     with pytest.raises(IndexMissing):
         old.check()
-    some_gone = next(c for c in old.chunks.values() if c.id in gone)
-    with pytest.raises(IndexMissing):  # a reader left on the dropped version is told to switch
-        old.nearest(HashEmbeddings().embed_query(some_gone.text), len(old.chunks))
+    if settings.chroma_url:  # embedded, each opened version searches the snapshot its own system read
+        some_gone = next(c for c in old.chunks.values() if c.id in gone)
+        with pytest.raises(IndexMissing):  # a reader left on the dropped version is told to switch
+            old.nearest(HashEmbeddings().embed_query(some_gone.text), len(old.chunks))
 
 
 def test_a_crash_before_the_pointer_flips_leaves_nothing_visible(deployment: Settings) -> None:
