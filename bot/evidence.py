@@ -72,9 +72,9 @@ _PRICE_EN = re.compile(
 )
 # A figure: digits, a Chinese numeral with a unit ("三个月"; "一个" alone is an article, not a quantity), or a share
 # said in words ("大约一半的CRM项目", "大多数企业", "about half").
+_SHARE_IN_WORDS = r"一半|半数|(绝)?大(多数|部分)|\b(half|majority)\b"
 _NUMBER = re.compile(
-    r"\d|[一二两三四五六七八九十百千万半]+\s*个?\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之|"
-    r"一半|半数|(绝)?大(多数|部分)|\bhalf\b|\bmajority\b",
+    rf"\d|[一二两三四五六七八九十百千万半]+\s*个?\s*(年|月|天|周|次|倍|成|人|小时|分钟|%)|分之|{_SHARE_IN_WORDS}",
     re.IGNORECASE,
 )
 # Item numbers ("3、", "2.", "(1)", "一、") count items; they are not figures.
@@ -368,7 +368,7 @@ _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
 _NUMERAL = r"(\d+(\.\d+)?|[一二两三四五六七八九十百千万半几]+)"
 _FIGURE_GIVEN: dict[Figure, re.Pattern[str]] = {
     "share": re.compile(
-        rf"%|％|百分之|分之|{_NUMERAL}\s*成|一半|半数|(绝)?大(多数|部分)|\b(percent|half|majority)\b",
+        rf"%|％|百分之|分之|{_NUMERAL}\s*成|{_SHARE_IN_WORDS}|\bpercent\b",
         re.IGNORECASE,
     ),
     "duration": re.compile(
