@@ -38,9 +38,8 @@ from crmkb.core.settings import Settings
 
 ADD_BATCH = 1000  # well under Chroma's max batch size, and small enough to keep memory flat
 RETIRED = "retired:"  # registry metadata key prefix: when a version stopped being the active one
-POOL = (
-    "pool:"  # registry metadata key prefix: the pool a version's vectors are in (absent: a whole collection)
-)
+# registry metadata key prefix: the pool a version's vectors are in (absent: a whole collection)
+POOL = "pool:"
 
 
 class StoreUnavailable(Unavailable):
@@ -142,7 +141,7 @@ class VectorStore:
     def _version(self, name: str, registry: dict[str, Any]) -> Version | None:
         pool = registry.get(f"{POOL}{name}")
         try:
-            meta = self._client.get_collection(str(pool or name), embedding_function=None).metadata or {}
+            meta = self._open(str(pool or name)).metadata or {}
         except Exception as exc:
             if not is_missing_collection(exc):
                 raise
@@ -158,7 +157,10 @@ class VectorStore:
 
     def collection(self, version: Version) -> Any:
         """The collection holding ``version``'s vectors (its pool, shared with other versions)."""
-        return self._client.get_collection(version.collection_name, embedding_function=None)
+        return self._open(version.collection_name)
+
+    def _open(self, name: str) -> Any:
+        return self._client.get_collection(name, embedding_function=None)
 
     def records(self, version: Version, *, with_embeddings: bool = False) -> Iterator[tuple[Record, Any]]:
         """Every record of a whole-collection version (with its embedding when asked), in pages. A pooled
@@ -217,13 +219,13 @@ class VectorStore:
         """Put ``records`` (one ``vectors`` row each) into ``pool``. Only a chunk's text and source are
         kept there: offsets and titles can differ between versions sharing an id, so they are in the
         versions' files."""
-        col = self._client.get_collection(pool, embedding_function=None)
+        col = self._open(pool)
         _add(col, [Record(r.id, r.text, {"source": r.metadata.get("source", "")}) for r in records], vectors)
 
     def missing(self, pool: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` ``pool`` does not hold (a retired version's or an interrupted run's chunks are
         there already)."""
-        col = self._client.get_collection(pool, embedding_function=None)
+        col = self._open(pool)
         held: set[str] = set()
         for i in range(0, len(ids), ADD_BATCH):
             held.update(col.get(ids=list(ids[i : i + ADD_BATCH]), include=[])["ids"])
@@ -231,7 +233,7 @@ class VectorStore:
 
     def pool_vectors(self, pool: str, ids: Sequence[str]) -> dict[str, Any]:
         """The vectors of ``ids`` in ``pool`` (for a version written into a new pool)."""
-        col = self._client.get_collection(pool, embedding_function=None)
+        col = self._open(pool)
         found: dict[str, Any] = {}
         for i in range(0, len(ids), ADD_BATCH):
             page = col.get(ids=list(ids[i : i + ADD_BATCH]), include=["embeddings"])
@@ -296,7 +298,7 @@ class VectorStore:
     def remove_unlisted(self, pool: str, listed: set[str]) -> int:
         """Delete the chunks of ``pool`` that are not in ``listed`` (the ids every live version in it lists);
         how many. Reads the pool's ids only when it holds more than ``listed``."""
-        col = self._client.get_collection(pool, embedding_function=None)
+        col = self._open(pool)
         if col.count() <= len(listed):
             return 0
         unlisted = [rid for rid in col.get(include=[])["ids"] if rid not in listed]
