@@ -73,6 +73,23 @@ def test_chunks_json_lists_what_the_bot_knows(services: Services, first_ingest: 
     assert code == 1 and "no chunks" in stderr
 
 
+def test_search_prints_each_passage_whole_under_its_header(
+    services: Services, first_ingest: dict[str, object]
+) -> None:
+    """A passage's own lines ("2、…", "[1]") are indented under its header and printed as written: none
+    reads as a further result, and rich does not take a bracket for markup."""
+    code, stdout, _ = run(services, "search", "待解决问题 特殊流程", "--k", "3", "--json")
+    passages = json.loads(stdout)
+    code, stdout, stderr = run(services, "search", "待解决问题 特殊流程", "--k", "3")
+    assert code == 0, stderr
+    headers = [line for line in stdout.splitlines() if not line.startswith(" ")]
+    assert [h.split(".")[0] for h in headers] == ["1", "2", "3"]
+    for passage in passages:
+        for line in passage["text"].splitlines():
+            assert f"   {line}" in stdout.splitlines()
+    assert any(len(p["text"].splitlines()) > 1 for p in passages)
+
+
 @pytest.mark.slow
 def test_search_finds_chinese_passages_for_three_scripts(real_index: Settings, real_bot: Bot) -> None:
     services = services_for(real_index, real_bot.embeddings)  # the session's model, loaded once

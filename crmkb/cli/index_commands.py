@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,6 +31,8 @@ from crmkb.cli.services import services_of
 from crmkb.ingest.index import make_store
 from crmkb.ingest.last_report import save_report
 from crmkb.ingest.pipeline import IngestReport, run_ingest
+
+PASSAGE_INDENT = "   "
 
 
 class _RateColumn(ProgressColumn):
@@ -179,6 +183,7 @@ def search(
         print(json.dumps([asdict(c) | {"score": round(s, 4)} for c, s in hits], ensure_ascii=False))
         return
     for rank, (c, score) in enumerate(hits, 1):
-        out.print(f"[bold]{rank}. {c.title}[/] — {c.section or '(intro)'}  [dim]{c.source} {c.start}-{c.end}  "
-                  f"score {score:.3f} · {c.kind}[/]", highlight=False)  # fmt: skip
-        out.print(f"   {c.text}", highlight=False)
+        out.print(f"[bold]{rank}. {escape(c.title)}[/] — {escape(c.section or '(intro)')}  [dim]{c.source} "
+                  f"{c.start}-{c.end}  score {score:.3f} · {c.kind}[/]", highlight=False)  # fmt: skip
+        # every line of a passage under its header, so its own numbered lines ("2、…") never read as results
+        out.print(textwrap.indent(c.text, PASSAGE_INDENT, lambda line: True), markup=False, highlight=False)
