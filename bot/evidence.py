@@ -365,7 +365,8 @@ _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
         r"几[个名位]?(人|全职|专职)|多少(个)?(人|名)|人力|人手|\bhow many (people|staff|employees|consultants|users)\b"
         r"|\bheadcount\b|\bftes?\b", re.IGNORECASE)),
 )  # fmt: skip
-_NUMERAL = r"(\d+(\.\d+)?|[一二两三四五六七八九十百千万半几]+)"
+# "几个月" is a few months, no figure; "十几个人", "几十天" are rough figures all the same.
+_NUMERAL = r"(\d+(\.\d+)?|(几(?=[十百千万]))?[一二两三四五六七八九十百千万半]+几?)"
 _FIGURE_GIVEN: dict[Figure, re.Pattern[str]] = {
     "share": re.compile(
         rf"%|％|百分之|分之|{_NUMERAL}\s*成|{_SHARE_IN_WORDS}|\bpercent\b",

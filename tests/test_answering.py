@@ -489,6 +489,10 @@ def test_the_unit_a_figure_is_asked_in(question: str, language: Language, figure
         ("软件成本占三分之一", "share", True),
         ("每个部门派三个全职人员", "people", True),
         ("The pilot ran for six weeks.", "duration", True),
+        ("这可能要花几个月的时间", "duration", False),  # a few months: no figure
+        ("再找几个顾问帮忙", "people", False),
+        ("项目组有十几个人", "people", True),  # a rough figure is still one
+        ("试运行了几十天", "duration", True),
     ],
 )
 def test_a_figure_in_the_unit_asked(text: str, figure: Figure, given: bool) -> None:
