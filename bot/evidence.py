@@ -180,7 +180,7 @@ def analyse(
             terms[word] = 1
             continue
         terms[word] = min(len(word), 4)
-        if _is_name(pair.word, flag) or _LAW.search(word):
+        if _is_name(pair.word, flag) or _LAW.search(word) or _law_tail(word):
             specific.append(word)
     return Ask(
         terms,
@@ -245,6 +245,21 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         alternatives=alternatives,
         figure=figure_asked(question),
     )
+
+
+def _law_tail(word: str) -> bool:
+    """Whether ``word`` ends a law's short name that jieba cut apart: "个资法" and "个保法" come out as 个 +
+    资法 / 保法, words its dictionary does not hold; 办法, 做法 and 方法 it does."""
+    return len(word) == 2 and word.endswith("法") and not jieba_knows(word)
+
+
+@cache
+def jieba_knows(word: str) -> bool:
+    posseg()  # jieba quiet, as everywhere
+    import jieba
+
+    jieba.dt.check_initialized()
+    return bool(jieba.dt.FREQ.get(word))
 
 
 def _join(concepts: list[list[str]], spellings: list[str]) -> None:

@@ -408,6 +408,22 @@ def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -
     assert analyse(question, "en", Glossary({})).specific == names
 
 
+@pytest.mark.parametrize(
+    ("question", "law"),
+    [
+        ("个资法对客户资料的保存期限有什么规定?", True),  # jieba: 个 + 资法, a word it does not know
+        ("个保法对CRM数据有什么要求?", True),
+        ("个人信息保护法对CRM有什么要求?", True),
+        ("这种做法对吗?", False),  # 做法, 办法, 方法: words, not laws
+        ("有什么好办法推行CRM?", False),
+        ("用什么方法定义流程?", False),
+    ],
+)
+def test_a_law_is_named_by_its_short_name_too(question: str, law: bool) -> None:
+    specific = analyse(question, "zh-Hans", Glossary({})).specific
+    assert any(name.endswith("法") for name in specific) is law
+
+
 def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -> None:
     glossary = Glossary({"rollout": ("推广", "上线"), "vendor": ("供应商",)})
     vocabulary = Vocabulary(["供应商在推广阶段的工作。系统上线以后。"])
