@@ -161,7 +161,8 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
         message = "知识库中没有能回答这个问题的内容。"
         text = message
         if near:
-            text += "知识库涵盖的相关主题:" + ";".join(near) + "。"
+            # a heading may end its own sentence ("…的重任。"); in the list it ends at the separator
+            text += "知识库涵盖的相关主题:" + ";".join(t.rstrip("".join(_RUN_ON)) for t in near) + "。"
         if language == "zh-Hant":
             message, text = to_traditional(message), to_traditional(text)
             near = [to_traditional(t) for t in near]

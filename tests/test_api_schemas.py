@@ -46,6 +46,15 @@ def test_a_refusal_carries_its_message_and_topics_as_fields() -> None:
         assert response["answerable"] is False and response["citations"] == []
 
 
+def test_a_refusals_prose_lists_headings_that_end_a_sentence_without_doubled_punctuation() -> None:
+    hits = [_hit("收尾工作", "三、是否有人能够担任重任。"), _hit("风险", "管理层面的风险")]
+    for language in ("zh-Hans", "zh-Hant"):
+        answer = render.refusal("q", language, hits)  # type: ignore[arg-type]
+        assert "。;" not in answer.answer and "。。" not in answer.answer, answer.answer
+        assert answer.answer.endswith("風險。" if language == "zh-Hant" else "风险。")
+        assert answer.topics[0].endswith("。")  # the topic itself is the heading as written
+
+
 def test_an_answers_fields_match_the_domain_answer() -> None:
     citation = Citation(n=1, source="a.txt", title="T", section="S", kind="failure-case", quote="q", start=0,
                         end=1, score=0.5, title_en="T en", section_en="")  # fmt: skip
