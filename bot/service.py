@@ -31,6 +31,9 @@ from crmkb.ingest.index import IndexMissing, IndexStore, make_store
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY = 5  # earlier questions of a conversation that are read
+# Bytes that were not UTF-8 reach Python as lone surrogates (argv and stdin decode with surrogateescape);
+# no encoder downstream can write them.
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -52,6 +55,10 @@ def clean_question(text: str) -> str:
     The limit holds after normalising too: NFKC expands some single characters up to 18-fold (U+FDFA), and
     the normalised text is what the tokeniser and the embedder read, at a cost that grows with its length.
     """
+    if _UNDECODED.search(text):
+        raise QuestionError(
+            "the question is not valid UTF-8 text: set the terminal (or the input) to UTF-8 and ask again"
+        )
     question = _CONTROL.sub("", text).strip()
     if not question:
         raise QuestionError("the question is empty: type a question about CRM implementation")

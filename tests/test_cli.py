@@ -121,6 +121,12 @@ def test_installed_script_ingests_and_searches_with_the_hash_backend(tmp_path: P
     done = run_crmkb("search", "实施顾问离开前企业要做好哪些收尾工作", "--k", "3", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert "001_4998ac562ddf94fb.txt" in [h["source"] for h in json.loads(done.stdout)]
+    # bytes that are not UTF-8 (a terminal set to another encoding): one clear line, no traceback
+    undecoded = b"abc\xff\xfe \xe9\xa1\xb9\xe7\x9b\xae".decode("utf-8", "surrogateescape")
+    for args in (("search", undecoded), ("ask", undecoded)):
+        done = run_crmkb(*args, env=env)
+        assert done.returncode == 1 and "not valid UTF-8" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "UnicodeEncodeError" not in done.stderr
 
 
 def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
@@ -176,6 +182,15 @@ def test_chat_follow_up(real_bot: Bot) -> None:
     answers = result.stdout.split("? ")
     assert len(answers) >= 3
     assert "知识库中没有" not in answers[2]  # the follow-up was answered using the first question
+
+
+@pytest.mark.slow
+def test_chat_goes_on_after_a_question_it_cannot_take(real_bot: Bot) -> None:
+    too_long = "项目" * 1500
+    result = invoke(serving_bot(real_bot), "chat", input=f"{too_long}\nCRM项目团队应该包括哪些人?\n\n")
+    assert result.exit_code == 0, result.stderr
+    assert "characters long" in result.stderr
+    assert "[1]" in result.stdout  # the next question was answered
 
 
 def _one_note_kb(tmp_path: Path) -> Path:

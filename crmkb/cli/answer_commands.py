@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from crmkb.bot.render import curated_badge, place
 from crmkb.bot.schemas import Answer
+from crmkb.bot.service import QuestionError
 from crmkb.cli.common import app, err, out, user_errors
 from crmkb.cli.services import services_of
 from crmkb.core.errors import Unavailable, UserError
@@ -72,7 +73,11 @@ def chat(ctx: typer.Context) -> None:
         with user_errors():
             with contextlib.suppress(Exception):  # a long chat follows re-ingests; a failed check is retried
                 bot.refresh()
-            answer = bot.ask(question, history=history[-1:])
+            try:
+                answer = bot.ask(question, history=history[-1:])
+            except QuestionError as exc:  # this question, not the chat: say what to change and go on
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                continue
         store.try_record(answer, CHANNEL)
         print_answer(answer)
         history.append(question)

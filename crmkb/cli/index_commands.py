@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from crmkb.bot.service import QuestionError, clean_question
 from crmkb.cli.common import app, err, fail, out, user_errors
 from crmkb.cli.services import services_of
 from crmkb.ingest.index import make_store
@@ -173,8 +174,10 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show the passages nearest to a text (dense retrieval only; an admin's look into the index)."""
-    if not query.strip():
-        fail("the query is empty")
+    try:
+        query = clean_question(query)  # the limits a question has: empty, too long, not UTF-8
+    except QuestionError as exc:
+        fail(str(exc).replace("question", "query", 1))
     services = services_of(ctx)
     settings = services.settings()
     with user_errors():
