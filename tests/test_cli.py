@@ -171,6 +171,7 @@ def test_ask_json_and_readable(real_bot: Bot) -> None:
     assert code == 0 and body["answerable"] and body["citations"]
     code, stdout, _ = run(services, "ask", "CRM项目团队应该包括哪些人?")
     assert code == 0 and "[1]" in stdout and "002_9683dd2b55d1bf3e.txt" in stdout
+    assert "(最佳实践; 002_9683dd2b55d1bf3e.txt" in stdout  # the kind in the asker's words
     code, _, stderr = run(services, "ask", "  ")
     assert code == 1 and "the question is empty" in stderr
 

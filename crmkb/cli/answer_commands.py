@@ -28,7 +28,7 @@ def print_answer(answer: Answer) -> None:
         out.print(f"[green]✓ {escape(curated_badge(answer.language))}[/]")
     out.print(f"[{style}]{escape(answer.answer)}[/]")
     for c in answer.citations:
-        badge = kind_label(c.kind, "en").lower()
+        badge = kind_label(c.kind, answer.language)
         out.print(
             f"  [cyan][{c.n}][/] {escape(place(c, answer.language))}  [dim]({badge}; {c.source} {c.start}-{c.end})[/]"
         )
