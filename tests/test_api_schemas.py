@@ -49,7 +49,7 @@ def test_a_refusal_carries_its_message_and_topics_as_fields() -> None:
 def test_a_refusals_prose_lists_headings_that_end_a_sentence_without_doubled_punctuation() -> None:
     hits = [_hit("收尾工作", "三、是否有人能够担任重任。"), _hit("风险", "管理层面的风险")]
     for language in ("zh-Hans", "zh-Hant"):
-        answer = render.refusal("q", language, hits)  # type: ignore[arg-type]
+        answer = render.refusal("q", language, hits)
         assert "。;" not in answer.answer and "。。" not in answer.answer, answer.answer
         assert answer.answer.endswith("風險。" if language == "zh-Hant" else "风险。")
         assert answer.topics[0].endswith("。")  # the topic itself is the heading as written
@@ -168,3 +168,17 @@ def test_every_route_giving_citations_gives_their_labels(settings: Settings) -> 
     fields = client.get("/openapi.json").json()["components"]["schemas"]["Citation"]
     assert {"label", "kind_label"} <= set(fields["required"])  # a response cannot leave them out
     assert all(fields["properties"][k]["description"] for k in want)
+
+
+def test_a_rejected_request_says_where_and_why_without_repeating_what_was_sent(settings: Settings) -> None:
+    app = create_app(settings)
+    app.state.bot, app.state.writer = _AnsweringBot(), _Writer()
+    client = TestClient(app)
+    long = client.post("/api/ask", json={"question": "项" * 3000})
+    assert long.status_code == 422
+    (error,) = long.json()["detail"]
+    assert error["loc"] == ["body", "question"] and "3000 characters" in error["msg"]
+    assert "项项项" not in long.text and len(long.text) < 300
+    wrong = client.post("/api/ask", json={"question": 123})
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["type"] == "string_type"
+    assert "123" not in wrong.text

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -114,6 +116,13 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     async def _user_error(_: Request, exc: UserError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
         return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    # FastAPI's own 422 repeats each rejected value; a 2,000-character question then comes back whole.
+    # The client has what it sent: the answer says where and why.
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{key: e[key] for key in ("type", "loc", "msg") if key in e} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
     @app.exception_handler(Unavailable)
     async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
