@@ -146,7 +146,8 @@ def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> l
         if english is not None:
             title_en, section_en = english(hit.chunk.source, section)
             title, section = title_en or title, section_en or section
-        topic = place_label(title, section)
+        # a heading may end its own sentence ("…的重任。"); a topic is a name, joined into lists by clients
+        topic = place_label(title, section).rstrip("".join(_RUN_ON))
         if topic not in seen:
             seen.append(topic)
         if len(seen) == limit:
@@ -161,8 +162,7 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
         message = "知识库中没有能回答这个问题的内容。"
         text = message
         if near:
-            # a heading may end its own sentence ("…的重任。"); in the list it ends at the separator
-            text += "知识库涵盖的相关主题:" + ";".join(t.rstrip("".join(_RUN_ON)) for t in near) + "。"
+            text += "知识库涵盖的相关主题:" + ";".join(near) + "。"
         if language == "zh-Hant":
             message, text = to_traditional(message), to_traditional(text)
             near = [to_traditional(t) for t in near]
