@@ -8,6 +8,8 @@ from typing import Literal
 
 Kind = Literal["list", "why", "how", "yesno", "other"]
 
+# What a list counts: "分几个阶段" asks for the phases (a list gives how many there are too), "哪七个原则".
+_COUNTED_THINGS = r"(?:步骤?|阶段|方面|要点|原则|规则|环节|部分|事项|因素|风险|问题|条件|大点)"
 _LIST_REQUEST = r"列[出举一个]"  # "列出", "列举", "帮我列一下", "列个清单"
 
 # Question forms, in the order they are tested: "哪些原因" asks for a list of causes, "为什么" for a cause.
@@ -15,7 +17,7 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "list",
         re.compile(
-            rf"哪些|哪几|有几[个项步点种]|几[个项点]方面|步骤|清单|{_LIST_REQUEST}|"
+            rf"哪些|哪几|有几[个项步点种]|(几|多少)\s*[个项条大]?\s*{_COUNTED_THINGS}|步骤|清单|{_LIST_REQUEST}|"
             # "哪三件事", "哪 2 个环节": which N (not one) of something, whatever the measure word
             r"哪\s*(\d+|[两二三四五六七八九十][一二三四五六七八九十]*)\s*[\u4e00-\u9fff]|"
             r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
@@ -160,7 +162,6 @@ _ORDINAL_EN = re.compile(
 
 # "哪七个阶段", "8个基本步骤", "the seven stages": how many items a list question expects (the asker has seen
 # the article announce them), or an article announces.
-_COUNTED_THINGS = r"(?:步骤?|阶段|方面|要点|原则|规则|环节|部分|事项|因素|风险|问题|条件|大点)"
 _COUNT_ZH = re.compile(
     rf"哪\s*([\d一二三四五六七八九十两]{{1,2}})|(?<![第\d一二三四五六七八九十两])([\d一二三四五六七八九十两]{{1,2}})\s*"
     rf"(?:[个项条大]?\s*{_COUNTED_THINGS}|[个项条](?![月小星礼])[\u4e00-\u9fff]{{1,3}}?{_COUNTED_THINGS})"
