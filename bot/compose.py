@@ -182,7 +182,17 @@ class Composer:
             return []
         lines = self._list_lines(quote.source, quote.end)
         key = (quote.source, quote.section)
-        return [self._item(key, start, end, best) for start, end in lines] if len(lines) >= 2 else []
+        if len(lines) >= 2:
+            return [self._item(key, start, end, best) for start, end in lines]
+        # "以下8个基本步骤可以帮助您。" announces the article's next eight headings: each step is a section
+        count = count_asked(last)
+        heads = [(section, span) for section, span in self._heads(quote.source) if span[0] >= quote.end]
+        if count and len(heads) >= count:
+            return [
+                Quote(quote.source, start, end, section, best.score, best.dense, best.terms)
+                for section, (start, end) in heads[:count]
+            ]
+        return []
 
     # -- sections -------------------------------------------------------------------------------------
 

@@ -717,3 +717,23 @@ def test_how_to_do_what_an_article_is_titled_gets_its_steps(real_bot: Bot) -> No
     quotes = [c.quote for c in answer.citations]
     assert "8个基本步骤" in quotes[0] and len(quotes) == 9
     assert quotes[1].startswith("分析而不是责备") and quotes[-1] == "这次请遵守下列规则"
+
+
+def test_a_quoted_announcement_of_steps_brings_the_steps(real_bot: Bot) -> None:
+    """ "以下8个基本步骤可以帮助您。" quoted alone tells the asker nothing: the eight headings after it follow,
+    in order, each cited."""
+    answer = real_bot.ask("專案失敗了,要怎麼重新開始?")
+    quotes = [c.quote for c in answer.citations]
+    lead = next(i for i, q in enumerate(quotes) if "8个基本步骤" in q)
+    steps = quotes[lead + 1 : lead + 9]
+    assert steps[0].startswith("分析而不是责备") and steps[-1] == "这次请遵守下列规则", quotes
+    assert "设置客户流" in steps and "核对数据" in steps
+
+
+@pytest.mark.parametrize(
+    "question", ["CRM实施分几个阶段?", "实施一般要走多少个阶段", "挽救失败项目有几个步骤?"]
+)
+def test_how_many_steps_or_phases_is_answered_by_listing_them(real_bot: Bot, question: str) -> None:
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert len(answer.citations) >= 8, answer.answer  # the announcement and its seven phases or eight steps
