@@ -121,7 +121,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     # The client has what it sent: the answer says where and why.
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{key: e[key] for key in ("type", "loc", "msg") if key in e} for e in exc.errors()]
+        errors = [{key: e[key] for key in ("type", "loc", "msg", "ctx") if key in e} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
     @app.exception_handler(Unavailable)
