@@ -173,8 +173,10 @@ def analyse(
         if flag in _FUNCTION_FLAGS or flag.startswith("u"):
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
+            # 导入 → 实施 is as generic as 实施 written so
             for synonym in glossary.synonyms[word]:
-                terms[synonym] = min(len(synonym), 4)
+                if synonym not in GENERIC_TERMS:
+                    terms[synonym] = min(len(synonym), 4)
             continue
         if word in ANSWER_KINDS:  # weighs little, and is never the unknown thing that makes a near miss
             terms[word] = 1
