@@ -18,7 +18,7 @@ from crmkb.bot.evidence import Ask, analyse, coverage, posseg
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge, SectionKey
 from crmkb.bot.question import Kind, count_asked, numeral
-from crmkb.ingest.chunking import split_sentences
+from crmkb.ingest.chunking import SECTION_SEPARATOR, split_sentences
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
 _POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
@@ -42,6 +42,8 @@ OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close 
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
 ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
 HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains this much (sentence scores ~1)
+# headings naming at least this share of a list question, the same terms each, answer it together
+SIBLING_COVERAGE = 0.5
 HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
 # A heading is guidance when it says what to do or what is wrong: it opens with a verb, adverb or pronoun
@@ -115,6 +117,7 @@ class Composer:
                     if count and len(self._heads(first[0])) == count
                     else []
                 )
+                or self._siblings(first, ask, best)
                 or self._list(first, scored)
                 or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
             )
@@ -572,6 +575,40 @@ class Composer:
             Quote(source, start, end, section, best.score, best.dense, best.terms)
             for section, (start, end) in heads
         ]
+
+    def _siblings(self, first: SectionKey, ask: Ask, best: Scored) -> list[Quote]:
+        """The headings of the best article that each name all a list question asks about, when more than
+        one does: "实施CRM有哪些风险?" is answered by 业务/管理/技术层面的风险, not by one of those lists."""
+        content = _content(ask)
+        if not content.terms:
+            return []
+        # Siblings name the same terms of the question (风险); a qualifier none of them holds ("常见") picks
+        # none of them, and headings naming different terms (需求 in one, 实施 in another) are no family.
+        named_by: dict[frozenset[str], list[tuple[str, tuple[int, int]]]] = {}
+        for section, span in self._heads(first[0]):
+            heading = section.split(SECTION_SEPARATOR)[-1].lower()
+            held = frozenset(t for t in content.terms if t in heading)
+            if held:
+                named_by.setdefault(held, []).append((section, span))
+        total = sum(content.terms.values())
+        families = [
+            (sum(content.terms[t] for t in held) / total, heads)
+            for held, heads in named_by.items()
+            if len(heads) >= 2
+        ]
+        share, named = max(families, default=(0.0, []), key=lambda family: family[0])
+        # a heading naming more of it than the family ("管理层面的风险" for 管理上的风险) is the one asked about
+        widest = max((sum(content.terms[t] for t in held) / total for held in named_by), default=0.0)
+        if share < SIBLING_COVERAGE or share < widest:
+            return []
+        return self._fit(
+            [
+                Quote(first[0], start, end, section, best.score, best.dense, best.terms)
+                for section, (start, end) in named
+            ],
+            LIST_BUDGET,
+            len(named),
+        )
 
     def _heads(self, source: str) -> list[tuple[str, tuple[int, int]]]:
         """The article's headed sections in reading order, each with its heading's span."""

@@ -20,7 +20,7 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             rf"哪些|哪几|有几[个项步点种]|(几|多少)\s*[个项条大]?\s*{_COUNTED_THINGS}|步骤|清单|{_LIST_REQUEST}|"
             # "哪三件事", "哪 2 个环节": which N (not one) of something, whatever the measure word
             r"哪\s*(\d+|[两二三四五六七八九十][一二三四五六七八九十]*)\s*[\u4e00-\u9fff]|"
-            r"\bwhat (are|were) (the|some|our)\b|\bwhich (steps|phases|things|areas|risks)\b|"
+            r"\bwhat (are|were) (the|some|our)\b|\b(which|what) (steps|phases|things|areas|risks)\b|"
             r"\b(which|what) (two|three|four|five|six|seven|eight|nine|ten|\d{1,2}|several)\b|"
             r"\b(list|steps|phases|stages|checklist)\b|"
             # what something is made of: "收尾工作包括什么?", "what does close-out involve?"

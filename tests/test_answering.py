@@ -737,3 +737,32 @@ def test_how_many_steps_or_phases_is_answered_by_listing_them(real_bot: Bot, que
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert len(answer.citations) >= 8, answer.answer  # the announcement and its seven phases or eight steps
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["实施CRM有哪些风险?", "導入CRM有哪些常見風險?", "What risks come up in a CRM implementation?"],
+)
+def test_a_list_question_every_sibling_heading_answers_gets_the_headings(
+    real_bot: Bot, question: str
+) -> None:
+    """The risk article's three sections each name 风险: asked for the risks, the asker gets the three, not
+    one section's list; asked for one of them, that one's list."""
+    answer = real_bot.ask(question)
+    quotes = {c.quote for c in answer.citations}
+    assert {"业务层面的风险", "管理层面的风险", "技术层面的风险"} <= quotes, answer.answer
+
+
+def test_a_list_question_naming_one_sibling_gets_its_list(real_bot: Bot) -> None:
+    answer = real_bot.ask("管理层面的风险有哪些?")
+    quotes = [c.quote for c in answer.citations]
+    assert "业务层面的风险" not in quotes and any("公司高层是否对项目有充分的支持" in q for q in quotes)
+
+
+def test_a_taiwan_word_for_a_generic_one_is_as_generic() -> None:
+    glossary = Glossary({}, {"导入": ("实施",)})
+    assert "实施" not in analyse("导入CRM要注意什么风险?", "zh-Hans", glossary).terms
+    assert (
+        analyse("实施CRM要注意什么风险?", "zh-Hans", glossary).terms
+        == analyse("导入CRM要注意什么风险?", "zh-Hans", glossary).terms
+    )
