@@ -118,13 +118,15 @@ class Composer:
                     else []
                 )
                 or self._siblings(first, ask, best)
+                # "上CRM之前要做哪些准备工作?" restates the preparation article's title: its sections answer
+                or (self._outline(scored, first, best) if self._restates_title(first[0], ask) else [])
                 or self._list(first, scored)
                 or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
             )
             if listed:
                 return listed
         # "如何挽救一个失败的CRM项目?" asks what an article as a whole answers: its title names all of it
-        titled = kind == "how" and self._titled(first[0], ask) and not self._headed(first[0], ask)
+        titled = kind == "how" and self._restates_title(first[0], ask)
         if titled and (outline := self._outline(scored, first, best)):
             return outline
         for key in picked:
@@ -540,6 +542,11 @@ class Composer:
             return False
         about = _content(analyse(title, "zh-Hans", Glossary({})))
         return coverage(about, " ".join(content.spellings())) >= 1.0
+
+    def _restates_title(self, source: str, ask: Ask) -> bool:
+        """Whether the question asks what the article as a whole answers: it restates the title, and no
+        heading of the article names part of it (which would be the section asked about)."""
+        return self._titled(source, ask) and not self._headed(source, ask)
 
     def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
         """Whether a list question asks for the article's own steps rather than one section's content: no

@@ -766,3 +766,11 @@ def test_a_taiwan_word_for_a_generic_one_is_as_generic() -> None:
         analyse("实施CRM要注意什么风险?", "zh-Hans", glossary).terms
         == analyse("导入CRM要注意什么风险?", "zh-Hans", glossary).terms
     )
+
+
+def test_a_list_question_restating_an_articles_title_gets_its_sections(real_bot: Bot) -> None:
+    """ "要做哪些准备" is what the preparation article's title asks: its nine sections answer, not the one
+    section whose own list scores best (the project team's members)."""
+    answer = real_bot.ask("上CRM之前要做哪些准备工作")
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].startswith("一、获得企业内部的全方位支持") and quotes[-1].startswith("九、"), quotes
