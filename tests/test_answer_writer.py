@@ -96,7 +96,8 @@ def test_an_answer_is_served_while_its_store_is_busy_then_rated_and_listed_once_
             with httpx.stream(
                 "POST", f"{admin.url}/api/ask/stream", json={"question": QUESTION}, timeout=5
             ) as s:
-                meta = next(line for line in s.iter_lines() if '"answer_id"' in line)
+                # read to the end: the answer is queued once answered, which is after "meta" gave its id
+                meta = next(line for line in list(s.iter_lines()) if '"answer_id"' in line)
             streamed = json.loads(meta.removeprefix("data:"))["answer_id"]
             assert stored(store, answer["id"]) is None and stored(store, streamed) is None
             # Rated and listed at once: both wait for the queued answers to be written.
@@ -128,6 +129,31 @@ def test_answers_reach_the_store_without_a_rating_or_a_reader(hash_index: Settin
         while any(stored(store, i) is None for i in ids) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert all(stored(store, i) is not None for i in ids)
+
+
+class _SlowEmbeddings(HashEmbeddings):
+    """A question takes a second to embed: long enough for a client to leave while it is answered."""
+
+    def embed_query(self, text: str) -> list[float]:
+        time.sleep(1.0)
+        return super().embed_query(text)
+
+
+def test_a_streamed_answer_is_recorded_when_the_client_leaves_after_its_id(
+    hash_index: Settings, tmp_path: Path
+) -> None:
+    settings = private(hash_index, tmp_path, rate_limit=0)
+    app = create_app(settings, bot=Bot(settings, embeddings=_SlowEmbeddings()))
+    with serving(app) as url:
+        with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": QUESTION}, timeout=30) as s:
+            meta = next(line for line in s.iter_lines() if '"answer_id"' in line)
+        answer_id = json.loads(meta.removeprefix("data:"))["answer_id"]  # and the client is gone
+        store: FeedbackStore = app.state.store
+        deadline = time.monotonic() + 30
+        while stored(store, answer_id) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # the id it was given can be rated: the answer is recorded before "done" is sent, not after
+        assert stored(store, answer_id) is not None
 
 
 @pytest.mark.slow
