@@ -28,7 +28,16 @@ from crmkb.bot.evidence import (
 )
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.language import Language, detect_language
-from crmkb.bot.question import Kind, asked_part, asking_part, count_asked, elliptical, kind_of, ordinal
+from crmkb.bot.question import (
+    Kind,
+    asked_part,
+    asking_part,
+    asks_to_write,
+    count_asked,
+    elliptical,
+    kind_of,
+    ordinal,
+)
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.spans import top
@@ -276,6 +285,8 @@ class ExtractiveAnswerer:
         才发生一次的业务,…该怎么处理?") is not asked for."""
         if not ask.terms and not ask.unknown_english:
             return "nothing specific asked"
+        if asks_to_write(question):
+            return "asks for something written, not for guidance"
         if self.vocabulary.unknown(ask):
             return "names something the knowledge base never mentions"
         if not chosen:

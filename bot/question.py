@@ -142,6 +142,21 @@ def elliptical(question: str) -> bool:
     return not _OWN_ASKING.search(_ABOUT.sub(" ", question))
 
 
+# A request that the bot write something ("帮我写一封邮件", "help me write…", "draft a…"): a task, not a question
+# the articles answer. "这个计划应该怎么写?" asks how to write; it is a question.
+_WRITING_REQUEST = re.compile(
+    r"(帮|给|替)(我|我们)\s*(写|起草|拟|翻译|生成|编)|"
+    r"\b(help me|can you|could you|would you|please)\s+(write|draft|compose|translate|generate)\b|"
+    r"^\W*(write|draft|compose|translate)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_write(question: str) -> bool:
+    """Whether ``question`` asks the bot to write something for the asker instead of asking what to do."""
+    return bool(_WRITING_REQUEST.search(question))
+
+
 def kind_of(question: str) -> Kind:
     for kind, pattern in _FORMS:
         if pattern.search(question):

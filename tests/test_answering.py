@@ -9,7 +9,7 @@ from crmkb.bot.compose import LIST_BUDGET
 from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
-from crmkb.bot.question import asked_part, asking_part, count_asked, elliptical, kind_of
+from crmkb.bot.question import asked_part, asking_part, asks_to_write, count_asked, elliptical, kind_of
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
 from crmkb.ingest.normalise import to_simplified, to_traditional
@@ -42,6 +42,8 @@ UNANSWERABLE = [
     "如何做红烧肉?",
     "How do I bake bread?",
     "What does a Salesforce license cost?",
+    "帮我写一封邮件通知客户系统要升级",  # a task for the bot, not a question the articles answer
+    "Can you draft a go-live announcement for our sales team?",
 ]
 
 
@@ -774,3 +776,19 @@ def test_a_list_question_restating_an_articles_title_gets_its_sections(real_bot:
     answer = real_bot.ask("上CRM之前要做哪些准备工作")
     quotes = [c.quote for c in answer.citations]
     assert quotes[0].startswith("一、获得企业内部的全方位支持") and quotes[-1].startswith("九、"), quotes
+
+
+@pytest.mark.parametrize(
+    ("question", "is_request"),
+    [
+        ("帮我写一封请假邮件", True),
+        ("给我们起草一份上线通知", True),
+        ("Could you write a kickoff email for the CRM project?", True),
+        ("Draft a training plan for the sales team.", True),
+        ("顾问让我们写一份后续完善计划,这个计划应该怎么写?", False),  # asks how to write it
+        ("能不能依靠CRM服务商帮我们做企业变革?", False),
+        ("What should the written process documents include?", False),
+    ],
+)
+def test_a_request_to_write_something_is_told_from_a_question(question: str, is_request: bool) -> None:
+    assert asks_to_write(question) is is_request
