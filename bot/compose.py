@@ -191,13 +191,7 @@ class Composer:
             return [self._item(key, start, end, best) for start, end in lines]
         # "以下8个基本步骤可以帮助您。" announces the article's next eight headings: each step is a section
         count = count_asked(last)
-        heads = [(section, span) for section, span in self._heads(quote.source) if span[0] >= quote.end]
-        if count and len(heads) >= count:
-            return [
-                Quote(quote.source, start, end, section, best.score, best.dense, best.terms)
-                for section, (start, end) in heads[:count]
-            ]
-        return []
+        return self._heading_quotes(quote.source, self._announced_heads(quote, count), best) if count else []
 
     # -- sections -------------------------------------------------------------------------------------
 
@@ -483,12 +477,7 @@ class Composer:
             if len(lines) >= count:
                 items = [self._item(key, start, end, item) for start, end in lines[:count]]
                 return self._fit([lead, *items], LIST_BUDGET, count + 1)
-            heads = [(section, span) for section, span in self._heads(unit.source) if span[0] > unit.end]
-            if len(heads) >= count:
-                steps = [
-                    Quote(unit.source, start, end, section, item.score, item.dense, item.terms)
-                    for section, (start, end) in heads[:count]
-                ]
+            if steps := self._heading_quotes(unit.source, self._announced_heads(lead, count), item):
                 return self._fit([lead, *steps], LIST_BUDGET, count + 1)
         return []
 
@@ -578,10 +567,7 @@ class Composer:
                     return announced
         if len(heads) < 3:
             return []
-        return [
-            Quote(source, start, end, section, best.score, best.dense, best.terms)
-            for section, (start, end) in heads
-        ]
+        return self._heading_quotes(source, heads, best)
 
     def _siblings(self, first: SectionKey, ask: Ask, best: Scored) -> list[Quote]:
         """The headings of the best article that each name all a list question asks about, when more than
@@ -598,24 +584,29 @@ class Composer:
             if held:
                 named_by.setdefault(held, []).append((section, span))
         total = sum(content.terms.values())
-        families = [
-            (sum(content.terms[t] for t in held) / total, heads)
-            for held, heads in named_by.items()
-            if len(heads) >= 2
-        ]
+        share_of = {held: sum(content.terms[t] for t in held) / total for held in named_by}
+        families = [(share_of[held], heads) for held, heads in named_by.items() if len(heads) >= 2]
         share, named = max(families, default=(0.0, []), key=lambda family: family[0])
         # a heading naming more of it than the family ("管理层面的风险" for 管理上的风险) is the one asked about
-        widest = max((sum(content.terms[t] for t in held) / total for held in named_by), default=0.0)
-        if share < SIBLING_COVERAGE or share < widest:
+        if share < SIBLING_COVERAGE or share < max(share_of.values(), default=0.0):
             return []
-        return self._fit(
-            [
-                Quote(first[0], start, end, section, best.score, best.dense, best.terms)
-                for section, (start, end) in named
-            ],
-            LIST_BUDGET,
-            len(named),
-        )
+        return self._fit(self._heading_quotes(first[0], named, best), LIST_BUDGET, len(named))
+
+    def _announced_heads(self, lead: Quote, count: int) -> list[tuple[str, tuple[int, int]]]:
+        """The ``count`` headings after ``lead``, which announces that many steps; none when the article has
+        fewer."""
+        heads = [(section, span) for section, span in self._heads(lead.source) if span[0] > lead.end]
+        return heads[:count] if len(heads) >= count else []
+
+    @staticmethod
+    def _heading_quotes(
+        source: str, heads: list[tuple[str, tuple[int, int]]], by: Scored | Quote
+    ) -> list[Quote]:
+        """Each heading of ``heads`` quoted as its section's item, scored as ``by``."""
+        return [
+            Quote(source, start, end, section, by.score, by.dense, by.terms)
+            for section, (start, end) in heads
+        ]
 
     def _heads(self, source: str) -> list[tuple[str, tuple[int, int]]]:
         """The article's headed sections in reading order, each with its heading's span."""
