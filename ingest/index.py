@@ -85,7 +85,7 @@ class IndexStore:
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
         collection = self._reading(version)
-        members = frozenset(sparse_ids) if version.pool is not None else None
+        members, unlisted = _membership(version, collection, sparse_ids)
         documents = artifacts.read_documents(data_dir, version.name)
         table = artifacts.read_chunks(data_dir, version.name, documents)
         return PublishedIndex(
@@ -97,7 +97,7 @@ class IndexStore:
             sparse_ids=sparse_ids,
             collection=collection,
             members=members,
-            unlisted=collection.count() - len(members) if members is not None else 0,
+            unlisted=unlisted,
             listed=lambda: self.vectors.listed(version),
         )
 
@@ -140,10 +140,18 @@ class IndexStore:
         self.vectors.check_embedder(version, embeddings.name, embeddings.dimension)
         chunks = {c.id: c for c in self.chunks(version)}
         collection = self.vectors.collection(version)
-        members = frozenset(chunks) if version.pool is not None else None
-        unlisted = collection.count() - len(chunks) if members is not None else 0
+        members, unlisted = _membership(version, collection, chunks)
         found = nearest_in(collection, members, unlisted, embeddings.embed_query(query), k)
         return [(chunks[cid], similarity) for cid, similarity in found.items() if cid in chunks]
+
+
+def _membership(version: Version, collection: Any, ids: Iterable[str]) -> tuple[frozenset[str] | None, int]:
+    """Which of ``collection``'s chunks are ``version``'s (``None``: all, a collection of its own) and how
+    many others its pool holds now."""
+    if version.pool is None:
+        return None, 0
+    members = frozenset(ids)
+    return members, collection.count() - len(members)
 
 
 def nearest_in(

@@ -225,18 +225,13 @@ class VectorStore:
     def missing(self, pool: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` ``pool`` does not hold (a retired version's or an interrupted run's chunks are
         there already)."""
-        col = self._open(pool)
-        held: set[str] = set()
-        for i in range(0, len(ids), ADD_BATCH):
-            held.update(col.get(ids=list(ids[i : i + ADD_BATCH]), include=[])["ids"])
+        held = {rid for page in _pages(self._open(pool), ids, []) for rid in page["ids"]}
         return set(ids) - held
 
     def pool_vectors(self, pool: str, ids: Sequence[str]) -> dict[str, Any]:
         """The vectors of ``ids`` in ``pool`` (for a version written into a new pool)."""
-        col = self._open(pool)
         found: dict[str, Any] = {}
-        for i in range(0, len(ids), ADD_BATCH):
-            page = col.get(ids=list(ids[i : i + ADD_BATCH]), include=["embeddings"])
+        for page in _pages(self._open(pool), ids, ["embeddings"]):
             found.update(zip(page["ids"], page["embeddings"], strict=True))
         return found
 
@@ -324,6 +319,12 @@ class VectorStore:
                 f"settings select {embedder} ({dimension} dimensions); run `crmkb ingest --rebuild` to "
                 "re-embed everything with the configured model"
             )
+
+
+def _pages(col: Any, ids: Sequence[str], include: list[str]) -> Iterator[dict[str, Any]]:
+    """``col.get`` of ``ids`` in pages of ``ADD_BATCH`` (Chroma caps one request's size)."""
+    for i in range(0, len(ids), ADD_BATCH):
+        yield col.get(ids=list(ids[i : i + ADD_BATCH]), include=include)
 
 
 def _add(col: Any, records: Sequence[Record], vectors: np.ndarray) -> None:
