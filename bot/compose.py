@@ -149,7 +149,8 @@ class Composer:
 
     def _with_items(self, quotes: list[Quote], best: Scored) -> list[Quote]:
         """``quotes`` fitted, where one that announces the items after it ("…需要注意以下几个方面的内容。",
-        then 1、2、… on their own lines) is followed by them, each up to its first sentence: an announcement
+        then 1、2、… on their own lines; a paragraph that bullets follow) is followed by them, each up to
+        its first sentence: an announcement
         quoted alone tells the asker nothing. The items take only the room a list has beyond the quotes
         (they never push out a quote that was chosen for the question); an announcement none of whose items
         fits, or one from another section than the answer's first, is left out."""
@@ -183,15 +184,28 @@ class Composer:
         text = self._text(quote.source, quote.start, quote.end)
         sentences = split_sentences(text)
         last = text[sentences[-1][0] : sentences[-1][1]] if sentences else ""
-        if not (LEAD_IN.search(text) or _FOLLOWING.search(last)):
-            return []
         lines = self._list_lines(quote.source, quote.end)
+        # copied text loses a lead-in's colon ("…最简单的规则,以解决…的大多数问题。" then • items): a
+        # paragraph that marked items (•, 1.) follow at once introduces them all the same
+        marked = len(lines) >= 2 and self._opens_list(quote, lines[0])
+        if not (LEAD_IN.search(text) or _FOLLOWING.search(last) or marked):
+            return []
         key = (quote.source, quote.section)
         if len(lines) >= 2:
             return [self._item(key, start, end, best) for start, end in lines]
         # "以下8个基本步骤可以帮助您。" announces the article's next eight headings: each step is a section
         count = count_asked(last)
         return self._heading_quotes(quote.source, self._announced_heads(quote, count), best) if count else []
+
+    def _opens_list(self, quote: Quote, first: tuple[int, int]) -> bool:
+        """Whether marked items start at ``first`` (bullets, or numbers from 1) after a paragraph of
+        ``quote``'s own: an item's last sentence followed by the next item is inside a list, not before it."""
+        text = self.knowledge.documents[quote.source].text
+        own_line = text[text.rfind("\n", 0, quote.start) + 1 : quote.end]
+        head = text[first[0] : first[1]]
+        if _ITEM.match(own_line) or not _ITEM.match(head):
+            return False
+        return item_number(head) in (None, 1)
 
     # -- sections -------------------------------------------------------------------------------------
 

@@ -231,6 +231,25 @@ def test_a_sentence_announcing_items_is_quoted_with_them(
     assert stays is None or any(q.startswith(stays) for q in quotes), quotes
 
 
+def test_a_paragraph_that_bullets_follow_is_quoted_with_them(real_bot: Bot) -> None:
+    # "…最简单的规则,以解决使员工适应新软件…的大多数问题。" lost its colon in copying; the four "•" rules
+    # after it are what it announces, each up to its first sentence
+    answer = real_bot.ask("怎样让员工适应新的CRM软件?")
+    quotes = [c.quote for c in answer.citations]
+    lead = next(i for i, q in enumerate(quotes) if "最简单的规则" in q)
+    assert quotes[lead + 1].endswith("向供应商索要所有培训材料:视频,文档,说明,法规。"), quotes
+    assert quotes[lead + 2].endswith("不要节省训练。"), quotes
+
+
+def test_a_bullets_last_sentence_does_not_announce_the_next_bullets(real_bot: Bot) -> None:
+    # "不要担心供应商会延长培训时间…" ends the second "•" rule: the third and fourth follow it in the text
+    # but it does not introduce them
+    answer = real_bot.ask("培训直接丢给厂商做不就行了?我们有必要自己培养内训师吗?")
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.startswith("不要担心供应商会延长培训时间") for q in quotes), quotes
+    assert not any("配置内部专业知识" in q for q in quotes), quotes
+
+
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
     assert "软件、技术以及供应商" in _checked(real_bot, "CRM全面解决方案由哪几部分组成?")
 
