@@ -45,6 +45,7 @@ HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains thi
 # headings naming at least this share of a list question, the same terms each, answer it together
 SIBLING_COVERAGE = 0.5
 HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
+NAMED_ITEM_REACH = 3  # the best sentences looked at for a list item the question names
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
 # A heading is guidance when it says what to do or what is wrong: it opens with a verb, adverb or pronoun
 # ("核对数据", "重新设置期望", "这次请遵守下列规则"), or asks or denies ("是否…", "没有…", "无法…"). One that
@@ -110,7 +111,8 @@ class Composer:
         best = scored[0]
         if kind == "list":
             listed = (
-                (self._announced(scored, count) if count else [])
+                self._named_item(scored, ask)
+                or (self._announced(scored, count) if count else [])
                 # "哪三件事?" when the best article has exactly three sections asks for those sections
                 or (
                     self._outline(scored, first, best)
@@ -455,6 +457,34 @@ class Composer:
             end = lead_end or unit.end
             quotes.insert(0, Quote(key[0], unit.start, end, key[1], best.score, best.dense, best.terms))
         return self._fit(quotes, LIST_BUDGET, len(quotes))
+
+    def _named_item(self, scored: list[Scored], ask: Ask) -> list[Quote]:
+        """The line of the one list item a question names ("专案规划与管理这个阶段要做哪些事?" and "2、项目规划和
+        管理。项目规划和管理阶段…"): what it lists is that item's own sentences, not the list it belongs to.
+        The item is on a line of its own, says more than its label, and the question names every word of
+        the label."""
+        units = self.knowledge.sentences.units
+        spelled = " ".join(ask.spellings())
+        for item in scored[:NAMED_ITEM_REACH]:
+            unit = units[item.index]
+            text = self.knowledge.documents[unit.source].text
+            line_start = text.rfind("\n", 0, unit.start) + 1
+            first = next(
+                (units[i] for i in self.knowledge.source_sentences.get(unit.source, [])
+                 if line_start <= units[i].start),
+                None,
+            )  # fmt: skip
+            if first is None or item_number(text[line_start : first.end]) is None:
+                continue
+            label = _content(analyse(_NUMBERING.sub("", first.text.strip()), "zh-Hans", Glossary({})))
+            if not label.terms or coverage(label, spelled) < 1.0:
+                continue
+            key = self.key(item.index)
+            detail = self.item_detail(
+                Quote(key[0], first.start, first.end, key[1], item.score, item.dense, item.terms), frozenset()
+            )
+            return detail if len(detail) >= 2 else []
+        return []
 
     def _inline_items(self, index: int) -> list[tuple[int, int]]:
         """The items a sentence lists after its colon and goes on listing on its line, each a short sentence

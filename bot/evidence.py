@@ -50,7 +50,10 @@ _COUNTING = re.compile(
     r"^(step|phase|stage|part|top|item|point|chapter|section|no|number|q|h|fy)(\b|(?=\d))", re.IGNORECASE
 )
 # "哪几个" asks which ones (a list), "几个" how many.
-_QUANTITY_ZH = re.compile(r"多少|(?<!哪)几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用")
+# 几 asks after nothing but itself: 哪几 asks which, and 好几周, 这几天, 十几个 say some (an indefinite count).
+_QUANTITY_ZH = re.compile(
+    r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用"
+)
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
 # A price is money asked for: a word for what is paid (价, 费, 租金, 薪…) near "how much", but not the share
@@ -60,7 +63,8 @@ _PRICE_ZH = re.compile(
     r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)"
 )
 _QUANTITY_EN = re.compile(
-    r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b", re.IGNORECASE
+    r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b|\bratio\b",
+    re.IGNORECASE,
 )
 _DATE_EN = re.compile(
     r"^\W*when (did|was|were|is|will|do|does)\b|\b(what|which|in what) (year|date|day|month)\b", re.IGNORECASE
@@ -374,7 +378,7 @@ Figure = Literal["share", "duration", "people"]
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("share", re.compile(
         r"百分之几|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
-        r"|\bwhat rate\b|\brate (is|was)\b", re.IGNORECASE)),
+        r"|\bwhat rate\b|\brate (is|was)\b|\bratio\b", re.IGNORECASE)),
     ("duration", re.compile(
         r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
         r"|\bhow many (days|weeks|months|years|hours|minutes)\b", re.IGNORECASE)),
@@ -424,6 +428,9 @@ def _is_name(word: str, flag: str) -> bool:
     (Salesforce, GDPR), "demo" is a word. jieba's two-character transliterations are mostly common words
     (多谢, 拜托, 崇拜, 保姆); a transliterated name it knows is longer (阿里巴巴)."""
     if flag == "nrt" and len(word) < 3:
+        return False
+    # Two capitals abbreviate an ordinary word (PM, IT, HR) in a Chinese question as in an English one.
+    if flag == "eng" and len(word) == 2 and word.isupper():
         return False
     return flag in _NAME_FLAGS and (flag != "eng" or word[:1].isupper())
 

@@ -250,6 +250,16 @@ def test_a_bullets_last_sentence_does_not_announce_the_next_bullets(real_bot: Bo
     assert not any("配置内部专业知识" in q for q in quotes), quotes
 
 
+@pytest.mark.parametrize("question", ["专案规划与管理这个阶段要做哪些事?", "系统配置和集成阶段要做哪些工作?"])
+def test_a_list_question_naming_one_item_gets_that_items_sentences(real_bot: Bot, question: str) -> None:
+    # "2、项目规划和管理。项目规划和管理阶段…" is one of the seven phases: asked about it, its line answers,
+    # not the seven labels
+    quotes = [c.quote for c in real_bot.ask(question).citations]
+    assert len(quotes) >= 3 and quotes[0][0] in "23", quotes
+    assert not any(q.startswith(("1、", "4、", "7、")) for q in quotes), quotes
+    assert all(c in "".join(quotes[1:]) for c in "阶段"), quotes
+
+
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
     assert "软件、技术以及供应商" in _checked(real_bot, "CRM全面解决方案由哪几部分组成?")
 
@@ -510,6 +520,7 @@ def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
         ("合同尾款一般留百分之几?", "zh-Hans", "share"),
         ("软件成本占预算多少?", "zh-Hans", "share"),
         ("What percentage of CRM projects fail?", "en", "share"),
+        ("What's the recommended ratio of super-users to end users?", "en", "share"),
         ("有多少CRM项目失败?", "zh-Hans", None),  # any figure answers it
     ],
 )
@@ -659,10 +670,27 @@ def test_paragraphs_that_each_open_with_a_question_are_a_list(real_bot: Bot) -> 
         ("老板崇拜大厂的方案,要不要照搬?", ()),  # jieba tags 崇拜 a transliterated name
         ("项目延期了,拜托告诉我怎么跟甲方解释", ()),
         ("阿里巴巴是怎么实施CRM的?", ("阿里巴巴",)),
+        ("PM要我整理一下这个阶段要做哪些事", ()),  # two capitals abbreviate a role, as in English
+        ("Salesforce和HubSpot哪个好?", ("salesforce", "hubspot")),
     ],
 )
 def test_what_a_chinese_question_names(question: str, names: tuple[str, ...]) -> None:
     assert analyse(question, "zh-Hans", Glossary({})).specific == names
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("上线要几周?", True),
+        ("实施小组要配几个人?", True),
+        ("需求单一拖就好几周,这样正常吗?", False),  # 好几周: some weeks, said, not asked
+        ("这几天系统很慢,正常吗?", False),
+        ("十几个人的团队够不够?", False),
+        ("分哪几个阶段?", False),  # which ones: a list
+    ],
+)
+def test_only_an_interrogative_ji_asks_for_a_figure(question: str, asks: bool) -> None:
+    assert analyse(question, "zh-Hans", Glossary({})).wants_quantity is asks
 
 
 def test_items_listed_after_a_colon_on_one_line_are_a_list(real_bot: Bot) -> None:
