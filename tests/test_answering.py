@@ -3,6 +3,8 @@ script, honest refusals, follow-ups."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from crmkb.bot.compose import LIST_BUDGET
@@ -250,14 +252,29 @@ def test_a_bullets_last_sentence_does_not_announce_the_next_bullets(real_bot: Bo
     assert not any("配置内部专业知识" in q for q in quotes), quotes
 
 
-@pytest.mark.parametrize("question", ["专案规划与管理这个阶段要做哪些事?", "系统配置和集成阶段要做哪些工作?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "专案规划与管理这个阶段要做哪些事?",
+        "系统配置和集成阶段要做哪些工作?",
+        "系统测试和系统重组阶段要做什么?",  # a what question names the item as well
+    ],
+)
 def test_a_list_question_naming_one_item_gets_that_items_sentences(real_bot: Bot, question: str) -> None:
     # "2、项目规划和管理。项目规划和管理阶段…" is one of the seven phases: asked about it, its line answers,
     # not the seven labels
     quotes = [c.quote for c in real_bot.ask(question).citations]
-    assert len(quotes) >= 3 and quotes[0][0] in "23", quotes
-    assert not any(q.startswith(("1、", "4、", "7、")) for q in quotes), quotes
+    assert len(quotes) >= 3 and quotes[0][0] in "234", quotes
+    assert sum(bool(re.match(r"\d、", q)) for q in quotes) == 1, quotes  # no other phase's label
     assert all(c in "".join(quotes[1:]) for c in "阶段"), quotes
+
+
+def test_a_how_question_naming_one_item_gets_that_items_sentences(real_bot: Bot) -> None:
+    # "2、一些特殊流程、特殊业务该如何处理。" and the sentences after it on its line; not the section's heading
+    # ("二、待解决问题是否整理完整。") and only the first of them
+    quotes = [c.quote for c in real_bot.ask("特殊流程和特殊业务该怎么处理?").citations]
+    assert quotes[0] == "2、一些特殊流程、特殊业务该如何处理。", quotes
+    assert len(quotes) >= 3 and any("一个月就发生一到两次" in q for q in quotes), quotes
 
 
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
