@@ -127,8 +127,8 @@ class Composer:
             )
             if listed:
                 return listed
-        # "最终实施和演示阶段要做些什么?" names one item of a list as a list question can
-        if kind in ("what", "how") and (named := self._named_item(scored, ask)):
+        # "特殊流程和特殊业务该怎么处理?" names one item of a list as a list question can
+        if kind == "how" and (named := self._named_item(scored, ask)):
             return named
         # "如何挽救一个失败的CRM项目?" asks what an article as a whole answers: its title names all of it
         titled = kind == "how" and self._restates_title(first[0], ask)

@@ -284,9 +284,14 @@ def _written_as_name(word: str, before: str) -> bool:
     that is not a common English word: people capitalise roles and departments ("our Finance team", "the
     CEO") as they do names. Two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
     if word.isupper():
-        return len(word) > 2 and not common_english(word)
+        return not abbreviates(word) and not common_english(word)
     written = word[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", before) is not None
     return written and not common_english(word)
+
+
+def abbreviates(word: str) -> bool:
+    """Whether ``word`` is two capitals, which abbreviate an ordinary word (PM, IT, HR), not a name."""
+    return len(word) == 2 and word.isupper()
 
 
 @cache
@@ -429,8 +434,7 @@ def _is_name(word: str, flag: str) -> bool:
     (多谢, 拜托, 崇拜, 保姆); a transliterated name it knows is longer (阿里巴巴)."""
     if flag == "nrt" and len(word) < 3:
         return False
-    # Two capitals abbreviate an ordinary word (PM, IT, HR) in a Chinese question as in an English one.
-    if flag == "eng" and len(word) == 2 and word.isupper():
+    if flag == "eng" and abbreviates(word):  # in a Chinese question as in an English one
         return False
     return flag in _NAME_FLAGS and (flag != "eng" or word[:1].isupper())
 

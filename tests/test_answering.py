@@ -257,7 +257,7 @@ def test_a_bullets_last_sentence_does_not_announce_the_next_bullets(real_bot: Bo
     [
         "专案规划与管理这个阶段要做哪些事?",
         "系统配置和集成阶段要做哪些工作?",
-        "系统测试和系统重组阶段要做什么?",  # a what question names the item as well
+        "系统测试和系统重组阶段要做什么?",  # asked in no list form: the item's section answers alike
     ],
 )
 def test_a_list_question_naming_one_item_gets_that_items_sentences(real_bot: Bot, question: str) -> None:
