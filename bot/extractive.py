@@ -176,9 +176,11 @@ class ExtractiveAnswerer:
         hide its form ("…吗?谢谢!" is still a yes/no question)."""
         language = detect_language(question)
 
+        # Any content word makes a clause part of the question, one the articles never use too: "工期定了6个月"
+        # is what "有问题吗?" asks about, though the articles say 项目实施, not 工期.
         def names_something(clause: str) -> bool:
             ask = analyse(normalise_question(clause), language, self.knowledge.glossary, self.vocabulary)
-            return bool(ask.specific or self.vocabulary.known_terms(ask).terms)
+            return bool(ask.specific or ask.terms)
 
         return asked_part(question, names_something)
 

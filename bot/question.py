@@ -80,6 +80,12 @@ _REPORTING = re.compile(
 # An exclamation at the edge of a question greets or thanks ("您好!", "多谢!", "Thanks!"); jieba tags some
 # of those words as names, so the mark decides.
 _EXCLAIMED = re.compile(r"[!!]\s*$")
+# Words that greet, thank or apologise say nothing about what is asked, whatever else a clause names.
+_PHATIC = re.compile(
+    r"您好|你好|大家好|哈[喽囉]|嗨|麻烦|麻煩|打扰|打擾|不好意思|抱歉|请问|請問|谢谢|謝謝|多谢|多謝|感谢|感謝|感恩|"
+    r"辛苦|拜托|拜託|\b(hi|hello|hey|thanks?|thank you|cheers|please|sorry)\b",
+    re.IGNORECASE,
+)
 _SIGN_OFF_CHARS = 4
 _CLOSING_THANKS = re.compile(
     r"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|谢谢|謝謝|多谢|多謝|感谢|感謝)\W*$", re.I
@@ -103,7 +109,7 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
         return not _ASKING.search(clause) and (
             bool(_REPORTING.search(clause))
             or _EXCLAIMED.search(clause) is not None
-            or not names_something(clause)
+            or not names_something(_PHATIC.sub(" ", clause))
         )
 
     while len(clauses) > 1 and framing(clauses[0]):

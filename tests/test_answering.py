@@ -366,6 +366,14 @@ def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: s
     ]
 
 
+def test_a_scene_in_everyday_words_is_part_of_the_question(real_bot: Bot) -> None:
+    """ "我们工期只排了6个月" uses no word of the articles (they say 项目实施, not 工期), yet it is what "有问题吗?"
+    asks about: a clause that names anything at all is not framing."""
+    answer = real_bot.ask("我们工期只排了6个月,有问题吗?")
+    assert answer.answerable, answer.answer
+    assert "管理层面的风险" in {c.section for c in answer.citations}
+
+
 @pytest.mark.parametrize(
     ("question", "section"),
     [
