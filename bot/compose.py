@@ -30,6 +30,8 @@ _CAUSE = re.compile(r"^\W*(因为|由于|这是因为|之所以|这就是|原因
 REASON_REACH = 2  # a statement's reason is looked for this many sentences on, within its paragraph
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
+_SERIES = re.compile(r"[;;][”’\"')」』]*\s*$")  # a sentence the next one continues
+SERIES_CHARS = 160
 _BULLET = re.compile(r"^\s*[•·]")
 _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
 # A sentence that announces what follows ("包括如下七个战略阶段:", "以下8个基本步骤可以帮助您。").
@@ -282,26 +284,43 @@ class Composer:
         for a why question the reason the next sentences of its paragraph give for it, and otherwise the
         next sentence of its paragraph when the two together say more about the question than it alone."""
         units = self.knowledge.sentences.units
-        unit = units[item.index]
-        start, end = unit.start, unit.end
+        first, last = self._series(item.index)
+        opening, unit = units[first], units[last]
+        start, end = opening.start, unit.end
         if (
-            _POINTS_BACK.search(unit.text)
-            and item.index > 0
-            and self._in_paragraph(item.index - 1, item.index)
-            and self.key(item.index - 1) == self.key(item.index)
+            _POINTS_BACK.search(opening.text)
+            and first > 0
+            and self._in_paragraph(first - 1, first)
+            and self.key(first - 1) == self.key(first)
         ):
-            start = units[item.index - 1].start
+            start = units[first - 1].start
         if _QUESTION.search(unit.text):
-            end = self._reply_end(item.index) or end
+            end = self._reply_end(last) or end
         elif LEAD_IN.search(unit.text):
-            end = self._items_end(item.index) or end
+            end = self._items_end(last) or end
         elif kind == "why" and not _CAUSE.search(unit.text):
-            end = self._reason_end(item.index) or end
+            end = self._reason_end(last) or end
         core_end = None
-        if end == unit.end and (continued := self._continued_end(item.index, query)):
+        if end == unit.end and (continued := self._continued_end(last, query)):
             end, core_end = continued, unit.end
         key = self.key(item.index)
         return Quote(unit.source, start, end, key[1], item.score, item.dense, item.terms, core_end)
+
+    def _series(self, index: int) -> tuple[int, int]:
+        """The first and last sentence of the series a sentence belongs to: the splitter ends a sentence at
+        a semicolon, but "如通过…;如通过培训…;如…等等。" is one sentence, and a piece of it quoted alone stops
+        mid-enumeration. A series longer than SERIES_CHARS is left in its pieces."""
+        units = self.knowledge.sentences.units
+        first = last = index
+        while first > 0 and self._in_paragraph(first - 1, first) and _SERIES.search(units[first - 1].text):
+            first -= 1
+        while (
+            last + 1 < len(units) and self._in_paragraph(last, last + 1) and _SERIES.search(units[last].text)
+        ):
+            last += 1
+        if units[last].end - units[first].start > SERIES_CHARS:
+            return index, index
+        return first, last
 
     def _text(self, source: str, start: int, end: int) -> str:
         return self.knowledge.documents[source].text[start:end]

@@ -366,6 +366,15 @@ def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: s
     ]
 
 
+def test_a_semicolon_series_is_quoted_to_its_end(real_bot: Bot) -> None:
+    """The splitter ends a sentence at a semicolon; "如通过…;如通过培训…;如…进行稽核等等。" is still one
+    sentence, and its first piece alone stops mid-enumeration."""
+    answer = real_bot.ask("标准化作业流程在公司里要怎么推行?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("如通过培训" in q and "进行稽核等等" in q for q in quotes), quotes
+    assert not any(q.rstrip().endswith((";", ";")) for q in quotes), quotes
+
+
 def test_a_scene_in_everyday_words_is_part_of_the_question(real_bot: Bot) -> None:
     """ "我们工期只排了6个月" uses no word of the articles (they say 项目实施, not 工期), yet it is what "有问题吗?"
     asks about: a clause that names anything at all is not framing."""
