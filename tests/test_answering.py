@@ -502,6 +502,16 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
     assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
 
 
+def test_a_glossary_phrase_without_renderings_hides_the_word_it_contains() -> None:
+    """ "end" is a project's close, but "end up" is no topic at all: an empty list in the glossary says so."""
+    glossary = Glossary({"end": ("结束",), "end up": (), "budget": ("预算",)})
+    vocabulary = Vocabulary(["项目结束时预算超支。"])
+    assert set(analyse("Why do projects end up over budget?", "en", glossary, vocabulary).terms) == {"预算"}
+    assert set(analyse("Why did it end over budget?", "en", glossary, vocabulary).terms) == {"结束", "预算"}
+    ended = analyse("We ended up with no budget", "en", glossary, vocabulary)  # inflected as well
+    assert set(ended.terms) == {"预算"} and "up" not in ended.unknown_english
+
+
 def test_the_words_that_ask_for_a_figure_are_not_what_an_english_question_is_about() -> None:
     vocabulary = Vocabulary(["项目收尾。It took a long time, much longer than planned, and happened often."])
     ask = analyse(
