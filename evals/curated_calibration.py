@@ -41,7 +41,8 @@ SAME_QUESTION: frozenset[frozenset[str]] = frozenset(
     for pair in """hans-01|ex-03 hans-32|ex-04 b-30|d-65 ex-01|ex-02 hans-42|hant-07 hans-23|hant-05
     hans-44|e-40 hans-14|hant-01 d-28|e-65 hans-50|hant-10 hans-none-06|d-04 b-31|e-42 b-28|e-08
     hans-40|hant-09 hans-16|ex-01 hans-16|ex-02 hans-44|f-45 e-40|f-45 b-08|f-44 d-28|f-70 e-65|f-70
-    e-19|f-32 en-05|g30-22 en-09|g30-29 d-28|g30-88 f-70|g30-88 a-27|g30-59""".split()
+    e-19|f-32 en-05|g30-22 en-09|g30-29 d-28|g30-88 f-70|g30-88 a-27|g30-59 b-08|g33-36 f-44|g33-36
+    e-46|g33-58 g30-89|g33-28""".split()
 )
 
 
