@@ -352,6 +352,9 @@ def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, 
     [
         ("项目失败了,要不要追究当事人的责任?", "您好,麻烦问一下:项目失败了,要不要追究当事人的责任?多谢!"),
         ("實施顧問離開前要整理哪些問題?", "打擾了,我們經理想知道:實施顧問離開前要整理哪些問題?感恩!"),
+        # announcing a question without a colon is framing too, though its words are not the articles'
+        ("CRM上线以后谁来负责维护?", "想咨询一下,CRM上线以后谁来负责维护?"),
+        ("需求分析为什么重要?", "跟您打听一下,需求分析为什么重要?"),
         (
             "What risks come up in CRM implementation?",
             "Hey, a client asked me: What risks come up in CRM implementation? Cheers",
