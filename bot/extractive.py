@@ -83,10 +83,10 @@ class ExtractiveAnswerer:
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
     ) -> Evidence:
         language = detect_language(question)
-        position = ordinal(normalise_question(question))  # "第一步复盘的时候,…": framing or not, it points
+        position = ordinal(self._normalised(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
         asked_before = self._asked(self._topic(history)) if history else ""
-        normalised = normalise_question(question)
+        normalised = self._normalised(question)
         ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
         own_terms = bool(self.vocabulary.known_terms(ask).terms)
         # A follow-up asks something new about the previous answer: what it quoted is not news; one that
@@ -99,14 +99,14 @@ class ExtractiveAnswerer:
             ask = merged(
                 ask,
                 analyse(
-                    normalise_question(context),
+                    self._normalised(context),
                     detect_language(context),
                     self.knowledge.glossary,
                     self.vocabulary,
                 ),
             )
         else:
-            context = normalise_question(asked_before[:CONTEXT_CHARS])
+            context = self._normalised(asked_before[:CONTEXT_CHARS])
             previous = (
                 analyse(context, detect_language(context), self.knowledge.glossary, self.vocabulary)
                 if context
@@ -157,7 +157,7 @@ class ExtractiveAnswerer:
         kind = kind_of(normalised)
         # "第三点呢?" asks about one item, not the list; "那财务要负责什么?" asks its own question
         if kind == "other" and history and item is None and elliptical(normalised):
-            kind = kind_of(normalise_question(asked_before))
+            kind = kind_of(self._normalised(asked_before))
         # "第五个阶段具体要干啥?" is answered by what that item of the list says after its first sentence.
         detail = self.composer.item_detail(item, said) if item is not None else []
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
@@ -179,17 +179,20 @@ class ExtractiveAnswerer:
         # Any content word makes a clause part of the question, one the articles never use too: "工期定了6个月"
         # is what "有问题吗?" asks about, though the articles say 项目实施, not 工期.
         def names_something(clause: str) -> bool:
-            ask = analyse(normalise_question(clause), language, self.knowledge.glossary, self.vocabulary)
+            ask = analyse(self._normalised(clause), language, self.knowledge.glossary, self.vocabulary)
             return bool(ask.specific or ask.terms)
 
         return asked_part(question, names_something)
+
+    def _normalised(self, text: str) -> str:
+        return normalise_question(text, self.vocabulary.knows)
 
     def _topic(self, history: list[str]) -> str:
         """The question a conversation is about: its latest that names something the articles name. After
         "失败的主要原因是什么?" and "为什么?", a further "具体怎么做?" is still about the causes."""
         for question in reversed(history):
             language = detect_language(question)
-            asked = analyse(normalise_question(question), language, self.knowledge.glossary, self.vocabulary)
+            asked = analyse(self._normalised(question), language, self.knowledge.glossary, self.vocabulary)
             if self.vocabulary.known_terms(asked).terms:
                 return question
         return history[-1]

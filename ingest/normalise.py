@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 from opencc import OpenCC
@@ -40,6 +41,7 @@ PINYIN_ANNOTATION = re.compile(
 DASH_FOR_ONE = re.compile(r"(?<=[\u3400-\u9fff])—(?=[个种])")
 
 _KEEP_CONTROLS = {"\n", "\t"}
+_PHRASE_CHARS = 4  # the longest word looked at when a Taiwan phrase would replace a word the articles use
 
 
 @cache
@@ -71,14 +73,34 @@ def normalise(text: str) -> str:
     return normalise_tracked(Tracked.of(text)).text
 
 
-def normalise_question(text: str) -> str:
+def normalise_question(text: str, uses: Callable[[str], bool] | None = None) -> str:
     """Like :func:`normalise`, but a question written in Traditional script also has its Taiwan vocabulary
     mapped onto the mainland words the articles use (軟體 → 软件, 資料庫 → 数据库). A Simplified question
     keeps its words: the phrase map would turn its 呼叫 into 调用. Questions only: the map changes lengths,
-    which document offsets cannot."""
+    which document offsets cannot. ``uses`` tells which words the articles use: a word they use is not
+    swapped for one they never do (the map writes 建立 as 创建, but the articles say 建立CRM项目团队)."""
     if traditional_only_chars(text):
-        text = _converter("tw2sp").convert(text)
+        text = _mainland_words(text, uses)
     return normalise(text)
+
+
+def _mainland_words(text: str, uses: Callable[[str], bool] | None) -> str:
+    phrases = _converter("tw2sp")
+    plain = _converter("tw2s").convert(text)
+    if uses is None or len(plain) != len(text):
+        return phrases.convert(text)
+    kept: list[str] = []
+    start = position = 0
+    while position < len(text):
+        for end in range(min(len(text), position + _PHRASE_CHARS), position + 1, -1):
+            word, swapped = plain[position:end], phrases.convert(text[position:end])
+            if swapped != word and uses(word) and not uses(swapped):
+                kept += [phrases.convert(text[start:position]), word]
+                start = position = end
+                break
+        else:
+            position += 1
+    return "".join([*kept, phrases.convert(text[start:])])
 
 
 def traditional_only_chars(text: str) -> int:

@@ -9,7 +9,7 @@ import opencc
 import pytest
 
 from crmkb.ingest.clean import clean
-from crmkb.ingest.normalise import MISCONVERTED, normalise
+from crmkb.ingest.normalise import MISCONVERTED, normalise, normalise_question
 from tests.conftest import ARTICLES, KB
 
 _T2S = opencc.OpenCC("t2s")  # an independent converter config, so the check is not the cleaner itself
@@ -141,6 +141,20 @@ def test_question_normalisation_matches_documents() -> None:
     assert normalise("項目失敗後，第一步該做什麼？") == "项目失败后,第一步该做什么?"
     assert normalise("盡琯妳們槼則") == "尽管你们规则"
     assert normalise("投資回報率如何(ROI)") == "投资回报率如何(ROI)"
+
+
+def test_taiwan_phrasing_never_replaces_a_word_the_articles_use() -> None:
+    articles = "建立CRM项目团队。客户数据。软件和数据库。"
+
+    def uses(word: str) -> bool:
+        return word in articles
+
+    # without the articles' words, OpenCC's Taiwan phrase map rewrites 建立 as 创建
+    assert normalise_question("建立專案團隊") == "创建项目团队"
+    assert normalise_question("建立專案團隊", uses) == "建立项目团队"
+    # a Taiwan word is still mapped when the articles use its mainland form
+    assert normalise_question("客戶資料放在哪個資料庫的軟體裡?", uses) == "客户数据放在哪个数据库的软件里?"
+    assert normalise_question("建立CRM", uses) == "建立CRM"  # Simplified, or no Taiwan phrase: as it is
 
 
 def test_markdown_markers_only_stripped_for_markdown() -> None:
