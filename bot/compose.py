@@ -656,7 +656,34 @@ class Composer:
         # a heading naming more of it than the family ("管理层面的风险" for 管理上的风险) is the one asked about
         if share < SIBLING_COVERAGE or share < max(share_of.values(), default=0.0):
             return []
-        return self._fit(self._heading_quotes(first[0], named, best), LIST_BUDGET, len(named))
+        return self._opened(self._fit(self._heading_quotes(first[0], named, best), LIST_BUDGET, len(named)))
+
+    def _opened(self, heads: list[Quote]) -> list[Quote]:
+        """Each heading followed by its section's first sentence, when all of them fit a list's budget: a
+        bare heading ("管理层面的风险") names an item without saying anything about it. A first sentence that
+        only leads into what follows adds nothing on its own, and its heading stands alone."""
+        units = self.knowledge.sentences.units
+        opened: list[Quote] = []
+        for head in heads:
+            opened.append(head)
+            first = next(
+                (
+                    i
+                    for i in self.knowledge.source_sentences.get(head.source, [])
+                    if units[i].start >= head.end
+                ),
+                None,
+            )
+            if first is None or self.key(first) != (head.source, head.section):
+                continue
+            unit = units[first]
+            if not LEAD_IN.search(unit.text) and not _POINTS_BACK.search(unit.text):
+                opened.append(
+                    Quote(head.source, unit.start, unit.end, head.section, head.score, head.dense, head.terms)
+                )
+        if sum(q.end - q.start for q in opened) > LIST_BUDGET:
+            return heads
+        return opened
 
     def _announced_heads(self, lead: Quote, count: int) -> list[tuple[str, tuple[int, int]]]:
         """The ``count`` headings after ``lead``, which announces that many steps; none when the article has

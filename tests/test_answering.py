@@ -843,10 +843,15 @@ def test_a_list_question_every_sibling_heading_answers_gets_the_headings(
     real_bot: Bot, question: str
 ) -> None:
     """The risk article's three sections each name 风险: asked for the risks, the asker gets the three, not
-    one section's list; asked for one of them, that one's list."""
+    one section's list; asked for one of them, that one's list. Each heading comes with its section's first
+    sentence: a bare "管理层面的风险" says nothing about the risk."""
     answer = real_bot.ask(question)
-    quotes = {c.quote for c in answer.citations}
-    assert {"业务层面的风险", "管理层面的风险", "技术层面的风险"} <= quotes, answer.answer
+    quotes = [c.quote for c in answer.citations]
+    headings = {"业务层面的风险", "管理层面的风险", "技术层面的风险"}
+    assert headings <= set(quotes), answer.answer
+    for heading, following in zip(answer.citations, answer.citations[1:], strict=False):
+        if heading.quote in headings:
+            assert following.section == heading.section and following.quote not in headings, answer.answer
 
 
 def test_a_list_question_naming_one_sibling_gets_its_list(real_bot: Bot) -> None:
