@@ -491,11 +491,8 @@ class Composer:
             unit = units[item.index]
             text = self.knowledge.documents[unit.source].text
             line_start = text.rfind("\n", 0, unit.start) + 1
-            first = next(
-                (units[i] for i in self.knowledge.source_sentences.get(unit.source, [])
-                 if line_start <= units[i].start),
-                None,
-            )  # fmt: skip
+            at = self._sentence_from(unit.source, line_start)
+            first = units[at] if at is not None else None
             if first is None or item_number(text[line_start : first.end]) is None:
                 continue
             label = _content(analyse(_NUMBERING.sub("", first.text.strip()), "zh-Hans", Glossary({})))
@@ -666,24 +663,22 @@ class Composer:
         opened: list[Quote] = []
         for head in heads:
             opened.append(head)
-            first = next(
-                (
-                    i
-                    for i in self.knowledge.source_sentences.get(head.source, [])
-                    if units[i].start >= head.end
-                ),
-                None,
-            )
+            first = self._sentence_from(head.source, head.end)
             if first is None or self.key(first) != (head.source, head.section):
                 continue
             unit = units[first]
             if not LEAD_IN.search(unit.text) and not _POINTS_BACK.search(unit.text):
-                opened.append(
-                    Quote(head.source, unit.start, unit.end, head.section, head.score, head.dense, head.terms)
-                )
+                opened.append(replace(head, start=unit.start, end=unit.end))
         if sum(q.end - q.start for q in opened) > LIST_BUDGET:
             return heads
         return opened
+
+    def _sentence_from(self, source: str, position: int) -> int | None:
+        """The first sentence of ``source`` that starts at or after ``position``."""
+        units = self.knowledge.sentences.units
+        return next(
+            (i for i in self.knowledge.source_sentences.get(source, []) if units[i].start >= position), None
+        )
 
     def _announced_heads(self, lead: Quote, count: int) -> list[tuple[str, tuple[int, int]]]:
         """The ``count`` headings after ``lead``, which announces that many steps; none when the article has

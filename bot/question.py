@@ -82,14 +82,15 @@ _REPORTING = re.compile(
 _EXCLAIMED = re.compile(r"[!!]\s*$")
 # Words that greet, thank, apologise or announce that a question follows ("请教一下,", "麻烦问下,") say
 # nothing about what is asked, whatever else a clause names.
+_THANKS_ZH = "谢谢|謝謝|多谢|多謝|感谢|感謝"
 _PHATIC = re.compile(
-    r"您好|你好|大家好|哈[喽囉]|嗨|麻烦|麻煩|打扰|打擾|不好意思|抱歉|请问|請問|谢谢|謝謝|多谢|多謝|感谢|感謝|感恩|"
+    rf"您好|你好|大家好|哈[喽囉]|嗨|麻烦|麻煩|打扰|打擾|不好意思|抱歉|请问|請問|{_THANKS_ZH}|感恩|"
     r"辛苦|拜托|拜託|请教|請教|咨询|諮詢|打听|打聽|[问問]一?下|\b(hi|hello|hey|thanks?|thank you|cheers|please|sorry)\b",
     re.IGNORECASE,
 )
 _SIGN_OFF_CHARS = 4
 _CLOSING_THANKS = re.compile(
-    r"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|谢谢|謝謝|多谢|多謝|感谢|感謝)\W*$", re.I
+    rf"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|{_THANKS_ZH})\W*$", re.I
 )
 
 
