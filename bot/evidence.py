@@ -138,6 +138,13 @@ class Ask:
     # Other spellings of a term (an English phrase's glossary renderings, the English word itself): evidence
     # holding any of them covers it, whichever language the document is in.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Terms that say how the question is asked ("具体", "详细"), not what about (see ``topical``).
+    manner: frozenset[str] = frozenset()
+
+    def topical(self) -> bool:
+        """Whether the question names a topic of its own: "具体怎么做?" does not, and a follow-up so
+        phrased is about the previous question's topic."""
+        return any(term not in self.manner for term in self.terms)
 
     def spellings(self) -> list[str]:
         """Every spelling of every term, for matching words in text (BM25, the query's bridge)."""
@@ -156,6 +163,7 @@ def analyse(
     if language == "en":
         return _analyse_english(question, glossary, vocabulary)
     terms: dict[str, float] = {}
+    manner: list[str] = []
     specific = _named(question)
     # A synonym jieba does not keep whole ("教育训练" is 教育 + 训练) is replaced in the text before it is cut.
     for phrase in sorted(glossary.synonyms, key=len, reverse=True):
@@ -164,8 +172,13 @@ def analyse(
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION
-    for pair in posseg().cut(question, HMM=hmm):  # type: ignore[attr-defined]
+    pairs = list(posseg().cut(question, HMM=hmm))  # type: ignore[attr-defined]
+    for pair, after in zip(pairs, [*pairs[1:], None], strict=True):
         word, flag = pair.word.strip().lower(), pair.flag
+        # An adjective used as an adverb ("详细说说", "具体怎么做?") says how much is wanted, not what about:
+        # it still matches the text that gives it ("具体的说,…"), but names no topic of its own.
+        if flag == "ad" or (flag == "a" and after is not None and after.flag == "r"):
+            manner.append(word)
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
         # A count ("七个", "8") says how many, never what about; a figure asked for is read from the
@@ -196,6 +209,7 @@ def analyse(
         wants_date=bool(_DATE_ZH.search(question)),
         wants_price=bool(_PRICE_ZH.search(question)),
         wants_name=bool(_NAME_ZH.search(question)),
+        manner=frozenset(manner),
     )
 
 
@@ -313,6 +327,7 @@ def merged(ask: Ask, topic: Ask) -> Ask:
         terms=terms,
         specific=tuple(dict.fromkeys(ask.specific + topic.specific)),
         alternatives=alternatives,
+        manner=ask.manner | topic.manner,
     )
 
 

@@ -88,12 +88,13 @@ class ExtractiveAnswerer:
         asked_before = self._asked(self._topic(history)) if history else ""
         normalised = self._normalised(question)
         ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
-        own_terms = bool(self.vocabulary.known_terms(ask).terms)
+        own = self.vocabulary.known_terms(ask)
         # A follow-up asks something new about the previous answer: what it quoted is not news; one that
         # names nothing new ("为什么?", "具体怎么做?") stays in its sections, and one that points at an item
         # of its list ("第三点具体怎么做?") is about that item.
         before = self.gather(history[-1], history[:-1], depth + 1).chosen if history and depth == 0 else []
         item = self._referenced_item(position, before)
+        previous: Ask | None = None
         if item is not None:
             context = self._quoted(item)
             ask = merged(
@@ -113,7 +114,7 @@ class ExtractiveAnswerer:
                 else None
             )
             # "为什么?", "那他们之后还会帮忙吗?": nothing the articles name, so about the previous topic
-            if previous is not None and not own_terms:
+            if previous is not None and not own.terms:
                 ask = merged(ask, previous)
             elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
                 context = " ".join(previous.terms)
@@ -133,11 +134,13 @@ class ExtractiveAnswerer:
         query = np.asarray(query_vector, dtype=np.float32)
         scored = self._score(hits, query, known, trace)
         said = frozenset((q.source, q.start, q.end) for q in before)
+        # "具体怎么做?" names no topic either: it stays in the previous answer's sections, where its own word
+        # picks the sentences that give details ("具体的说,…")
         topic = (
             {(item.source, item.section)}
             if item
             else set()
-            if own_terms
+            if own.topical()
             else {(q.source, q.section) for q in before}
         )
         if topic:
@@ -169,6 +172,9 @@ class ExtractiveAnswerer:
             else known
         )
         judged = judged if judged.terms else known
+        # "具体怎么做?" is answered when the evidence covers the topic it asks more of
+        if previous is not None and own.terms and not own.topical():
+            judged = self.vocabulary.known_terms(previous)
         return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised, kind))
 
     def _asked(self, question: str) -> str:
@@ -193,7 +199,7 @@ class ExtractiveAnswerer:
         for question in reversed(history):
             language = detect_language(question)
             asked = analyse(self._normalised(question), language, self.knowledge.glossary, self.vocabulary)
-            if self.vocabulary.known_terms(asked).terms:
+            if self.vocabulary.known_terms(asked).topical():
                 return question
         return history[-1]
 

@@ -112,6 +112,24 @@ def test_follow_up_uses_the_previous_question(real_bot: Bot) -> None:
     assert "002_9683dd2b55d1bf3e.txt" in {c.source for c in again.citations}
 
 
+@pytest.mark.parametrize(
+    ("previous", "source"),
+    [
+        ("導入CRM常見的風險有哪些?", "003_80d4f176f4050b3e.txt"),
+        ("实施CRM有哪些风险?", "003_80d4f176f4050b3e.txt"),
+        ("CRM项目收尾要注意什么?", "001_4998ac562ddf94fb.txt"),
+    ],
+)
+def test_a_follow_up_asking_for_details_is_about_the_previous_topic(
+    real_bot: Bot, previous: str, source: str
+) -> None:
+    # "具体" names no topic: the follow-up stays with the previous one, whichever script it was asked in,
+    # and is answered when the evidence covers that topic (no sentence need say 具体)
+    follow = real_bot.ask("具体怎么做?", history=[previous])
+    assert follow.answerable, follow.answer
+    assert {c.source for c in follow.citations} == {source}, follow.answer
+
+
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
     follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
     assert follow.answerable, follow.answer
@@ -602,6 +620,13 @@ def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
     # pronouns, adverbs and place words say how, not what: 其实, 就是, 这样, 以后, 各种
     scene = analyse("我们其实就是觉得这样以后各种流程都很乱", "zh-Hans", Glossary({}))
     assert {"其实", "就是", "这样", "以后", "各种"}.isdisjoint(scene.terms) and "流程" in scene.terms
+    # an adjective before a question word, or used as an adverb, says how the question is asked: it can
+    # match the text that gives details ("具体的说"), but it is no topic
+    for manner in ("具体怎么做?", "详细说说?"):
+        ask = analyse(manner, "zh-Hans", Glossary({}))
+        assert ask.terms and not ask.topical(), manner
+    assert analyse("一般怎么处理?", "zh-Hans", Glossary({})).topical()  # 处理 is
+    assert analyse("具体的风险有哪些?", "zh-Hans", Glossary({})).manner == frozenset()
 
 
 @pytest.mark.parametrize(
