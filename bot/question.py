@@ -166,6 +166,16 @@ def asks_to_write(question: str) -> bool:
 
 
 def kind_of(question: str) -> Kind:
+    """The form of the question's last asking clause that has one: "…直接问负责人还有哪些不懂的地方,这样做真的
+    有帮助吗?" asks yes or no about a scene that holds a question of its own."""
+    clauses = [c for c in _CLAUSE.findall(question) if c.strip() and _ASKING.search(c)]
+    for clause in reversed(clauses):
+        if (kind := _form(clause)) != "other":
+            return kind
+    return _form(question)
+
+
+def _form(question: str) -> Kind:
     for kind, pattern in _FORMS:
         if pattern.search(question):
             return kind

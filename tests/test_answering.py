@@ -466,6 +466,11 @@ def test_a_quote_takes_the_next_sentence_when_that_answers(
         ("系统咋会越用越慢?", "why"),
         ("How come nobody logs their calls?", "why"),
         ("咋整?", "how"),
+        # the last asking clause gives the form: a scene can hold a question of its own
+        ("我們總經理想直接問專案負責人還有哪些不懂的地方,這樣做真的有幫助嗎?", "yesno"),
+        ("项目搞砸以后要不要追究具体谁的责任?为什么?", "why"),
+        ("上次搞砸了,文章说挽救要走哪8步?帮我列一下", "list"),
+        ("为什么说没想清楚目标就去买CRM,基本等于白买?", "why"),
     ],
 )
 def test_the_form_of_a_question(question: str, kind: str) -> None:
