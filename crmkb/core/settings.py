@@ -148,7 +148,7 @@ class AnswerSettings(BaseModel):
     )
     max_sentences: int = Field(default=4, ge=1, le=8, description="Most sentences quoted in one answer.")
     max_chars: int = Field(
-        default=300, ge=80, le=1200, description="Budget for quoted sentences, in characters."
+        default=350, ge=80, le=1200, description="Budget for quoted sentences, in characters."
     )
     min_dense: float = Field(
         default=0.84,
