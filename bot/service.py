@@ -10,17 +10,18 @@ restart. The bot only reads: an index is made by ``crmkb ingest``, or by a chann
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.curated import CuratedAnswers
 from crmkb.bot.extractive import ExtractiveAnswerer
-from crmkb.bot.glossary import Glossary
+from crmkb.bot.glossary import GLOSSARY_FILE, Glossary
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.llm import LLMAnswerer, make_chat_model
 from crmkb.bot.schemas import Answer, Mode
@@ -81,6 +82,13 @@ def recent_history(history: list[str] | None) -> list[str]:
     return [clean_question(h) for h in [h for h in history or [] if h.strip()][-MAX_HISTORY:]]
 
 
+log = logging.getLogger(__name__)
+_WITHOUT_GLOSSARY = (
+    "English questions are matched by meaning alone and synonyms are off "
+    "(run crmkb where kb/ is, or set CRMKB_KB_DIR)"
+)
+
+
 @dataclass(frozen=True)
 class Readiness:
     """What a readiness probe reports: the version being answered from, the one the pointer names, and
@@ -89,6 +97,8 @@ class Readiness:
     served: str | None
     active: str | None
     problems: list[str]
+    # what answers without, but answers worse for (a missing glossary); never a reason to take traffic away
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -117,6 +127,7 @@ class Bot:
         self._llm: LLMAnswerer | None = None
         self._chat_model = chat_model
         self.load_error: str | None = None
+        self.warnings: list[str] = []
         self.curated = CuratedAnswers(settings.data_dir, self.embeddings)
 
     @property
@@ -129,12 +140,21 @@ class Bot:
     def _build(self) -> ExtractiveAnswerer:
         try:
             index = self.index_store.open(self.embeddings)
-            knowledge = Knowledge.load(index, Glossary.load(self.settings.kb_dir))
+            knowledge = Knowledge.load(index, self._glossary())
         except Exception as exc:
             self.load_error = first_line(exc)
             raise
         self.load_error = None
         return ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
+
+    def _glossary(self) -> Glossary:
+        """The glossary in the kb dir. The index answers without it, but English questions are then matched
+        by meaning alone and no synonym is read: a server started away from its kb/ says so."""
+        path = self.settings.kb_dir / GLOSSARY_FILE
+        self.warnings = [] if path.exists() else [f"no glossary at {path}: {_WITHOUT_GLOSSARY}"]
+        for warning in self.warnings:
+            log.warning(warning)
+        return Glossary.load(self.settings.kb_dir)
 
     def _install(self, answerer: ExtractiveAnswerer) -> None:
         with self._lock:
@@ -184,7 +204,7 @@ class Bot:
                 current.knowledge.index.check()
         except Exception as exc:
             problems.append(f"store: {first_line(exc)}")
-        return Readiness(served, active, problems)
+        return Readiness(served, active, problems, list(self.warnings))
 
     def check_mode(self, mode: Mode | None) -> None:
         """Refuse a mode this bot cannot answer in, before any work (a stream must know before it starts)."""

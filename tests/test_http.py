@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crmkb.bot.service import Bot
-from crmkb.core.settings import get_settings
+from crmkb.core.settings import Settings, get_settings
 from crmkb.web.app import create_app
+from tests.conftest import loaded_bot
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +50,17 @@ def test_healthz_and_openapi(client: TestClient) -> None:
     assert ready.status_code == 200 and ready.json()["served"] == ready.json()["active"] is not None
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
+    assert ready.json()["warnings"] == []
+
+
+def test_a_server_away_from_its_glossary_says_so(real_index: Settings, tmp_path: Path) -> None:
+    # started where there is no kb/: it answers from the index, but English loses its glossary terms
+    bot = loaded_bot(real_index.model_copy(update={"kb_dir": tmp_path}))
+    with TestClient(create_app(bot.settings, bot=bot)) as away:
+        ready = away.get("/readyz")
+        assert ready.status_code == 200, ready.json()  # still ready: it answers
+        (warning,) = ready.json()["warnings"]
+        assert str(tmp_path / "glossary.toml") in warning and "CRMKB_KB_DIR" in warning
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Probes. ``/healthz`` is liveness: the process answers HTTP, nothing more, and it has no side effects
 (it never loads or ingests anything). ``/readyz`` is readiness: an index is loaded, the store is reachable
 and still holds the served version, and the feedback store can be written; 503 with the reasons when not,
-so a load balancer sends traffic elsewhere while a replica loads, repairs or waits for its store."""
+so a load balancer sends traffic elsewhere while a replica loads, repairs or waits for its store. Its
+warnings name what the replica answers worse without (a missing glossary), and never make it unready."""
 
 from __future__ import annotations
 
@@ -32,5 +33,6 @@ async def readyz(bot: BotDep, store: StoreDep) -> JSONResponse:
         "active": readiness.active,
         "switching": readiness.served is not None and readiness.active not in (None, readiness.served),
         "problems": problems,
+        "warnings": readiness.warnings,
     }
     return JSONResponse(status_code=200 if not problems else 503, content=body)
