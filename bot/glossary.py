@@ -12,6 +12,11 @@ from crmkb.core.errors import Unavailable
 GLOSSARY_FILE = "glossary.toml"
 
 
+def glossary_path(kb_dir: Path) -> Path:
+    """Where the glossary of the knowledge base in ``kb_dir`` is (it may not exist: none is optional)."""
+    return kb_dir / GLOSSARY_FILE
+
+
 class GlossaryError(Unavailable):
     """kb/glossary.toml cannot be used; the message says where and why. It is read when the index loads, so
     to an asker it is a part unavailable until an admin fixes it, not a fault in the question."""
@@ -28,7 +33,7 @@ class Glossary:
 
     @classmethod
     def load(cls, kb_dir: Path) -> Glossary:
-        path = kb_dir / GLOSSARY_FILE
+        path = glossary_path(kb_dir)
         if not path.exists():
             return cls({})
         try:

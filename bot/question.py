@@ -105,7 +105,7 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     head, tail = (
         (question[: thanks.start()], [thanks.group(0)]) if thanks and thanks.start() else (question, [])
     )
-    clauses = [c for c in _CLAUSE.findall(head) if c.strip()] + tail
+    clauses = _clauses(head) + tail
 
     def framing(clause: str) -> bool:
         return not _ASKING.search(clause) and (
@@ -125,9 +125,13 @@ def asking_part(question: str) -> str:
     """The clauses of ``question`` that ask (a question mark, question word or request), without those that
     set the scene ("上次CRM搞砸了,老板让我牵头重新来一遍,文章说挽救要走哪8步?" asks the last); "" when every
     clause asks or none does."""
-    clauses = [c for c in _CLAUSE.findall(question) if c.strip()]
+    clauses = _clauses(question)
     asking = [c for c in clauses if _ASKING.search(c)]
     return "".join(asking).strip() if 0 < len(asking) < len(clauses) else ""
+
+
+def _clauses(question: str) -> list[str]:
+    return [c for c in _CLAUSE.findall(question) if c.strip()]
 
 
 def _signs_off(asked: str, after: str) -> bool:
@@ -168,8 +172,7 @@ def asks_to_write(question: str) -> bool:
 def kind_of(question: str) -> Kind:
     """The form of the question's last asking clause that has one: "…直接问负责人还有哪些不懂的地方,这样做真的
     有帮助吗?" asks yes or no about a scene that holds a question of its own."""
-    clauses = [c for c in _CLAUSE.findall(question) if c.strip() and _ASKING.search(c)]
-    for clause in reversed(clauses):
+    for clause in reversed([c for c in _clauses(question) if _ASKING.search(c)]):
         if (kind := _form(clause)) != "other":
             return kind
     return _form(question)

@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.curated import CuratedAnswers
 from crmkb.bot.extractive import ExtractiveAnswerer
-from crmkb.bot.glossary import GLOSSARY_FILE, Glossary
+from crmkb.bot.glossary import Glossary, glossary_path
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.llm import LLMAnswerer, make_chat_model
 from crmkb.bot.schemas import Answer, Mode
@@ -150,7 +150,7 @@ class Bot:
     def _glossary(self) -> Glossary:
         """The glossary in the kb dir. The index answers without it, but English questions are then matched
         by meaning alone and no synonym is read: a server started away from its kb/ says so."""
-        path = self.settings.kb_dir / GLOSSARY_FILE
+        path = glossary_path(self.settings.kb_dir)
         self.warnings = [] if path.exists() else [f"no glossary at {path}: {_WITHOUT_GLOSSARY}"]
         for warning in self.warnings:
             log.warning(warning)
