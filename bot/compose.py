@@ -276,6 +276,21 @@ class Composer:
         ]
         return self._fit(quotes)
 
+    def items_in_full(self, items: list[Quote]) -> list[Quote]:
+        """The numbered items of a previous answer that say more on their line than it quoted, each now up to
+        the end of its line ("2. 项目方案是否可行?是否有应用案例?…"): what "具体怎么做?" asks of a list whose
+        items were cut to their first sentence. None unless at least two say more."""
+        text_of = self.knowledge.documents
+        whole = []
+        for item in items:
+            text = text_of[item.source].text
+            line_end = text.find("\n", item.end)
+            line_end = len(text) if line_end < 0 else line_end
+            if item_number(text[item.start : item.end]) is None or not text[item.end : line_end].strip():
+                continue
+            whole.append(replace(item, end=line_end, core_end=None))
+        return self._fit(whole, LIST_BUDGET, len(whole)) if len(whole) >= 2 else []
+
     # -- a quote made whole ---------------------------------------------------------------------------
 
     def _whole(self, item: Scored, kind: Kind, query: np.ndarray) -> Quote:

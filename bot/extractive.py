@@ -95,6 +95,7 @@ class ExtractiveAnswerer:
         before = self.gather(history[-1], history[:-1], depth + 1).chosen if history and depth == 0 else []
         item = self._referenced_item(position, before)
         previous: Ask | None = None
+        before_text = ""
         if item is not None:
             context = self._quoted(item)
             ask = merged(
@@ -107,7 +108,7 @@ class ExtractiveAnswerer:
                 ),
             )
         else:
-            context = self._normalised(asked_before[:CONTEXT_CHARS])
+            context = before_text = self._normalised(asked_before[:CONTEXT_CHARS])
             previous = (
                 analyse(context, detect_language(context), self.knowledge.glossary, self.vocabulary)
                 if context
@@ -134,6 +135,7 @@ class ExtractiveAnswerer:
         query = np.asarray(query_vector, dtype=np.float32)
         scored = self._score(hits, query, known, trace)
         said = frozenset((q.source, q.start, q.end) for q in before)
+        manner = previous is not None and bool(own.terms) and not own.topical()  # "具体怎么做?"
         # "具体怎么做?" names no topic either: it stays in the previous answer's sections, where its own word
         # picks the sentences that give details ("具体的说,…")
         topic = (
@@ -163,19 +165,29 @@ class ExtractiveAnswerer:
             kind = kind_of(self._normalised(asked_before))
         # "第五个阶段具体要干啥?" is answered by what that item of the list says after its first sentence.
         detail = self.composer.item_detail(item, said) if item is not None else []
+        # "具体怎么做?" after a list whose items were each cut to their first sentence: the items in full
+        if manner:
+            detail = self.composer.items_in_full(before)
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
-        # Whether the evidence covers the question is judged on what it asks, not on the scene it sets.
-        asking = asking_part(normalised)
+        # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
+        # "具体怎么做?" is answered when the evidence covers what the question before it asked.
         judged = (
-            self.vocabulary.known_terms(analyse(asking, language, self.knowledge.glossary, self.vocabulary))
-            if asking
-            else known
+            self._judged(before_text, detect_language(before_text), previous)
+            if manner and previous is not None
+            else self._judged(normalised, language, known)
         )
-        judged = judged if judged.terms else known
-        # "具体怎么做?" is answered when the evidence covers the topic it asks more of
-        if previous is not None and own.terms and not own.topical():
-            judged = self.vocabulary.known_terms(previous)
         return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised, kind))
+
+    def _judged(self, question: str, language: Language, whole: Ask) -> Ask:
+        """What a question asks, as the terms the knowledge base uses: those of its asking clauses, or of
+        all of it (``whole``) when they name none."""
+        asking = asking_part(question)
+        if not asking:
+            return self.vocabulary.known_terms(whole)
+        judged = self.vocabulary.known_terms(
+            analyse(asking, language, self.knowledge.glossary, self.vocabulary)
+        )
+        return judged if judged.terms else self.vocabulary.known_terms(whole)
 
     def _asked(self, question: str) -> str:
         """The question without its polite or reported framing, which would otherwise move its vector and

@@ -130,6 +130,20 @@ def test_a_follow_up_asking_for_details_is_about_the_previous_topic(
     assert {c.source for c in follow.citations} == {source}, follow.answer
 
 
+def test_details_of_a_list_are_its_items_in_full(real_bot: Bot) -> None:
+    # The risks came as each item's first sentence; "具体怎么做?" asks for the rest of each item, which is
+    # in no chunk retrieval finds for so bare a question (it once got "七、选择供应商" from another article).
+    previous = "我們跟廠商談導入,技術面有哪些風險要先評估?"
+    first = real_bot.ask(previous)
+    follow = real_bot.ask("具体怎么做?", history=[previous])
+    assert follow.answerable, follow.answer
+    assert {(c.source, c.section) for c in follow.citations} == {
+        ("003_80d4f176f4050b3e.txt", "技术层面的风险")
+    }, follow.answer
+    assert "是否有应用案例" not in first.answer and "是否有应用案例" in follow.answer
+    assert any(c.quote.startswith("2. 项目方案是否可行?") for c in follow.citations), follow.answer
+
+
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
     follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
     assert follow.answerable, follow.answer
