@@ -757,9 +757,15 @@ def states_guidance(heading: str) -> bool:
         # sentence ("Never refresh during a test cycle").
         long_words = [w for w in re.findall(r"[A-Za-z]+", heading) if len(w) >= 4]
         return not (len(long_words) >= 2 and all(w[0].isupper() for w in long_words))
+    # "这次请遵守下列规则" says only that guidance follows, and "集中你所有的" was cut off in the source: read
+    # alone, neither says anything, so the sentences under them answer instead
+    if _FOLLOWING.search(heading):
+        return False
+    words = list(posseg().cut(heading))  # type: ignore[attr-defined]
+    if words and words[-1].flag.startswith("u"):
+        return False
     if _VERDICT.search(heading):
         return True
-    words = list(posseg().cut(heading))  # type: ignore[attr-defined]
     first = words[0].flag if words else ""
     return first in _PREDICATE_FLAGS or (first == "vn" and "的" not in heading)
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from crmkb.bot.compose import LIST_BUDGET
+from crmkb.bot.compose import LIST_BUDGET, states_guidance
 from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
@@ -311,6 +311,31 @@ def test_a_how_question_naming_one_item_gets_that_items_sentences(real_bot: Bot)
 
 def test_a_question_the_article_asks_is_quoted_with_its_answer(real_bot: Bot) -> None:
     assert "软件、技术以及供应商" in _checked(real_bot, "CRM全面解决方案由哪几部分组成?")
+
+
+@pytest.mark.parametrize(
+    ("question", "heading", "section"),
+    [
+        ("上次CRM失败时积累下来的那一堆数据,还能派上什么用场?", "集中你所有的", "集中你所有的"),
+        ("重新做CRM的时候,要不要拉客户一起参与测试?", "这次请遵守下列规则", "这次请遵守下列规则"),
+    ],
+)
+def test_a_heading_that_says_nothing_alone_is_not_quoted(
+    real_bot: Bot, question: str, heading: str, section: str
+) -> None:
+    # "集中你所有的" was cut off in the source and "这次请遵守下列规则" only says that rules follow: quoted as
+    # the first line of an answer, each read as an orphan; the sentences under them answer
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert heading not in [c.quote for c in answer.citations], answer.answer
+    assert answer.citations[0].section == section, answer.answer
+
+
+def test_whether_a_heading_states_guidance() -> None:
+    assert states_guidance("重新设置期望") and states_guidance("找出错误,但不要责备当事人")
+    assert not states_guidance("CRM执行计划")  # a topic's label
+    assert not states_guidance("集中你所有的")  # ends mid-phrase
+    assert not states_guidance("这次请遵守下列规则")  # announces what follows
 
 
 def test_a_sentence_is_read_under_its_heading(real_bot: Bot) -> None:
