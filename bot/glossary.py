@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crmkb.core.errors import Unavailable
-
-GLOSSARY_FILE = "glossary.toml"
-
-
-def glossary_path(kb_dir: Path) -> Path:
-    """Where the glossary of the knowledge base in ``kb_dir`` is (it may not exist: none is optional)."""
-    return kb_dir / GLOSSARY_FILE
+from crmkb.ingest.glossary_file import glossary_path, parse_glossary
 
 
 class GlossaryError(Unavailable):
-    """kb/glossary.toml cannot be used; the message says where and why. It is read when the index loads, so
-    to an asker it is a part unavailable until an admin fixes it, not a fault in the question."""
+    """A glossary cannot be used; the message says where and why. It is read when the index loads, so to an
+    asker it is a part unavailable until an admin fixes it, not a fault in the question."""
 
 
 # English inflections tried, in order, when a word is not in the glossary as written (rescuing → rescue).
@@ -33,16 +26,23 @@ class Glossary:
 
     @classmethod
     def load(cls, kb_dir: Path) -> Glossary:
+        """The glossary in ``kb_dir``: what a version published before glossaries were is answered with."""
         path = glossary_path(kb_dir)
         if not path.exists():
             return cls({})
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            terms = {str(k).lower(): tuple(str(v) for v in vs) for k, vs in data.get("terms", {}).items()}
-            synonyms = {str(k): tuple(str(v) for v in vs) for k, vs in data.get("synonyms", {}).items()}
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, AttributeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise GlossaryError(f"{path}: {exc}") from None
-        return cls(terms, synonyms)
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> Glossary:
+        """The glossary written in ``text``; ``where`` names it in the error when it is not one."""
+        try:
+            return cls(*parse_glossary(text))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise GlossaryError(f"{where}: {exc}") from None
 
     def translate(self, text: str) -> tuple[list[tuple[str, ...]], list[str]]:
         """The Chinese renderings of each English phrase in ``text`` (longest phrase first), one group per

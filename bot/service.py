@@ -21,14 +21,15 @@ from langchain_core.language_models import BaseChatModel
 
 from crmkb.bot.curated import CuratedAnswers
 from crmkb.bot.extractive import ExtractiveAnswerer
-from crmkb.bot.glossary import Glossary, glossary_path
+from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.llm import LLMAnswerer, make_chat_model
 from crmkb.bot.schemas import Answer, Mode
 from crmkb.core.errors import UserError, first_line
 from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
-from crmkb.ingest.index import IndexMissing, IndexStore, make_store
+from crmkb.ingest.glossary_file import glossary_path
+from crmkb.ingest.index import IndexMissing, IndexStore, PublishedIndex, make_store
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY = 5  # earlier questions of a conversation that are read
@@ -140,16 +141,20 @@ class Bot:
     def _build(self) -> ExtractiveAnswerer:
         try:
             index = self.index_store.open(self.embeddings)
-            knowledge = Knowledge.load(index, self._glossary())
+            knowledge = Knowledge.load(index, self._glossary(index))
         except Exception as exc:
             self.load_error = first_line(exc)
             raise
         self.load_error = None
         return ExtractiveAnswerer(knowledge, self.embeddings, self.settings.answer)
 
-    def _glossary(self) -> Glossary:
-        """The glossary in the kb dir. The index answers without it, but English questions are then matched
-        by meaning alone and no synonym is read: a server started away from its kb/ says so."""
+    def _glossary(self, index: PublishedIndex) -> Glossary:
+        """The glossary the version was published with, or for a version published before glossaries were,
+        the one in the kb dir. The index answers without one, but English questions are then matched by
+        meaning alone and no synonym is read: a server without one says so."""
+        if index.glossary is not None:
+            self.warnings = []
+            return Glossary.parse(index.glossary, f"the glossary of index version {index.version.name}")
         path = glossary_path(self.settings.kb_dir)
         self.warnings = [] if path.exists() else [f"no glossary at {path}: {_WITHOUT_GLOSSARY}"]
         for warning in self.warnings:

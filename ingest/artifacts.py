@@ -23,6 +23,7 @@ from pathlib import Path
 from crmkb.core.files import sync_folder
 from crmkb.ingest import chunk_table
 from crmkb.ingest.chunk_table import ChunkTable, save_chunks
+from crmkb.ingest.glossary_file import GLOSSARY_FILE
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record
@@ -94,12 +95,14 @@ def index_root(data_dir: Path) -> Path:
 
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
                   records: Sequence[Record], sentences: SentenceTable, listed: Sequence[Record] | None = None,
-                  *, unchanged_from: str | None = None, unchanged: frozenset[str] = frozenset()) -> Path:  # fmt: skip
+                  *, unchanged_from: str | None = None, unchanged: frozenset[str] = frozenset(),
+                  glossary: str | None = None) -> Path:  # fmt: skip
     """Write a version's files atomically (temporary folder, then rename). ``records`` are its chunks in
     the order ``sparse`` indexed them; ``listed`` are the same for a version whose vectors are in a pool (a
     version with a collection of its own keeps them there). The documents named in ``unchanged`` are
     hard-linked from version ``unchanged_from`` (whose files were just checked against its manifest) instead
-    of written, hashed and flushed again."""
+    of written, hashed and flushed again. ``glossary``: the text of kb/glossary.toml, which the version
+    is answered with."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
@@ -118,6 +121,8 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
         rows = [[r.id, r.text, r.metadata] for r in listed]
         (tmp / CHUNKS).write_text(json.dumps(rows, ensure_ascii=False))
     sentences.save(tmp / "sentences")
+    if glossary is not None:
+        (tmp / GLOSSARY_FILE).write_text(glossary, encoding="utf-8")
     manifest = {name: linked.get(name) or _sha256(tmp / name) for name in _files(tmp)}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True))
     _fsync_tree(tmp, set(linked))
@@ -231,6 +236,12 @@ def read_documents(data_dir: Path, version: str) -> dict[str, StoredDocument]:
         except (OSError, ValueError, TypeError):
             continue  # a damaged file: readers check damaged() first; ingest rewrites the version
     return {d.source: d for d in sorted(docs, key=lambda d: d.source)}
+
+
+def read_glossary(data_dir: Path, version: str) -> str | None:
+    """The glossary a version was published with; None for one published without (or before) any."""
+    path = index_root(data_dir) / version / GLOSSARY_FILE
+    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def read_sparse(data_dir: Path, version: str) -> tuple[SparseIndex, list[str]]:

@@ -99,6 +99,7 @@ class IndexStore:
             members=members,
             unlisted=unlisted,
             listed=lambda: self.vectors.listed(version),
+            glossary=artifacts.read_glossary(data_dir, version.name),
         )
 
     def _reading(self, version: Version) -> Any:
@@ -189,6 +190,7 @@ class PublishedIndex:
     # the version's chunk ids in a shared pool; None: every chunk of the collection is the version's
     members: frozenset[str] | None = None
     unlisted: int = 0  # how many of the pool's chunks were other versions' when this one was opened
+    glossary: str | None = None  # the kb/glossary.toml it was published with, if any
     listed: Callable[[], bool] = lambda: True  # whether the store still lists this version
 
     def nearest(self, vector: list[float], n: int) -> dict[str, float]:

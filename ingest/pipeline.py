@@ -26,6 +26,7 @@ from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_ca
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
+from crmkb.ingest.glossary_file import GLOSSARY_FILE, read_glossary
 from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
@@ -34,7 +35,7 @@ from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record, VectorStore, Version, remove_orphan_storage
 
 # Files in kb/ that configure the knowledge base rather than belong to it.
-RESERVED_FILES = frozenset({CATALOG_FILE, "glossary.toml"})
+RESERVED_FILES = frozenset({CATALOG_FILE, GLOSSARY_FILE})
 
 Progress = Callable[[str, int, int], None]
 
@@ -367,6 +368,7 @@ class Plan:
     damage: list[str]  # what is wrong with the active version's files
     base: str | None = None  # the active version, when its files are whole
     linkable: frozenset[str] = frozenset()  # documents taken from ``base`` as they are
+    glossary: str | None = None  # kb/glossary.toml, published with the version
 
     @property
     def needed(self) -> bool:
@@ -397,6 +399,7 @@ def plan(
     scopes = [Path(p).absolute() for p in (paths or [kb_dir])]
     report = IngestReport()
     catalog = load_catalog(kb_dir)
+    glossary = read_glossary(kb_dir)  # a malformed one stops the ingest here, before anything is written
 
     vectors = store.vectors
     active = vectors.active()
@@ -445,6 +448,12 @@ def plan(
     current = active if active is not None and not to_embed and not report.removed and metadata_same else None
     if current is not None and not damage and _english_changed(settings, current, prepared):
         current = None  # new English titles are a new version (no re-embedding), so servers pick them up
+    if (
+        current is not None
+        and not damage
+        and artifacts.read_glossary(settings.data_dir, current.name) != glossary
+    ):
+        current = None  # and so is an edited glossary
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 
@@ -466,6 +475,7 @@ def plan(
         old_spans=_spans(r for r, _ in stored),
         current=current,
         damage=damage,
+        glossary=glossary,
     )
     # What the active version can lend the new one, read only when there is a new one to write.
     if planned.needed and active is not None and not damage:
@@ -560,8 +570,9 @@ def publish(
         # data dir, or files from an older release), so write them without touching the store.
         listed = records if planned.current.pool is not None else None
         artifacts.write_version(
-            data_dir, planned.current.name, planned.documents, sparse, records, embedded.sentences, listed
-        )
+            data_dir, planned.current.name, planned.documents, sparse, records, embedded.sentences, listed,
+            glossary=planned.glossary,
+        )  # fmt: skip
         report.version = planned.current.name
         report.repaired = planned.damage
         return
@@ -573,7 +584,7 @@ def publish(
         vectors.add(pool, planned.write, embedded.matrix)
         artifacts.write_version(
             data_dir, version.name, planned.documents, sparse, records, embedded.sentences, records,
-            unchanged_from=planned.base, unchanged=planned.linkable,
+            unchanged_from=planned.base, unchanged=planned.linkable, glossary=planned.glossary,
         )  # fmt: skip
     except BaseException:
         if planned.pool is None:

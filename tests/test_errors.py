@@ -13,6 +13,7 @@ from crmkb.bot.service import Bot
 from crmkb.core.errors import Unavailable, UserError, described
 from crmkb.core.settings import Settings
 from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.ingest.glossary_file import GlossaryFileError
 from crmkb.ingest.index import IndexMissing
 from crmkb.ingest.pipeline import run_ingest
 from crmkb.ingest.store import StoreUnavailable
@@ -70,10 +71,30 @@ def test_an_unavailable_part_is_logged_with_its_cause_on_one_line() -> None:
     )
 
 
-def test_a_broken_admin_file_is_a_part_unavailable_to_the_asker(settings: Settings) -> None:
-    """A malformed kb/glossary.toml is the admin's to fix: the asker gets a 503 that names it, not a 422
-    that blames the question."""
+def test_a_broken_glossary_stops_the_ingest_and_the_served_version_keeps_its_own(settings: Settings) -> None:
+    """A malformed kb/glossary.toml is the admin's to fix: ingest names it and writes nothing, and the
+    version being served goes on answering with the glossary it was published with."""
     embeddings = HashEmbeddings()
+    first = run_ingest(settings, embeddings=embeddings).version
+    (settings.kb_dir / "glossary.toml").write_text("[synonyms\n", encoding="utf-8")
+    (settings.kb_dir / "新文章.txt").write_text("项目上线前要完成系统测试。", encoding="utf-8")
+    with pytest.raises(GlossaryFileError, match=r"glossary\.toml"):
+        run_ingest(settings, embeddings=embeddings)
+    bot = Bot(settings, embeddings=embeddings)
+    assert bot.index_store.vectors.active().name == first  # type: ignore[union-attr]
+    with TestClient(create_app(settings, bot=bot)) as client:
+        response = client.post("/api/ask", json={"question": "How do we avoid scope creep?"})
+    assert response.status_code == 200, response.json()
+
+
+def test_a_broken_glossary_under_an_older_version_is_a_part_unavailable_to_the_asker(
+    settings: Settings,
+) -> None:
+    """A version published without a glossary (as all were before glossaries were published with them) is
+    answered with the one in the kb dir: when that is malformed, the asker gets a 503 that names it, not a
+    422 that blames the question."""
+    embeddings = HashEmbeddings()
+    (settings.kb_dir / "glossary.toml").unlink()
     run_ingest(settings, embeddings=embeddings)
     (settings.kb_dir / "glossary.toml").write_text("[synonyms\n", encoding="utf-8")
     with TestClient(create_app(settings, bot=Bot(settings, embeddings=embeddings))) as client:

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from crmkb.bot.service import Bot
 from crmkb.core.settings import Settings, get_settings
+from crmkb.ingest.embeddings import HashEmbeddings
+from crmkb.ingest.pipeline import run_ingest
 from crmkb.web.app import create_app
 from tests.conftest import loaded_bot
 
@@ -53,11 +55,31 @@ def test_healthz_and_openapi(client: TestClient) -> None:
     assert ready.json()["warnings"] == []
 
 
-def test_a_server_away_from_its_glossary_says_so(real_index: Settings, tmp_path: Path) -> None:
-    # started where there is no kb/: it answers from the index, but English loses its glossary terms
+def test_a_server_away_from_its_kb_answers_with_the_glossary_of_its_version(
+    real_index: Settings, tmp_path: Path
+) -> None:
+    # started where there is no kb/: the version it serves was published with its glossary
     bot = loaded_bot(real_index.model_copy(update={"kb_dir": tmp_path}))
     with TestClient(create_app(bot.settings, bot=bot)) as away:
         ready = away.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["warnings"] == [], ready.json()
+        # "scope creep" is 范围扩散 only through the glossary
+        answer = away.post("/api/ask", json={"question": "How do we stop scope creep?"}).json()
+    assert answer["answerable"] and "预防范围扩散" in {
+        c["section"].split(" > ")[0] for c in answer["citations"]
+    }
+
+
+def test_a_server_without_any_glossary_says_so(settings: Settings, tmp_path: Path) -> None:
+    # a version published without one, served away from any kb/: it answers, but English loses its terms
+    (settings.kb_dir / "glossary.toml").unlink()
+    embeddings = HashEmbeddings()
+    run_ingest(settings, embeddings=embeddings)
+    away = settings.model_copy(update={"kb_dir": tmp_path})
+    bot = Bot(away, embeddings=embeddings)
+    bot.load()
+    with TestClient(create_app(away, bot=bot)) as client:
+        ready = client.get("/readyz")
         assert ready.status_code == 200, ready.json()  # still ready: it answers
         (warning,) = ready.json()["warnings"]
         assert str(tmp_path / "glossary.toml") in warning and "CRMKB_KB_DIR" in warning
