@@ -9,6 +9,7 @@ document, in the order they are to be read.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -277,18 +278,33 @@ class Composer:
         return self._fit(quotes)
 
     def items_in_full(self, items: list[Quote]) -> list[Quote]:
-        """The numbered items of a previous answer that say more on their line than it quoted, each now up to
-        the end of its line ("2. 项目方案是否可行?是否有应用案例?…"): what "具体怎么做?" asks of a list whose
-        items were cut to their first sentence. None unless at least two say more."""
+        """What "具体怎么做?" asks of a list whose items were cut short: each numbered item up to the end of
+        its line ("2. 项目方案是否可行?是否有应用案例?…"), and for an outline of headings, each heading's
+        section as it opens ("设置客户流" → "重做CRM项目之前,应从客户群体的角度来体验客户的感受。"). None
+        unless at least two say more, or when the sections' openings were given already."""
         text_of = self.knowledge.documents
+        units = self.knowledge.sentences.units
+        said = frozenset((q.source, q.start, q.end) for q in items)
         whole = []
         for item in items:
             text = text_of[item.source].text
+            if self.knowledge.headings.get((item.source, item.section)) == (item.start, item.end):
+                opening = self._sentence_from(item.source, item.end)
+                if opening is None or self.key(opening) != (item.source, item.section):
+                    continue
+                if self.said(opening, said):
+                    return []
+                unit = units[opening]
+                whole.append(replace(item, start=unit.start, end=unit.end, core_end=None))
+                continue
             line_end = text.find("\n", item.end)
             line_end = len(text) if line_end < 0 else line_end
             if item_number(text[item.start : item.end]) is None or not text[item.end : line_end].strip():
                 continue
             whole.append(replace(item, end=line_end, core_end=None))
+        # the article the list was from: an outline's stray section from another says nothing of its steps
+        article = Counter(q.source for q in whole).most_common(1)[0][0] if whole else ""
+        whole = [q for q in whole if q.source == article]
         return self._fit(whole, LIST_BUDGET, len(whole)) if len(whole) >= 2 else []
 
     # -- a quote made whole ---------------------------------------------------------------------------

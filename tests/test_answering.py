@@ -144,6 +144,36 @@ def test_details_of_a_list_are_its_items_in_full(real_bot: Bot) -> None:
     assert any(c.quote.startswith("2. 项目方案是否可行?") for c in follow.citations), follow.answer
 
 
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "source", "opening"),
+    [
+        (
+            "上一个CRM项目烂尾了,现在要重新启动,从哪里开始救?",
+            "具体怎么做?",
+            "000_ea5525b80525cb07.txt",
+            "重做CRM项目之前,应从客户群体的角度来体验客户的感受。",
+        ),
+        (
+            "准备上CRM之前我们内部要先做哪些准备工作",
+            "详细说说",
+            "002_9683dd2b55d1bf3e.txt",
+            "CRM项目成功的重中点是商业需求分析。",
+        ),
+    ],
+)
+def test_details_of_an_outline_are_how_its_sections_open(
+    real_bot: Bot, previous: str, follow_up: str, source: str, opening: str
+) -> None:
+    # The steps came as bare headings; asked for details, each step's section as it opens, from the article
+    # the steps are in (a user trial got the close-out article, and one sentence that merely said 详细)
+    first = real_bot.ask(previous)
+    follow = real_bot.ask(follow_up, history=[previous])
+    assert follow.answerable, follow.answer
+    assert {c.source for c in follow.citations} == {source}, follow.answer
+    assert opening in [c.quote for c in follow.citations] and opening not in first.answer, follow.answer
+    assert len(follow.citations) >= 5, follow.answer
+
+
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
     follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
     assert follow.answerable, follow.answer
