@@ -264,9 +264,7 @@ class Composer:
         is a heading (its section answers) or says nothing more."""
         if self.knowledge.headings.get((item.source, item.section), (-1, -1))[0] == item.start:
             return []
-        text = self.knowledge.documents[item.source].text
-        line_end = text.find("\n", item.start)
-        line_end = len(text) if line_end < 0 else line_end
+        line_end = _line_end(self.knowledge.documents[item.source].text, item.start)
         units = self.knowledge.sentences.units
         quotes = [
             Quote(unit.source, unit.start, unit.end, item.section, item.score, item.dense, item.terms)
@@ -277,28 +275,26 @@ class Composer:
         ]
         return self._fit(quotes)
 
-    def items_in_full(self, items: list[Quote]) -> list[Quote]:
-        """What "具体怎么做?" asks of a list whose items were cut short: each numbered item up to the end of
-        its line ("2. 项目方案是否可行?是否有应用案例?…"), and for an outline of headings, each heading's
-        section as it opens ("设置客户流" → "重做CRM项目之前,应从客户群体的角度来体验客户的感受。"). None
-        unless at least two say more, or when the sections' openings were given already."""
-        text_of = self.knowledge.documents
+    def items_in_full(self, items: list[Quote], said: frozenset[tuple[str, int, int]]) -> list[Quote]:
+        """What "具体怎么做?" asks of a list whose items were cut short (``said``: the spans quoted): each
+        numbered item up to the end of its line ("2. 项目方案是否可行?是否有应用案例?…"), and for an outline
+        of headings, each heading's section as it opens ("设置客户流" → "重做CRM项目之前,应从客户群体的角度来
+        体验客户的感受。"). None unless at least two say more, or when the sections' openings were given
+        already."""
         units = self.knowledge.sentences.units
-        said = frozenset((q.source, q.start, q.end) for q in items)
         whole = []
         for item in items:
-            text = text_of[item.source].text
             if self.knowledge.headings.get((item.source, item.section)) == (item.start, item.end):
-                opening = self._sentence_from(item.source, item.end)
-                if opening is None or self.key(opening) != (item.source, item.section):
+                opening = self._opening(item)
+                if opening is None:
                     continue
                 if self.said(opening, said):
                     return []
                 unit = units[opening]
                 whole.append(replace(item, start=unit.start, end=unit.end, core_end=None))
                 continue
-            line_end = text.find("\n", item.end)
-            line_end = len(text) if line_end < 0 else line_end
+            text = self.knowledge.documents[item.source].text
+            line_end = _line_end(text, item.end)
             if item_number(text[item.start : item.end]) is None or not text[item.end : line_end].strip():
                 continue
             whole.append(replace(item, end=line_end, core_end=None))
@@ -428,8 +424,7 @@ class Composer:
         numbered: bool | None = None
         asking: str | None = None
         while pos < len(text):
-            stop = text.find("\n", pos)
-            stop = len(text) if stop < 0 else stop
+            stop = _line_end(text, pos)
             line = text[pos:stop]
             if not line.strip() or pos in headings:
                 break
@@ -584,8 +579,7 @@ class Composer:
         run: list[tuple[int, int]] = []
         pos = text.rfind("\n", 0, start) + 1
         while pos < end:
-            stop = text.find("\n", pos)
-            stop = len(text) if stop < 0 else stop
+            stop = _line_end(text, pos)
             line = text[pos:stop]
             span = (pos + len(line) - len(line.lstrip()), stop)
             number = re.match(r"\s*(\d{1,2})[、.)](?!\d)", line)
@@ -694,8 +688,8 @@ class Composer:
         opened: list[Quote] = []
         for head in heads:
             opened.append(head)
-            first = self._sentence_from(head.source, head.end)
-            if first is None or self.key(first) != (head.source, head.section):
+            first = self._opening(head)
+            if first is None:
                 continue
             unit = units[first]
             if not LEAD_IN.search(unit.text) and not _POINTS_BACK.search(unit.text):
@@ -703,6 +697,11 @@ class Composer:
         if sum(q.end - q.start for q in opened) > LIST_BUDGET:
             return heads
         return opened
+
+    def _opening(self, head: Quote) -> int | None:
+        """The first sentence of the section a quoted heading heads; None when the section has none."""
+        first = self._sentence_from(head.source, head.end)
+        return first if first is not None and self.key(first) == (head.source, head.section) else None
 
     def _sentence_from(self, source: str, position: int) -> int | None:
         """The first sentence of ``source`` that starts at or after ``position``."""
@@ -806,6 +805,12 @@ def item_number(text: str) -> int | None:
     """The number an item opens with ("5、", "(2)", "三、"), if any."""
     match = re.match(r"\s*[((]?(\d{1,2}|[一二三四五六七八九十])[、.))]", text)
     return numeral(match.group(1)) if match else None
+
+
+def _line_end(text: str, position: int) -> int:
+    """Where the line holding ``position`` ends (the end of ``text`` for its last line)."""
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
 
 
 def _overlap(a: Quote, b: Quote) -> bool:

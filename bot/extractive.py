@@ -167,7 +167,7 @@ class ExtractiveAnswerer:
         detail = self.composer.item_detail(item, said) if item is not None else []
         # "具体怎么做?" after a list whose items were each cut to their first sentence: the items in full
         if manner:
-            detail = self.composer.items_in_full(before)
+            detail = self.composer.items_in_full(before, said)
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
