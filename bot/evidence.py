@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language
@@ -173,11 +173,11 @@ def analyse(
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION
     pairs = list(posseg().cut(question, HMM=hmm))  # type: ignore[attr-defined]
-    for pair, after in zip(pairs, [*pairs[1:], None], strict=True):
+    for at, pair in enumerate(pairs):
         word, flag = pair.word.strip().lower(), pair.flag
-        # An adjective used as an adverb ("详细说说", "具体怎么做?") says how much is wanted, not what about:
-        # it still matches the text that gives it ("具体的说,…"), but names no topic of its own.
-        if flag == "ad" or (flag == "a" and after is not None and after.flag == "r"):
+        # An adjective used as an adverb ("详细说说", "具体(要)怎么做?") says how much is wanted, not what
+        # about: it still matches the text that gives it ("具体的说,…"), but names no topic of its own.
+        if flag == "ad" or (flag == "a" and _asks_next(pairs[at + 1 :])):
             manner.append(word)
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
@@ -211,6 +211,22 @@ def analyse(
         wants_name=bool(_NAME_ZH.search(question)),
         manner=frozenset(manner),
     )
+
+
+# Auxiliaries (能愿动词) that may stand between an adverbial adjective and what it modifies: 具体要怎么做,
+# 具体该如何操作, 具体是怎么做的.
+_AUXILIARIES = frozenset(
+    {"要", "该", "应", "应该", "应当", "需", "需要", "得", "能", "能够", "可以", "会", "是"}
+)
+
+
+def _asks_next(rest: list[Any]) -> bool:
+    """Whether an adjective modifies what follows it as an adverb would: a pronoun ("具体怎么") or a verb
+    ("具体做哪些", "详细说说"), past any auxiliaries ("具体要怎么")."""
+    for pair in rest:
+        if pair.word not in _AUXILIARIES:
+            return pair.flag == "r" or pair.flag.startswith("v")
+    return False
 
 
 def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary | None) -> Ask:
