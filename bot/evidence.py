@@ -199,7 +199,10 @@ def analyse(
             terms[word] = 1
             continue
         terms[word] = min(len(word), 4)
-        if _is_name(pair.word, flag) or _LAW.search(word) or _law_tail(word):
+        # What is counted ("两个礼拜", "三家厂商") is a common noun, whatever jieba's dictionary tags it: a
+        # name is not counted.
+        counted = at > 0 and pairs[at - 1].flag == "m"
+        if (_is_name(pair.word, flag) and not counted) or _LAW.search(word) or _law_tail(word):
             specific.append(word)
     return Ask(
         terms,
@@ -315,6 +318,8 @@ def _written_as_name(word: str, before: str) -> bool:
     CEO") as they do names. Two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
     if word.isupper():
         return not abbreviates(word) and not common_english(word)
+    if re.fullmatch(r"[A-Z]{2,}s", word):  # SMEs, KPIs: an acronym in the plural is a kind of thing
+        return False
     written = word[0].isupper() and re.search(r"[A-Za-z0-9,;)\"'-]\s*$", before) is not None
     return written and not common_english(word)
 
