@@ -9,6 +9,7 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,6 +38,7 @@ from crmkb.bot.question import (
     elliptical,
     kind_of,
     ordinal,
+    says_nothing,
 )
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
@@ -55,6 +57,8 @@ QUERY_CHARS = 2000
 CONTEXT_CHARS = 500  # of the previous question, read for a follow-up: its topic, not an essay
 # A follow-up's evidence from an article the previous answer did not quote counts this much of its score.
 ELSEWHERE = 0.8
+# The refusal reason of a message that asks nothing ("你好", "在吗?"): it is told what it can ask about.
+NOTHING_ASKED = "nothing specific asked"
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 
 
@@ -83,6 +87,11 @@ class ExtractiveAnswerer:
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
     ) -> Evidence:
         language = detect_language(question)
+        # "谢谢", "好的,明白了" in a conversation greet or acknowledge: nothing is asked, not even the previous
+        # question again
+        if says_nothing(question, self._names_something(language)):
+            empty = analyse("", language, self.knowledge.glossary, self.vocabulary)
+            return Evidence(language, empty, [], [], NOTHING_ASKED)
         position = ordinal(self._normalised(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
         asked_before = self._asked(self._topic(history)) if history else ""
@@ -192,15 +201,16 @@ class ExtractiveAnswerer:
     def _asked(self, question: str) -> str:
         """The question without its polite or reported framing, which would otherwise move its vector and
         hide its form ("…吗?谢谢!" is still a yes/no question)."""
-        language = detect_language(question)
+        return asked_part(question, self._names_something(detect_language(question)))
 
+    def _names_something(self, language: Language) -> Callable[[str], bool]:
         # Any content word makes a clause part of the question, one the articles never use too: "工期定了6个月"
         # is what "有问题吗?" asks about, though the articles say 项目实施, not 工期.
         def names_something(clause: str) -> bool:
             ask = analyse(self._normalised(clause), language, self.knowledge.glossary, self.vocabulary)
             return bool(ask.specific or ask.terms)
 
-        return asked_part(question, names_something)
+        return names_something
 
     def _normalised(self, text: str) -> str:
         return normalise_question(text, self.vocabulary.knows)
@@ -237,6 +247,8 @@ class ExtractiveAnswerer:
 
     def render(self, question: str, evidence: Evidence) -> Answer:
         """The extractive answer (or refusal) for gathered evidence."""
+        if evidence.refusal_reason == NOTHING_ASKED:  # "你好": what the knowledge base can be asked about
+            return render.nothing_asked(question, evidence.language, self.knowledge.titles(evidence.language))
         if evidence.refusal_reason is not None:
             return render.refusal(question, evidence.language, evidence.hits, self.knowledge.english)
         citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
@@ -307,7 +319,7 @@ class ExtractiveAnswerer:
         clauses ask, with only the terms the knowledge base uses: a figure in the scene it sets ("有几个一个月
         才发生一次的业务,…该怎么处理?") is not asked for."""
         if not ask.terms and not ask.unknown_english:
-            return "nothing specific asked"
+            return NOTHING_ASKED
         if asks_to_write(question):
             return "asks for something written, not for guidance"
         if self.vocabulary.unknown(ask):

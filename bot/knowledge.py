@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crmkb.bot.glossary import Glossary
+from crmkb.bot.language import Language
 from crmkb.bot.spans import ChunkSpans
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import english_section
@@ -99,6 +100,13 @@ class Knowledge:
             return ""
         starts = [start for start, _ in self.source_headings.get(source, {}).values() if start > span[0]]
         return self.documents[source].text[span[0] : min(starts, default=None)]
+
+    def titles(self, language: Language) -> list[str]:
+        """The documents' titles, in English for an English asker where the catalog gives them."""
+        return [
+            (document.title_en or document.title) if language == "en" else document.title
+            for document in self.documents.values()
+        ]
 
     def english(self, source: str, section: str) -> tuple[str, str]:
         """The catalog's English titles of a document and of one of its sections ("" where it has none)."""

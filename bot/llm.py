@@ -60,9 +60,7 @@ class LLMAnswerer:
 
     def _answer(self, question: str, evidence: Evidence) -> Answer:
         if evidence.refusal_reason is not None:  # a near miss or off-topic question never reaches the model
-            return render.refusal(
-                question, evidence.language, evidence.hits, self.extractive.knowledge.english
-            )
+            return self.extractive.render(question, evidence)
         passages = evidence.hits[: self.settings.passages]
         try:
             reply = self._ask_model(question, evidence, passages)

@@ -83,9 +83,11 @@ _EXCLAIMED = re.compile(r"[!!]\s*$")
 # Words that greet, thank, apologise or announce that a question follows ("请教一下,", "麻烦问下,") say
 # nothing about what is asked, whatever else a clause names.
 _THANKS_ZH = "谢谢|謝謝|多谢|多謝|感谢|感謝"
+# Words that acknowledge an answer ("好的,明白了", "OK, got it") say nothing either.
 _PHATIC = re.compile(
     rf"您好|你好|大家好|哈[喽囉]|嗨|麻烦|麻煩|打扰|打擾|不好意思|抱歉|请问|請問|{_THANKS_ZH}|感恩|"
-    r"辛苦|拜托|拜託|请教|請教|咨询|諮詢|打听|打聽|[问問]一?下|\b(hi|hello|hey|thanks?|thank you|cheers|please|sorry)\b",
+    r"辛苦|拜托|拜託|请教|請教|咨询|諮詢|打听|打聽|[问問]一?下|\b(hi|hello|hey|thanks?|thank you|cheers|please|sorry)\b|"
+    r"好的|好吧|明白了?|了解了|知道了|收到|懂了|\b(ok|okay|got it|understood|great|noted)\b",
     re.IGNORECASE,
 )
 _SIGN_OFF_CHARS = 4
@@ -106,19 +108,31 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
         (question[: thanks.start()], [thanks.group(0)]) if thanks and thanks.start() else (question, [])
     )
     clauses = _clauses(head) + tail
-
-    def framing(clause: str) -> bool:
-        return not _ASKING.search(clause) and (
-            bool(_REPORTING.search(clause))
-            or _EXCLAIMED.search(clause) is not None
-            or not names_something(_PHATIC.sub(" ", clause))
-        )
-
-    while len(clauses) > 1 and framing(clauses[0]):
+    while len(clauses) > 1 and _framing(clauses[0], names_something):
         clauses.pop(0)
-    while len(clauses) > 1 and (framing(clauses[-1]) or _signs_off(clauses[-2], clauses[-1])):
+    while len(clauses) > 1 and (
+        _framing(clauses[-1], names_something) or _signs_off(clauses[-2], clauses[-1])
+    ):
         clauses.pop()
     return "".join(clauses).strip()
+
+
+def says_nothing(message: str, names_something: Callable[[str], bool]) -> bool:
+    """Whether ``message`` only greets, thanks or acknowledges ("你好", "好的,谢谢!", "OK, got it"): no clause
+    asks, and none names anything once its phatic words are gone. A statement of a problem ("上线三个月没人用
+    了") names what it is about, and is a question."""
+    return all(
+        not _ASKING.search(clause) and not names_something(_PHATIC.sub(" ", clause))
+        for clause in _clauses(message)
+    )
+
+
+def _framing(clause: str, names_something: Callable[[str], bool]) -> bool:
+    return not _ASKING.search(clause) and (
+        bool(_REPORTING.search(clause))
+        or _EXCLAIMED.search(clause) is not None
+        or not names_something(_PHATIC.sub(" ", clause))
+    )
 
 
 def asking_part(question: str) -> str:

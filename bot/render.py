@@ -155,6 +155,25 @@ def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> l
     return seen
 
 
+def nothing_asked(question: str, language: Language, titles: list[str]) -> Answer:
+    """The reply to a message that asks nothing ("你好", "thanks!"): what the knowledge base covers, as its
+    documents' titles, instead of the topics nearest to no question."""
+    if language in ("zh-Hans", "zh-Hant"):
+        message = "请提出CRM实施方面的问题,我会引用知识库原文回答。"
+        text = message + ("知识库涵盖:" + ";".join(titles) + "。" if titles else "")
+        if language == "zh-Hant":
+            message, text, titles = (
+                to_traditional(message),
+                to_traditional(text),
+                [to_traditional(t) for t in titles],
+            )
+    else:
+        message = "Ask me about implementing CRM; I answer by quoting the knowledge base."
+        text = message + (" It covers: " + "; ".join(titles) + "." if titles else "")
+    return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
+                  topics=titles, refusal_message=message)  # fmt: skip
+
+
 def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
     """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
     near = topics(hits, english=english if language == "en" else None)

@@ -11,7 +11,15 @@ from crmkb.bot.compose import LIST_BUDGET, states_guidance
 from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
-from crmkb.bot.question import asked_part, asking_part, asks_to_write, count_asked, elliptical, kind_of
+from crmkb.bot.question import (
+    asked_part,
+    asking_part,
+    asks_to_write,
+    count_asked,
+    elliptical,
+    kind_of,
+    says_nothing,
+)
 from crmkb.bot.service import Bot, QuestionError
 from crmkb.ingest import artifacts
 from crmkb.ingest.normalise import to_simplified, to_traditional
@@ -435,6 +443,38 @@ def _names_crm_words(clause: str) -> bool:
 )
 def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, asked: str) -> None:
     assert asked_part(question, _names_crm_words) == asked
+
+
+@pytest.mark.parametrize(
+    ("message", "nothing"),
+    [
+        ("你好", True),
+        ("好的,明白了,谢谢!", True),
+        ("OK, got it. Thanks!", True),
+        ("在吗?", False),  # it asks, if nothing specific
+        ("好的,那流程呢?", False),
+        ("项目上线三个月,没人用了", False),  # a problem stated is a question
+        ("谢谢,流程要写下来吗?", False),
+    ],
+)
+def test_a_message_that_only_greets_thanks_or_acknowledges(message: str, nothing: bool) -> None:
+    assert says_nothing(message, _names_crm_words) is nothing
+
+
+@pytest.mark.parametrize(
+    ("message", "language"), [("你好", "zh-Hans"), ("謝謝!", "zh-Hant"), ("thanks, got it", "en")]
+)
+def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
+    real_bot: Bot, message: str, language: str
+) -> None:
+    # after an answer, "谢谢" is not the previous question again: it once got a new answer on its topic
+    for history in ([], ["上线后没人用怎么办?"]):
+        reply = real_bot.ask(message, history=history)
+        assert not reply.answerable and not reply.citations, reply.answer
+        documents = real_bot.load().knowledge.documents.values()
+        titles = [(d.title_en or d.title) if language == "en" else d.title for d in documents]
+        shown = titles if language != "zh-Hant" else [to_traditional(t) for t in titles]
+        assert reply.topics == shown and reply.language == language, reply.answer
 
 
 @pytest.mark.parametrize(
