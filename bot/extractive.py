@@ -46,7 +46,7 @@ from crmkb.bot.spans import top
 from crmkb.bot.trace import SentenceScore, Trace
 from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.normalise import normalise_question
+from crmkb.ingest.normalise import normalise_question, to_simplified, to_traditional
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
@@ -59,6 +59,8 @@ CONTEXT_CHARS = 500  # of the previous question, read for a follow-up: its topic
 ELSEWHERE = 0.8
 # The refusal reason of a message that asks nothing ("你好", "在吗?"): it is told what it can ask about.
 NOTHING_ASKED = "nothing specific asked"
+# ... and of one that thanks for or acknowledges an answer ("谢谢", "OK, got it"): it is invited to go on.
+ACKNOWLEDGED = "acknowledges the previous answer"
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 
 
@@ -87,11 +89,13 @@ class ExtractiveAnswerer:
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
     ) -> Evidence:
         language = detect_language(question)
-        # "谢谢", "好的,明白了" in a conversation greet or acknowledge: nothing is asked, not even the previous
-        # question again
+        # "你好" opens a conversation, "谢谢" or "好的,明白了" closes one: nothing is asked, not even the
+        # previous question again
         if says_nothing(question, self._names_something(language)):
+            if history:  # "好的" is written alike in both scripts: the conversation's decides
+                language = _script_of(question, detect_language(history[-1])) or language
             empty = analyse("", language, self.knowledge.glossary, self.vocabulary)
-            return Evidence(language, empty, [], [], NOTHING_ASKED)
+            return Evidence(language, empty, [], [], ACKNOWLEDGED if history else NOTHING_ASKED)
         position = ordinal(self._normalised(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
         asked_before = self._asked(self._topic(history)) if history else ""
@@ -249,6 +253,8 @@ class ExtractiveAnswerer:
         """The extractive answer (or refusal) for gathered evidence."""
         if evidence.refusal_reason == NOTHING_ASKED:  # "你好": what the knowledge base can be asked about
             return render.nothing_asked(question, evidence.language, self.knowledge.titles(evidence.language))
+        if evidence.refusal_reason == ACKNOWLEDGED:
+            return render.acknowledged(question, evidence.language)
         if evidence.refusal_reason is not None:
             return render.refusal(question, evidence.language, evidence.hits, self.knowledge.english)
         citations = [self._citation(n, s) for n, s in enumerate(evidence.chosen, 1)]
@@ -371,3 +377,11 @@ class ExtractiveAnswerer:
 
 def _scaled(dense: float) -> float:
     return min(max((dense - DENSE_FLOOR) / DENSE_SPAN, 0.0), 1.0)
+
+
+def _script_of(message: str, conversation: Language) -> Language | None:
+    """The conversation's Chinese script for a Chinese ``message`` written alike in both ("好的"), else None."""
+    chinese = ("zh-Hans", "zh-Hant")
+    if conversation not in chinese or detect_language(message) not in chinese:
+        return None
+    return conversation if to_simplified(message) == to_traditional(message) else None

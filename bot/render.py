@@ -174,6 +174,16 @@ def nothing_asked(question: str, language: Language, titles: list[str]) -> Answe
                   topics=titles, refusal_message=message)  # fmt: skip
 
 
+def acknowledged(question: str, language: Language) -> Answer:
+    """The reply to thanks or an acknowledgement after an answer: an invitation to ask on."""
+    message = {
+        "zh-Hans": "还有其他CRM实施方面的问题吗?随时可以问我。",
+        "zh-Hant": "還有其他CRM實施方面的問題嗎?隨時可以問我。",
+    }.get(language, "Anything else about the CRM implementation? Just ask.")
+    return Answer(question=question, answer=message, answerable=False, language=language, mode="extractive",
+                  refusal_message=message)  # fmt: skip
+
+
 def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
     """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
     near = topics(hits, english=english if language == "en" else None)

@@ -467,14 +467,33 @@ def test_a_message_that_only_greets_thanks_or_acknowledges(message: str, nothing
 def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
     real_bot: Bot, message: str, language: str
 ) -> None:
-    # after an answer, "谢谢" is not the previous question again: it once got a new answer on its topic
-    for history in ([], ["上线后没人用怎么办?"]):
-        reply = real_bot.ask(message, history=history)
-        assert not reply.answerable and not reply.citations, reply.answer
-        documents = real_bot.load().knowledge.documents.values()
-        titles = [(d.title_en or d.title) if language == "en" else d.title for d in documents]
-        shown = titles if language != "zh-Hant" else [to_traditional(t) for t in titles]
-        assert reply.topics == shown and reply.language == language, reply.answer
+    reply = real_bot.ask(message)
+    assert not reply.answerable and not reply.citations, reply.answer
+    documents = real_bot.load().knowledge.documents.values()
+    titles = [(d.title_en or d.title) if language == "en" else d.title for d in documents]
+    shown = titles if language != "zh-Hant" else [to_traditional(t) for t in titles]
+    assert reply.topics == shown and reply.language == language, reply.answer
+
+
+@pytest.mark.parametrize(
+    ("message", "previous", "language"),
+    [
+        ("谢谢", "上线后没人用怎么办?", "zh-Hans"),
+        (
+            "好的,明白了",
+            "導入後沒人用怎麼辦?",
+            "zh-Hant",
+        ),  # written alike in both scripts: the conversation's
+        ("OK, got it", "上线后没人用怎么办?", "en"),
+    ],
+)
+def test_thanks_after_an_answer_is_invited_to_ask_on(
+    real_bot: Bot, message: str, previous: str, language: str
+) -> None:
+    # "谢谢" is not the previous question again: it once got a new answer on its topic
+    reply = real_bot.ask(message, history=[previous])
+    assert not reply.answerable and not reply.citations and not reply.topics, reply.answer
+    assert reply.language == language and reply.answer == reply.refusal_message, reply.answer
 
 
 @pytest.mark.parametrize(
