@@ -46,7 +46,7 @@ from crmkb.bot.spans import top
 from crmkb.bot.trace import SentenceScore, Trace
 from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.normalise import normalise_question, to_simplified, to_traditional
+from crmkb.ingest.normalise import normalise_question
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
@@ -92,8 +92,8 @@ class ExtractiveAnswerer:
         # "你好" opens a conversation, "谢谢" or "好的,明白了" closes one: nothing is asked, not even the
         # previous question again
         if says_nothing(question, self._names_something(language)):
-            if history:  # "好的" is written alike in both scripts: the conversation's decides
-                language = _script_of(question, detect_language(history[-1])) or language
+            if history:  # "好的", "OK" after a question in Traditional: the conversation's language answers
+                language = _conversational(detect_language(history[-1])) or language
             empty = analyse("", language, self.knowledge.glossary, self.vocabulary)
             return Evidence(language, empty, [], [], ACKNOWLEDGED if history else NOTHING_ASKED)
         position = ordinal(self._normalised(question))  # "第一步复盘的时候,…": framing or not, it points
@@ -379,9 +379,6 @@ def _scaled(dense: float) -> float:
     return min(max((dense - DENSE_FLOOR) / DENSE_SPAN, 0.0), 1.0)
 
 
-def _script_of(message: str, conversation: Language) -> Language | None:
-    """The conversation's Chinese script for a Chinese ``message`` written alike in both ("好的"), else None."""
-    chinese = ("zh-Hans", "zh-Hant")
-    if conversation not in chinese or detect_language(message) not in chinese:
-        return None
-    return conversation if to_simplified(message) == to_traditional(message) else None
+def _conversational(language: Language) -> Language | None:
+    """``language`` when the bot answers in it, None for a language it does not."""
+    return language if language in ("zh-Hans", "zh-Hant", "en") else None

@@ -479,12 +479,11 @@ def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
     ("message", "previous", "language"),
     [
         ("谢谢", "上线后没人用怎么办?", "zh-Hans"),
-        (
-            "好的,明白了",
-            "導入後沒人用怎麼辦?",
-            "zh-Hant",
-        ),  # written alike in both scripts: the conversation's
-        ("OK, got it", "上线后没人用怎么办?", "en"),
+        # the reply is in the conversation's language, whatever the thanks is written in
+        ("好的,明白了", "導入後沒人用怎麼辦?", "zh-Hant"),
+        ("谢谢", "導入後沒人用怎麼辦?", "zh-Hant"),
+        ("OK, got it", "上线后没人用怎么办?", "zh-Hans"),
+        ("好的", "What should we do when nobody uses the CRM after go-live?", "en"),
     ],
 )
 def test_thanks_after_an_answer_is_invited_to_ask_on(
