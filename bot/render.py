@@ -158,54 +158,50 @@ def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> l
 def nothing_asked(question: str, language: Language, titles: list[str]) -> Answer:
     """The reply to a message that asks nothing ("你好", "thanks!"): what the knowledge base covers, as its
     documents' titles, instead of the topics nearest to no question."""
-    if language in ("zh-Hans", "zh-Hant"):
-        message = "请提出CRM实施方面的问题,我会引用知识库原文回答。"
-        text = message + ("知识库涵盖:" + ";".join(titles) + "。" if titles else "")
-        if language == "zh-Hant":
-            message, text, titles = (
-                to_traditional(message),
-                to_traditional(text),
-                [to_traditional(t) for t in titles],
-            )
-    else:
-        message = "Ask me about implementing CRM; I answer by quoting the knowledge base."
-        text = message + (" It covers: " + "; ".join(titles) + "." if titles else "")
-    return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
-                  topics=titles, refusal_message=message)  # fmt: skip
+    return _declined(
+        question, language, titles,
+        ("请提出CRM实施方面的问题,我会引用知识库原文回答。", "知识库涵盖:"),
+        ("Ask me about implementing CRM; I answer by quoting the knowledge base.", " It covers: "),
+    )  # fmt: skip
 
 
 def acknowledged(question: str, language: Language) -> Answer:
     """The reply to thanks or an acknowledgement after an answer: an invitation to ask on."""
-    message = {
-        "zh-Hans": "还有其他CRM实施方面的问题吗?随时可以问我。",
-        "zh-Hant": "還有其他CRM實施方面的問題嗎?隨時可以問我。",
-    }.get(language, "Anything else about the CRM implementation? Just ask.")
-    return Answer(question=question, answer=message, answerable=False, language=language, mode="extractive",
-                  refusal_message=message)  # fmt: skip
+    return _declined(
+        question, language, [],
+        ("还有其他CRM实施方面的问题吗?随时可以问我。", ""),
+        ("Anything else about the CRM implementation? Just ask.", ""),
+    )  # fmt: skip
 
 
 def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
     """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
     near = topics(hits, english=english if language == "en" else None)
-    if language in ("zh-Hans", "zh-Hant"):
-        message = "知识库中没有能回答这个问题的内容。"
-        text = message
-        if near:
-            text += "知识库涵盖的相关主题:" + ";".join(near) + "。"
-        if language == "zh-Hant":
-            message, text = to_traditional(message), to_traditional(text)
-            near = [to_traditional(t) for t in near]
-    else:
-        message = "The knowledge base does not cover this question."
-        if language == "other":
-            message += " Please ask in Chinese or English."
-        text = message
-        if near:
-            untranslated = any(_CJK.search(topic) for topic in near)
-            text += (
-                f" Nearby topics it does cover{' (in Chinese)' if untranslated else ''}: "
-                + "; ".join(near)
-                + "."
-            )
+    untranslated = any(_CJK.search(topic) for topic in near)
+    other = " Please ask in Chinese or English." if language == "other" else ""
+    return _declined(
+        question, language, near,
+        ("知识库中没有能回答这个问题的内容。", "知识库涵盖的相关主题:"),
+        (
+            f"The knowledge base does not cover this question.{other}",
+            f" Nearby topics it does cover{' (in Chinese)' if untranslated else ''}: ",
+        ),
+    )  # fmt: skip
+
+
+def _declined(
+    question: str, language: Language, listed: list[str], chinese: tuple[str, str], english: tuple[str, str]
+) -> Answer:
+    """A reply that answers nothing from the articles: a message, then ``listed`` (topics) after its lead,
+    each pair (message, lead) in Simplified Chinese or English; Traditional is converted from Simplified."""
+    zh = language in ("zh-Hans", "zh-Hant")
+    message, lead = chinese if zh else english
+    text = message + (lead + (";" if zh else "; ").join(listed) + ("。" if zh else ".") if listed else "")
+    if language == "zh-Hant":
+        message, text, listed = (
+            to_traditional(message),
+            to_traditional(text),
+            [to_traditional(t) for t in listed],
+        )
     return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
-                  topics=near, refusal_message=message)  # fmt: skip
+                  topics=listed, refusal_message=message)  # fmt: skip
