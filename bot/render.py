@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from crmkb.bot.language import Language
 from crmkb.bot.retrieval import Hit
-from crmkb.bot.schemas import Answer, Citation
+from crmkb.bot.schemas import Answer, Citation, Declined
 from crmkb.ingest.catalog import kind_label, place_label
 from crmkb.ingest.chunking import SECTION_SEPARATOR
 from crmkb.ingest.normalise import to_simplified, to_traditional
@@ -159,7 +159,7 @@ def nothing_asked(question: str, language: Language, titles: list[str]) -> Answe
     """The reply to a message that asks nothing ("你好", "thanks!"): what the knowledge base covers, as its
     documents' titles, instead of the topics nearest to no question."""
     return _declined(
-        question, language, titles,
+        "nothing_asked", question, language, titles,
         ("请提出CRM实施方面的问题,我会引用知识库原文回答。", "知识库涵盖:"),
         ("Ask me about implementing CRM; I answer by quoting the knowledge base.", " It covers: "),
     )  # fmt: skip
@@ -168,7 +168,7 @@ def nothing_asked(question: str, language: Language, titles: list[str]) -> Answe
 def acknowledged(question: str, language: Language) -> Answer:
     """The reply to thanks or an acknowledgement after an answer: an invitation to ask on."""
     return _declined(
-        question, language, [],
+        "acknowledged", question, language, [],
         ("还有其他CRM实施方面的问题吗?随时可以问我。", ""),
         ("Anything else about the CRM implementation? Just ask.", ""),
     )  # fmt: skip
@@ -180,7 +180,7 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
     untranslated = any(_CJK.search(topic) for topic in near)
     other = " Please ask in Chinese or English." if language == "other" else ""
     return _declined(
-        question, language, near,
+        "not_covered", question, language, near,
         ("知识库中没有能回答这个问题的内容。", "知识库涵盖的相关主题:"),
         (
             f"The knowledge base does not cover this question.{other}",
@@ -190,7 +190,12 @@ def refusal(question: str, language: Language, hits: list[Hit], english: English
 
 
 def _declined(
-    question: str, language: Language, listed: list[str], chinese: tuple[str, str], english: tuple[str, str]
+    why: Declined,
+    question: str,
+    language: Language,
+    listed: list[str],
+    chinese: tuple[str, str],
+    english: tuple[str, str],
 ) -> Answer:
     """A reply that answers nothing from the articles: a message, then ``listed`` (topics) after its lead,
     each pair (message, lead) in Simplified Chinese or English; Traditional is converted from Simplified."""
@@ -204,4 +209,4 @@ def _declined(
             [to_traditional(t) for t in listed],
         )
     return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
-                  topics=listed, refusal_message=message)  # fmt: skip
+                  topics=listed, refusal_message=message, declined=why)  # fmt: skip

@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field, model_validator
 from crmkb.bot.language import Language
 
 Mode = Literal["extractive", "llm"]
+# Why nothing was answered from the articles: the knowledge base does not hold the answer, the message asked
+# nothing ("你好"), or it thanked for the previous answer. Only the first is a gap in the knowledge base.
+Declined = Literal["not_covered", "nothing_asked", "acknowledged"]
 
 
 class Citation(BaseModel):
@@ -46,6 +49,9 @@ class Answer(BaseModel):
         default="",
         description="A refusal's message alone, without the topics that ``answer`` lists after it; empty for an answer.",
     )
+    declined: Declined | None = Field(
+        default=None, description="Why nothing was answered (set exactly when answerable is false)."
+    )
     curated: bool = Field(default=False, description="A trainer-approved FAQ answer (crmkb faq publish).")
     latency_ms: float = 0.0
 
@@ -55,4 +61,8 @@ class Answer(BaseModel):
         one says its whole text."""
         if not self.answerable and not self.refusal_message:
             self.refusal_message = self.answer
+        if self.answerable:
+            self.declined = None
+        elif self.declined is None:
+            self.declined = "not_covered"
         return self

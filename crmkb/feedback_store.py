@@ -132,6 +132,9 @@ def _add_answer_facts(db: sqlite3.Connection) -> None:
     console's date filters, newest-first pages and the retention purge."""
     _add_column(db, "answers", "curated", "INTEGER NOT NULL DEFAULT 0")
     _add_column(db, "answers", "latency_ms", "REAL")
+    # why nothing was answered (bot.schemas.Declined); NULL for answers, and for refusals recorded before
+    # greetings and thanks were told apart, which count as not covered
+    _add_column(db, "answers", "declined", "TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS answers_created ON answers(created)")
 
 
@@ -239,12 +242,12 @@ class FeedbackStore:
                 answer.id, one.created, one.channel, answer.question, answer.answer, int(answer.answerable),
                 answer.language, answer.mode,
                 json.dumps([c.model_dump() for c in answer.citations], ensure_ascii=False),
-                one.user_id, int(answer.curated), answer.latency_ms,
+                one.user_id, int(answer.curated), answer.latency_ms, answer.declined,
             ))  # fmt: skip
         # Columns named: migrations append columns, so their order differs between old and new databases.
         insert = (
             "INSERT OR REPLACE INTO answers (id, created, channel, question, answer, answerable, language, mode, "
-            "citations, user_id, curated, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "citations, user_id, curated, latency_ms, declined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         self._run(lambda db: db.executemany(insert, rows))
 
@@ -282,13 +285,13 @@ class FeedbackStore:
         return self._run(work)
 
     def answer(self, answer_id: str) -> Answer | None:
-        query = "SELECT id, question, answer, answerable, language, mode, citations FROM answers WHERE id = ?"
+        query = "SELECT id, question, answer, answerable, language, mode, citations, declined FROM answers WHERE id = ?"
         row = self._run(lambda db: db.execute(query, (answer_id,)).fetchone())
         if row is None:
             return None
         return Answer.model_validate({
             "id": row[0], "question": row[1], "answer": row[2], "answerable": bool(row[3]),
-            "language": row[4], "mode": row[5], "citations": json.loads(row[6]),
+            "language": row[4], "mode": row[5], "citations": json.loads(row[6]), "declined": row[7],
         })  # fmt: skip
 
     def asked_by(self, answer_id: str) -> str | None:

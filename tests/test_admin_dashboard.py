@@ -21,6 +21,8 @@ TRAFFIC = [
     Served("精选", curated=True, latency_ms=2, rating="up"),
     Served("Slack 问题", channel="slack", latency_ms=400, days_ago=1),
     Served("Slack 拒绝", channel="slack", answered=False, latency_ms=600, days_ago=1, rating="down"),
+    # a greeting is replied to, neither answered nor refused
+    Served("你好", channel="slack", answered=False, declined="nothing_asked", latency_ms=500, days_ago=1),
     Served("很久以前", days_ago=45),  # outside 30 days
 ]
 
@@ -36,17 +38,17 @@ def test_figures_per_day_and_channel(hash_index: Settings, tmp_path: Path) -> No
         web, slack, every = channels["web"], channels["slack"], channels["all"]
         assert (web["questions"], web["answered"], web["refused"], web["curated"]) == (12, 11, 1, 1)
         assert (web["up"], web["down"]) == (1, 1)
-        assert (slack["questions"], slack["refused"], slack["down"]) == (2, 1, 1)
-        assert every["questions"] == 14  # the 45-day-old answer is outside the window
+        assert (slack["questions"], slack["answered"], slack["refused"], slack["down"]) == (3, 1, 1, 1)
+        assert every["questions"] == 15  # the 45-day-old answer is outside the window
         assert len(every["days"]) == 30 and every["days"][-1]["day"] == time.strftime(
             "%Y-%m-%d", time.gmtime(NOON)
         )
-        assert every["days"][-1]["questions"] == 12 and every["days"][-2]["questions"] == 2
+        assert every["days"][-1]["questions"] == 12 and every["days"][-2]["questions"] == 3
         assert sum(d["questions"] for d in every["days"][:-2]) == 0
-        assert slack["days"][-2] | {"day": ""} == {"day": "", "questions": 2, "answered": 1, "refused": 1,
+        assert slack["days"][-2] | {"day": ""} == {"day": "", "questions": 3, "answered": 1, "refused": 1,
                                                    "curated": 0, "up": 0, "down": 1}  # fmt: skip
         assert (slack["p50_ms"], slack["p95_ms"]) == (500.0, 590.0)
         web_times = sorted([10.0 * n for n in range(1, 11)] + [5, 2])
         assert web["p50_ms"] == (web_times[5] + web_times[6]) / 2
-        assert admin.client.get(API, params={"days": 60}).json()["channels"][-1]["questions"] == 15
+        assert admin.client.get(API, params={"days": 60}).json()["channels"][-1]["questions"] == 16
         assert admin.client.get(API, params={"days": 0}).status_code == 422

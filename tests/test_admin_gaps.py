@@ -32,6 +32,9 @@ TRAFFIC = [
     Served("项目预算中软件成本占多少?", rating="down"),  # answered, but not well
     Served("CRM项目结束工作包括什么?", rating="up"),  # answered and liked: no gap
     Served("销售漏斗怎么设置?"),  # answered, unrated: no gap
+    # replied to, not refused: a greeting and thanks are no gap in the knowledge base
+    Served("你好", answered=False, declined="nothing_asked"),
+    Served("谢谢!", answered=False, declined="acknowledged"),
 ]
 # The hash embedder's paraphrases here score 0.72 to 0.94, its unrelated questions 0.5 at most.
 SIMILARITY = 0.65
@@ -86,7 +89,7 @@ def test_paraphrases_are_one_gap_ranked_by_how_often_asked(admin: Console) -> No
     rest = {q for g in gaps[2:] for q in g["questions"]}
     assert rest == {"CRM系统如何与ERP集成?", "项目预算中软件成本占多少?"}
     assert gaps[2]["disliked"] + gaps[3]["disliked"] == 1
-    for liked in ("CRM项目结束工作包括什么?", "销售漏斗怎么设置?"):
+    for liked in ("CRM项目结束工作包括什么?", "销售漏斗怎么设置?", "你好", "谢谢!"):
         assert all(liked not in g["questions"] for g in gaps)
     assert len(admin.client.get(API, params={"top": 1}).json()["gaps"]) == 1
 

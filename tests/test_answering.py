@@ -473,6 +473,7 @@ def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
     titles = [(d.title_en or d.title) if language == "en" else d.title for d in documents]
     shown = titles if language != "zh-Hant" else [to_traditional(t) for t in titles]
     assert reply.topics == shown and reply.language == language, reply.answer
+    assert reply.declined == "nothing_asked"  # a reply, not a gap in the knowledge base
 
 
 @pytest.mark.parametrize(
@@ -493,6 +494,7 @@ def test_thanks_after_an_answer_is_invited_to_ask_on(
     reply = real_bot.ask(message, history=[previous])
     assert not reply.answerable and not reply.citations and not reply.topics, reply.answer
     assert reply.language == language and reply.answer == reply.refusal_message, reply.answer
+    assert reply.declined == "acknowledged"
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_a_refusal_carries_its_message_and_topics_as_fields() -> None:
     ]:
         answer = render.refusal("q", language, HITS)  # type: ignore[arg-type]
         response = AskResponse.from_answer(answer).model_dump()
-        assert response["refusal"]["message"] == message
+        assert response["refusal"]["message"] == message and response["refusal"]["kind"] == "not_covered"
         assert response["refusal"]["topics"] == response["topics"] == answer.topics
         assert len(answer.topics) == 2 and "›" in answer.topics[0]
         assert response["answer"].startswith(message) and response["answer"] != message  # prose kept too
@@ -63,11 +63,11 @@ def test_an_answers_fields_match_the_domain_answer() -> None:
     answer.id, answer.latency_ms = "abc", 12.5
     response = AskResponse.from_answer(answer)
     assert response.refusal is None
-    expected = answer.model_dump(exclude={"refusal_message"})
+    expected = answer.model_dump(exclude={"refusal_message", "declined"})
     labels = {"label": "T › S", "kind_label": "失败案例"}
     expected["citations"] = [{**c, **labels} for c in expected["citations"]]  # added; nothing changed
     assert response.model_dump(exclude={"refusal"}) == expected
-    assert "refusal_message" not in response.model_dump()  # the domain's field is not the API's
+    assert {"refusal_message", "declined"}.isdisjoint(response.model_dump())  # the domain's, not the API's
 
 
 def test_slack_shows_the_message_and_lists_the_topics() -> None:
@@ -76,6 +76,23 @@ def test_slack_shows_the_message_and_lists_the_topics() -> None:
     assert text.split("\n")[0] == "知识库中没有能回答这个问题的内容。"
     assert "• CRM v2.0 选型。 › 一、准备" in text and "• Go-live. Then" in text
     assert blocks[0]["text"]["text"] == text
+
+
+def test_a_greeting_or_thanks_is_a_reply_not_a_refusal() -> None:
+    """Both answer nothing from the articles, but neither is a gap in them: clients say so by the kind
+    (the widget drops its "not in the knowledge base" badge; Slack its rating buttons)."""
+    greeted = render.nothing_asked("你好", "zh-Hans", ["如何挽救一个失败的CRM系统", "CRM项目收尾"])
+    response = AskResponse.from_answer(greeted).model_dump()
+    assert response["refusal"]["kind"] == "nothing_asked"
+    assert response["refusal"]["topics"] == ["如何挽救一个失败的CRM系统", "CRM项目收尾"]
+    text, blocks = answer_message(greeted)
+    assert "*知识库里的文章*" in text and "相关主题" not in text
+    assert all(b["type"] != "actions" for b in blocks)
+    thanked = render.acknowledged("谢谢", "en")
+    assert AskResponse.from_answer(thanked).model_dump()["refusal"]["kind"] == "acknowledged"
+    assert all(b["type"] != "actions" for b in answer_message(thanked)[1])
+    refused = answer_message(render.refusal("q", "zh-Hans", HITS))[1]
+    assert refused[-1]["type"] == "actions"  # a refusal can be rated
 
 
 class _RefusingBot:
@@ -99,6 +116,7 @@ def test_api_ask_returns_the_public_schema_and_docs_render(settings: Settings) -
     client = TestClient(app)
     body = client.post("/api/ask", json={"question": "How do I bake bread?"}).json()
     assert body["refusal"] == {
+        "kind": "not_covered",
         "message": "The knowledge base does not cover this question.",
         "topics": ["CRM v2.0 选型。 › 一、准备", "Go-live. Then"],
     }

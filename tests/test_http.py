@@ -42,7 +42,11 @@ def test_refusal_contract(client: TestClient) -> None:
     body = client.post("/api/ask", json={"question": "Salesforce的许可证多少钱?"}).json()
     assert body["answerable"] is False and body["citations"] == [] and body["topics"]
     # the message and the topics as fields, not prose to cut apart
-    assert body["refusal"] == {"message": "知识库中没有能回答这个问题的内容。", "topics": body["topics"]}
+    assert body["refusal"] == {
+        "kind": "not_covered",
+        "message": "知识库中没有能回答这个问题的内容。",
+        "topics": body["topics"],
+    }
 
 
 def test_healthz_and_openapi(client: TestClient) -> None:

@@ -75,6 +75,7 @@ def test_stream_refusal_and_follow_up(base_url: str) -> None:
     refusal = stream(base_url, {"question": "Salesforce的许可证多少钱?"})[-1][1]
     assert refusal["answerable"] is False and refusal["topics"]
     assert refusal["refusal"] == {
+        "kind": "not_covered",
         "message": "知识库中没有能回答这个问题的内容。",
         "topics": refusal["topics"],
     }

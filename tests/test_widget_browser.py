@@ -60,7 +60,7 @@ def ask(page: Page, question: str) -> Locator:
     box.fill(question)
     box.press("Enter")
     answer = hook(page, "crmkb-answer").last
-    expect(answer).to_have_attribute("data-state", re.compile("done|refusal|error"), timeout=30_000)
+    expect(answer).to_have_attribute("data-state", re.compile("done|reply|refusal|error"), timeout=30_000)
     return answer
 
 
@@ -164,6 +164,15 @@ def test_refusal_is_clear(page: Page) -> None:
     expect(answer.locator(".line")).to_have_text("知识库中没有能回答这个问题的内容。")  # the message field
     expect(answer.locator(".topics li").first).to_contain_text("›")  # the topics field, one item each
     page.screenshot(path=str(ARTIFACTS / "refusal.png"))
+
+
+def test_a_greeting_is_replied_to_without_the_refusal_badge(page: Page) -> None:
+    answer = ask(page, "你好")
+    expect(answer).to_have_attribute("data-state", "reply")
+    expect(answer.locator(".badge")).to_have_count(0)
+    expect(answer.locator(".note").first).to_have_text("知识库里的文章")
+    expect(answer.locator(".topics li").first).to_be_visible()  # the documents' titles
+    expect(answer.get_by_test_id("crmkb-up")).to_have_count(0)  # nothing to rate
 
 
 def test_markup_in_a_question_shows_as_text(page: Page) -> None:

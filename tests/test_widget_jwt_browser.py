@@ -121,7 +121,7 @@ def ask(page: Page, question: str) -> Any:
     box.fill(question)
     box.press("Enter")
     answer = page.get_by_test_id("crmkb-answer").last
-    expect(answer).to_have_attribute("data-state", re.compile("done|refusal|error"), timeout=30_000)
+    expect(answer).to_have_attribute("data-state", re.compile("done|reply|refusal|error"), timeout=30_000)
     return answer
 
 

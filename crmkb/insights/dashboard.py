@@ -1,4 +1,5 @@
-"""The admin console's dashboard figures: per day and per channel, how many questions, answered or refused,
+"""The admin console's dashboard figures: per day and per channel, how many questions, answered or refused
+(not covered by the knowledge base: a reply to a greeting or thanks is neither),
 curated-answer hits, 👍 and 👎, and the p50/p95 answer time.
 
 Counts are summed by SQLite (one grouped query over the period, served by the index on ``created``); the
@@ -16,7 +17,8 @@ from crmkb.feedback_store import FeedbackStore
 
 DAY_S = 86_400
 _COUNTS = """
-SELECT CAST((a.created - ?) / 86400 AS INTEGER) AS day, a.channel, COUNT(*), SUM(a.answerable), SUM(a.curated),
+SELECT CAST((a.created - ?) / 86400 AS INTEGER) AS day, a.channel, COUNT(*), SUM(a.answerable),
+       SUM(a.answerable = 0 AND COALESCE(a.declined, 'not_covered') = 'not_covered'), SUM(a.curated),
        SUM(EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'up')),
        SUM(EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
 FROM answers a WHERE a.created >= ? AND a.created < ? GROUP BY day, a.channel
@@ -70,7 +72,7 @@ def dashboard(store: FeedbackStore, *, start: float, days: int) -> Dashboard:
 
     def work(
         db: sqlite3.Connection,
-    ) -> tuple[list[tuple[int, str, int, int, int, int, int]], list[tuple[str, float]]]:
+    ) -> tuple[list[tuple[int, str, int, int, int, int, int, int]], list[tuple[str, float]]]:
         return db.execute(_COUNTS, (start, start, end)).fetchall(), db.execute(
             _TIMES, (start, end)
         ).fetchall()
@@ -78,8 +80,8 @@ def dashboard(store: FeedbackStore, *, start: float, days: int) -> Dashboard:
     counts, times = store.transaction(work)
     total = [Tally() for _ in range(days)]
     by_channel: dict[str, list[Tally]] = {}
-    for day, channel, questions, answered, curated, up, down in counts:
-        tally = Tally(questions, answered, questions - answered, curated, up, down)
+    for day, channel, questions, answered, refused, curated, up, down in counts:
+        tally = Tally(questions, answered, refused, curated, up, down)
         by_channel.setdefault(channel, [Tally() for _ in range(days)])[day].add(tally)
         total[day].add(tally)
     channel_times: dict[str, list[float]] = {}

@@ -37,7 +37,8 @@ SELECT a.question, a.created, a.answerable,
        EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
 FROM answers a
 WHERE a.channel != 'faq'  -- the FAQ builder's drafts (crmkb.faq.build.CHANNEL): a trainer's, not askers'
-  AND (a.answerable = 0 OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
+  -- a greeting or thanks is not a gap in the knowledge base (bot.schemas.Declined)
+  AND ((a.answerable = 0 AND COALESCE(a.declined, 'not_covered') = 'not_covered') OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
 ORDER BY a.created DESC
 """
 

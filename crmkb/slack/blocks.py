@@ -22,12 +22,14 @@ Block = dict[str, Any]
 
 _LABELS = {
     "zh-Hans": {"up": "有帮助", "down": "没帮助",
-                "share": "分享到频道", "topics": "知识库涵盖的相关主题", "more": "还有 {n} 条引用"},
+                "share": "分享到频道", "topics": "知识库涵盖的相关主题",
+                "covers": "知识库里的文章", "more": "还有 {n} 条引用"},
     "zh-Hant": {"up": "有幫助", "down": "沒幫助",
-                "share": "分享到頻道", "topics": "知識庫涵蓋的相關主題", "more": "還有 {n} 條引用"},
+                "share": "分享到頻道", "topics": "知識庫涵蓋的相關主題",
+                "covers": "知識庫裡的文章", "more": "還有 {n} 條引用"},
     "en": {"up": "Helpful", "down": "Not helpful",
            "share": "Share in channel", "topics": "Related topics the knowledge base covers",
-           "more": "{n} more citations"},
+           "covers": "Articles in the knowledge base", "more": "{n} more citations"},
 }  # fmt: skip
 
 
@@ -88,7 +90,8 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
     text = escape(answer.answer)
     if not answer.answerable and answer.topics:  # the refusal's message, then the topics as a list
         text = escape(answer.refusal_message)
-        text += f"\n*{escape(words['topics'])}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
+        lead = words["topics" if answer.declined == "not_covered" else "covers"]
+        text += f"\n*{escape(lead)}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
     badge: list[Block] = []
     if answer.curated:  # a trainer reviewed this answer: said above it, in the asker's language
         badge = [
@@ -105,5 +108,7 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
         hidden = len(cited) - (room - 1)
         note = {"type": "context", "elements": [{"type": "mrkdwn", "text": words["more"].format(n=hidden)}]}
         cited = [*cited[: room - 1], note]
-    blocks = blocks + cited + [buttons(answer, share=share)]
+    # a reply to a greeting or thanks has nothing to rate or share
+    replied = answer.declined in ("nothing_asked", "acknowledged")
+    blocks = blocks + cited + ([] if replied else [buttons(answer, share=share)])
     return trim(text, SECTION_LIMIT), blocks

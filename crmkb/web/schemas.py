@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from crmkb.bot import schemas as domain
 from crmkb.bot.language import Language
 from crmkb.bot.render import place
-from crmkb.bot.schemas import Answer, Mode
+from crmkb.bot.schemas import Answer, Declined, Mode
 from crmkb.ingest.catalog import Kind, kind_label
 
 # The trainer pages (/faq and its editor) name articles by their own (Chinese) titles, as the FAQ files do,
@@ -61,8 +61,15 @@ class Citation(BaseModel):
 
 
 class Refusal(BaseModel):
+    kind: Declined = Field(
+        description="not_covered: the knowledge base does not hold the answer (topics: the nearest it covers); "
+        "nothing_asked: a greeting or a message asking nothing (topics: the documents' titles); "
+        "acknowledged: thanks for the previous answer (no topics). Only not_covered is a refusal to flag."
+    )
     message: str = Field(description="What to show the asker: the refusal alone, in the asker's language.")
-    topics: list[str] = Field(description="Nearby topics the knowledge base does cover (may be empty).")
+    topics: list[str] = Field(
+        description="Topics the knowledge base does cover (may be empty), as ``kind`` says."
+    )
 
 
 class AskResponse(BaseModel):
@@ -88,8 +95,10 @@ class AskResponse(BaseModel):
     def from_answer(cls, answer: Answer) -> AskResponse:
         refusal = None
         if not answer.answerable:
-            refusal = Refusal(message=answer.refusal_message, topics=answer.topics)
-        # the domain's own fields (refusal_message) stay out: the API says what it shows in ``refusal``
-        fields = answer.model_dump(exclude={"refusal_message", "citations"})
+            refusal = Refusal(
+                kind=answer.declined or "not_covered", message=answer.refusal_message, topics=answer.topics
+            )
+        # the domain's own fields (refusal_message, declined) stay out: the API says them in ``refusal``
+        fields = answer.model_dump(exclude={"refusal_message", "declined", "citations"})
         citations = [Citation.shown_to(c, answer.language) for c in answer.citations]
         return cls(**fields, citations=citations, refusal=refusal)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from crmkb.bot.schemas import Answer
+from crmkb.bot.schemas import Answer, Declined
 from crmkb.feedback_store import FeedbackStore, Rating
 
 DAY_S = 86_400
@@ -27,6 +27,7 @@ class Served:
     days_ago: float = 0.0
     user_id: str | None = None
     answer: str = ""
+    declined: Declined | None = None  # why it was not answered; None: not covered, when unanswered
 
 
 def seed(store: FeedbackStore, served: list[Served], *, now: float | None = None) -> list[str]:
@@ -36,7 +37,7 @@ def seed(store: FeedbackStore, served: list[Served], *, now: float | None = None
     for s in served:
         answer = Answer(question=s.question, answer=s.answer or (f"答:{s.question}" if s.answered else "无法回答"),
                         answerable=s.answered, language=s.language, mode="extractive", curated=s.curated,  # type: ignore[arg-type]
-                        latency_ms=s.latency_ms)  # fmt: skip
+                        latency_ms=s.latency_ms, declined=s.declined)  # fmt: skip
         answer_id = store.record(answer, s.channel, user_id=s.user_id)
         if s.rating:
             store.rate(answer_id, s.rating, s.comment, channel=s.channel, rater="r1")

@@ -39,7 +39,7 @@
       hint: "可以这样问:", examples: ["CRM项目失败后第一步应该做什么?", "项目收尾时要检查哪些事情?", "CRM项目团队应该由哪些人组成?"],
       thinking: "正在查找知识库…", copy: "复制", copied: "已复制", up: "有帮助", down: "没帮助",
       comment: "补充说明(可选)", commentSend: "提交", thanks: "谢谢你的反馈!", refusal: "知识库未涵盖",
-      topics: "知识库涵盖的相关主题", lost: "连接中断,回答没有完成。", retry: "重试",
+      topics: "知识库涵盖的相关主题", covers: "知识库里的文章", lost: "连接中断,回答没有完成。", retry: "重试",
       failed: "出错了,请稍后再试。", e401: "API 密钥无效,请联系管理员。", e413: "问题太长了。",
       signedOut: "你的登录已过期或无法验证,请刷新页面重新登录后再试。", e403: "此页面未获准使用本助手,请联系管理员。",
       e429: "提问太频繁,请 {s} 秒后再试。", e503: "知识库暂时不可用,请稍后再试。",
@@ -51,7 +51,7 @@
       hint: "可以這樣問:", examples: ["CRM項目失敗後第一步應該做什麼?", "項目收尾時要檢查哪些事情?", "CRM項目團隊應該由哪些人組成?"],
       thinking: "正在查找知識庫…", copy: "複製", copied: "已複製", up: "有幫助", down: "沒幫助",
       comment: "補充說明(可選)", commentSend: "提交", thanks: "謝謝你的回饋!", refusal: "知識庫未涵蓋",
-      topics: "知識庫涵蓋的相關主題", lost: "連線中斷,回答沒有完成。", retry: "重試",
+      topics: "知識庫涵蓋的相關主題", covers: "知識庫裡的文章", lost: "連線中斷,回答沒有完成。", retry: "重試",
       failed: "出錯了,請稍後再試。", e401: "API 金鑰無效,請聯絡管理員。", e413: "問題太長了。",
       signedOut: "你的登入已過期或無法驗證,請重新整理頁面登入後再試。", e403: "此頁面未獲准使用本助手,請聯絡管理員。",
       e429: "提問太頻繁,請 {s} 秒後再試。", e503: "知識庫暫時無法使用,請稍後再試。",
@@ -65,6 +65,7 @@
       thinking: "Searching the knowledge base…", copy: "Copy", copied: "Copied", up: "Helpful", down: "Not helpful",
       comment: "Tell us more (optional)", commentSend: "Send", thanks: "Thanks for the feedback!",
       refusal: "Not in the knowledge base", topics: "Related topics the knowledge base covers",
+      covers: "Articles in the knowledge base",
       lost: "The connection was lost before the answer finished.", retry: "Retry",
       failed: "Something went wrong. Please try again.", e401: "The API key was refused; ask your administrator.",
       signedOut: "Your sign-in has expired or could not be verified. Reload the page to sign in again, then retry.",
@@ -401,10 +402,23 @@
     article.setAttribute("data-answer-id", answer.id);
     article.removeAttribute("aria-busy");
     history.push(answer.question);
+    const refusal = answer.refusal;  // the message and the topics, as separate fields
+    if (refusal && refusal.kind !== "not_covered") {
+      // A greeting or thanks is replied to, not refused: no badge, and nothing to rate.
+      article.setAttribute("data-state", "reply");
+      body.replaceChildren(el("p", { class: "line", text: refusal.message }));
+      if (refusal.topics.length) {
+        card.append(el("div", { class: "note", text: T.covers }));
+        const list = el("ul", { class: "topics" });
+        for (const topic of refusal.topics) list.append(el("li", { text: topic }));
+        card.append(list);
+      }
+      scroll();
+      return;
+    }
     if (!answer.answerable) {
       article.classList.add("refusal");
       article.setAttribute("data-state", "refusal");
-      const refusal = answer.refusal;  // the message and the nearby topics, as separate fields
       body.replaceChildren(el("p", { class: "line", text: refusal.message }));
       card.prepend(el("span", { class: "badge", text: T.refusal }));
       if (refusal.topics.length) {
