@@ -173,6 +173,7 @@ def test_a_greeting_is_replied_to_without_the_refusal_badge(page: Page) -> None:
     expect(answer.locator(".note").first).to_have_text("知识库里的文章")
     expect(answer.locator(".topics li").first).to_be_visible()  # the documents' titles
     expect(answer.get_by_test_id("crmkb-up")).to_have_count(0)  # nothing to rate
+    page.screenshot(path=str(ARTIFACTS / "greeting.png"))
 
 
 def test_markup_in_a_question_shows_as_text(page: Page) -> None:
