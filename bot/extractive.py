@@ -105,7 +105,8 @@ class ExtractiveAnswerer:
         # A follow-up asks something new about the previous answer: what it quoted is not news; one that
         # names nothing new ("为什么?", "具体怎么做?") stays in its sections, and one that points at an item
         # of its list ("第三点具体怎么做?") is about that item.
-        before = self.gather(history[-1], history[:-1], depth + 1).chosen if history and depth == 0 else []
+        earlier = self.gather(history[-1], history[:-1], depth + 1) if history and depth == 0 else None
+        before = earlier.chosen if earlier is not None else []
         item = self._referenced_item(position, before)
         previous: Ask | None = None
         before_text = ""
@@ -185,11 +186,20 @@ class ExtractiveAnswerer:
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
         judged = (
-            self._judged(before_text, detect_language(before_text), previous)
+            _also_wanting(self._judged(before_text, detect_language(before_text), previous), ask)
             if manner and previous is not None
             else self._judged(normalised, language, known)
         )
-        return Evidence(language, ask, hits, chosen, self._refusal(ask, judged, chosen, normalised, kind))
+        # "具体怎么做?" after an answer asks for more of the sections that answered: they were judged to cover
+        # the question then, and the details they hold need not name its words again.
+        covered = (
+            manner
+            and earlier is not None
+            and earlier.refusal_reason is None
+            and all((q.source, q.section) in topic for q in chosen)
+        )
+        reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
+        return Evidence(language, ask, hits, chosen, reason)
 
     def _judged(self, question: str, language: Language, whole: Ask) -> Ask:
         """What a question asks, as the terms the knowledge base uses: those of its asking clauses, or of
@@ -320,10 +330,13 @@ class ExtractiveAnswerer:
             scored = lead + [s for s in scored if s not in lead]
         return self.composer.compose(scored, ask, kind, exclude, count, query)
 
-    def _refusal(self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind) -> str | None:
+    def _refusal(
+        self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind, covered: bool = False
+    ) -> str | None:
         """Why the evidence does not answer the question, or None when it does. ``known`` is what its asking
         clauses ask, with only the terms the knowledge base uses: a figure in the scene it sets ("有几个一个月
-        才发生一次的业务,…该怎么处理?") is not asked for."""
+        才发生一次的业务,…该怎么处理?") is not asked for. ``covered``: the evidence is already known to cover
+        what is asked (details from the sections that answered the question before)."""
         if not ask.terms and not ask.unknown_english:
             return NOTHING_ASKED
         if asks_to_write(question):
@@ -352,7 +365,11 @@ class ExtractiveAnswerer:
         # close to some sentence: it must be very close.
         if not known.terms and best_dense < self.settings.meaning_only_dense:
             return "nothing the knowledge base says is asked about"
-        if coverage(known, headed) < self.settings.min_coverage and best_dense < self.settings.strong_dense:
+        if (
+            not covered
+            and coverage(known, headed) < self.settings.min_coverage
+            and best_dense < self.settings.strong_dense
+        ):
             return "evidence does not cover what is asked"
         return None
 
@@ -373,6 +390,19 @@ class ExtractiveAnswerer:
             start=quote.start, end=quote.end, score=round(quote.score, 4),
             title_en=title_en, section_en=section_en,
         )  # fmt: skip
+
+
+def _also_wanting(judged: Ask, ask: Ask) -> Ask:
+    """``judged`` also wanting the figure, date, price or name ``ask`` wants: "具体要花多少钱?" asks the
+    previous question's topic, and a price."""
+    return replace(
+        judged,
+        wants_quantity=judged.wants_quantity or ask.wants_quantity,
+        figure=judged.figure or ask.figure,
+        wants_date=judged.wants_date or ask.wants_date,
+        wants_price=judged.wants_price or ask.wants_price,
+        wants_name=judged.wants_name or ask.wants_name,
+    )
 
 
 def _scaled(dense: float) -> float:

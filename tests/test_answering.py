@@ -185,6 +185,21 @@ def test_details_of_an_outline_are_how_its_sections_open(
     assert len(follow.citations) >= 5, follow.answer
 
 
+def test_details_asked_after_an_answer_come_from_the_sections_that_answered(real_bot: Bot) -> None:
+    # "具体怎么做?" after the close-out answer was refused: its sentences were judged anew against "收尾,注意",
+    # words the details of an answered section need not repeat
+    previous = "项目收尾时要注意什么?"
+    first = real_bot.ask(previous)
+    follow = real_bot.ask("具体怎么做?", history=[previous])
+    assert first.answerable and follow.answerable, follow.answer
+    assert {(c.source, c.section) for c in follow.citations} <= {
+        (c.source, c.section) for c in first.citations
+    }
+    assert {c.quote for c in follow.citations} - {c.quote for c in first.citations}, follow.answer
+    # a figure the sections do not hold is still not given
+    assert not real_bot.ask("具体要花多少钱?", history=[previous]).answerable
+
+
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
     follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
     assert follow.answerable, follow.answer
