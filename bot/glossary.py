@@ -19,6 +19,27 @@ class GlossaryError(Unavailable):
 _SUFFIXES = (("ies", "y"), ("ing", "e"), ("ing", ""), ("ed", "e"), ("ed", ""), ("es", ""), ("s", ""))
 
 
+# Derivational endings: a word the glossary does not hold may share its stem with one it does, the stem then
+# taking another of these endings (preparatory → preparation, organizational → organization). A stem of
+# fewer than MIN_STEM letters is too short to be one word's ("integr-ity" is not "integr-ation").
+_DERIVED = (
+    "ations",
+    "ation",
+    "atory",
+    "ative",
+    "ments",
+    "ment",
+    "ions",
+    "ion",
+    "ive",
+    "ory",
+    "ally",
+    "al",
+    "",
+)
+MIN_STEM = 7
+
+
 @dataclass(frozen=True)
 class Glossary:
     terms: dict[str, tuple[str, ...]]
@@ -67,4 +88,10 @@ class Glossary:
                 stem = word[: -len(suffix)] + replacement
                 if stem in self.terms:
                     return stem
+        for ending in _DERIVED:
+            stem = word[: len(word) - len(ending)]
+            if ending and word.endswith(ending) and len(stem) >= MIN_STEM:
+                relative = next((stem + e for e in _DERIVED if stem + e in self.terms), None)
+                if relative is not None:
+                    return relative
         return word.replace("-", " ") if "-" in word else word

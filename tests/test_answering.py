@@ -688,6 +688,22 @@ def test_a_glossary_phrase_without_renderings_hides_the_word_it_contains() -> No
     assert set(ended.terms) == {"预算"} and "up" not in ended.unknown_english
 
 
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("What preparatory steps come first?", {"准备"}),  # preparat-ory, as preparat-ion
+        ("Any organizational risks?", {"组织", "风险"}),  # organization-al
+        ("Who owns the integrity of the data?", {"数据"}),  # integr- is too short a stem for integration
+        ("Is the vendor a good provider?", {"供应商"}),  # provide-r is no derivation of provide
+    ],
+)
+def test_an_english_word_is_read_as_a_glossary_word_of_its_stem(question: str, terms: set[str]) -> None:
+    glossary = Glossary({"preparation": ("准备",), "organization": ("组织",), "risks": ("风险",),
+                         "integration": ("集成",), "data": ("数据",), "vendor": ("供应商",), "provide": ("提供",)})  # fmt: skip
+    vocabulary = Vocabulary(["实施前的准备。组织的风险。数据集成。供应商提供服务。"])
+    assert set(analyse(question, "en", glossary, vocabulary).terms) == terms
+
+
 def test_the_words_that_ask_for_a_figure_are_not_what_an_english_question_is_about() -> None:
     vocabulary = Vocabulary(["项目收尾。It took a long time, much longer than planned, and happened often."])
     ask = analyse(
