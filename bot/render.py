@@ -116,11 +116,18 @@ def english_heading(c: Citation) -> str:
 
 
 def place(c: Citation, language: str) -> str:
-    """Where a quote comes from, "title › section", with the English titles for an English asker."""
+    """Where a quote comes from, "title › section", with the English titles for an English asker and in
+    Traditional characters for a Traditional one."""
     title, section = c.title, c.section
     if language == "en":
         title, section = c.title_en or title, c.section_en or section
-    return place_label(title, section)
+    return as_read(place_label(title, section), language)
+
+
+def as_read(text: str, language: str) -> str:
+    """Text of the articles as an asker of ``language`` reads it: in Traditional characters for a
+    Traditional asker, as the answer gives its quotes. A citation's ``quote`` stays the document's text."""
+    return to_traditional(text) if language == "zh-Hant" else text
 
 
 def _one_line(quote: str) -> str:

@@ -64,10 +64,22 @@ def test_an_answers_fields_match_the_domain_answer() -> None:
     response = AskResponse.from_answer(answer)
     assert response.refusal is None
     expected = answer.model_dump(exclude={"refusal_message", "declined"})
-    labels = {"label": "T › S", "kind_label": "失败案例"}
+    labels = {"label": "T › S", "kind_label": "失败案例", "quote_shown": "q"}
     expected["citations"] = [{**c, **labels} for c in expected["citations"]]  # added; nothing changed
     assert response.model_dump(exclude={"refusal"}) == expected
     assert {"refusal_message", "declined"}.isdisjoint(response.model_dump())  # the domain's, not the API's
+
+
+def test_a_traditional_asker_reads_labels_and_quotes_in_traditional() -> None:
+    """The answer text quotes in the asker's script; its citations say so too, keeping the verbatim quote."""
+    citation = Citation(n=1, source="a.txt", title="如何挽救一个失败的CRM系统", section="重新设置期望",
+                        kind="failure-case", quote="项目在开始时就注定要失败。", start=0, end=13, score=0.5)  # fmt: skip
+    answer = render.answer("為什麼會失敗?", "zh-Hant", [citation])
+    shown = AskResponse.from_answer(answer).citations[0]
+    assert shown.quote == "项目在开始时就注定要失败。" and shown.quote_shown == "項目在開始時就註定要失敗。"
+    assert shown.label == "如何挽救一個失敗的CRM系統 › 重新設置期望" and shown.quote_shown in answer.answer
+    slack = answer_message(answer)[1]
+    assert any("項目在開始時就註定要失敗" in str(block) for block in slack)
 
 
 def test_slack_shows_the_message_and_lists_the_topics() -> None:
@@ -143,9 +155,9 @@ def _cited(kind: str = "failure-case", section: str = BLAME, title_en: str = RES
     [
         ("zh-Hans", _cited(), f"{RESCUE} › {BLAME}", "失败案例"),
         ("zh-Hans", _cited("best-practice"), f"{RESCUE} › {BLAME}", "最佳实践"),
-        # Titles stay as the source writes them, like the quotes under them; the kind is the asker's word.
-        ("zh-Hant", _cited(), f"{RESCUE} › {BLAME}", "失敗案例"),
-        ("zh-Hant", _cited("best-practice"), f"{RESCUE} › {BLAME}", "最佳實踐"),
+        # In the asker's script, as the answer text quotes them; the kind is the asker's word.
+        ("zh-Hant", _cited(), "如何挽救一個失敗的CRM系統 › 分析而不是責備", "失敗案例"),
+        ("zh-Hant", _cited("best-practice"), "如何挽救一個失敗的CRM系統 › 分析而不是責備", "最佳實踐"),
         ("en", _cited(), f"{RESCUE_EN} › {BLAME_EN}", "Failure case"),
         ("en", _cited("best-practice"), f"{RESCUE_EN} › {BLAME_EN}", "Best practice"),
         ("en", _cited(section_en=""), f"{RESCUE_EN} › {BLAME}", "Failure case"),  # the Chinese stands in

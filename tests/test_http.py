@@ -32,8 +32,9 @@ def test_ask_contract(client: TestClient) -> None:
     assert set(body) >= {"question", "answer", "answerable", "language", "mode", "citations", "latency_ms"}
     assert body["answerable"] is True and body["language"] == "zh-Hans" and body["mode"] == "extractive"
     citation = body["citations"][0]
-    assert set(citation) == {"n", "source", "title", "section", "kind", "quote", "start", "end", "score",
-                             "title_en", "section_en", "label", "kind_label"}  # fmt: skip
+    assert set(citation) == {"n", "source", "title", "section", "kind", "quote", "quote_shown", "start", "end",
+                             "score", "title_en", "section_en", "label", "kind_label"}  # fmt: skip
+    assert citation["quote_shown"] == citation["quote"]  # a Simplified asker reads the document's text
     assert citation["label"] == f"{citation['title']} › {citation['section']}" and citation["kind_label"]
     assert f"[{citation['n']}]" in body["answer"]
 

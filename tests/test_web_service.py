@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from crmkb.bot.service import Bot
 from crmkb.core.settings import ServerSettings, Settings
 from crmkb.feedback_store import FeedbackStore
+from crmkb.ingest.normalise import to_traditional
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving
 from tests.support.serve_process import crmkb_serve
@@ -102,8 +103,11 @@ def test_feedback_is_stored_with_question_answer_and_citations(base_url: str, re
     assert len(rows) == 1
     row = rows[0]
     assert (row.rating, row.comment, row.question) == ("down", "太长", QUESTION)
-    # The store keeps the domain's citations; the API adds only how to show them (label, kind_label).
-    shown = [{k: v for k, v in c.items() if k not in ("label", "kind_label")} for c in answer["citations"]]
+    # The store keeps the domain's citations; the API adds only how to show them (label, kind_label, quote_shown).
+    shown = [
+        {k: v for k, v in c.items() if k not in ("label", "kind_label", "quote_shown")}
+        for c in answer["citations"]
+    ]
     assert row.answer == answer["answer"] and row.citations == shown
 
 
@@ -130,6 +134,12 @@ def test_source_passage_holds_the_quote(base_url: str) -> None:
     assert passage["paragraph"][passage["quote_start"] : passage["quote_end"]] == citation["quote"]
     assert passage["title"] == citation["title"] and passage["kind"] == citation["kind"]
     assert len(passage["paragraph"]) >= len(citation["quote"])
+    # in Traditional characters for a Traditional asker: the quote's offsets are those of the converted text
+    hant = httpx.get(
+        f"{base_url}/api/sources/{citation['source']}", params={**params, "script": "zh-Hant"}
+    ).json()
+    assert hant["paragraph"][hant["quote_start"] : hant["quote_end"]] == to_traditional(citation["quote"])
+    assert hant["title"] == to_traditional(citation["title"]) and hant["paragraph"] != passage["paragraph"]
     assert httpx.get(f"{base_url}/api/sources/nope.txt", params=params).status_code == 404
     bad = httpx.get(f"{base_url}/api/sources/{citation['source']}", params={"start": 10, "end": 5})
     assert bad.status_code == 422

@@ -14,6 +14,7 @@ from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.service import Bot
 from crmkb.core.settings import ServerSettings, Settings
 from crmkb.feedback_store import FeedbackStore
+from crmkb.ingest.normalise import to_traditional
 from crmkb.web.app import FEEDBACK_DB, create_app
 from crmkb.web.loopback import serving
 from tests.support.browser import chromium, record_dialogs
@@ -98,7 +99,8 @@ def test_a_curated_answer_is_badged_in_the_askers_language(page: Page, real_bot:
         chips = answer.get_by_test_id("crmkb-chip")
         expect(chips).to_have_text(["1", "2"])  # only the two cited, in the order the text cites them
         chips.first.click()
-        expect(hook(page, "crmkb-popover")).to_contain_text(entry.citations[-1].quote[:10])
+        # in the asker's script, as the answer quotes it
+        expect(hook(page, "crmkb-popover")).to_contain_text(to_traditional(entry.citations[-1].quote[:10]))
         page.screenshot(path=str(ARTIFACTS / "curated-zh-hant.png"))
         page.keyboard.press("Escape")
         english = ask(page, "Who should be on a CRM project team?")  # not curated: no badge
@@ -122,22 +124,25 @@ def test_chip_opens_the_quote_in_its_paragraph(page: Page) -> None:
 
 
 @pytest.mark.parametrize(
-    ("question", "title", "kind", "shot"),
+    ("question", "title", "kind", "marked", "shot"),
     [
-        ("项目失败后第一步做什么?", "如何挽救一个失败的CRM系统 › ", "失败案例", "popover-zh-hans.png"),
-        ("項目失敗後第一步做什麼?", "如何挽救一个失败的CRM系统 › ", "失敗案例", "popover-zh-hant.png"),
+        ("项目失败后第一步做什么?", "如何挽救一个失败的CRM系统 › ", "失败案例", "失败", "popover-zh-hans.png"),
+        # a Traditional asker reads the source in Traditional characters, as the answer quotes it
+        ("項目失敗後第一步做什麼?", "如何挽救一個失敗的CRM系統 › ", "失敗案例", "失敗", "popover-zh-hant.png"),
         ("What should we do first after a CRM project fails?", "How to rescue a failed CRM system › ",
-         "Failure case", "popover-en.png"),
+         "Failure case", "责备", "popover-en.png"),
     ],
 )  # fmt: skip
 def test_the_pop_over_shows_the_servers_label_and_kind(page: Page, question: str, title: str, kind: str,
-                                                       shot: str) -> None:  # fmt: skip
+                                                       marked: str, shot: str) -> None:  # fmt: skip
     """In the asker's language, as the API words them (the widget has no words of its own for them)."""
     answer = ask(page, question)
     answer.get_by_test_id("crmkb-chip").first.click()
     popover = hook(page, "crmkb-popover")
     expect(popover.locator("h3")).to_contain_text(title)
     expect(popover.locator(".kind")).to_have_text(kind)
+    expect(popover.locator("blockquote")).to_contain_text(marked)  # the paragraph, fetched in that script
+    expect(popover.locator("mark")).to_have_text(re.compile(r"\S"))
     page.screenshot(path=str(ARTIFACTS / shot))
 
 

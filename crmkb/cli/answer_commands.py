@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from crmkb.bot.render import curated_badge, place
+from crmkb.bot.render import as_read, curated_badge, place
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import QuestionError
 from crmkb.cli.common import app, err, out, user_errors
@@ -32,7 +32,7 @@ def print_answer(answer: Answer) -> None:
         out.print(
             f"  [cyan][{c.n}][/] {escape(place(c, answer.language))}  [dim]({badge}; {c.source} {c.start}-{c.end})[/]"
         )
-        out.print(f"      “{escape(c.quote)}”", highlight=False)
+        out.print(f"      “{escape(as_read(c.quote, answer.language))}”", highlight=False)
     out.print(f"[dim]{answer.latency_ms:.0f} ms[/]")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmkb.bot.render import curated_badge, place
+from crmkb.bot.render import as_read, curated_badge, place
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.ingest.catalog import kind_label
 
@@ -65,7 +65,7 @@ def sections(text: str) -> list[Block]:
 def citation_block(citation: Citation, language: str) -> Block:
     where = place(citation, language)  # an English asker reads the catalog's English titles
     badge = kind_label(citation.kind, language) or citation.kind
-    quote = trim(" ".join(citation.quote.split()), QUOTE_EXCERPT)
+    quote = trim(" ".join(as_read(citation.quote, language).split()), QUOTE_EXCERPT)
     text = f"*[{citation.n}]* {escape(where)} · _{escape(badge)}_\n“{escape(quote)}”"
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": trim(text, SECTION_LIMIT)}]}
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from crmkb.bot import schemas as domain
 from crmkb.bot.language import Language
-from crmkb.bot.render import place
+from crmkb.bot.render import as_read, place
 from crmkb.bot.schemas import Answer, Declined, Mode
 from crmkb.ingest.catalog import Kind, kind_label
 
@@ -32,6 +32,10 @@ class Citation(BaseModel):
     section: str = Field(description="The section's heading chain; empty for text before the first heading.")
     kind: Kind = Field(description="best-practice or failure-case")
     quote: str = Field(description="Verbatim text of the cleaned document at [start, end).")
+    quote_shown: str = Field(
+        description="The quote as the asker reads it: in Traditional characters for a Traditional asker, "
+        "as in the answer text (``quote`` is the document's own text)."
+    )
     start: int
     end: int
     score: float
@@ -57,7 +61,12 @@ class Citation(BaseModel):
         """The public citation, labelled for an asker of ``language`` by the same functions the answer text,
         Slack and the CLI use."""
         c = domain.Citation.model_validate(citation)
-        return cls(**c.model_dump(), label=place(c, language), kind_label=kind_label(c.kind, language))
+        return cls(
+            **c.model_dump(),
+            quote_shown=as_read(c.quote, language),
+            label=place(c, language),
+            kind_label=kind_label(c.kind, language),
+        )
 
 
 class Refusal(BaseModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from crmkb.bot.render import as_read
 from crmkb.web.deps import BotDep
 from crmkb.web.guards import ApiRoute
 
@@ -23,7 +26,14 @@ class SourcePassage(BaseModel):
 
 @router.get("/sources/{source}", response_model=SourcePassage)
 def source_passage(
-    source: str, bot: BotDep, start: int = Query(ge=0), end: int = Query(ge=1)
+    source: str,
+    bot: BotDep,
+    start: int = Query(ge=0),
+    end: int = Query(ge=1),
+    script: Literal["zh-Hans", "zh-Hant"] = Query(
+        "zh-Hans",
+        description="zh-Hant: the passage in Traditional characters, as a Traditional asker reads it",
+    ),
 ) -> SourcePassage:
     knowledge = bot.load().knowledge
     document = knowledge.documents.get(source)
@@ -37,7 +47,11 @@ def source_passage(
     first = text.rfind("\n", 0, start) + 1
     last = text.find("\n", end)
     last = len(text) if last < 0 else last
+    # each part converted on its own: the quote's offsets are then those of the converted paragraph
+    before, quote, after = (
+        as_read(part, script) for part in (text[first:start], text[start:end], text[end:last])
+    )
     return SourcePassage(
-        source=source, title=document.title, section=knowledge.section_at(source, start), kind=document.kind,
-        paragraph=text[first:last], quote_start=start - first, quote_end=end - first,
+        source=source, title=as_read(document.title, script), section=as_read(knowledge.section_at(source, start), script),
+        kind=document.kind, paragraph=before + quote + after, quote_start=len(before), quote_end=len(before) + len(quote),
     )  # fmt: skip

@@ -398,7 +398,8 @@
   }
 
   function complete(article, card, body, answer) {
-    const citations = new Map(answer.citations.map((c) => [c.n, c]));
+    // each citation knows the asker's script: its source passage is fetched in it
+    const citations = new Map(answer.citations.map((c) => [c.n, { ...c, language: answer.language }]));
     article.setAttribute("data-answer-id", answer.id);
     article.removeAttribute("aria-busy");
     history.push(answer.question);
@@ -478,7 +479,7 @@
     up.addEventListener("click", () => rate("up"));
     down.addEventListener("click", () => rate("down"));
     copy.addEventListener("click", async () => {
-      const lines = [answer.answer, ""].concat(answer.citations.map((c) => `[${c.n}] ${c.label}: ${c.quote}`));
+      const lines = [answer.answer, ""].concat(answer.citations.map((c) => `[${c.n}] ${c.label}: ${c.quote_shown || c.quote}`));
       await copyText(lines.join("\n"));
       copy.textContent = T.copied;
       setTimeout(() => { copy.textContent = T.copy; }, 1500);
@@ -511,14 +512,15 @@
     openChip = button;
     button.setAttribute("aria-expanded", "true");
     const kind = el("span", { class: "kind " + citation.kind, text: citation.kind_label });
-    const quote = el("blockquote", {}, el("mark", { text: citation.quote }));
+    const quote = el("blockquote", {}, el("mark", { text: citation.quote_shown || citation.quote }));
     const close = el("button", { class: "x", type: "button", "aria-label": T.close, onclick: () => closePopover(true) }, icon(ICON_CLOSE, 16));
     popover.replaceChildren(close, el("h3", { text: citation.label }, kind), quote);
     popover.setAttribute("aria-label", fill(T.source, { n: citation.n }));
     popover.hidden = false;
     close.focus();
     try {
-      const query = `start=${encodeURIComponent(citation.start)}&end=${encodeURIComponent(citation.end)}`;
+      const script = citation.language === "zh-Hant" ? "&script=zh-Hant" : "";
+      const query = `start=${encodeURIComponent(citation.start)}&end=${encodeURIComponent(citation.end)}${script}`;
       const response = await call(`/api/sources/${encodeURIComponent(citation.source)}?${query}`, {});
       if (!response.ok || openChip !== button) return;
       const passage = await response.json();
