@@ -61,6 +61,8 @@ ELSEWHERE = 0.8
 NOTHING_ASKED = "nothing specific asked"
 # ... and of one that thanks for or acknowledges an answer ("谢谢", "OK, got it"): it is invited to go on.
 ACKNOWLEDGED = "acknowledges the previous answer"
+# ... and of a follow-up that, with the question before it, names nothing the articles use.
+NAMES_NOTHING = "nothing the articles name is asked about"
 SENTENCE_CANDIDATES = 40  # sentences taken by their own similarity, besides those of the retrieved chunks
 
 
@@ -199,6 +201,10 @@ class ExtractiveAnswerer:
             and all((q.source, q.section) in topic for q in chosen)
         )
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
+        if reason == NOTHING_ASKED and history:
+            # "and how do we avoid that?" after a question the articles could not answer asks something: it
+            # is refused as that question was, not told what it can ask as a greeting is
+            reason = NAMES_NOTHING
         return Evidence(language, ask, hits, chosen, reason)
 
     def _judged(self, question: str, language: Language, whole: Ask) -> Ask:

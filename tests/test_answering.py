@@ -512,6 +512,17 @@ def test_thanks_after_an_answer_is_invited_to_ask_on(
     assert reply.declined == "acknowledged"
 
 
+def test_a_follow_up_to_a_question_the_articles_could_not_answer_is_refused_not_greeted(
+    real_bot: Bot,
+) -> None:
+    # it asks something: the reply to a greeting ("Ask me about implementing CRM…") would answer nothing asked
+    follow = real_bot.ask("and how do we avoid that?", history=["why do folks hate the new ui so much?"])
+    assert not follow.answerable and follow.declined == "not_covered", follow.answer
+    assert (
+        real_bot.ask("为什么?").declined == "nothing_asked"
+    )  # at the start of a conversation it asks nothing
+
+
 @pytest.mark.parametrize(
     ("bare", "wrapped"),
     [
