@@ -140,6 +140,9 @@ class Ask:
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Terms that say how the question is asked ("具体", "详细"), not what about (see ``topical``).
     manner: frozenset[str] = frozenset()
+    # Verbs whose object points back ("怎么避免这个?", "how do we avoid that?"): what to do about a topic the
+    # question does not name, a follow-up's previous one.
+    acting: frozenset[str] = frozenset()
 
     def topical(self) -> bool:
         """Whether the question names a topic of its own: "具体怎么做?" does not, and a follow-up so
@@ -164,6 +167,7 @@ def analyse(
         return _analyse_english(question, glossary, vocabulary)
     terms: dict[str, float] = {}
     manner: list[str] = []
+    acting: list[str] = []
     specific = _named(question)
     # A synonym jieba does not keep whole ("教育训练" is 教育 + 训练) is replaced in the text before it is cut.
     for phrase in sorted(glossary.synonyms, key=len, reverse=True):
@@ -179,6 +183,8 @@ def analyse(
         # about: it still matches the text that gives it ("具体的说,…"), but names no topic of its own.
         if flag == "ad" or (flag == "a" and _asks_next(pairs[at + 1 :])):
             manner.append(word)
+        if flag.startswith("v") and at + 1 < len(pairs) and pairs[at + 1].word in _POINTING_BACK_ZH:
+            acting += [word, *glossary.synonyms.get(word, ())]
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
         # A count ("七个", "8") says how many, never what about; a figure asked for is read from the
@@ -213,8 +219,13 @@ def analyse(
         wants_price=bool(_PRICE_ZH.search(question)),
         wants_name=bool(_NAME_ZH.search(question)),
         manner=frozenset(manner),
+        acting=frozenset(acting),
     )
 
+
+# Pronouns that point back to what was said before: the object of "怎么避免这个?", "how do we fix that?".
+_POINTING_BACK_ZH = frozenset("这 这个 这种 这样 这些 它 它们 那 那个 那种 那些 此".split())
+_POINTING_BACK_EN = re.compile(r"([a-z][a-z-]+)\s+(?:that|it|this|these|those|them)")
 
 # Auxiliaries (能愿动词) that may stand between an adverbial adjective and what it modifies: 具体要怎么做,
 # 具体该如何操作, 具体是怎么做的.
@@ -273,6 +284,12 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
     leftover = tuple(w for w in unknown if w not in _COMMON_EN and w not in specific and len(w) > 2)
     for name in specific:
         terms[name] = 3.0
+    acting = [
+        t.lower()
+        for verb in _POINTING_BACK_EN.findall(question.lower())
+        for group in glossary.translate(verb)[0]
+        for t in group
+    ]
     return Ask(
         terms,
         specific,
@@ -283,6 +300,7 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         wants_name=bool(_NAME_EN.search(question)),
         alternatives=alternatives,
         figure=figure_asked(question),
+        acting=frozenset(acting),
     )
 
 

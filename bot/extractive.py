@@ -130,8 +130,9 @@ class ExtractiveAnswerer:
                 if context
                 else None
             )
-            # "为什么?", "那他们之后还会帮忙吗?": nothing the articles name, so about the previous topic
-            if previous is not None and not own.terms:
+            # "为什么?", "那他们之后还会帮忙吗?": nothing the articles name, so about the previous topic; and so
+            # is "how do we avoid that?": what it names is done to the previous topic
+            if previous is not None and not set(own.terms) - ask.acting:
                 ask = merged(ask, previous)
             elif previous is not None:  # "那技术层面呢?": the new words lead, the previous topic qualifies
                 context = " ".join(previous.terms)

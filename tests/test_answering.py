@@ -512,6 +512,17 @@ def test_thanks_after_an_answer_is_invited_to_ask_on(
     assert reply.declined == "acknowledged"
 
 
+def test_a_follow_up_acting_on_what_was_said_stays_on_its_topic(real_bot: Bot) -> None:
+    # "解决这个问题" solves the previous topic's problem: the verb is no topic of its own (it matched the
+    # section "待解决问题…" of the same article instead)
+    previous = "上线后没人维护系统会怎样?"
+    follow = real_bot.ask("怎么解决这个问题?", history=[previous])
+    topics = {(c.source, c.section) for c in real_bot.ask(previous).citations}
+    assert follow.answerable and {(c.source, c.section) for c in follow.citations} <= topics, follow.answer
+    ask = analyse("那怎么避免这个?", "zh-Hans", Glossary({}))
+    assert ask.acting == {"避免"} and not analyse("那怎么避免?", "zh-Hans", Glossary({})).acting
+
+
 def test_a_follow_up_to_a_question_the_articles_could_not_answer_is_refused_not_greeted(
     real_bot: Bot,
 ) -> None:
