@@ -404,30 +404,22 @@
     article.removeAttribute("aria-busy");
     history.push(answer.question);
     const refusal = answer.refusal;  // the message and the topics, as separate fields
-    if (refusal && refusal.kind !== "not_covered") {
-      // A greeting or thanks is replied to, not refused: no badge, and nothing to rate.
-      article.setAttribute("data-state", "reply");
-      body.replaceChildren(el("p", { class: "line", text: refusal.message }));
-      if (refusal.topics.length) {
-        card.append(el("div", { class: "note", text: T.covers }));
-        const list = el("ul", { class: "topics" });
-        for (const topic of refusal.topics) list.append(el("li", { text: topic }));
-        card.append(list);
-      }
-      scroll();
-      return;
-    }
+    // A greeting or thanks is replied to, not refused: no badge, and nothing to rate.
+    const replied = refusal && refusal.kind !== "not_covered";
     if (!answer.answerable) {
-      article.classList.add("refusal");
-      article.setAttribute("data-state", "refusal");
+      if (!replied) {
+        article.classList.add("refusal");
+        card.prepend(el("span", { class: "badge", text: T.refusal }));
+      }
+      article.setAttribute("data-state", replied ? "reply" : "refusal");
       body.replaceChildren(el("p", { class: "line", text: refusal.message }));
-      card.prepend(el("span", { class: "badge", text: T.refusal }));
       if (refusal.topics.length) {
-        card.append(el("div", { class: "note", text: T.topics }));
+        card.append(el("div", { class: "note", text: replied ? T.covers : T.topics }));
         const list = el("ul", { class: "topics" });
         for (const topic of refusal.topics) list.append(el("li", { text: topic }));
         card.append(list);
       }
+      if (replied) return scroll();
     } else {
       article.setAttribute("data-state", "done");
       renderAnswer(body, answer.answer, citations);
