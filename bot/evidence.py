@@ -225,7 +225,7 @@ def analyse(
 
 # Pronouns that point back to what was said before: the object of "怎么避免这个?", "how do we fix that?".
 _POINTING_BACK_ZH = frozenset("这 这个 这种 这样 这些 它 它们 那 那个 那种 那些 此".split())
-_POINTING_BACK_EN = re.compile(r"([a-z][a-z-]+)\s+(?:that|it|this|these|those|them)")
+_POINTING_BACK_EN = re.compile(r"\b([a-z][a-z-]+)\s+(?:that|it|this|these|those|them)\b")
 
 # Auxiliaries (能愿动词) that may stand between an adverbial adjective and what it modifies: 具体要怎么做,
 # 具体该如何操作, 具体是怎么做的.
