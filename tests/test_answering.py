@@ -521,6 +521,9 @@ def test_a_follow_up_acting_on_what_was_said_stays_on_its_topic(real_bot: Bot) -
     assert follow.answerable and {(c.source, c.section) for c in follow.citations} <= topics, follow.answer
     ask = analyse("那怎么避免这个?", "zh-Hans", Glossary({}))
     assert ask.acting == {"避免"} and not analyse("那怎么避免?", "zh-Hans", Glossary({})).acting
+    fixing = Glossary({"fix": ("解决",)})
+    assert analyse("How do we fix that?", "en", fixing).acting == {"解决"}
+    assert not analyse("How do we fix the budget?", "en", fixing).acting
 
 
 def test_a_follow_up_to_a_question_the_articles_could_not_answer_is_refused_not_greeted(
