@@ -117,6 +117,28 @@ def test_the_csv_holds_what_the_filter_shows_with_formulas_neutralised(
     assert len(everything) == 5 and everything[4]["comment"] == "很好, 谢谢"
 
 
+def test_a_reply_to_a_greeting_is_its_own_outcome(hash_index: Settings, tmp_path: Path) -> None:
+    """ "你好" and "谢谢" are replied to, not refused: the Conversations page says so and filters them apart."""
+    settings = private(hash_index, tmp_path)
+    seed(FeedbackStore(settings.data_dir / FEEDBACK_DB), [
+        Served("你好", answered=False, declined="nothing_asked"),
+        Served("谢谢", answered=False, declined="acknowledged", days_ago=0.1),
+        Served("火星上的天气怎么样?", answered=False, days_ago=0.2),
+        Served("CRM项目团队应该包括哪些人?", days_ago=0.3),
+    ])  # fmt: skip
+    with console(settings) as admin:
+        rows = listed(admin)["rows"]
+        assert [r["outcome"] for r in rows] == ["replied", "replied", "refused", "answered"]
+        assert questions(listed(admin, outcome="replied")) == ["你好", "谢谢"]
+        assert questions(listed(admin, outcome="refused")) == ["火星上的天气怎么样?"]
+        assert questions(listed(admin, outcome="answered")) == ["CRM项目团队应该包括哪些人?"]
+        exported = admin.client.get(f"{API}/export.csv", params={"outcome": "replied"}).text[1:]
+        assert [r["outcome"] for r in csv.DictReader(io.StringIO(exported, newline=""))] == [
+            "replied",
+            "replied",
+        ]
+
+
 def test_the_csv_of_many_answers_is_every_page_of_them(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / FEEDBACK_DB)
     ids = seed(store, TRAFFIC)

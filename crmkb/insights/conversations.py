@@ -21,7 +21,10 @@ from crmkb.faq.reviewed import neutralise
 from crmkb.feedback_store import FeedbackStore
 from crmkb.insights.gaps import forget_vectors
 
-Outcome = Literal["answered", "refused"]
+# refused: the knowledge base does not hold the answer; replied: a greeting or thanks was replied to
+# (bot.schemas.Declined), which is no refusal
+Outcome = Literal["answered", "refused", "replied"]
+_REPLIED = "('nothing_asked', 'acknowledged')"
 RatingFilter = Literal["up", "down", "rated", "unrated"]
 DAY_S = 86_400
 CSV_COLUMNS = ("id", "asked_utc", "channel", "language", "outcome", "curated", "mode", "latency_ms", "user_id",
@@ -29,7 +32,7 @@ CSV_COLUMNS = ("id", "asked_utc", "channel", "language", "outcome", "curated", "
 _RATED = "EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id{})"
 _SELECT = (
     "SELECT a.id, a.created, a.channel, a.language, a.answerable, a.curated, a.mode, a.latency_ms, a.user_id, "
-    "a.question, a.answer, a.citations, "
+    "a.question, a.answer, a.citations, a.declined, "
     "(SELECT COUNT(*) FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'up'), "
     "(SELECT COUNT(*) FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'), "
     "COALESCE((SELECT f.comment FROM feedback f WHERE f.answer_id = a.id AND f.comment != '' "
@@ -59,9 +62,12 @@ class Filters:
         if self.language:
             clauses.append("a.language = ?")
             params.append(self.language)
-        if self.outcome:
-            clauses.append("a.answerable = ?")
-            params.append(int(self.outcome == "answered"))
+        if self.outcome == "answered":
+            clauses.append("a.answerable = 1")
+        elif self.outcome == "replied":
+            clauses.append(f"a.answerable = 0 AND a.declined IN {_REPLIED}")
+        elif self.outcome == "refused":
+            clauses.append(f"a.answerable = 0 AND COALESCE(a.declined, '') NOT IN {_REPLIED}")
         if self.rating in ("up", "down"):
             clauses.append(_RATED.format(" AND f.rating = ?"))
             params.append(self.rating)
@@ -93,6 +99,7 @@ class Conversation:
     channel: str
     language: str
     answered: bool
+    outcome: Outcome
     curated: bool
     mode: str
     latency_ms: float | None  # None: recorded before crmkb measured it
@@ -108,11 +115,14 @@ class Conversation:
 def _row(r: tuple[Any, ...]) -> Conversation:
     citations = json.loads(str(r[11]))
     sources = list(dict.fromkeys(str(c.get("source", "")) for c in citations))
+    outcome: Outcome = (
+        "answered" if r[4] else "replied" if r[12] in ("nothing_asked", "acknowledged") else "refused"
+    )
     return Conversation(
         id=str(r[0]), asked=float(r[1]), channel=str(r[2]), language=str(r[3]), answered=bool(r[4]),
-        curated=bool(r[5]), mode=str(r[6]), latency_ms=None if r[7] is None else float(r[7]),
+        outcome=outcome, curated=bool(r[5]), mode=str(r[6]), latency_ms=None if r[7] is None else float(r[7]),
         user_id=None if r[8] is None else str(r[8]), question=str(r[9]), answer=str(r[10]), sources=sources,
-        up=int(r[12]), down=int(r[13]), comment=str(r[14]),
+        up=int(r[13]), down=int(r[14]), comment=str(r[15]),
     )  # fmt: skip
 
 
@@ -170,7 +180,7 @@ class ConversationLog:
             for c in rows:
                 asked = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(c.asked))
                 cells = [
-                    c.id, asked, c.channel, c.language, "answered" if c.answered else "refused",
+                    c.id, asked, c.channel, c.language, c.outcome,
                     "yes" if c.curated else "no", c.mode, "" if c.latency_ms is None else f"{c.latency_ms:.0f}",
                     c.user_id or "", c.question, c.answer, str(c.up), str(c.down), c.comment, " ".join(c.sources),
                 ]  # fmt: skip

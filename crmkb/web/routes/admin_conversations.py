@@ -52,6 +52,9 @@ class ConversationRow(BaseModel):
     channel: str
     language: str
     answered: bool
+    outcome: Outcome = Field(
+        description="answered; refused (not in the knowledge base); replied (a greeting or thanks)."
+    )
     curated: bool
     mode: str
     latency_ms: float | None = Field(description="Answer time; null when recorded before it was measured.")

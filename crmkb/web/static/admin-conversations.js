@@ -38,12 +38,12 @@
     const answer = el("details", {}, el("summary", { text: row.question, testid: "conv-question" }),
       el("div", { class: "answer small", text: row.answer }),
       row.sources.length ? el("div", { class: "small", text: `Sources: ${row.sources.join(", ")}` }) : "");
-    const outcome = `${row.answered ? "answered" : "refused"}${row.curated ? " · curated" : ""}`;
+    const outcome = `${row.outcome}${row.curated ? " · curated" : ""}`;
     return el("tr", { testid: "conv-row" },
       el("td", { class: "small", text: when(row.asked) }),
       el("td", { text: `${row.channel} · ${row.language}` }),
       el("td", {}, answer),
-      el("td", { class: row.answered ? "ok" : "error", text: outcome }),
+      el("td", { class: { answered: "ok", refused: "error" }[row.outcome] || "", text: outcome }),
       rating(row),
       el("td", { class: "small", text: row.user_id || "" }),
       el("td", { class: "num", text: row.latency_ms === null ? "" : String(Math.round(row.latency_ms)) }),
