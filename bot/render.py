@@ -51,9 +51,7 @@ def answer(question: str, language: Language, citations: list[Citation]) -> Answ
         lead = _LEAD_EN.get(kinds, "From the knowledge base") + (_EN_NOTE if chinese else ":")
         text = lead + "\n" + _english_body(citations)
     else:
-        text = _LEAD_ZH.get(kinds, "知识库中的要点:") + "\n" + body
-        if language == "zh-Hant":
-            text = to_traditional(text)
+        text = as_read(_LEAD_ZH.get(kinds, "知识库中的要点:") + "\n" + body, language)
     return Answer(
         question=question,
         answer=text,
@@ -209,11 +207,10 @@ def _declined(
     zh = language in ("zh-Hans", "zh-Hant")
     message, lead = chinese if zh else english
     text = message + (lead + (";" if zh else "; ").join(listed) + ("。" if zh else ".") if listed else "")
-    if language == "zh-Hant":
-        message, text, listed = (
-            to_traditional(message),
-            to_traditional(text),
-            [to_traditional(t) for t in listed],
-        )
+    message, text, listed = (
+        as_read(message, language),
+        as_read(text, language),
+        [as_read(t, language) for t in listed],
+    )
     return Answer(question=question, answer=text, answerable=False, language=language, mode="extractive",
                   topics=listed, refusal_message=message, declined=why)  # fmt: skip
