@@ -15,6 +15,8 @@ Mode = Literal["extractive", "llm"]
 # Why nothing was answered from the articles: the knowledge base does not hold the answer, the message asked
 # nothing ("你好"), or it thanked for the previous answer. Only the first is a gap in the knowledge base.
 Declined = Literal["not_covered", "nothing_asked", "acknowledged"]
+# The declines that reply to a message (a greeting, thanks) rather than refuse a question.
+REPLIES: frozenset[Declined] = frozenset({"nothing_asked", "acknowledged"})
 
 
 class Citation(BaseModel):
@@ -54,6 +56,11 @@ class Answer(BaseModel):
     )
     curated: bool = Field(default=False, description="A trainer-approved FAQ answer (crmkb faq publish).")
     latency_ms: float = 0.0
+
+    @property
+    def replied(self) -> bool:
+        """A reply to a greeting or thanks: nothing to rate, and no gap in the knowledge base."""
+        return self.declined in REPLIES
 
     @model_validator(mode="after")
     def _refusal_has_a_message(self) -> Answer:

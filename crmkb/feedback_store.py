@@ -27,10 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from crmkb.bot.schemas import Answer
+from crmkb.bot.schemas import REPLIES, Answer
 from crmkb.core.errors import NotFound, Unavailable
 
 Rating = Literal["up", "down"]
+# The two kinds of unanswered question, as SQL over ``answers a``: a reply to a greeting or thanks, and a
+# refusal (the knowledge base does not hold the answer; every one recorded before ``declined`` existed).
+_REPLY_KINDS = ", ".join(f"'{kind}'" for kind in sorted(REPLIES))
+REPLIED_SQL = f"(a.answerable = 0 AND a.declined IN ({_REPLY_KINDS}))"
+REFUSED_SQL = f"(a.answerable = 0 AND COALESCE(a.declined, '') NOT IN ({_REPLY_KINDS}))"
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from crmkb.bot.schemas import REPLIES
 from crmkb.faq.reviewed import neutralise
-from crmkb.feedback_store import FeedbackStore
+from crmkb.feedback_store import REFUSED_SQL, REPLIED_SQL, FeedbackStore
 from crmkb.insights.gaps import forget_vectors
 
 # refused: the knowledge base does not hold the answer; replied: a greeting or thanks was replied to
-# (bot.schemas.Declined), which is no refusal
+# (bot.schemas.REPLIES), which is no refusal
 Outcome = Literal["answered", "refused", "replied"]
-_REPLIED = "('nothing_asked', 'acknowledged')"
 RatingFilter = Literal["up", "down", "rated", "unrated"]
 DAY_S = 86_400
 CSV_COLUMNS = ("id", "asked_utc", "channel", "language", "outcome", "curated", "mode", "latency_ms", "user_id",
@@ -65,9 +65,9 @@ class Filters:
         if self.outcome == "answered":
             clauses.append("a.answerable = 1")
         elif self.outcome == "replied":
-            clauses.append(f"a.answerable = 0 AND a.declined IN {_REPLIED}")
+            clauses.append(REPLIED_SQL)
         elif self.outcome == "refused":
-            clauses.append(f"a.answerable = 0 AND COALESCE(a.declined, '') NOT IN {_REPLIED}")
+            clauses.append(REFUSED_SQL)
         if self.rating in ("up", "down"):
             clauses.append(_RATED.format(" AND f.rating = ?"))
             params.append(self.rating)
@@ -115,9 +115,7 @@ class Conversation:
 def _row(r: tuple[Any, ...]) -> Conversation:
     citations = json.loads(str(r[11]))
     sources = list(dict.fromkeys(str(c.get("source", "")) for c in citations))
-    outcome: Outcome = (
-        "answered" if r[4] else "replied" if r[12] in ("nothing_asked", "acknowledged") else "refused"
-    )
+    outcome: Outcome = "answered" if r[4] else "replied" if r[12] in REPLIES else "refused"
     return Conversation(
         id=str(r[0]), asked=float(r[1]), channel=str(r[2]), language=str(r[3]), answered=bool(r[4]),
         outcome=outcome, curated=bool(r[5]), mode=str(r[6]), latency_ms=None if r[7] is None else float(r[7]),

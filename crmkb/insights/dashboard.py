@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crmkb.feedback_store import FeedbackStore
+from crmkb.feedback_store import REFUSED_SQL, FeedbackStore
 
 DAY_S = 86_400
-_COUNTS = """
+_COUNTS = f"""
 SELECT CAST((a.created - ?) / 86400 AS INTEGER) AS day, a.channel, COUNT(*), SUM(a.answerable),
-       SUM(a.answerable = 0 AND COALESCE(a.declined, 'not_covered') = 'not_covered'), SUM(a.curated),
+       SUM({REFUSED_SQL}), SUM(a.curated),
        SUM(EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'up')),
        SUM(EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
 FROM answers a WHERE a.created >= ? AND a.created < ? GROUP BY day, a.channel

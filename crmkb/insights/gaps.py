@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crmkb.feedback_store import FeedbackStore
+from crmkb.feedback_store import REFUSED_SQL, FeedbackStore
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,13 @@ BATCH = 32  # questions per embedding call, and per cache write
 BLOCK = 512  # leaders whose similarities to every question are computed at once (BLOCK × n floats)
 _VECTORS = """CREATE TABLE IF NOT EXISTS question_vectors (
     model TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key))"""
-_FAILED = """
+_FAILED = f"""
 SELECT a.question, a.created, a.answerable,
        EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down')
 FROM answers a
 WHERE a.channel != 'faq'  -- the FAQ builder's drafts (crmkb.faq.build.CHANNEL): a trainer's, not askers'
-  -- a greeting or thanks is not a gap in the knowledge base (bot.schemas.Declined)
-  AND ((a.answerable = 0 AND COALESCE(a.declined, 'not_covered') = 'not_covered') OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
+  -- a greeting or thanks is not a gap in the knowledge base
+  AND ({REFUSED_SQL} OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.rating = 'down'))
 ORDER BY a.created DESC
 """
 

@@ -90,7 +90,7 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
     text = escape(answer.answer)
     if not answer.answerable and answer.topics:  # the refusal's message, then the topics as a list
         text = escape(answer.refusal_message)
-        lead = words["topics" if answer.declined == "not_covered" else "covers"]
+        lead = words["covers" if answer.replied else "topics"]
         text += f"\n*{escape(lead)}*\n" + "\n".join(f"• {escape(t)}" for t in answer.topics)
     badge: list[Block] = []
     if answer.curated:  # a trainer reviewed this answer: said above it, in the asker's language
@@ -109,6 +109,5 @@ def answer_message(answer: Answer, *, share: bool = False) -> tuple[str, list[Bl
         note = {"type": "context", "elements": [{"type": "mrkdwn", "text": words["more"].format(n=hidden)}]}
         cited = [*cited[: room - 1], note]
     # a reply to a greeting or thanks has nothing to rate or share
-    replied = answer.declined in ("nothing_asked", "acknowledged")
-    blocks = blocks + cited + ([] if replied else [buttons(answer, share=share)])
+    blocks = blocks + cited + ([] if answer.replied else [buttons(answer, share=share)])
     return trim(text, SECTION_LIMIT), blocks
