@@ -736,11 +736,21 @@ class Composer:
         ]
 
     def _fit(self, quotes: list[Quote], budget: int | None = None, most: int | None = None) -> list[Quote]:
-        """No quote twice or inside another; within the budget and the count."""
+        """No quote twice or inside another, one that overlaps a kept quote widening it; within the budget
+        and the count."""
         kept: list[Quote] = []
         budget = budget or self.budget
         for quote in quotes:
-            if any(_overlap(q, quote) for q in kept):
+            if overlapped := [q for q in kept if _overlap(q, quote)]:
+                # a sentence quoted with the one before it that was chosen too ("…最大的误区。" running on to
+                # "因为项目上线,…"): one passage, read in order, the earlier quote widened to hold both
+                held = overlapped[0]
+                union = replace(
+                    held, start=min(held.start, quote.start), end=max(held.end, quote.end), core_end=None
+                )
+                grown = (union.end - union.start) - (held.end - held.start)
+                if len(overlapped) == 1 and grown and grown <= budget - sum(q.end - q.start for q in kept):
+                    kept[kept.index(held)] = union
                 continue
             if kept and len(kept) >= (most or self.most):
                 continue
