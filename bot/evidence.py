@@ -89,7 +89,7 @@ _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
 # Asks whose answer is a name (which vendor, who leads a ranking, who wrote it): guidance is no answer to
 # them, only evidence that names something the question does not.
 _NAME_ZH = re.compile(
-    r"哪[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者是"
+    r"哪几?[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者是"
     r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐"
 )
 _NAME_EN = re.compile(

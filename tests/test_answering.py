@@ -1052,6 +1052,20 @@ def test_an_english_ask_for_a_name_is_read_as_one(question: str) -> None:
     assert analyse(question, "en", Glossary({})).wants_name
 
 
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("排名第一的是哪家?", True),
+        ("做得最好的是哪几家?", True),  # which ones, counted as companies
+        ("市面上哪几款CRM比较好用?", True),
+        ("选厂商时要看哪几点?", False),  # which points about vendors, not which vendors
+        ("收尾要检查哪几件事?", False),  # which things, not which companies
+    ],
+)
+def test_a_chinese_ask_for_a_name_is_read_as_one(question: str, name: bool) -> None:
+    assert analyse(question, "zh-Hans", Glossary({})).wants_name is name
+
+
 def test_how_to_do_what_an_article_is_titled_gets_its_steps(real_bot: Bot) -> None:
     """ "如何挽救…" is the rescue article's own title: its eight steps answer, under the sentence that
     announces them (the closing "底线" is no ninth step)."""
