@@ -87,7 +87,9 @@ _THANKS_ZH = "谢谢|謝謝|多谢|多謝|感谢|感謝"
 _PHATIC = re.compile(
     rf"您好|你好|大家好|哈[喽囉]|嗨|麻烦|麻煩|打扰|打擾|不好意思|抱歉|请问|請問|{_THANKS_ZH}|感恩|"
     r"辛苦|拜托|拜託|请教|請教|咨询|諮詢|打听|打聽|[问問]一?下|\b(hi|hello|hey|thanks?|thank you|cheers|please|sorry)\b|"
-    r"好的|好吧|明白了?|了解了|知道了|收到|懂了|\b(ok|okay|got it|understood|great|noted)\b",
+    r"好的|好吧|明白了?|了解了|知道了|收到|懂了|\b(ok|okay|got it|understood|great|noted)\b|"
+    # ... and so do words that praise it ("感谢!很有帮助", "super helpful, thanks")
+    r"有帮助|有幫助|有用|实用|實用|太好了|清楚了|\b(helpful|useful|perfect|awesome|nice|makes sense|that helps)\b",
     re.IGNORECASE,
 )
 _SIGN_OFF_CHARS = 4

@@ -471,6 +471,8 @@ def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, 
         ("好的,那流程呢?", False),
         ("项目上线三个月,没人用了", False),  # a problem stated is a question
         ("谢谢,流程要写下来吗?", False),
+        ("流程有用吗?", False),  # asks whether something is useful: a question, not praise
+        ("流程很有用,但是怎么写?", False),
     ],
 )
 def test_a_message_that_only_greets_thanks_or_acknowledges(message: str, nothing: bool) -> None:
@@ -501,6 +503,10 @@ def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
         ("谢谢", "導入後沒人用怎麼辦?", "zh-Hant"),
         ("OK, got it", "上线后没人用怎么办?", "zh-Hans"),
         ("好的", "What should we do when nobody uses the CRM after go-live?", "en"),
+        # praise of the answer acknowledges it too, though 帮助 and 有用 are words the articles use
+        ("感謝!很有幫助", "導入後沒人用怎麼辦?", "zh-Hant"),
+        ("谢谢,很有用", "上线后没人用怎么办?", "zh-Hans"),
+        ("super helpful, thanks!", "What should we do when nobody uses the CRM after go-live?", "en"),
     ],
 )
 def test_thanks_after_an_answer_is_invited_to_ask_on(
