@@ -40,6 +40,7 @@ _FOLLOWING = re.compile(r"如下|以下|下列|下面|\bfollowing\b", re.IGNOREC
 
 SECOND_DOCUMENT = 0.92  # a section of another article joins when it scores this close to the best one
 CONTINUED_GAIN = 0.01  # a sentence runs on into the next when the pair matches the question this much better
+POINTED = 2  # sentences of what was said pointed at, when a follow-up asks about it again
 CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this close to the section's best
 OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
@@ -99,7 +100,11 @@ class Composer:
         items a list question expects. ``query``: the question's vector, which tells whether a sentence's
         neighbour adds to what it says about the question."""
         fresh = [s for s in scored if not self.said(s.index, exclude)]
-        scored = fresh or scored
+        if scored and not fresh:
+            # all of it was said ("why is that so bad?" after a list that holds the reason): the sentences
+            # of it that answer the new ask, on their own
+            return self._pointed(scored, exclude)
+        scored = fresh
         if not scored:
             return []
         sections = self._rank_sections(scored, ask)
@@ -154,6 +159,24 @@ class Composer:
                 break
             quotes.append(self._whole(item, kind, query))
         return self._with_items(quotes, best)
+
+    def _pointed(self, scored: list[Scored], said: frozenset[tuple[str, int, int]]) -> list[Quote]:
+        """The best sentences, each alone and not a quote already given as it is: the part of what was said
+        that answers."""
+        units = self.knowledge.sentences.units
+        top = scored[0]
+        quotes: list[Quote] = []
+        for item in scored[:POINTED]:
+            unit = units[item.index]
+            if item.score < CLOSE * top.score or (unit.source, unit.start, unit.end) in said:
+                continue
+            if LEAD_IN.search(unit.text):  # "…的风险如下:" points at nothing without its items
+                continue
+            key = self.key(item.index)
+            quotes.append(
+                Quote(unit.source, unit.start, unit.end, key[1], item.score, item.dense, item.terms)
+            )
+        return self._fit(quotes)
 
     def _with_items(self, quotes: list[Quote], best: Scored) -> list[Quote]:
         """``quotes`` fitted, where one that announces the items after it ("…需要注意以下几个方面的内容。",

@@ -519,6 +519,19 @@ def test_thanks_after_an_answer_is_invited_to_ask_on(
     assert reply.declined == "acknowledged"
 
 
+def test_a_follow_up_on_an_answer_that_quoted_its_section_in_full_points_at_what_answers(
+    real_bot: Bot,
+) -> None:
+    # the first answer quotes the whole list of business risks: asked why, the follow-up had nothing new in
+    # that section and gave the same passage again
+    first = "What's the single biggest business risk in a CRM project?"
+    previous = {(c.source, c.start, c.end) for c in real_bot.ask(first).citations}
+    answer = real_bot.ask("why is that such a problem?", history=[first])
+    assert answer.answerable, answer.answer
+    assert not {(c.source, c.start, c.end) for c in answer.citations} <= previous, answer.answer
+    assert any("一旦范围确定不了" in c.quote for c in answer.citations), answer.answer
+
+
 def test_a_follow_up_acting_on_what_was_said_stays_on_its_topic(real_bot: Bot) -> None:
     # "解决这个问题" solves the previous topic's problem: the verb is no topic of its own (it matched the
     # section "待解决问题…" of the same article instead)
