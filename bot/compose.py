@@ -764,6 +764,7 @@ class Composer:
         kept: list[Quote] = []
         budget = budget or self.budget
         for quote in quotes:
+            room = budget - sum(q.end - q.start for q in kept)
             if overlapped := [q for q in kept if _overlap(q, quote)]:
                 # a sentence quoted with the one before it that was chosen too ("…最大的误区。" running on to
                 # "因为项目上线,…"): one passage, read in order, the earlier quote widened to hold both
@@ -772,12 +773,11 @@ class Composer:
                     held, start=min(held.start, quote.start), end=max(held.end, quote.end), core_end=None
                 )
                 grown = (union.end - union.start) - (held.end - held.start)
-                if len(overlapped) == 1 and grown and grown <= budget - sum(q.end - q.start for q in kept):
+                if len(overlapped) == 1 and 0 < grown <= room:
                     kept[kept.index(held)] = union
                 continue
             if kept and len(kept) >= (most or self.most):
                 continue
-            room = budget - sum(q.end - q.start for q in kept)
             size = quote.end - quote.start
             # a quote the earlier ones ran on to make room for is worth more than their run-on
             spare = sum(q.end - q.core_end for q in kept if q.core_end is not None)
