@@ -38,6 +38,18 @@ _DERIVED = (
     "",
 )
 MIN_STEM = 7
+# Irregular past forms, read as the verb they inflect when the glossary uses that verb ("went live" is
+# "go live", "the consultant left" is "leave"); regular ones are stripped by _SUFFIXES.
+_IRREGULAR = {
+    "went": "go", "gone": "go", "did": "do", "done": "do", "got": "get", "gotten": "get", "took": "take",
+    "taken": "take", "made": "make", "came": "come", "ran": "run", "began": "begin", "begun": "begin",
+    "brought": "bring", "bought": "buy", "built": "build", "kept": "keep", "left": "leave", "held": "hold",
+    "fell": "fall", "fallen": "fall", "broke": "break", "broken": "break", "sent": "send", "spent": "spend",
+    "lost": "lose", "paid": "pay", "sold": "sell", "told": "tell", "thought": "think", "chose": "choose",
+    "chosen": "choose", "wrote": "write", "written": "write", "gave": "give", "given": "give",
+    "drove": "drive", "driven": "drive", "saw": "see", "seen": "see", "felt": "feel", "met": "meet",
+    "understood": "understand",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,30 +80,64 @@ class Glossary:
     def translate(self, text: str) -> tuple[list[tuple[str, ...]], list[str]]:
         """The Chinese renderings of each English phrase in ``text`` (longest phrase first), one group per
         phrase, and the English words the glossary does not know."""
-        words = [self._known_form(w) for w in re.sub(r"[^a-z0-9\- ]+", " ", text.lower()).split()]
-        lowered = " " + " ".join(words) + " "
+        tokens = [
+            part
+            for word in re.sub(r"[^a-z0-9\- ]+", " ", text.lower()).split()
+            # a compound the glossary does not hold is its words ("kicked-off" is "kick off")
+            for part in ([word] if word in self.terms else [p for p in word.split("-") if p])
+        ]
+        # a word alone is the key it is read as ("users" → "user", "preparatory" → "preparation"); in a
+        # phrase, any form it may inflect ("kicked off" → "kick off", "went live" → "go live")
+        alone = [self._known_form(token) for token in tokens]
+        forms = [{*self._base_forms(token), known} for token, known in zip(tokens, alone, strict=True)]
+        taken = [False] * len(tokens)
         found: list[tuple[str, ...]] = []
         for phrase in sorted(self.terms, key=len, reverse=True):
-            pattern = f" {phrase} "
-            if pattern in lowered:
-                found.append(self.terms[phrase])
-                lowered = lowered.replace(pattern, " | ")
-        unknown = [w for w in lowered.split() if w not in {"|"}]
+            words = phrase.split()
+            at = [
+                i
+                for i in range(len(tokens) - len(words) + 1)
+                if not any(taken[i : i + len(words)])
+                and (
+                    alone[i] == phrase
+                    if len(words) == 1
+                    else all(w in forms[i + j] for j, w in enumerate(words))
+                )
+            ]
+            if not at:
+                continue
+            found.append(self.terms[phrase])
+            for i in at:
+                taken[i : i + len(words)] = [True] * len(words)
+        unknown = [known for known, used in zip(alone, taken, strict=True) if not used]
         return found, unknown
 
-    def _known_form(self, word: str) -> str:
-        """``word`` as the glossary lists it: inflection stripped, or a hyphenated compound split."""
-        if word in self.terms:
-            return word
+    @staticmethod
+    def _base_forms(word: str) -> list[str]:
+        """``word`` and what it may inflect: "wrapping" → wrapp(e), wrap; "went" → go. A stem of two letters
+        is kept only for a phrase's word ("going live")."""
+        forms = [word]
+        if word in _IRREGULAR:
+            forms.append(_IRREGULAR[word])
         for suffix, replacement in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 2:
                 stem = word[: -len(suffix)] + replacement
-                if stem in self.terms:
-                    return stem
+                forms.append(stem)
+                if len(stem) > 3 and stem[-1] == stem[-2]:  # the inflection doubled it
+                    forms.append(stem[:-1])
+        return forms
+
+    def _known_form(self, word: str) -> str:
+        """``word`` as the glossary lists it on its own: inflection or derivation stripped."""
+        forms = self._base_forms(word)
+        # "its" is not "it" (IT): a stem of two letters is only a phrase's word
+        found = next((form for form in forms if form in self.terms and (form == word or len(form) > 2)), None)
+        if found is not None:
+            return found
         for ending in _DERIVED:
             stem = word[: len(word) - len(ending)]
             if ending and word.endswith(ending) and len(stem) >= MIN_STEM:
                 relative = next((stem + e for e in _DERIVED if stem + e in self.terms), None)
                 if relative is not None:
                     return relative
-        return word.replace("-", " ") if "-" in word else word
+        return word

@@ -755,6 +755,28 @@ def test_an_english_word_is_read_as_a_glossary_word_of_its_stem(question: str, t
     assert set(analyse(question, "en", glossary, vocabulary).terms) == terms
 
 
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("We kicked off last week, what next?", {"开始"}),  # a phrase of the glossary, its verb inflected
+        ("When are we going live?", {"上线"}),  # a two-letter stem, as a phrase's word
+        ("We went live in May", {"上线"}),  # an irregular past
+        ("We're wrapping up the project", {"收尾"}),  # a doubled consonant
+        ("kicked-off and stopped", {"开始", "停止"}),  # a compound the glossary does not hold is its words
+        ("What do the end users need?", {"终端用户"}),  # the phrase before its word's own key ("user")
+        ("How many users?", {"用户"}),
+        ("Is its data safe?", {"数据"}),  # "its" is no form of the key "it"
+    ],
+)
+def test_an_english_phrase_of_the_glossary_is_found_whatever_inflection_it_is_asked_in(
+    question: str, terms: set[str]
+) -> None:
+    glossary = Glossary({"kick off": ("开始",), "go live": ("上线",), "wrap up": ("收尾",), "stop": ("停止",),
+                         "end users": ("终端用户",), "user": ("用户",), "it": ("IT",), "data": ("数据",)})  # fmt: skip
+    vocabulary = Vocabulary(["项目开始。系统上线。项目收尾。停止。终端用户。IT部门的数据。"])
+    assert set(analyse(question, "en", glossary, vocabulary).terms) == terms
+
+
 def test_the_words_that_ask_for_a_figure_are_not_what_an_english_question_is_about() -> None:
     vocabulary = Vocabulary(["项目收尾。It took a long time, much longer than planned, and happened often."])
     ask = analyse(
