@@ -333,7 +333,10 @@ def _join(concepts: list[list[str]], spellings: list[str]) -> None:
 def _written_as_name(word: str, before: str) -> bool:
     """An acronym of three letters or more (GDPR), or a capitalised word inside a sentence (Salesforce),
     that is not a common English word: people capitalise roles and departments ("our Finance team", "the
-    CEO") as they do names. Two capitals ("PM", "IT") abbreviate ordinary words wherever they stand."""
+    CEO") as they do names. Two capitals ("PM", "IT") abbreviate ordinary words wherever they stand. A
+    capital inside a word (HubSpot, NetSuite) writes a name wherever it stands, first in a sentence too."""
+    if re.search(r"[a-z][A-Z]", word):
+        return True
     if word.isupper():
         return not abbreviates(word) and not common_english(word)
     if re.fullmatch(r"[A-Z]{2,}s", word):  # SMEs, KPIs: an acronym in the plural is a kind of thing
