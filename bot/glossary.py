@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from crmkb.core.errors import Unavailable
@@ -90,10 +91,12 @@ class Glossary:
         # phrase, any form it may inflect ("kicked off" → "kick off", "went live" → "go live")
         alone = [self._known_form(token) for token in tokens]
         forms = [{*self._base_forms(token), known} for token, known in zip(tokens, alone, strict=True)]
+        present = set().union(*forms)  # a phrase none of whose first word's forms is here is skipped at once
         taken = [False] * len(tokens)
         found: list[tuple[str, ...]] = []
-        for phrase in sorted(self.terms, key=len, reverse=True):
-            words = phrase.split()
+        for phrase, words in self._phrases:
+            if words[0] not in present:
+                continue
             at = [
                 i
                 for i in range(len(tokens) - len(words) + 1)
@@ -111,6 +114,14 @@ class Glossary:
                 taken[i : i + len(words)] = [True] * len(words)
         unknown = [known for known, used in zip(alone, taken, strict=True) if not used]
         return found, unknown
+
+    @cached_property
+    def _phrases(self) -> list[tuple[str, list[str]]]:
+        """The keys with their words, longest first: a longer phrase takes its words before a shorter one. A
+        blank key (an admin's slip) has no words and matches nothing."""
+        return [
+            (phrase, phrase.split()) for phrase in sorted(self.terms, key=len, reverse=True) if phrase.split()
+        ]
 
     @staticmethod
     def _base_forms(word: str) -> list[str]:

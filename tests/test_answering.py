@@ -780,6 +780,11 @@ def test_an_english_phrase_of_the_glossary_is_found_whatever_inflection_it_is_as
     assert set(analyse(question, "en", glossary, vocabulary).terms) == terms
 
 
+def test_a_blank_glossary_key_matches_nothing() -> None:
+    glossary = Glossary({"": ("空",), "  ": ("白",), "go live": ("上线",)})
+    assert glossary.translate("when do we go live?") == ([("上线",)], ["when", "do", "we"])
+
+
 def test_the_words_that_ask_for_a_figure_are_not_what_an_english_question_is_about() -> None:
     vocabulary = Vocabulary(["项目收尾。It took a long time, much longer than planned, and happened often."])
     ask = analyse(
