@@ -168,15 +168,19 @@ class Composer:
         quotes: list[Quote] = []
         for item in scored[:POINTED]:
             unit = units[item.index]
-            if item.score < CLOSE * top.score or (unit.source, unit.start, unit.end) in said:
+            if item.score < CLOSE * top.score or self._span(item.index) in said:
                 continue
             if LEAD_IN.search(unit.text):  # "…的风险如下:" points at nothing without its items
                 continue
-            key = self.key(item.index)
-            quotes.append(
-                Quote(unit.source, unit.start, unit.end, key[1], item.score, item.dense, item.terms)
-            )
+            quotes.append(self._alone(item))
         return self._fit(quotes)
+
+    def _alone(self, item: Scored) -> Quote:
+        """Sentence ``item`` quoted as it is, nothing before or after it."""
+        unit = self.knowledge.sentences.units[item.index]
+        return Quote(
+            unit.source, unit.start, unit.end, self.key(item.index)[1], item.score, item.dense, item.terms
+        )
 
     def _with_items(self, quotes: list[Quote], best: Scored) -> list[Quote]:
         """``quotes`` fitted, where one that announces the items after it ("…需要注意以下几个方面的内容。",
@@ -584,7 +588,7 @@ class Composer:
             if not _FOLLOWING.search(unit.text) or count_asked(unit.text) != count:
                 continue
             key = self.key(item.index)
-            lead = Quote(unit.source, unit.start, unit.end, key[1], item.score, item.dense, item.terms)
+            lead = self._alone(item)
             lines = self._list_lines(unit.source, unit.end)
             if len(lines) >= count:
                 items = [self._item(key, start, end, item) for start, end in lines[:count]]
