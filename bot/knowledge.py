@@ -102,9 +102,11 @@ class Knowledge:
         return self.documents[source].text[span[0] : min(starts, default=None)]
 
     def titles(self, language: Language) -> list[str]:
-        """The documents' titles, in English for an English asker where the catalog gives them."""
+        """The documents' titles, in English where the catalog gives them for a reply in English: to an
+        English asker, and to one whose language is not recognised ("-----", "12345"), who is answered in
+        English."""
         return [
-            (document.title_en or document.title) if language == "en" else document.title
+            (document.title_en or document.title) if language in ("en", "other") else document.title
             for document in self.documents.values()
         ]
 

@@ -180,8 +180,9 @@ def acknowledged(question: str, language: Language) -> Answer:
 
 
 def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
-    """``english`` gives the catalog's English titles, used for the topics shown to an English asker."""
-    near = topics(hits, english=english if language == "en" else None)
+    """``english`` gives the catalog's English titles, used for the topics shown in an English reply (to an
+    English asker, or one whose language is not recognised)."""
+    near = topics(hits, english=english if language in ("en", "other") else None)
     untranslated = any(_CJK.search(topic) for topic in near)
     other = " Please ask in Chinese or English." if language == "other" else ""
     return _declined(

@@ -160,6 +160,19 @@ def test_an_english_refusal_lists_english_topics(real_bot: Bot) -> None:
     assert not chinese.answerable and all(CJK.search(t) for t in chinese.topics)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "message", ["-" * 1500, "12345", "???", "Wie implementiere ich ein CRM-System erfolgreich?"]
+)
+def test_a_reply_in_english_to_an_unrecognised_language_lists_english_titles(
+    real_bot: Bot, message: str
+) -> None:
+    answer = real_bot.ask(message)
+    assert answer.language == "other" and not answer.answerable
+    assert answer.topics and not any(CJK.search(t) for t in answer.topics), answer.topics
+    assert not CJK.search(answer.answer), answer.answer
+
+
 # ---- crmkb catalog translate ----
 
 runner = CliRunner()
