@@ -208,7 +208,8 @@ def analyse(
         # What is counted ("两个礼拜", "三家厂商") is a common noun, whatever jieba's dictionary tags it: a
         # name is not counted.
         counted = at > 0 and pairs[at - 1].flag == "m"
-        if (_is_name(pair.word, flag) and not counted) or _LAW.search(word) or _law_tail(word):
+        cut_from = pairs[at - 1] if at > 0 else None
+        if (_is_name(pair.word, flag) and not counted) or _LAW.search(word) or _law_tail(word, cut_from):
             specific.append(word)
     return Ask(
         terms,
@@ -304,10 +305,16 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
     )
 
 
-def _law_tail(word: str) -> bool:
+def _law_tail(word: str, before: Any) -> bool:
     """Whether ``word`` ends a law's short name that jieba cut apart: "个资法" and "个保法" come out as 个 +
-    资法 / 保法, words its dictionary does not hold; 办法, 做法 and 方法 it does."""
-    return len(word) == 2 and word.endswith("法") and not jieba_knows(word)
+    资法 / 保法, words its dictionary does not hold; 办法, 做法 and 方法 it does. What was cut off is a
+    character of the name standing alone, not a particle: "常见的偏法" coins a word for a way of going
+    wrong, and names no law."""
+    if len(word) != 2 or not word.endswith("法") or jieba_knows(word):
+        return False
+    return (
+        before is not None and len(before.word.strip()) == 1 and not before.flag.startswith(("u", "p", "c"))
+    )
 
 
 @cache

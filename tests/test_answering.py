@@ -712,6 +712,9 @@ def test_what_an_english_question_names(question: str, names: tuple[str, ...]) -
         ("这种做法对吗?", False),  # 做法, 办法, 方法: words, not laws
         ("有什么好办法推行CRM?", False),
         ("用什么方法定义流程?", False),
+        ("台湾个资法规定保存多久?", True),
+        ("常见的偏法有哪些?", False),  # 的 + 偏法: a coined word after a particle, not a law cut apart
+        ("偏法有哪些?", False),
     ],
 )
 def test_a_law_is_named_by_its_short_name_too(question: str, law: bool) -> None:
