@@ -22,10 +22,11 @@ _ENGLISH = frozenset(
 
 
 # Function words of the other languages Latin-script questions arrive in (French, Spanish, German, Italian,
-# Portuguese, Dutch); an accented letter says the same.
+# Portuguese, Dutch); an accented letter says the same. None is an English word too: "price per user" and
+# "pros and cons" are English, so per, con, die, van and um say nothing.
 _FOREIGN = frozenset(
-    """le la les des du est une et que qui pour dans avec el los las es por con una del como der die das
-    und ist nicht mit ein eine wie il di che della per sono um uma não het een van wat hoe""".split()
+    """le la les des du est une et que qui pour dans avec el los las es por una del como der das
+    und ist nicht mit ein eine wie il di che della sono uma não het een wat hoe""".split()
 )
 _ACCENTED = re.compile(r"[À-ÖØ-öø-ÿĀ-ž]")
 

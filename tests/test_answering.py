@@ -250,6 +250,9 @@ def test_other_languages_get_a_polite_english_refusal(real_bot: Bot) -> None:
     [
         ("project planning phase - vendor's PM role?", "en"),  # terse English has no function word
         ("CRM rollout risks?", "en"),
+        ("RegionSoft CRM price per user per month?", "en"),  # per is English too
+        ("Quanto costa il CRM per utente?", "other"),
+        ("Wie viel kostet die Einführung pro Nutzer?", "other"),
         ("Comment réussir un projet CRM ?", "other"),
         ("Wie funktioniert das CRM und die Schulung?", "other"),
         ("实施顾问走了怎么办?", "zh-Hans"),
