@@ -30,8 +30,8 @@ def parse_glossary(text: str) -> tuple[Entries, Entries]:
     """The ``[terms]`` (keys lower-cased) and ``[synonyms]`` of a glossary's text. Raises ValueError (a
     TOML error is one) or TypeError when the text is not a glossary."""
     data = tomllib.loads(text)
-    terms = {str(k).lower(): _strings(vs) for k, vs in data.get("terms", {}).items()}
-    synonyms = {str(k): _strings(vs) for k, vs in data.get("synonyms", {}).items()}
+    terms = {_key(k, "terms").lower(): _strings(vs) for k, vs in data.get("terms", {}).items()}
+    synonyms = {_key(k, "synonyms"): _strings(vs) for k, vs in data.get("synonyms", {}).items()}
     return terms, synonyms
 
 
@@ -48,7 +48,18 @@ def read_glossary(kb_dir: Path) -> str | None:
     return text
 
 
+def _key(key: object, table: str) -> str:
+    # a blank key or term is a slip (a key left to fill in): it would stand for nothing and be found in
+    # every question and every passage
+    if not str(key).strip():
+        raise ValueError(f"[{table}] has a blank key")
+    return str(key)
+
+
 def _strings(values: object) -> tuple[str, ...]:
     if not isinstance(values, list):
         raise TypeError(f"expected a list of terms, got {values!r}")
-    return tuple(str(v) for v in values)
+    terms = tuple(str(v) for v in values)
+    if any(not term.strip() for term in terms):
+        raise ValueError(f"a blank term in {values!r}")
+    return terms

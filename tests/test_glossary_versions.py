@@ -3,11 +3,15 @@ wherever it was started, and an edit reaches servers through an ingest, as a cat
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from crmkb.bot.service import Bot
 from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts
 from crmkb.ingest.embeddings import HashEmbeddings
-from crmkb.ingest.glossary_file import glossary_path
+from crmkb.ingest.glossary_file import GlossaryFileError, glossary_path
 from crmkb.ingest.pipeline import run_ingest
 
 
@@ -40,3 +44,23 @@ def test_a_version_s_glossary_is_checked_like_its_other_files(
     repaired = run_ingest(settings, embeddings=fake_embeddings)
     assert repaired.repaired == damage and not artifacts.damaged(settings.data_dir, version)
     assert copy.read_text(encoding="utf-8") == glossary_path(settings.kb_dir).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("glossary", "named"),
+    [
+        ('[terms]\n"" = ["上线"]\n', "[terms] has a blank key"),
+        ('[synonyms]\n" " = ["上线"]\n', "[synonyms] has a blank key"),
+        ('[terms]\n"go live" = ["上线", ""]\n', "a blank term"),
+    ],
+)
+def test_a_blank_glossary_key_or_term_stops_the_ingest_naming_it(
+    settings: Settings, fake_embeddings: HashEmbeddings, glossary: str, named: str
+) -> None:
+    """A blank key or term (one left to fill in) would stand for nothing and match everything: the admin
+    is told, and nothing is published."""
+    first = run_ingest(settings, embeddings=fake_embeddings).version
+    glossary_path(settings.kb_dir).write_text(glossary, encoding="utf-8")
+    with pytest.raises(GlossaryFileError, match=re.escape(named)):
+        run_ingest(settings, embeddings=fake_embeddings)
+    assert Bot(settings, embeddings=fake_embeddings).index_store.vectors.active().name == first  # type: ignore[union-attr]
