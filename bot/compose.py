@@ -268,9 +268,25 @@ class Composer:
         # A heading that names all of it counts most: one that names part ("业务层面的风险" for "技术层面的风险
         # 有哪些?") is often a sibling of the section asked about.
         content = _content(ask)
-        named = coverage(content, key[1]) if content.terms else 0.0
-        whole = HEADING_WHOLE if named >= 1.0 else 0.0
+        named = self._heading_names(key, content) if content.terms else 0.0
+        whole = HEADING_WHOLE if content.terms and coverage(content, key[1]) >= 1.0 else 0.0
         return mine[0] + 0.2 * (mine[1] if len(mine) > 1 else 0.0) + HEADING_WEIGHT * named + whole
+
+    def _heading_names(self, key: SectionKey, content: Ask) -> float:
+        """The share of what is asked that the section's heading names, each term counting less the more of
+        its article's headings name it: in "技术层面要检查哪些风险?" 层面 and 风险 are in every heading of the
+        risks article and say nothing of which section is asked about; 技术 is in one."""
+        headings = [section.split(SECTION_SEPARATOR)[-1].lower() for section, _ in self._heads(key[0])]
+        heading = key[1].lower()
+
+        def names(text: str, term: str) -> bool:
+            return any(spelling in text for spelling in (term, *content.alternatives.get(term, ())))
+
+        weights = {
+            term: weight / max(1, sum(names(other, term) for other in headings))
+            for term, weight in content.terms.items()
+        }
+        return sum(w for term, w in weights.items() if names(heading, term)) / sum(weights.values())
 
     def _rank_sections(self, scored: list[Scored], ask: Ask) -> list[SectionKey]:
         keys = list(dict.fromkeys(self.key(s.index) for s in scored))

@@ -618,6 +618,24 @@ def test_a_heading_that_names_the_whole_ask_beats_its_siblings(
 
 
 @pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("技术层面要检查哪些风险?", "技术层面的风险"),
+        ("技術層面要檢查哪些風險?", "技术层面的风险"),
+    ],
+)
+def test_a_heading_is_told_from_its_siblings_by_the_word_only_it_holds(
+    real_bot: Bot, question: str, section: str
+) -> None:
+    """With a word no heading holds (检查), no heading names the whole ask; 层面 and 风险 are in all three of
+    the risk article's headings and say nothing of which is asked about, 技术 in one: that one answers,
+    not the management section whose sentence "技术层面的决策者?" shares the question's words."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert {c.section for c in answer.citations} == {section}
+
+
+@pytest.mark.parametrize(
     ("question", "following"),
     [
         # a why question gets the reason the next sentence gives
