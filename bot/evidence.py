@@ -214,7 +214,7 @@ def analyse(
     return Ask(
         terms,
         tuple(specific),
-        bool(_QUANTITY_ZH.search(question)),
+        _asks_quantity_zh(question),
         figure=figure_asked(question),
         wants_date=bool(_DATE_ZH.search(question)),
         wants_price=bool(_PRICE_ZH.search(question)),
@@ -303,6 +303,36 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         figure=figure_asked(question),
         acting=frozenset(acting),
     )
+
+
+def _asks_quantity_zh(question: str) -> bool:
+    """Whether a Chinese question asks for a figure. 几 with a measure word asks how many only in a clause
+    that asks ("要配几个人?"): in one that goes on to a comma it says "some" ("把几家候选厂商的底摸清楚,具体可以怎么
+    做?", "当初有几个一个月才发生一两次的特殊业务,…"), and the question asks something else."""
+    for match in _QUANTITY_ZH.finditer(question):
+        if not match.group().startswith("几"):
+            return True
+        rest = re.search(r"[,,。;;!!??]", question[match.end() :])
+        if rest is None or rest.group() in "??":
+            return True
+    return False
+
+
+def topic_clause(clause: str) -> bool:
+    """Whether a Chinese clause only names a topic, a noun phrase with no verb ("技术层面的风险,", "关于系统维护,"):
+    what the clause after it asks is asked about it. A clause with a verb, or that tells what has happened
+    (了, 过), sets a scene ("上次CRM搞砸了,", "上线三个月了,"); one that opens with 除了 sets its topic aside."""
+    if _SETS_ASIDE.match(clause) or not re.search(r"[\u4e00-\u9fff]", clause):
+        return False
+    words = [pair for pair in posseg().cut(clause) if re.search(r"\w", pair.word)]  # type: ignore[attr-defined]
+    return any(pair.flag.startswith("n") for pair in words) and not any(
+        pair.flag in _VERB_FLAGS or pair.word in ("了", "过") for pair in words
+    )
+
+
+_SETS_ASIDE = re.compile(r"\W*(除了|除开|除去|除)")  # "除了软件报价," names what the question is not about
+# jieba's verb tags; a verbal noun ("vn": 培训, 管理) names a thing
+_VERB_FLAGS = frozenset({"v", "vd", "vi", "vg", "vq", "vf", "vx"})
 
 
 def _law_tail(word: str, before: Any) -> bool:
@@ -446,7 +476,7 @@ Figure = Literal["share", "duration", "people"]
 # answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("share", re.compile(
-        r"百分之几|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
+        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
         r"|\bwhat rate\b|\brate (is|was)\b|\bratio\b", re.IGNORECASE)),
     ("duration", re.compile(
         r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"

@@ -26,6 +26,7 @@ from crmkb.bot.evidence import (
     has_quantity,
     merged,
     names_other_than,
+    topic_clause,
 )
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.language import Language, detect_language
@@ -214,9 +215,14 @@ class ExtractiveAnswerer:
         asking = asking_part(question)
         if not asking:
             return self.vocabulary.known_terms(whole)
-        judged = self.vocabulary.known_terms(
-            analyse(asking, language, self.knowledge.glossary, self.vocabulary)
-        )
+        asked = analyse(asking, language, self.knowledge.glossary, self.vocabulary)
+        # a clause naming the topic ("技术层面的风险,上线前要检查哪些点?") says what is asked about, though not
+        # what is asked for: a price named in it ("软件报价方面,") is no price asked
+        about = asking_part(question, topic_clause) or question
+        if about != asking:
+            topic = analyse(about, language, self.knowledge.glossary, self.vocabulary)
+            asked = replace(asked, terms=topic.terms, alternatives=topic.alternatives, manner=topic.manner)
+        judged = self.vocabulary.known_terms(asked)
         return judged if judged.terms else self.vocabulary.known_terms(whole)
 
     def _asked(self, question: str) -> str:

@@ -137,12 +137,13 @@ def _framing(clause: str, names_something: Callable[[str], bool]) -> bool:
     )
 
 
-def asking_part(question: str) -> str:
+def asking_part(question: str, topic: Callable[[str], bool] | None = None) -> str:
     """The clauses of ``question`` that ask (a question mark, question word or request), without those that
     set the scene ("上次CRM搞砸了,老板让我牵头重新来一遍,文章说挽救要走哪8步?" asks the last); "" when every
-    clause asks or none does."""
+    clause asks or none does. A clause ``topic`` tells names what the question asks about ("技术层面的风险,
+    上线前要检查哪些点?"), and is part of what it asks."""
     clauses = _clauses(question)
-    asking = [c for c in clauses if _ASKING.search(c)]
+    asking = [c for c in clauses if _ASKING.search(c) or (topic is not None and topic(c))]
     return "".join(asking).strip() if 0 < len(asking) < len(clauses) else ""
 
 

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from crmkb.bot.compose import LIST_BUDGET, states_guidance
-from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity
+from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity, topic_clause
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import (
@@ -859,6 +859,7 @@ def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
         ("上线后旧系统要保留多久?", "zh-Hans", "duration"),
         ("How long should the pilot run?", "en", "duration"),
         ("合同尾款一般留百分之几?", "zh-Hans", "share"),
+        ("验收款占合同总额百分之多少比较合理?", "zh-Hans", "share"),
         ("软件成本占预算多少?", "zh-Hans", "share"),
         ("What percentage of CRM projects fail?", "en", "share"),
         ("What's the recommended ratio of super-users to end users?", "en", "share"),
@@ -915,6 +916,40 @@ def test_a_count_and_question_words_are_not_what_a_question_is_about() -> None:
 )
 def test_the_clauses_that_ask(question: str, asking: str) -> None:
     assert asking_part(question) == asking
+
+
+@pytest.mark.parametrize(
+    ("clause", "topic"),
+    [
+        ("技术层面的风险,", True),
+        ("关于系统维护,", True),
+        ("培训方面,", True),
+        ("上次CRM搞砸了,", False),  # a verb: a scene
+        ("上线三个月了,", False),  # 了: what has happened
+        ("除了软件报价,", False),  # set aside, not asked about
+        ("Technical risks:", False),
+    ],
+)
+def test_a_clause_that_only_names_a_topic(clause: str, topic: bool) -> None:
+    assert topic_clause(clause) is topic
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("技术层面的风险,上线前要检查哪些点?", "技术层面的风险"),
+        ("除了软件报价,CRM预算还得考虑哪些隐性成本?", None),  # its 报价 asks for no price
+    ],
+)
+def test_a_topic_named_before_the_question_is_what_it_asks_about(
+    real_bot: Bot, question: str, section: str | None
+) -> None:
+    """ "技术层面的风险,上线前要检查哪些点?" asks its last clause about the first: the evidence is judged on
+    both, not refused for lacking 上线 and 检查."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    if section is not None:
+        assert {c.section for c in answer.citations} == {section}
 
 
 def test_a_list_question_that_names_the_count_gets_the_list_the_article_announces(real_bot: Bot) -> None:
@@ -1038,6 +1073,13 @@ def test_what_a_chinese_question_names(question: str, names: tuple[str, ...]) ->
         ("这几天系统很慢,正常吗?", False),
         ("十几个人的团队够不够?", False),
         ("分哪几个阶段?", False),  # which ones: a list
+        ("签了几个席位?后来撑了多久?", True),
+        ("几个人够用?", True),
+        (
+            "甲方经理想把几家候选厂商的底摸清楚,具体可以怎么做?",
+            False,
+        ),  # some vendors, in a clause that asks nothing
+        ("当初有几个一个月才发生一两次的特殊业务,这些该怎么处理?", False),
     ],
 )
 def test_only_an_interrogative_ji_asks_for_a_figure(question: str, asks: bool) -> None:
