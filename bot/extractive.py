@@ -47,7 +47,7 @@ from crmkb.bot.spans import top
 from crmkb.bot.trace import SentenceScore, Trace
 from crmkb.core.settings import AnswerSettings
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.normalise import normalise_question
+from crmkb.ingest.normalise import fold_width, normalise_question
 
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
@@ -91,6 +91,10 @@ class ExtractiveAnswerer:
     def gather(
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
     ) -> Evidence:
+        # "為什麼？" is asked as "為什麼?" is: the question's forms are read on its punctuation folded to
+        # ASCII, as the documents' is (its script is left for the language to be read from)
+        question = fold_width(question)
+        history = [fold_width(said) for said in history] if history else history
         language = detect_language(question)
         # "你好" opens a conversation, "谢谢" or "好的,明白了" closes one: nothing is asked, not even the
         # previous question again

@@ -58,6 +58,12 @@ def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
+def fold_width(text: str) -> str:
+    """``text`` with its compatibility forms folded as documents' are, script untouched: full-width
+    punctuation and letters ("？", "，", "ＣＲＭ") as their ASCII forms."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
 def normalise_tracked(doc: Tracked) -> Tracked:
     """Normalise while keeping the map back to the original text."""
     doc = doc.map_chars(_fold_char)

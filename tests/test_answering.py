@@ -572,6 +572,11 @@ def test_a_follow_up_to_a_question_the_articles_could_not_answer_is_refused_not_
             "What risks come up in CRM implementation?",
             "Hey, a client asked me: What risks come up in CRM implementation? Cheers",
         ),
+        # typed with a Chinese input method: full-width comma, colon, question and exclamation marks
+        (
+            "實施顧問離開前要整理哪些問題?",
+            "打擾了\uff0c請問\uff1a實施顧問離開前要整理哪些問題\uff1f感恩\uff01",
+        ),
     ],
 )
 def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: str) -> None:
@@ -580,6 +585,14 @@ def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: s
     assert [(c.source, c.start, c.end) for c in framed.citations] == [
         (c.source, c.start, c.end) for c in plain.citations
     ]
+
+
+@pytest.mark.parametrize("why", ["為什麼\uff1f", "为什么\uff1f", "Why\uff1f"])
+def test_a_follow_up_typed_with_full_width_punctuation_is_a_question(real_bot: Bot, why: str) -> None:
+    """ "為什麼？" (a Chinese input method's question mark) asks as "為什麼?" does; it is no acknowledgement."""
+    previous = "CRM導入如果只靠系統商做技術面,會成功嗎?"
+    follow = real_bot.ask(why, history=[previous])
+    assert follow.declined is None and follow.answerable, follow.answer
 
 
 def test_a_semicolon_series_is_quoted_to_its_end(real_bot: Bot) -> None:
