@@ -278,15 +278,11 @@ class Composer:
         risks article and say nothing of which section is asked about; 技术 is in one."""
         headings = [section.split(SECTION_SEPARATOR)[-1].lower() for section, _ in self._heads(key[0])]
         heading = key[1].lower()
-
-        def names(text: str, term: str) -> bool:
-            return any(spelling in text for spelling in (term, *content.alternatives.get(term, ())))
-
         weights = {
-            term: weight / max(1, sum(names(other, term) for other in headings))
+            term: weight / max(1, sum(content.holds(term, other) for other in headings))
             for term, weight in content.terms.items()
         }
-        return sum(w for term, w in weights.items() if names(heading, term)) / sum(weights.values())
+        return sum(w for term, w in weights.items() if content.holds(term, heading)) / sum(weights.values())
 
     def _rank_sections(self, scored: list[Scored], ask: Ask) -> list[SectionKey]:
         keys = list(dict.fromkeys(self.key(s.index) for s in scored))

@@ -149,6 +149,10 @@ class Ask:
         phrased is about the previous question's topic."""
         return any(term not in self.manner for term in self.terms)
 
+    def holds(self, term: str, lowered: str) -> bool:
+        """Whether lower-cased text ``lowered`` holds ``term`` in any of its spellings."""
+        return term in lowered or any(other in lowered for other in self.alternatives.get(term, ()))
+
     def spellings(self) -> list[str]:
         """Every spelling of every term, for matching words in text (BM25, the query's bridge)."""
         return list(dict.fromkeys(s for t in self.terms for s in (t, *self.alternatives.get(t, ()))))
@@ -318,6 +322,11 @@ def _asks_quantity_zh(question: str) -> bool:
     return False
 
 
+_SETS_ASIDE = re.compile(r"\W*(除了|除开|除去|除)")  # "除了软件报价," names what the question is not about
+# jieba's verb tags; a verbal noun ("vn": 培训, 管理) names a thing
+_VERB_FLAGS = frozenset({"v", "vd", "vi", "vg", "vq", "vf", "vx"})
+
+
 def topic_clause(clause: str) -> bool:
     """Whether a Chinese clause only names a topic, a noun phrase with no verb ("技术层面的风险,", "关于系统维护,"):
     what the clause after it asks is asked about it. A clause with a verb, or that tells what has happened
@@ -328,11 +337,6 @@ def topic_clause(clause: str) -> bool:
     return any(pair.flag.startswith("n") for pair in words) and not any(
         pair.flag in _VERB_FLAGS or pair.word in ("了", "过") for pair in words
     )
-
-
-_SETS_ASIDE = re.compile(r"\W*(除了|除开|除去|除)")  # "除了软件报价," names what the question is not about
-# jieba's verb tags; a verbal noun ("vn": 培训, 管理) names a thing
-_VERB_FLAGS = frozenset({"v", "vd", "vi", "vg", "vq", "vf", "vx"})
 
 
 def _law_tail(word: str, before: Any) -> bool:
@@ -464,11 +468,7 @@ def coverage(ask: Ask, text: str) -> float:
     if not total:
         return 0.0
     lowered = text.lower()
-
-    def found(term: str) -> bool:
-        return term in lowered or any(other in lowered for other in ask.alternatives.get(term, ()))
-
-    return sum(weight for term, weight in ask.terms.items() if found(term)) / total
+    return sum(weight for term, weight in ask.terms.items() if ask.holds(term, lowered)) / total
 
 
 Figure = Literal["share", "duration", "people"]

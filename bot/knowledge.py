@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crmkb.bot.glossary import Glossary
-from crmkb.bot.language import Language
+from crmkb.bot.language import Language, reply_language
 from crmkb.bot.spans import ChunkSpans
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.catalog import english_section
@@ -106,7 +106,7 @@ class Knowledge:
         English asker, and to one whose language is not recognised ("-----", "12345"), who is answered in
         English."""
         return [
-            (document.title_en or document.title) if language in ("en", "other") else document.title
+            (document.title_en or document.title) if reply_language(language) == "en" else document.title
             for document in self.documents.values()
         ]
 

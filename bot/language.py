@@ -31,6 +31,12 @@ _FOREIGN = frozenset(
 _ACCENTED = re.compile(r"[À-ÖØ-öø-ÿĀ-ž]")
 
 
+def reply_language(language: Language) -> Language:
+    """The language a reply to an asker of ``language`` is written in: Chinese in the asker's script,
+    English to everyone else (an English asker, or one whose language is not recognised)."""
+    return language if language in ("zh-Hans", "zh-Hant") else "en"
+
+
 def detect_language(text: str) -> Language:
     if _KANA_HANGUL.search(text):
         return "other"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from crmkb.bot.language import Language
+from crmkb.bot.language import Language, reply_language
 from crmkb.bot.retrieval import Hit
 from crmkb.bot.schemas import Answer, Citation, Declined
 from crmkb.ingest.catalog import kind_label, place_label
@@ -182,7 +182,7 @@ def acknowledged(question: str, language: Language) -> Answer:
 def refusal(question: str, language: Language, hits: list[Hit], english: English | None = None) -> Answer:
     """``english`` gives the catalog's English titles, used for the topics shown in an English reply (to an
     English asker, or one whose language is not recognised)."""
-    near = topics(hits, english=english if language in ("en", "other") else None)
+    near = topics(hits, english=english if reply_language(language) == "en" else None)
     untranslated = any(_CJK.search(topic) for topic in near)
     other = " Please ask in Chinese or English." if language == "other" else ""
     return _declined(
@@ -205,7 +205,7 @@ def _declined(
 ) -> Answer:
     """A reply that answers nothing from the articles: a message, then ``listed`` (topics) after its lead,
     each pair (message, lead) in Simplified Chinese or English; Traditional is converted from Simplified."""
-    zh = language in ("zh-Hans", "zh-Hant")
+    zh = reply_language(language) != "en"
     message, lead = chinese if zh else english
     text = message + (lead + (";" if zh else "; ").join(listed) + ("。" if zh else ".") if listed else "")
     message, text, listed = (

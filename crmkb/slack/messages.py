@@ -7,7 +7,7 @@ an index path, the command that fixes it) is for the log, not for the asker, who
 
 from __future__ import annotations
 
-from crmkb.bot.language import detect_language
+from crmkb.bot.language import detect_language, reply_language
 
 USAGE = (
     "用法:`/crm 你的问题`,或在频道里 @我 并写下问题,例如 `/crm 项目失败后第一步做什么?`"
@@ -72,8 +72,7 @@ _LINES: dict[str, dict[str, str]] = {
 
 def language_of(text: str) -> str:
     """The language to speak to the writer of ``text`` in (English for any language the bot does not speak)."""
-    language = detect_language(text)
-    return language if language in ("zh-Hans", "zh-Hant") else "en"
+    return reply_language(detect_language(text))
 
 
 def line(key: str, language: str, **values: object) -> str:
