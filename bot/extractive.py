@@ -198,10 +198,12 @@ class ExtractiveAnswerer:
             if manner and previous is not None
             else self._judged(normalised, language, known)
         )
-        # "具体怎么做?" after an answer asks for more of the sections that answered: they were judged to cover
-        # the question then, and the details they hold need not name its words again.
+        # "具体怎么做?" or "为什么?" after an answer asks for more of the sections that answered: they were
+        # judged to cover the question then, and the details or reasons they hold need not name its words
+        # again.
         covered = (
-            manner
+            previous is not None
+            and not own.topical()
             and earlier is not None
             and earlier.refusal_reason is None
             and all((q.source, q.section) in topic for q in chosen)

@@ -201,6 +201,27 @@ def test_details_asked_after_an_answer_come_from_the_sections_that_answered(real
     assert not real_bot.ask("具体要花多少钱?", history=[previous]).answerable
 
 
+@pytest.mark.parametrize(
+    "previous",
+    ["顧問下個月就要撤了，收尾前我們內部要盤點哪些事？", "顾问下个月就要撤了,收尾前我们内部要盘点哪些事?"],
+)
+def test_why_asked_after_an_answer_comes_from_the_sections_that_answered(
+    real_bot: Bot, previous: str
+) -> None:
+    # "為什麼？" after the close-out answer was refused: the reasons in its sections were judged anew
+    # against "收尾, 盘点", words a section's reasons need not repeat
+    first = real_bot.ask(previous)
+    follow = real_bot.ask("為什麼？", history=[previous])
+    assert first.answerable and follow.answerable, follow.answer
+    assert {(c.source, c.section) for c in follow.citations} <= {
+        (c.source, c.section) for c in first.citations
+    }
+    # after a question that was refused, it is refused as that question was
+    refused = "GDPR对CRM数据有什么要求?"
+    assert not real_bot.ask(refused).answerable
+    assert not real_bot.ask("為什麼？", history=[refused]).answerable
+
+
 def test_a_follow_up_naming_nothing_the_articles_name_is_about_the_previous_topic(real_bot: Bot) -> None:
     follow = real_bot.ask("那他们以后还会帮忙吗?", history=["顾问走了以后,系统谁来维护?"])
     assert follow.answerable, follow.answer
