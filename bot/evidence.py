@@ -60,7 +60,9 @@ _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
 # it takes ("软件成本占多少?" asks a proportion).
 _PRICE_ZH = re.compile(
     r"价格|价钱|多少钱|报价|收费|薪|工资|"
-    r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)"
+    r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)|"
+    # "每个用户每月多少?": what a seat or licence is charged
+    r"每[个位]?(用户|账号|帐号|席位|许可|授权)[^,,。??]{0,6}多少(?![^,,。??]{0,3}(人|次|天|小时|分钟|条|个))"
 )
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b|\bratio\b",
@@ -71,7 +73,11 @@ _DATE_EN = re.compile(
 )
 _PRICE_EN = re.compile(
     r"\bhow much (does|do|did|is|are|was|were|will|would)\b.*\b(cost|charge|pay|spend|rent)|\bprices?\b"
-    r"|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b|\bday rates?\b|\bhourly\b|\bcost per\b|\bhow expensive\b",
+    r"|\bfees?\b|\bsalar(y|ies)\b|\bpay rates?\b|\bday rates?\b|\bhourly\b|\bcost per\b|\bhow expensive\b"
+    # what is charged per seat or per period is a price, though no word for cost is used: "how much is it
+    # per user per month?"
+    r"|\bhow much\b(?! (time|effort|work|training|data|storage|space)\b).*\b(per|a|an|each)[ -]"
+    r"(user|seat|licen[cs]e|head|person|month|year)\b",
     re.IGNORECASE,
 )
 # A figure: digits, a Chinese numeral with a unit ("三个月"; "一个" alone is an article, not a quantity), or a share

@@ -53,6 +53,7 @@ UNANSWERABLE = [
     "如何做红烧肉?",
     "How do I bake bread?",
     "What does a Salesforce license cost?",
+    "how much is RegionSoft CRM per user per month?",  # RegionSoft is in the articles; its price is not
     "帮我写一封邮件通知客户系统要升级",  # a task for the bot, not a question the articles answer
     "Can you draft a go-live announcement for our sales team?",
 ]
@@ -1168,6 +1169,12 @@ def test_a_fee_asked_for_is_a_price() -> None:
         ("How expensive is a CRM consultant?", "en", True),
         ("How much of the budget goes to software?", "en", False),
         ("How much time does training take?", "en", False),
+        # what a seat or a period is charged is a price, with no word for cost
+        ("how much is RegionSoft CRM per user per month?", "en", True),
+        ("How much for a seat per year?", "en", True),
+        ("how much time per user does training take?", "en", False),
+        ("RegionSoft CRM每个用户每月多少?", "zh-Hans", True),
+        ("每个用户每月要培训多少小时?", "zh-Hans", False),
     ],
 )
 def test_money_asked_for_is_a_price(question: str, language: Language, price: bool) -> None:
