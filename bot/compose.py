@@ -151,8 +151,12 @@ class Composer:
             for item in in_section:
                 if item is not top and item.score < CLOSE * top.score:
                     break
-                quotes.append(self._whole(item, kind, query))
-                if len([q for q in quotes if q.section == key[1]]) >= 3:
+                quote = self._whole(item, kind, query)
+                # a sentence inside or beside one already taken only widens it (_fit joins the two): it is
+                # no further quote of the section's three
+                joins = any(_overlap(q, quote) for q in quotes)
+                quotes.append(quote)
+                if not joins and len([q for q in quotes if q.section == key[1]]) >= 3:
                     break
         for item in scored:
             if item.score < OTHER_SECTION * best.score:

@@ -617,6 +617,16 @@ def test_a_follow_up_typed_with_full_width_punctuation_is_a_question(real_bot: B
     assert follow.declined is None and follow.answerable, follow.answer
 
 
+def test_a_sentence_joined_to_the_one_before_is_no_further_quote_of_its_section(real_bot: Bot) -> None:
+    """The best sentence ("结果项目小组在挽救这个项目的时候…") is quoted with the one it points back to, which
+    also scored; the two are one passage, so the section's third quote is still its next best sentence, the
+    advice, not a sentence of another section."""
+    answer = real_bot.ask("功能越加越多、越搞越复杂,重启的话该怎么处理?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("不要把挽救工作变得太复杂" in q for q in quotes), quotes
+    assert any(q.startswith("在一个失败的CRM项目的后期") and "更复杂的系统" in q for q in quotes), quotes
+
+
 def test_a_semicolon_series_is_quoted_to_its_end(real_bot: Bot) -> None:
     """The splitter ends a sentence at a semicolon; "如通过…;如通过培训…;如…进行稽核等等。" is still one
     sentence, and its first piece alone stops mid-enumeration."""
