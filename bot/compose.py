@@ -811,6 +811,11 @@ class Composer:
         return kept
 
 
+def gives_reason(text: str) -> bool:
+    """Whether ``text`` states a cause or a reason ("因为…", "…导致…", "because")."""
+    return bool(_CAUSE.search(text))
+
+
 def _content(ask: Ask) -> Ask:
     """``ask`` without the words that only name the kind of answer wanted (原因, 步骤)."""
     return replace(ask, terms={t: w for t, w in ask.terms.items() if w > 1})

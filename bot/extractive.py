@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from crmkb.bot import render
-from crmkb.bot.compose import Composer, Quote, Scored, item_number, leads_items
+from crmkb.bot.compose import Composer, Quote, Scored, gives_reason, item_number, leads_items
 from crmkb.bot.evidence import (
     Ask,
     Vocabulary,
@@ -193,20 +193,27 @@ class ExtractiveAnswerer:
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
+        prior = (
+            self._judged(before_text, detect_language(before_text), previous)
+            if previous is not None
+            else None
+        )
         judged = (
-            _also_wanting(self._judged(before_text, detect_language(before_text), previous), ask)
-            if manner and previous is not None
+            _also_wanting(prior, ask)
+            if manner and prior is not None
             else self._judged(normalised, language, known)
         )
-        # "具体怎么做?" or "为什么?" after an answer asks for more of the sections that answered: they were
-        # judged to cover the question then, and the details or reasons they hold need not name its words
-        # again.
+        # "具体怎么做?" or "为什么?" after an answer asks for more of the sections that answered: a section
+        # whose quote held the question's words covered it then, and the details or reasons it holds need
+        # not name them again (a section quoted beside them that did not hold them answered nothing). A why
+        # so answered needs a quote that gives a reason: the sections' other sentences answer no why.
         covered = (
-            previous is not None
+            prior is not None
             and not own.topical()
             and earlier is not None
             and earlier.refusal_reason is None
-            and all((q.source, q.section) in topic for q in chosen)
+            and all((q.source, q.section) in self._answering(before, prior) for q in chosen)
+            and (kind != "why" or any(gives_reason(self._quoted(q)) for q in chosen))
         )
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
         if reason == NOTHING_ASKED and history:
@@ -391,6 +398,16 @@ class ExtractiveAnswerer:
         ):
             return "evidence does not cover what is asked"
         return None
+
+    def _answering(self, quotes: list[Quote], asked: Ask) -> set[tuple[str, str]]:
+        """The sections of ``quotes`` whose quotes hold any of what ``asked`` asks about, read as the asker
+        reads them (under the article's title and the section's heading)."""
+        documents = self.knowledge.documents
+        return {
+            (q.source, q.section)
+            for q in quotes
+            if coverage(asked, f"{documents[q.source].title} {self._stands_for(q)}") > 0
+        }
 
     def _stands_for(self, quote: Quote) -> str:
         """What a quote says to its reader: a sentence, read under its section's heading; a quoted heading

@@ -217,6 +217,10 @@ def test_why_asked_after_an_answer_comes_from_the_sections_that_answered(
     assert {(c.source, c.section) for c in follow.citations} <= {
         (c.source, c.section) for c in first.citations
     }
+    # the previous answer's risk item held only 合理 of "期望值…合理": that section answered nothing, and
+    # none of its sentences gives a reason, so no why is answered from it
+    assert real_bot.ask("重做CRM项目的时候,期望值应该怎么定比较合理?").answerable
+    assert not real_bot.ask("为什么?", history=["重做CRM项目的时候,期望值应该怎么定比较合理?"]).answerable
     # after a question that was refused, it is refused as that question was
     refused = "GDPR对CRM数据有什么要求?"
     assert not real_bot.ask(refused).answerable
