@@ -84,8 +84,11 @@ class Glossary:
         tokens = [
             part
             for word in re.sub(r"[^a-z0-9\- ]+", " ", text.lower()).split()
-            # a compound the glossary does not hold is its words ("kicked-off" is "kick off")
-            for part in ([word] if word in self.terms else [p for p in word.split("-") if p])
+            # a compound the glossary does not hold is its words ("kicked-off" is "kick off"), and one
+            # written closed is the phrase it closes up ("closeout" is "close-out", "golive" is "go live")
+            for part in (
+                [word] if word in self.terms else self._closed_up(word) or [p for p in word.split("-") if p]
+            )
         ]
         # a word alone is the key it is read as ("users" → "user", "preparatory" → "preparation"); in a
         # phrase, any form it may inflect ("kicked off" → "kick off", "went live" → "go live")
@@ -114,6 +117,20 @@ class Glossary:
                 taken[i : i + len(words)] = [True] * len(words)
         unknown = [known for known, used in zip(alone, taken, strict=True) if not used]
         return found, unknown
+
+    def _closed_up(self, word: str) -> list[str] | None:
+        return next((self._closed[form] for form in self._base_forms(word) if form in self._closed), None)
+
+    @cached_property
+    def _closed(self) -> dict[str, list[str]]:
+        """Each key of more than one word written closed up ("closeout", "golive"), with the tokens it is
+        read as: a hyphenated key whole, a spaced one as its words."""
+        closed: dict[str, list[str]] = {}
+        for phrase in self.terms:
+            written = re.sub(r"[\s\-]+", "", phrase)
+            if written != phrase and written and written not in self.terms:
+                closed.setdefault(written, [phrase] if " " not in phrase else phrase.split())
+        return closed
 
     @cached_property
     def _phrases(self) -> list[tuple[str, list[str]]]:

@@ -842,13 +842,19 @@ def test_an_english_word_is_read_as_a_glossary_word_of_its_stem(question: str, t
         ("What do the end users need?", {"终端用户"}),  # the phrase before its word's own key ("user")
         ("How many users?", {"用户"}),
         ("Is its data safe?", {"数据"}),  # "its" is no form of the key "it"
+        # a phrase written closed up: spaced or hyphenated in the glossary, in any inflection
+        ("project closeout checklist?", {"收尾"}),
+        ("Two closeouts in one quarter", {"收尾"}),
+        ("Our kickoff is Monday", {"开始"}),
+        ("golive date?", {"上线"}),
     ],
 )
 def test_an_english_phrase_of_the_glossary_is_found_whatever_inflection_it_is_asked_in(
     question: str, terms: set[str]
 ) -> None:
     glossary = Glossary({"kick off": ("开始",), "go live": ("上线",), "wrap up": ("收尾",), "stop": ("停止",),
-                         "end users": ("终端用户",), "user": ("用户",), "it": ("IT",), "data": ("数据",)})  # fmt: skip
+                         "end users": ("终端用户",), "user": ("用户",), "it": ("IT",), "data": ("数据",),
+                         "close-out": ("收尾",)})  # fmt: skip
     vocabulary = Vocabulary(["项目开始。系统上线。项目收尾。停止。终端用户。IT部门的数据。"])
     assert set(analyse(question, "en", glossary, vocabulary).terms) == terms
 
