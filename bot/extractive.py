@@ -193,9 +193,11 @@ class ExtractiveAnswerer:
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
+        # what the previous question asked, for a follow-up that names no topic of its own (the only kind
+        # that is about it)
         prior = (
             self._judged(before_text, detect_language(before_text), previous)
-            if previous is not None
+            if previous is not None and not own.topical()
             else None
         )
         judged = (
@@ -209,10 +211,9 @@ class ExtractiveAnswerer:
         # so answered needs a quote that gives a reason: the sections' other sentences answer no why.
         covered = (
             prior is not None
-            and not own.topical()
             and earlier is not None
             and earlier.refusal_reason is None
-            and all((q.source, q.section) in self._answering(before, prior) for q in chosen)
+            and {(q.source, q.section) for q in chosen} <= self._answering(before, prior)
             and (kind != "why" or any(gives_reason(self._quoted(q)) for q in chosen))
         )
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
@@ -374,7 +375,7 @@ class ExtractiveAnswerer:
         documents = self.knowledge.documents
         text = " ".join(documents[c.source].text[c.start : c.end] for c in chosen)
         # a quote is read under its article's title and its section's heading, as the asker reads it
-        headed = " ".join(f"{documents[c.source].title} {self._stands_for(c)}" for c in chosen)
+        headed = " ".join(self._as_read(c) for c in chosen)
         # a list answers how many items there are ("列出了几个原则?") by giving them
         if known.wants_quantity and kind != "list" and not has_quantity(text, known.figure):
             return "asks for a figure the evidence does not give"
@@ -402,12 +403,11 @@ class ExtractiveAnswerer:
     def _answering(self, quotes: list[Quote], asked: Ask) -> set[tuple[str, str]]:
         """The sections of ``quotes`` whose quotes hold any of what ``asked`` asks about, read as the asker
         reads them (under the article's title and the section's heading)."""
-        documents = self.knowledge.documents
-        return {
-            (q.source, q.section)
-            for q in quotes
-            if coverage(asked, f"{documents[q.source].title} {self._stands_for(q)}") > 0
-        }
+        return {(q.source, q.section) for q in quotes if coverage(asked, self._as_read(q)) > 0}
+
+    def _as_read(self, quote: Quote) -> str:
+        """A quote as its asker reads it: under its article's title and what it stands for."""
+        return f"{self.knowledge.documents[quote.source].title} {self._stands_for(quote)}"
 
     def _stands_for(self, quote: Quote) -> str:
         """What a quote says to its reader: a sentence, read under its section's heading; a quoted heading
