@@ -93,6 +93,13 @@ _PHATIC = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF_CHARS = 4
+# A clause that asks only what the sources say ("几篇文章怎么说的?", "What do the articles say?") asks the
+# question beside it again: where the answer is to come from, not what it is about.
+_SOURCES = re.compile(
+    r"文章|[几幾这這那哪各两兩]篇|作者|文中|本文|原文|[笔筆]者|知[识識]库|知[识識]庫|"
+    r"\b(articles?|sources?|resources|knowledge base|kb)\b",
+    re.IGNORECASE,
+)
 _CLOSING_THANKS = re.compile(
     rf"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|{_THANKS_ZH})\W*$", re.I
 )
@@ -103,7 +110,7 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
     ask (no question mark, question word or request) and either reports who is asking before a colon,
     exclaims, or ``names_something`` finds nothing the knowledge base could be about in it; a few words
     after the final question mark are a sign-off. At least one clause always stays, and the middle is never
-    touched."""
+    touched, except for a clause asking only what the sources say when another clause asks."""
     # "…what do they do for us Thanks!": a closing thanks is a clause of its own, even with no mark before it
     thanks = _CLOSING_THANKS.search(question)
     head, tail = (
@@ -116,7 +123,14 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
         _framing(clauses[-1], names_something) or _signs_off(clauses[-2], clauses[-1])
     ):
         clauses.pop()
+    asked = [c for c in clauses if not _asks_the_sources(c, names_something)]
+    if asked != clauses and any(_ASKING.search(c) for c in asked):
+        clauses = asked
     return "".join(clauses).strip()
+
+
+def _asks_the_sources(clause: str, names_something: Callable[[str], bool]) -> bool:
+    return bool(_SOURCES.search(clause)) and not names_something(_PHATIC.sub(" ", clause))
 
 
 def says_nothing(message: str, names_something: Callable[[str], bool]) -> bool:

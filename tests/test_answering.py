@@ -484,6 +484,13 @@ def _names_crm_words(clause: str) -> bool:
             "how do we thank the people who mapped the budget",
             "how do we thank the people who mapped the budget",
         ),
+        # a clause that asks only what the sources say asks the question beside it again
+        ("流程要写下来吗?几篇文章怎么说的?", "流程要写下来吗?"),
+        ("How should we split the budget? What do the articles say?", "How should we split the budget?"),
+        ("文章里说,项目失败了怎么办?", "项目失败了怎么办?"),
+        # ... but it is the question when no other clause asks, or when it names what is asked about
+        ("流程还没理清楚,几篇文章怎么看?", "流程还没理清楚,几篇文章怎么看?"),
+        ("流程要写下来吗?项目那篇怎么说?", "流程要写下来吗?项目那篇怎么说?"),
     ],
 )
 def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, asked: str) -> None:
@@ -603,6 +610,8 @@ def test_a_follow_up_to_a_question_the_articles_could_not_answer_is_refused_not_
             "實施顧問離開前要整理哪些問題?",
             "打擾了\uff0c請問\uff1a實施顧問離開前要整理哪些問題\uff1f感恩\uff01",
         ),
+        # asking what the articles say asks the question itself
+        ("领导的支持到底有多重要?", "领导的支持到底有多重要?几篇文章怎么说的?"),
     ],
 )
 def test_framing_does_not_change_the_answer(real_bot: Bot, bare: str, wrapped: str) -> None:
