@@ -25,6 +25,12 @@ GENERIC_TERMS = frozenset(
     "crm 客户关系管理 项目 系统 实施 企业 公司 问题 工作 进行 需要 时候 什么样 怎么办 怎样 为什么 有没有 "
     "应当 要 会 能 做 有 用 时 后 前 中 上 下 里 第 个 请 请问 一下 知识库 多少 怎么样 如何 哪些 哪个".split()
 )
+# The words for what the whole knowledge base is about: a question naming nothing else ("CRM是什么?", "怎么实施
+# CRM?") asks about all of it, which is no greeting.
+_DOMAIN = re.compile(
+    r"crm|客户关系管理|实施|项目|\bimplement(s|ed|ing|ations?)?\b|\bprojects?\b|\brollouts?\b|\bgo-?lives?\b",
+    re.IGNORECASE,
+)
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
 ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
 QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何)")
@@ -117,6 +123,11 @@ _COMMON_EN = frozenset(
     right wrong work works working start started starting end ends ending ask asked might may stop
     down really actually many much long often""".split()
 )
+
+
+def names_the_domain(question: str) -> bool:
+    """Whether ``question`` names what the whole knowledge base is about (CRM, its implementation)."""
+    return _DOMAIN.search(question) is not None
 
 
 @cache

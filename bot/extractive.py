@@ -26,6 +26,7 @@ from crmkb.bot.evidence import (
     has_quantity,
     merged,
     names_other_than,
+    names_the_domain,
     topic_clause,
 )
 from crmkb.bot.knowledge import Knowledge
@@ -209,13 +210,23 @@ class ExtractiveAnswerer:
         # whose quote held the question's words covered it then, and the details or reasons it holds need
         # not name them again (a section quoted beside them that did not hold them answered nothing). A why
         # so answered needs a quote that gives a reason: the sections' other sentences answer no why.
-        covered = (
-            prior is not None
-            and earlier is not None
-            and earlier.refusal_reason is None
-            and {(q.source, q.section) for q in chosen} <= self._answering(before, prior)
-            and (kind != "why" or any(gives_reason(self._quoted(q)) for q in chosen))
+        answered = (
+            self._answering(before, prior)
+            if prior is not None and earlier is not None and earlier.refusal_reason is None
+            else set()
         )
+        covered = {(q.source, q.section) for q in chosen} <= answered and (
+            kind != "why" or any(gives_reason(self._quoted(q)) for q in chosen)
+        )
+        # "为什么?" after an answer that gave the reason inside a longer quote, when nothing new gives one:
+        # the sentence that gives it, pointed at
+        if (
+            answered
+            and kind == "why"
+            and not any(gives_reason(self._quoted(q)) for q in chosen)
+            and (given := self._reasons_within(before, answered))
+        ):
+            chosen, covered = given, True
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
         if reason == NOTHING_ASKED and history:
             # "and how do we avoid that?" after a question the articles could not answer asks something: it
@@ -364,7 +375,7 @@ class ExtractiveAnswerer:
         clauses ask, with only the terms the knowledge base uses: a figure in the scene it sets ("有几个一个月
         才发生一次的业务,…该怎么处理?") is not asked for. ``covered``: the evidence is already known to cover
         what is asked (details from the sections that answered the question before)."""
-        if not ask.terms and not ask.unknown_english:
+        if not ask.terms and not ask.unknown_english and not self._about_the_domain(question, chosen):
             return NOTHING_ASKED
         if asks_to_write(question):
             return "asks for something written, not for guidance"
@@ -399,6 +410,31 @@ class ExtractiveAnswerer:
         ):
             return "evidence does not cover what is asked"
         return None
+
+    def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
+        """The sentences giving a reason inside the longer of ``quotes`` from ``sections``, each alone."""
+        units = self.knowledge.sentences.units
+        said = {(q.source, q.start, q.end) for q in quotes}
+        return [
+            Quote(unit.source, unit.start, unit.end, q.section, q.score, q.dense, q.terms)
+            for q in quotes
+            if (q.source, q.section) in sections
+            for unit in (units[i] for i in self.knowledge.source_sentences.get(q.source, []))
+            if q.start <= unit.start
+            and unit.end <= q.end
+            and (unit.source, unit.start, unit.end) not in said
+            and gives_reason(unit.text)
+        ]
+
+    def _about_the_domain(self, question: str, chosen: list[Quote]) -> bool:
+        """Whether a question that names nothing but CRM and its implementation ("CRM是什么?", "怎么实施CRM?")
+        asks about the knowledge base's subject as a whole, with evidence that matches it in meaning alone
+        (as closely as any question using no word of the articles must)."""
+        return (
+            names_the_domain(question)
+            and not elliptical(question)
+            and any(c.dense >= self.settings.meaning_only_dense for c in chosen)
+        )
 
     def _answering(self, quotes: list[Quote], asked: Ask) -> set[tuple[str, str]]:
         """The sections of ``quotes`` whose quotes hold any of what ``asked`` asks about, read as the asker

@@ -531,6 +531,25 @@ def test_a_message_that_asks_nothing_is_told_what_it_can_ask(
 
 
 @pytest.mark.parametrize(
+    ("question", "quoted"),
+    [("CRM是什么?", "CRM是一种管理思想"), ("怎么实施CRM?", "成功的CRM实施应包括如下七个战略阶段")],
+)
+def test_a_question_naming_only_the_subject_of_the_articles_is_answered(
+    real_bot: Bot, question: str, quoted: str
+) -> None:
+    # CRM and 实施 say nothing of which guidance is wanted, but the question asks about all of it: it was
+    # told what it could ask, as a greeting is
+    answer = real_bot.ask(question)
+    assert answer.answerable and any(quoted in c.quote for c in answer.citations), answer.answer
+
+
+@pytest.mark.parametrize("message", ["项目怎么样了?", "CRM"])
+def test_a_vague_mention_of_the_subject_is_told_what_it_can_ask(real_bot: Bot, message: str) -> None:
+    # evidence that is not very close in meaning does not answer a question naming nothing specific
+    assert real_bot.ask(message).declined == "nothing_asked"
+
+
+@pytest.mark.parametrize(
     ("message", "previous", "language"),
     [
         ("谢谢", "上线后没人用怎么办?", "zh-Hans"),
@@ -566,6 +585,17 @@ def test_a_follow_up_on_an_answer_that_quoted_its_section_in_full_points_at_what
     assert answer.answerable, answer.answer
     assert not {(c.source, c.start, c.end) for c in answer.citations} <= previous, answer.answer
     assert any("一旦范围确定不了" in c.quote for c in answer.citations), answer.answer
+
+
+def test_why_after_an_answer_that_gave_the_reason_points_at_it(real_bot: Bot) -> None:
+    # the first answer quotes "经过六个月的折磨和修改,CRM系统合同终止。 原因很简单:…": asked why, nothing
+    # new gave a reason, and the follow-up quoted the lead-up to the purchase instead
+    first = "那个签了27个席位的公司,多久之后把合同退了?"
+    follow = real_bot.ask("为什么会这样?", history=[first])
+    assert follow.answerable, follow.answer
+    assert [c.quote for c in follow.citations] == [
+        "原因很简单:公司没有设定目标,而供应商的合作伙伴也没有考虑询问目标-为什么,何时才能完成交易?"
+    ], follow.answer
 
 
 def test_a_follow_up_acting_on_what_was_said_stays_on_its_topic(real_bot: Bot) -> None:
