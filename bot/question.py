@@ -100,6 +100,11 @@ _SOURCES = re.compile(
     r"\b(articles?|sources?|resources|knowledge base|kb)\b",
     re.IGNORECASE,
 )
+_SOURCES_ONLY_EN = re.compile(
+    r"\b(what|how|do|does|did|so|and|the|both|all|these|those|each|of|any|anything|there|is|are|in|on|"
+    r"about|it|this|that|they|them|according|to|say|says|said|think|suggest|recommend|advise|see|cover)\b",
+    re.IGNORECASE,
+)
 _CLOSING_THANKS = re.compile(
     rf"(?<![a-z])(thanks?( you)?( so much| a lot)?|thx|cheers|{_THANKS_ZH})\W*$", re.I
 )
@@ -130,7 +135,14 @@ def asked_part(question: str, names_something: Callable[[str], bool]) -> str:
 
 
 def _asks_the_sources(clause: str, names_something: Callable[[str], bool]) -> bool:
-    return bool(_SOURCES.search(clause)) and not names_something(_PHATIC.sub(" ", clause))
+    # an English word a glossary lacks names nothing to ``names_something``, so English is read by its
+    # words: only these say no more than "what do the articles say?"
+    english = _SOURCES_ONLY_EN.sub(" ", _SOURCES.sub(" ", clause))
+    return (
+        bool(_SOURCES.search(clause))
+        and not re.search(r"[A-Za-z]", english)
+        and not names_something(_PHATIC.sub(" ", clause))
+    )
 
 
 def says_nothing(message: str, names_something: Callable[[str], bool]) -> bool:
