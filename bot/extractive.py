@@ -215,17 +215,11 @@ class ExtractiveAnswerer:
             if prior is not None and earlier is not None and earlier.refusal_reason is None
             else set()
         )
-        covered = {(q.source, q.section) for q in chosen} <= answered and (
-            kind != "why" or any(gives_reason(self._quoted(q)) for q in chosen)
-        )
+        unreasoned = kind == "why" and not any(gives_reason(self._quoted(q)) for q in chosen)
+        covered = {(q.source, q.section) for q in chosen} <= answered and not unreasoned
         # "为什么?" after an answer that gave the reason inside a longer quote, when nothing new gives one:
         # the sentence that gives it, pointed at
-        if (
-            answered
-            and kind == "why"
-            and not any(gives_reason(self._quoted(q)) for q in chosen)
-            and (given := self._reasons_within(before, answered))
-        ):
+        if answered and unreasoned and (given := self._reasons_within(before, answered)):
             chosen, covered = given, True
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
         if reason == NOTHING_ASKED and history:
@@ -412,7 +406,8 @@ class ExtractiveAnswerer:
         return None
 
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
-        """The sentences giving a reason inside the longer of ``quotes`` from ``sections``, each alone."""
+        """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one
+        sentence, each alone (a sentence quoted alone before would be the same quote again)."""
         units = self.knowledge.sentences.units
         said = {(q.source, q.start, q.end) for q in quotes}
         return [
