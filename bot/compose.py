@@ -308,15 +308,21 @@ class Composer:
         if self.knowledge.headings.get((item.source, item.section), (-1, -1))[0] == item.start:
             return []
         line_end = _line_end(self.knowledge.documents[item.source].text, item.start)
-        units = self.knowledge.sentences.units
         quotes = [
-            Quote(unit.source, unit.start, unit.end, item.section, item.score, item.dense, item.terms)
-            for unit in (units[i] for i in self.knowledge.source_sentences.get(item.source, []))
-            if item.start <= unit.start
-            and unit.end <= line_end
-            and not _within((unit.source, unit.start, unit.end), exclude)
+            q for q in self.sentences_in(item, line_end) if not _within((q.source, q.start, q.end), exclude)
         ]
         return self._fit(quotes)
+
+    def sentences_in(self, quote: Quote, end: int | None = None) -> list[Quote]:
+        """Each sentence from ``quote``'s start to ``end`` (the quote's own end by default), quoted alone
+        under the quote's section and scores."""
+        end = quote.end if end is None else end
+        units = self.knowledge.sentences.units
+        return [
+            Quote(unit.source, unit.start, unit.end, quote.section, quote.score, quote.dense, quote.terms)
+            for unit in (units[i] for i in self.knowledge.source_sentences.get(quote.source, []))
+            if quote.start <= unit.start and unit.end <= end
+        ]
 
     def items_in_full(self, items: list[Quote], said: frozenset[tuple[str, int, int]]) -> list[Quote]:
         """What "具体怎么做?" asks of a list whose items were cut short (``said``: the spans quoted): each

@@ -408,17 +408,14 @@ class ExtractiveAnswerer:
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
         """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one
         sentence, each alone (a sentence quoted alone before would be the same quote again)."""
-        units = self.knowledge.sentences.units
         said = {(q.source, q.start, q.end) for q in quotes}
         return [
-            Quote(unit.source, unit.start, unit.end, q.section, q.score, q.dense, q.terms)
+            sentence
             for q in quotes
             if (q.source, q.section) in sections
-            for unit in (units[i] for i in self.knowledge.source_sentences.get(q.source, []))
-            if q.start <= unit.start
-            and unit.end <= q.end
-            and (unit.source, unit.start, unit.end) not in said
-            and gives_reason(unit.text)
+            for sentence in self.composer.sentences_in(q)
+            if (sentence.source, sentence.start, sentence.end) not in said
+            and gives_reason(self._quoted(sentence))
         ]
 
     def _about_the_domain(self, question: str, chosen: list[Quote]) -> bool:
