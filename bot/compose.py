@@ -48,6 +48,8 @@ ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
 HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains this much (sentence scores ~1)
 # headings naming at least this share of a list question, the same terms each, answer it together
 SIBLING_COVERAGE = 0.5
+# an article whose lead names at least this share of a list question is what it asks about (_about_article)
+LEAD_COVERAGE = 0.5
 HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
 NAMED_ITEM_REACH = 3  # the best sentences looked at for a list item the question names
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
@@ -676,11 +678,22 @@ class Composer:
 
     def _about_article(self, scored: list[Scored], source: str, ask: Ask) -> bool:
         """Whether a list question asks for the article's own steps rather than one section's content: no
-        heading of the article names what is asked, and no sentence holds all of it (either would be the
-        answer)."""
+        heading of the article names what is asked, and either its lead names most of it or no sentence
+        holds all of it (a sentence that did would be the answer). The lead says what the whole article
+        answers: "看看该如何对CRM项目进行收尾" opens the close-out article, so "收尾时要考虑哪些问题?" asks for its
+        sections, though a passing sentence ("在项目收尾之前,需要考虑的") holds both words."""
         if self._headed(source, ask):
             return False
+        content = _content(ask)
+        if content.terms and coverage(content, self._lead(source)) >= LEAD_COVERAGE:
+            return True
         return all(s.terms < 1.0 for s in scored if self.key(s.index)[0] == source)
+
+    def _lead(self, source: str) -> str:
+        """The article's title and the text before its first heading, where it says what it is about."""
+        document = self.knowledge.documents[source]
+        heads = self._heads(source)
+        return f"{document.title} {document.text[: heads[0][1][0] if heads else 0]}"
 
     def _headed(self, source: str, ask: Ask) -> bool:
         """Whether a heading of the article names part of what is asked."""

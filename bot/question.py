@@ -13,16 +13,18 @@ _COUNTED_THINGS = r"(?:步骤?|阶段|方面|要点|原则|规则|环节|部分|
 _LIST_REQUEST = r"列[出举一个]"  # "列出", "列举", "帮我列一下", "列个清单"
 
 # Question forms, in the order they are tested: "哪些原因" asks for a list of causes, "为什么" for a cause.
+# A word for a list on its own ("步骤", "steps", "a long list of vendors") is tested last: "Would these
+# steps have helped?" asks yes or no, "How do we narrow down a long list?" how; "CRM rescue steps - need
+# the full list" asks for the list, for it asks nothing else.
 _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "list",
         re.compile(
-            rf"哪些|哪几|有几[个项步点种]|(几|多少)\s*[个项条大]?\s*{_COUNTED_THINGS}|步骤|清单|{_LIST_REQUEST}|"
+            rf"哪些|哪几|有几[个项步点种]|(几|多少)\s*[个项条大]?\s*{_COUNTED_THINGS}|{_LIST_REQUEST}|"
             # "哪三件事", "哪 2 个环节": which N (not one) of something, whatever the measure word
             r"哪\s*(\d+|[两二三四五六七八九十][一二三四五六七八九十]*)\s*[\u4e00-\u9fff]|"
             r"\bwhat (are|were) (the|some|our)\b|\b(which|what) (steps|phases|things|areas|risks)\b|"
             r"\b(which|what) (two|three|four|five|six|seven|eight|nine|ten|\d{1,2}|several)\b|"
-            r"\b(list|steps|phases|stages|checklist)\b|"
             # what something is made of: "收尾工作包括什么?", "what does close-out involve?"
             r"(包括|包含|涵盖|涉及|分为|由)\s*(什么|啥|哪)|"
             r"\bwhat (does|do|did|would|should) .{0,60}\b(include|involve|consist of|cover|entail)\b",
@@ -52,6 +54,7 @@ _FORMS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    ("list", re.compile(r"步骤|清单|\b(list|steps|phases|stages|checklist)\b", re.IGNORECASE)),
 )
 
 

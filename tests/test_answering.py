@@ -782,6 +782,12 @@ def test_a_quote_takes_the_next_sentence_when_that_answers(
         ("项目搞砸以后要不要追究具体谁的责任?为什么?", "why"),
         ("上次搞砸了,文章说挽救要走哪8步?帮我列一下", "list"),
         ("为什么说没想清楚目标就去买CRM,基本等于白买?", "why"),
+        # a word for a list asks for one only when nothing else is asked
+        ("Would these rescue steps have helped the first time round?", "yesno"),
+        ("How do we narrow down a long list of CRM vendors?", "how"),
+        ("这些步骤真的有用吗?", "yesno"),
+        ("CRM rescue steps - need the full list", "list"),
+        ("实施步骤是什么?", "list"),
     ],
 )
 def test_the_form_of_a_question(question: str, kind: str) -> None:
@@ -1075,6 +1081,19 @@ def test_a_count_that_matches_an_articles_parts_gets_those_parts(real_bot: Bot, 
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
+
+
+@pytest.mark.parametrize(
+    "question", ["快收尾了,企业这边要考虑哪些问题?", "顧問下個月就撤了,收尾要盯哪幾件事?"]
+)
+def test_a_list_question_about_what_an_article_opens_with_gets_its_parts(
+    real_bot: Bot, question: str
+) -> None:
+    """The close-out article opens by saying it is about 收尾; its parts answer "收尾…哪些问题?", not the
+    passing sentence of its first part that holds 收尾 and 考虑 ("在项目收尾之前,需要考虑的")."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"], answer.answer
 
 
 @pytest.mark.parametrize(
