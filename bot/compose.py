@@ -37,6 +37,11 @@ _BULLET = re.compile(r"^\s*[•·]")
 _NUMBERING = re.compile(r"^[一二三四五六七八九十\d]{1,3}[、.]\s*")
 # A sentence that announces what follows ("包括如下七个战略阶段:", "以下8个基本步骤可以帮助您。").
 _FOLLOWING = re.compile(r"如下|以下|下列|下面|\bfollowing\b", re.IGNORECASE)
+# The steps an article gave, pointed back at from its conclusion ("这几条简单的规则可以帮助你…", "these steps")
+_THOSE_STEPS = re.compile(
+    r"这(些|几\s*[条个点项步])\s*(简单|基本)?的?(规则|步骤|建议|方法|原则|要点)|\b(these|those) (\w+ )?(rules|steps)\b",
+    re.IGNORECASE,
+)
 
 SECOND_DOCUMENT = 0.92  # a section of another article joins when it scores this close to the best one
 CONTINUED_GAIN = 0.01  # a sentence runs on into the next when the pair matches the question this much better
@@ -205,6 +210,12 @@ class Composer:
         kept = self._fit([q for q in quotes if (q.source, q.section) == lead_section or not announced[q]])
         for position, quote in enumerate(kept):
             items = self._announced_items(quote, best)  # _fit may have cut a run-on back: read it as kept
+            # a conclusion that points back at the article's steps, leading the answer, is followed by them,
+            # and they are the answer (as an outline is); it says something of its own ("…如果你在第一次就注意
+            # 这些规则,也许就可以避免失败"), and stays where they do not fit or it does not lead
+            recalled = not items and position == 0
+            if recalled:
+                items = self._recalled_items(quote, best)
             if not items:
                 continue
             room = LIST_BUDGET - sum(q.end - q.start for q in kept)
@@ -217,7 +228,9 @@ class Composer:
                 fitting.append(item)
                 room -= item.end - item.start
             if not fitting:
-                return kept[:position] + kept[position + 1 :]
+                return kept if recalled else kept[:position] + kept[position + 1 :]
+            if recalled:
+                return [quote, *fitting]
             return [*kept[: position + 1], *fitting, *kept[position + 1 :]]
         return kept
 
@@ -237,6 +250,17 @@ class Composer:
         # "以下8个基本步骤可以帮助您。" announces the article's next eight headings: each step is a section
         count = count_asked(last)
         return self._heading_quotes(quote.source, self._announced_heads(quote, count), best) if count else []
+
+    def _recalled_items(self, quote: Quote, best: Scored) -> list[Quote]:
+        """The steps a conclusion points back at: "这几条简单的规则可以帮助你…挽救一个失败的CRM项目" closes the
+        rescue article, and quoted alone promises rules it does not give. They are the article's sections
+        before the last, which the quote is in."""
+        if not _THOSE_STEPS.search(self._text(quote.source, quote.start, quote.end)):
+            return []
+        heads = self._heads(quote.source)
+        if len(heads) <= 3 or heads[-1][0] != quote.section:
+            return []
+        return self._heading_quotes(quote.source, heads[:-1], best)
 
     def _opens_list(self, quote: Quote, first: tuple[int, int]) -> bool:
         """Whether marked items start at ``first`` (bullets, or numbers from 1) after a paragraph of
