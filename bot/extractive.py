@@ -294,7 +294,8 @@ class ExtractiveAnswerer:
     def render(self, question: str, evidence: Evidence) -> Answer:
         """The extractive answer (or refusal) for gathered evidence."""
         if evidence.refusal_reason == NOTHING_ASKED:  # "你好": what the knowledge base can be asked about
-            return render.nothing_asked(question, evidence.language, self.knowledge.titles(evidence.language))
+            titles = self.knowledge.titles(evidence.language)
+            return render.nothing_asked(question, evidence.language, titles, broad=names_the_domain(question))
         if evidence.refusal_reason == ACKNOWLEDGED:
             return render.acknowledged(question, evidence.language)
         if evidence.refusal_reason is not None:

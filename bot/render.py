@@ -160,9 +160,18 @@ def topics(hits: list[Hit], limit: int = 3, english: English | None = None) -> l
     return seen
 
 
-def nothing_asked(question: str, language: Language, titles: list[str]) -> Answer:
+def nothing_asked(question: str, language: Language, titles: list[str], broad: bool = False) -> Answer:
     """The reply to a message that asks nothing ("你好", "thanks!"): what the knowledge base covers, as its
-    documents' titles, instead of the topics nearest to no question."""
+    documents' titles, instead of the topics nearest to no question. ``broad``: the message asks about CRM
+    implementation as a whole ("How do we implement a CRM?") with no evidence close enough to answer it;
+    "ask me about implementing CRM" would tell its asker to ask what they just asked."""
+    if broad:
+        return _declined(
+            "nothing_asked", question, language, titles,
+            ("这个问题比较宽泛:请问CRM实施中的某一方面,我会引用知识库原文回答。", "知识库涵盖:"),
+            ("That is a broad question: ask about one part of implementing CRM and I will answer by quoting "
+             "the knowledge base.", " It covers: "),
+        )  # fmt: skip
     return _declined(
         "nothing_asked", question, language, titles,
         ("请提出CRM实施方面的问题,我会引用知识库原文回答。", "知识库涵盖:"),

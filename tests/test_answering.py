@@ -553,10 +553,23 @@ def test_a_question_naming_only_the_subject_of_the_articles_is_answered(
     assert answer.answerable and any(quoted in c.quote for c in answer.citations), answer.answer
 
 
-@pytest.mark.parametrize("message", ["项目怎么样了?", "CRM"])
-def test_a_vague_mention_of_the_subject_is_told_what_it_can_ask(real_bot: Bot, message: str) -> None:
-    # evidence that is not very close in meaning does not answer a question naming nothing specific
-    assert real_bot.ask(message).declined == "nothing_asked"
+@pytest.mark.parametrize(
+    ("message", "told"),
+    [
+        ("项目怎么样了?", "问题比较宽泛"),
+        ("CRM", "broad question"),
+        ("How do we implement a CRM?", "broad question"),
+    ],
+)
+def test_a_vague_mention_of_the_subject_is_told_what_it_can_ask(
+    real_bot: Bot, message: str, told: str
+) -> None:
+    # evidence that is not very close in meaning does not answer a question naming nothing specific; nor is
+    # it told to ask about implementing CRM, as a greeting is: it just did
+    reply = real_bot.ask(message)
+    assert reply.declined == "nothing_asked" and told in reply.answer, reply.answer
+    assert "Ask me about implementing CRM" not in reply.answer
+    assert "Ask me about implementing CRM" in real_bot.ask("Hi there").answer
 
 
 @pytest.mark.parametrize(
