@@ -165,18 +165,17 @@ def nothing_asked(question: str, language: Language, titles: list[str], broad: b
     documents' titles, instead of the topics nearest to no question. ``broad``: the message asks about CRM
     implementation as a whole ("How do we implement a CRM?") with no evidence close enough to answer it;
     "ask me about implementing CRM" would tell its asker to ask what they just asked."""
-    if broad:
-        return _declined(
-            "nothing_asked", question, language, titles,
-            ("这个问题比较宽泛:请问CRM实施中的某一方面,我会引用知识库原文回答。", "知识库涵盖:"),
-            ("That is a broad question: ask about one part of implementing CRM and I will answer by quoting "
-             "the knowledge base.", " It covers: "),
-        )  # fmt: skip
-    return _declined(
-        "nothing_asked", question, language, titles,
-        ("请提出CRM实施方面的问题,我会引用知识库原文回答。", "知识库涵盖:"),
-        ("Ask me about implementing CRM; I answer by quoting the knowledge base.", " It covers: "),
+    chinese, english = (
+        ("这个问题比较宽泛:请问CRM实施中的某一方面,我会引用知识库原文回答。",
+         "That is a broad question: ask about one part of implementing CRM and I will answer by quoting the "
+         "knowledge base.")
+        if broad
+        else ("请提出CRM实施方面的问题,我会引用知识库原文回答。",
+              "Ask me about implementing CRM; I answer by quoting the knowledge base.")
     )  # fmt: skip
+    return _declined(
+        "nothing_asked", question, language, titles, (chinese, "知识库涵盖:"), (english, " It covers: ")
+    )
 
 
 def acknowledged(question: str, language: Language) -> Answer:
