@@ -65,8 +65,14 @@ _QUESTION_WORDS = r"什么|甚么|啥|哪|谁|誰|几|幾|多少|怎|如何|为�
 _WH_WORDS = "what|which|who|whom|whose|when|where|why|how|whether"
 # a request asks too: "帮我列一下", "讲讲", "please list them"
 _REQUESTS = rf"{_LIST_REQUEST}|说说|讲讲|講講|介绍|介紹|解释|解釋|\b(list|explain|describe|tell)\b"
+# An English clause that opens with an auxiliary and its subject asks, with or without its question mark
+# ("do we really need exec sponsorship", typed in a chat as it is said).
+_INVERTED = (
+    r"^\W*(do|does|did|is|are|was|were|should|shall|can|could|will|would|must|may|might|have|has)\s+"
+    r"(we|i|you|they|it|he|she|there|this|that|these|those|the|our|my|your|their|a|an|any|anyone|someone)\b"
+)
 _ASKING = re.compile(
-    rf"[??]|{_QUESTION_WORDS}|呢|\b({_WH_WORDS})\b|{_REQUESTS}|告诉|告訴",
+    rf"[??]|{_QUESTION_WORDS}|呢|\b({_WH_WORDS})\b|{_REQUESTS}|告诉|告訴|{_INVERTED}",
     re.IGNORECASE,
 )
 

@@ -519,6 +519,9 @@ def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, 
         ("谢谢,流程要写下来吗?", False),
         ("流程有用吗?", False),  # asks whether something is useful: a question, not praise
         ("流程很有用,但是怎么写?", False),
+        # asked as it is said in a chat, without its question mark, in words the articles never use
+        ("do we really need exec sponsorship", False),
+        ("Should the board sign off first", False),
     ],
 )
 def test_a_message_that_only_greets_thanks_or_acknowledges(message: str, nothing: bool) -> None:
