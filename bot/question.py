@@ -71,8 +71,9 @@ _INVERTED = (
     r"^\W*(do|does|did|is|are|was|were|should|shall|can|could|will|would|must|may|might|have|has)\s+"
     r"(we|i|you|they|it|he|she|there|this|that|these|those|the|our|my|your|their|a|an|any|anyone|someone)\b"
 )
+# "whats", "hows": a question word contracted as a chat types it, without its apostrophe, asks as "what's" does
 _ASKING = re.compile(
-    rf"[??]|{_QUESTION_WORDS}|呢|\b({_WH_WORDS})\b|{_REQUESTS}|告诉|告訴|{_INVERTED}",
+    rf"[??]|{_QUESTION_WORDS}|呢|\b({_WH_WORDS})s?\b|{_REQUESTS}|告诉|告訴|{_INVERTED}",
     re.IGNORECASE,
 )
 

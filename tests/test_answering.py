@@ -532,6 +532,8 @@ def test_polite_and_reported_framing_is_not_part_of_the_question(question: str, 
         # asked as it is said in a chat, without its question mark, in words the articles never use
         ("do we really need exec sponsorship", False),
         ("Should the board sign off first", False),
+        ("whats the #1 reason tho", False),  # "what's" typed without its apostrophe
+        ("hows that work for a 20-person team", False),
     ],
 )
 def test_a_message_that_only_greets_thanks_or_acknowledges(message: str, nothing: bool) -> None:
