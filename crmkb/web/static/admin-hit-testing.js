@@ -62,8 +62,7 @@
       el("td", { class: "num", text: num(s.heading_terms, 2) }),
       el("td", { class: "num", text: num(s.context, 2) }),
       // rank == the number of hits: no retrieved chunk holds it, its own similarity found it
-      el("td", { class: "num", text: s.rank >= result.hits.length ? `${s.rank + 1} (own)` : String(s.rank + 1) }),
-      el("td", { class: "num", text: num(s.section_words, 2) }))));
+      el("td", { class: "num", text: s.rank >= result.hits.length ? `${s.rank + 1} (own)` : String(s.rank + 1) }))));
   }
 
   $("hit-form").addEventListener("submit", async (event) => {
