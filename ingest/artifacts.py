@@ -48,6 +48,9 @@ class StoredDocument:
     # written before they existed, hence the defaults.
     title_en: str = ""
     sections_en: dict[str, str] = field(default_factory=dict)
+    # The catalog's one-line subject and author, which a question naming the article by them is matched to
+    subject: str = ""
+    author: str = ""
     # What shaped the text and chunks besides the file (``unchanged.fingerprint``): a later ingest takes
     # the document over unread while it matches. Empty in versions written before it existed.
     prepared_with: str = ""

@@ -50,6 +50,9 @@ class CatalogEntry(BaseModel):
     kind: Kind
     script: Literal["zh-Hans", "zh-Hant", "mixed", "en"] = "mixed"
     subject: str = ""
+    # Who wrote it, as a reader would name them ("RegionSoft, a CRM vendor"): askers name an article by its
+    # author as often as by its subject ("the vendor article", "顾问写的那篇").
+    author: str = ""
     title_en: EnglishTitle | None = None
     # Keyed by section name exactly as the chunker names it ("分析而不是责备 > 找出错误,但不要责备当事人"), or
     # by a heading above sections ("分析而不是责备"); each value is the English of that name's last heading.

@@ -167,6 +167,8 @@ def prepare(path: Path, *, kb_dir: Path, catalog: dict[str, CatalogEntry], setti
         original_length=len(loaded.text),
         title_en=(entry.title_en or "") if entry else "",
         sections_en=dict(entry.sections_en) if entry else {},
+        subject=entry.subject if entry else "",
+        author=entry.author if entry else "",
         prepared_with=unchanged.fingerprint(settings.ingest, entry),
     )
     spans = chunk_document(
@@ -446,8 +448,8 @@ def plan(
     metadata_same = all(old[r.id][0].metadata == r.metadata for r in new_records if r.id in reuse)
     to_embed = [r for r in new_records if r.id not in reuse] + ([r for r, _ in kept] if rebuild else [])
     current = active if active is not None and not to_embed and not report.removed and metadata_same else None
-    if current is not None and not damage and _english_changed(settings, current, prepared):
-        current = None  # new English titles are a new version (no re-embedding), so servers pick them up
+    if current is not None and not damage and _described_differently(settings, current, prepared):
+        current = None  # new English titles or descriptions are a new version (no re-embedding), so servers pick them up
     if (
         current is not None
         and not damage
@@ -595,16 +597,18 @@ def publish(
     report.published = True
 
 
-def _english_changed(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
-    """Whether the catalog's English titles of a prepared document differ from the active version's: they
-    are display metadata, so nothing in the chunks shows the change."""
+def _described_differently(settings: Settings, active: Version, prepared: dict[str, Prepared]) -> bool:
+    """Whether the catalog's English titles, subject or author of a prepared document differ from the active
+    version's: they describe the document, so nothing in the chunks shows the change."""
     previous = artifacts.read_documents(settings.data_dir, active.name)
     return any(
-        source in previous
-        and (previous[source].title_en, previous[source].sections_en)
-        != (item.document.title_en, item.document.sections_en)
+        source in previous and _description(previous[source]) != _description(item.document)
         for source, item in prepared.items()
     )
+
+
+def _description(document: StoredDocument) -> tuple[str, dict[str, str], str, str]:
+    return document.title_en, document.sections_en, document.subject, document.author
 
 
 def _embed_texts(

@@ -25,6 +25,7 @@ from crmkb.web.loopback import serving
 from tests.support.fake_openai import Script, make_app
 
 RESCUE = "000_ea5525b80525cb07.txt"
+VENDOR = "004_1bc54c01a6e7907a.txt"
 CLOSING = "001_4998ac562ddf94fb.txt"
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENTRY = '["a.txt"]\ntitle = "甲"\nkind = "failure-case"\n'
@@ -83,6 +84,21 @@ def test_an_unknown_section_is_a_warning_and_english_changes_publish(
     assert documents[RESCUE].title_en == "Rescuing a failed CRM system"
     assert documents[RESCUE].sections_en["设置客户流"] == "Map the customer flow"
     assert not run_ingest(settings, embeddings=fake_embeddings).published
+
+
+def test_a_new_author_or_subject_publishes_with_nothing_embedded_again(
+    settings: Settings, fake_embeddings: HashEmbeddings
+) -> None:
+    # they are what a question naming the article ("the vendor article") is matched to, so servers need them
+    kb = settings.kb_dir
+    text = (kb / CATALOG_FILE).read_text(encoding="utf-8")
+    assert run_ingest(settings, embeddings=fake_embeddings).published
+    write_catalog(kb, text.replace('author = "RegionSoft, a CRM vendor"', 'author = "RegionSoft"'))
+    second = run_ingest(settings, embeddings=fake_embeddings)
+    assert second.published and second.embedded == 0 and second.sentences_embedded == 0
+    documents = artifacts.read_documents(settings.data_dir, str(second.version))
+    assert documents[VENDOR].author == "RegionSoft"
+    assert documents[VENDOR].subject.startswith("How CRM implementations fail")
 
 
 def test_every_section_of_the_kb_has_an_english_title(settings: Settings) -> None:
