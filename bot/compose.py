@@ -101,11 +101,13 @@ class Composer:
         exclude: frozenset[tuple[str, int, int]],
         count: int | None,
         query: np.ndarray,
+        articles: frozenset[str] = frozenset(),
     ) -> list[Quote]:
         """``ask``: the question's terms the knowledge base uses. ``exclude``: spans already given (a
         follow-up's previous answer), quoted again only when nothing else answers. ``count``: how many
         items a list question expects. ``query``: the question's vector, which tells whether a sentence's
-        neighbour adds to what it says about the question."""
+        neighbour adds to what it says about the question. ``articles``: the articles the question names ("what
+        do the vendor article and the closing article say?"), each of which answers when it names two."""
         fresh = [s for s in scored if not self.said(s.index, exclude)]
         if scored and not fresh:
             # all of it was said ("why is that so bad?" after a list that holds the reason): the sentences
@@ -118,8 +120,11 @@ class Composer:
         first = sections[0]
         picked = [first]
         other = next((key for key in sections[1:] if key[0] != first[0]), None)
-        if other and self._section_score(scored, other, ask) >= SECOND_DOCUMENT * self._section_score(
-            scored, first, ask
+        compared = len(articles) > 1 and other is not None and {first[0], other[0]} <= articles
+        if other and (
+            compared
+            or self._section_score(scored, other, ask)
+            >= SECOND_DOCUMENT * self._section_score(scored, first, ask)
         ):
             picked.append(other)
         quotes: list[Quote] = []

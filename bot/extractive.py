@@ -42,6 +42,7 @@ from crmkb.bot.question import (
     ordinal,
     says_nothing,
 )
+from crmkb.bot.references import References
 from crmkb.bot.retrieval import Hit, retrieve
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.spans import top
@@ -88,6 +89,7 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.vocabulary = Vocabulary([d.text for d in knowledge.documents.values()])
         self.composer = Composer(knowledge, settings.max_chars, settings.max_sentences)
+        self.references = References(knowledge.documents, self._terms_of)
 
     def gather(
         self, question: str, history: list[str] | None = None, depth: int = 0, trace: Trace | None = None
@@ -107,6 +109,11 @@ class ExtractiveAnswerer:
         position = ordinal(self._normalised(question))  # "第一步复盘的时候,…": framing or not, it points
         question = self._asked(question)
         asked_before = self._asked(self._topic(history)) if history else ""
+        # "风险那篇说项目经理要具备哪些能力?" is answered from the risks article; a follow-up looks where the
+        # question before it did
+        named = self.references.named(question) or (
+            self.references.named(asked_before) if history else frozenset()
+        )
         normalised = self._normalised(question)
         ask = analyse(normalised, language, self.knowledge.glossary, self.vocabulary)
         own = self.vocabulary.known_terms(ask)
@@ -156,7 +163,10 @@ class ExtractiveAnswerer:
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all
         query = np.asarray(query_vector, dtype=np.float32)
-        scored = self._score(hits, query, known, trace)
+        scored = self._score(hits, query, known, trace, named)
+        if named:
+            units = self.knowledge.sentences.units
+            scored = [s for s in scored if units[s.index].source in named] or scored
         said = frozenset((q.source, q.start, q.end) for q in before)
         manner = previous is not None and bool(own.terms) and not own.topical()  # "具体怎么做?"
         # "具体怎么做?" names no topic either: it stays in the previous answer's sections, where its own word
@@ -191,7 +201,7 @@ class ExtractiveAnswerer:
         # "具体怎么做?" after a list whose items were each cut to their first sentence: the items in full
         if manner:
             detail = self.composer.items_in_full(before, said)
-        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query)
+        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query, named)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
         # what the previous question asked, for a follow-up that names no topic of its own (the only kind
@@ -249,6 +259,17 @@ class ExtractiveAnswerer:
         hide its form ("…吗?谢谢!" is still a yes/no question)."""
         return asked_part(question, self._names_something(detect_language(question)))
 
+    def _terms_of(self, text: str) -> frozenset[str]:
+        """The terms of ``text`` as a question's are read, with their other spellings."""
+        language = detect_language(text)
+        ask = analyse(
+            self._normalised(text),
+            language if language in ("en", "zh-Hant") else "zh-Hans",
+            self.knowledge.glossary,
+            self.vocabulary,
+        )
+        return frozenset(ask.terms) | {s for spellings in ask.alternatives.values() for s in spellings}
+
     def _names_something(self, language: Language) -> Callable[[str], bool]:
         # Any content word makes a clause part of the question, one the articles never use too: "工期定了6个月"
         # is what "有问题吗?" asks about, though the articles say 项目实施, not 工期.
@@ -304,16 +325,26 @@ class ExtractiveAnswerer:
         return render.answer(question, evidence.language, citations)
 
     def _score(
-        self, hits: list[Hit], query: np.ndarray, ask: Ask, trace: Trace | None = None
+        self,
+        hits: list[Hit],
+        query: np.ndarray,
+        ask: Ask,
+        trace: Trace | None = None,
+        named: frozenset[str] = frozenset(),
     ) -> list[Scored]:
         """Score the sentences of the retrieved chunks plus the sentences nearest the question on their own
         (a sentence can answer even when its chunk, diluted by neighbours, ranked lower).
 
         A sentence is read in its context: its chunk's similarity to the question (the chunk is embedded
         under its headings) and the question's terms found in its section heading count too, so the first
-        sentence under "分析而不是责备" answers "失败后第一步做什么" though it shares no word with it."""
+        sentence under "分析而不是责备" answers "失败后第一步做什么" though it shares no word with it. An article
+        the question names (``named``) gives its own nearest sentences too."""
         all_dense = self.knowledge.sentences.vectors @ query
         rank_of: dict[int, int] = {int(i): len(hits) for i in top(all_dense, SENTENCE_CANDIDATES)}
+        if named:
+            mine = np.asarray([i for s in sorted(named) for i in self.knowledge.source_sentences.get(s, [])])
+            for i in mine[top(all_dense[mine], SENTENCE_CANDIDATES)] if len(mine) else []:
+                rank_of.setdefault(int(i), len(hits))
         context_of: dict[int, float] = {}
         for rank, hit in enumerate(hits):
             for i in self.knowledge.chunk_sentences.get(hit.chunk.id, []):
@@ -350,6 +381,7 @@ class ExtractiveAnswerer:
         exclude: frozenset[tuple[str, int, int]],
         count: int | None,
         query: np.ndarray,
+        named: frozenset[str] = frozenset(),
     ) -> list[Quote]:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
@@ -361,7 +393,7 @@ class ExtractiveAnswerer:
             if lead and not new:
                 exclude = self.composer.unsaid(lead[0].index, exclude)
             scored = lead + [s for s in scored if s not in lead]
-        return self.composer.compose(scored, ask, kind, exclude, count, query)
+        return self.composer.compose(scored, ask, kind, exclude, count, query, named)
 
     def _refusal(
         self, ask: Ask, known: Ask, chosen: list[Quote], question: str, kind: Kind, covered: bool = False

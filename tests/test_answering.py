@@ -263,6 +263,32 @@ def test_a_follow_up_stays_in_the_article_the_conversation_is_in(
     assert {c.source for c in follow.citations} == {source}
 
 
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [
+        ("厂商那篇文章把CRM实施失败归成了哪几类原因?", []),
+        ("CRM as a 'catalyst' - what does the vendor article mean by that?", []),
+        ("那篇廠商寫的文章說CRM專案失敗的比例大概多少?", []),
+        # a follow-up looks where the question before it did
+        ("whats the #1 reason tho", ["why do CRM implementations fail, according to the vendor article?"]),
+    ],
+)
+def test_a_question_naming_an_article_is_answered_from_it(
+    real_bot: Bot, question: str, history: list[str]
+) -> None:
+    answer = real_bot.ask(question, history=history)
+    assert answer.answerable, answer.answer
+    assert {c.source for c in answer.citations} == {"004_1bc54c01a6e7907a.txt"}
+
+
+def test_a_question_naming_two_articles_is_answered_from_both(real_bot: Bot) -> None:
+    answer = real_bot.ask(
+        "process first or software first? what do the vendor article and the project-closing article say"
+    )
+    assert answer.answerable, answer.answer
+    assert {c.source for c in answer.citations} == {"001_4998ac562ddf94fb.txt", "004_1bc54c01a6e7907a.txt"}
+
+
 def test_a_question_about_several_things_is_not_asking_for_a_figure(real_bot: Bot) -> None:
     answer = real_bot.ask(
         "我們專案快結案了,當初有幾個一個月才發生一兩次的特殊業務,顧問說先放著。現在顧問要走了,這些該怎麼處理?"
