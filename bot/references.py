@@ -101,14 +101,19 @@ class References:
     def _described(self, words: str) -> str | None:
         terms = self.terms_of(words) | {w.lower() for w in re.findall(r"[A-Za-z]{3,}", words)}
         identities = self._identities
-        held_by = {t: sum(_holds(i, t) for i in identities.values()) for t in terms}
+        # each article's text is read once per term: how often it uses the term, and so whether it does
+        used = {(source, t): identity.text.count(t) for source, identity in identities.items() for t in terms}
+        held_by = {
+            t: sum(bool(used[source, t]) or _described_by(i, t) for source, i in identities.items())
+            for t in terms
+        }
         scores = {
             source: sum(
                 math.log(1 + len(identities) / held_by[t])
                 * (
                     NAMED_WEIGHT * (t in identity.named)
                     + SUBJECT_WEIGHT * (t in identity.subject)
-                    + math.log(1 + identity.text.count(t))
+                    + math.log(1 + used[source, t])
                 )
                 for t in terms
                 if held_by[t]
@@ -120,12 +125,13 @@ class References:
             return None
         best = identities[ranked[0]]
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-        described = any(t in best.named or t in best.subject for t in terms)
+        described = any(_described_by(best, t) for t in terms)
         return ranked[0] if described and scores[ranked[0]] >= CLEAR_LEAD * second else None
 
 
-def _holds(identity: _Identity, term: str) -> bool:
-    return term in identity.named or term in identity.subject or term in identity.text
+def _described_by(identity: _Identity, term: str) -> bool:
+    """Whether the article's title, author, subject or a name only it uses holds ``term``."""
+    return term in identity.named or term in identity.subject
 
 
 def _descriptions(question: str) -> Iterator[tuple[int, int, str]]:
