@@ -28,7 +28,9 @@ _DESCRIBED = (
     re.compile(r"[那这這]篇([\u4e00-\u9fffA-Za-z0-9]{1,12}?)的?文章"),
     re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)的文章"),
     re.compile(r"\bthe ((?:[\w'-]+ ){1,3})(?:article|piece|post)\b", re.IGNORECASE),
-    re.compile(r"\bthe ([A-Z][\w-]+) one\b"),  # "the RegionSoft one"
+    # "the RegionSoft one", "ok and the vendor one?": "the 2nd one", "the other one" name nothing an
+    # article's identity holds, so they name none
+    re.compile(r"\bthe ([\w-]+(?: [\w-]+)?) one\b", re.IGNORECASE),
 )
 _DOCUMENT_NUMBER = re.compile(r"\d{1,4}")  # "004那篇": the number a document's file name starts with
 _NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]{2,}(?![A-Za-z])")  # "Gartner调查": no \b between r and 调

@@ -271,6 +271,9 @@ def test_a_follow_up_stays_in_the_article_the_conversation_is_in(
         ("那篇廠商寫的文章說CRM專案失敗的比例大概多少?", []),
         # a follow-up looks where the question before it did
         ("whats the #1 reason tho", ["why do CRM implementations fail, according to the vendor article?"]),
+        # a follow-up naming another article leaves the one before
+        ("ok and the vendor one?", ["What does the rescue article say about training?"]),
+        ("系統商那篇說專案為什麼會失敗?", []),  # Taiwan wording for the vendor
     ],
 )
 def test_a_question_naming_an_article_is_answered_from_it(

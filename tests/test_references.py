@@ -67,6 +67,8 @@ def references() -> References:
         # the author names a vendor; another article's subject lists "vendor" as one of its topics
         ("According to the vendor article, why do projects fail?", "003_d.txt"),
         ("厂商那篇对培训怎么说?", "003_d.txt"),
+        ("ok and the vendor one?", "003_d.txt"),  # lower case: "the X one" is how people say it
+        ("The RegionSoft one?", "003_d.txt"),
         ("RegionSoft那篇的例子最后怎么样了?", "003_d.txt"),  # a name only that article uses
         ("講Gartner調查那篇怎麼說?", "000_a.txt"),
         ("003那篇里说的部分实现是什么意思?", "003_d.txt"),  # the number its file name starts with
@@ -90,6 +92,8 @@ def test_two_descriptions_name_two_articles(references: References) -> None:
         "讲材料的文章怎么说?",  # one article's text says it, in passing: no title, author or subject does
         "几篇文章对培训怎么看?",  # several articles, none in particular
         "the 2nd one - can you go deeper?",  # "one" after an ordinal is no article
+        "and the other one?",
+        "which is the most important one?",
         "007那篇说了什么?",  # no file starts with 007
     ],
 )
