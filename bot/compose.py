@@ -50,6 +50,8 @@ CLOSE = 0.8  # a further sentence of a chosen section joins when it scores this 
 OTHER_SECTION = 0.9  # a sentence of a section not chosen joins only this close to the best sentence
 LIST_BUDGET = 450  # a list or outline may run longer than other answers: its items are the answer
 ITEM_CHARS = 60  # a list item longer than this is quoted up to its first clause
+# a clause shorter than this ("认真思索后") is a phrase leading into what follows, no statement
+STATEMENT_CHARS = 8
 HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains this much (sentence scores ~1)
 # headings naming at least this share of a list question, the same terms each, answer it together
 SIBLING_COVERAGE = 0.5
@@ -205,14 +207,12 @@ class Composer:
         quoted alone tells the asker nothing. The items take only the room a list has beyond the quotes
         (they never push out a quote that was chosen for the question); an announcement none of whose items
         fits, or one from another section than the answer's first, is left out."""
-        # a lead-in whose items the text lost ("必须具备3方面的能力:" and nothing after) says nothing: with
-        # nothing else chosen, there is no evidence
         announced = {q: self._announced_items(q, best) for q in quotes}
-        quotes = [
-            q for q in quotes if announced[q] or not LEAD_IN.search(self._text(q.source, q.start, q.end))
-        ]
+        # a lead-in whose items the text lost keeps what it says before them, if anything
+        said = [q if announced[q] else self._without_lost_lead_in(q) for q in quotes]
+        quotes = [q for q in said if q is not None]
         lead_section = (quotes[0].source, quotes[0].section) if quotes else None
-        kept = self._fit([q for q in quotes if (q.source, q.section) == lead_section or not announced[q]])
+        kept = self._fit([q for q in quotes if (q.source, q.section) == lead_section or not announced.get(q)])
         for position, quote in enumerate(kept):
             items = self._announced_items(quote, best)  # _fit may have cut a run-on back: read it as kept
             # a conclusion that points back at the article's steps, leading the answer, is followed by them,
@@ -238,6 +238,21 @@ class Composer:
                 return [quote, *fitting]
             return [*kept[: position + 1], *fitting, *kept[position + 1 :]]
         return kept
+
+    def _without_lost_lead_in(self, quote: Quote) -> Quote | None:
+        """``quote`` up to the clause that leads in to items the text lost ("项目经理是很重要的一个角色,本人认为
+        必须具备3方面的能力:" and nothing after): what it says before that clause stands on its own; the
+        lead-in promises what the asker will not find. None when nothing comes before it."""
+        text = self._text(quote.source, quote.start, quote.end)
+        lead = LEAD_IN.search(text)
+        if lead is None:
+            return quote
+        cut = _last_clause_before(text, lead.start())
+        if cut < 0 or len(text[:cut].strip()) < STATEMENT_CHARS:
+            return None  # "认真思索后,总结出以下几方面的风险:": what comes before is no statement
+        end = quote.start + len(text[:cut].rstrip())
+        core_end = quote.core_end if quote.core_end is not None and quote.core_end < end else None
+        return replace(quote, end=end, core_end=core_end)
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)

@@ -1205,6 +1205,16 @@ def test_a_lead_in_whose_items_were_lost_is_not_given_the_next_items(real_bot: B
     assert not any(q.rstrip().endswith((":", ":")) for q in quotes), answer.answer
 
 
+def test_what_a_lost_lead_in_says_before_its_items_is_quoted(real_bot: Bot) -> None:
+    """The risk article's line on the project manager ends on a lead-in whose items were lost; what it says
+    before them ("项目经理是很重要的一个角色") still answers a question about the project manager."""
+    answer = real_bot.ask("風險那篇說專案經理要注意什麼?")
+    assert answer.answerable, answer.answer
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.endswith("项目经理是很重要的一个角色") for q in quotes), answer.answer
+    assert not any("必须具备" in q for q in quotes), answer.answer
+
+
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
     first = "实施要走哪七个阶段?帮我列一下"
     fifth = real_bot.ask("那第五个阶段具体要干啥?", history=[first])
