@@ -102,7 +102,8 @@ _DATE = re.compile(r"\d{4}|\d{1,2}\s*[月日]")
 # them, only evidence that names something the question does not.
 _NAME_ZH = re.compile(
     r"哪几?[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者是"
-    r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐"
+    # "有没有厂商推荐?" asks for one; "厂商推荐的方案" is the vendor's recommendation, no name asked
+    r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐(?!的)"
 )
 _NAME_EN = re.compile(
     r"\bwhich (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?\b"
@@ -214,7 +215,7 @@ def analyse(
             continue
         if QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
             continue
-        if flag in _FUNCTION_FLAGS or flag.startswith("u"):
+        if (flag in _FUNCTION_FLAGS and not _asked_of(pairs, at)) or flag.startswith("u"):
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
             # 导入 → 实施 is as generic as 实施 written so
@@ -245,6 +246,7 @@ def analyse(
     )
 
 
+_YES_NO = frozenset("吗 么 嘛".split())  # the particles that close a yes/no question
 # Pronouns that point back to what was said before: the object of "怎么避免这个?", "how do we fix that?".
 _POINTING_BACK_ZH = frozenset("这 这个 这种 这样 这些 它 它们 那 那个 那种 那些 此".split())
 _POINTING_BACK_EN = re.compile(r"\b([a-z][a-z-]+)\s+(?:that|it|this|these|those|them)\b")
@@ -254,6 +256,15 @@ _POINTING_BACK_EN = re.compile(r"\b([a-z][a-z-]+)\s+(?:that|it|this|these|those|
 _AUXILIARIES = frozenset(
     {"要", "该", "应", "应该", "应当", "需", "需要", "得", "能", "能够", "可以", "会", "是"}
 )
+
+
+def _asked_of(pairs: list[Any], at: int) -> bool:
+    """Whether the adverb at ``at`` is what a yes/no question asks of its subject: jieba tags predicate
+    adjectives such as 正常 as adverbs, and "这样算正常吗?" asks whether it is normal."""
+    after = [pair.word for pair in pairs[at + 1 : at + 3]]
+    if after[:1] == ["的"]:  # "是正常的吗?"
+        after = after[1:]
+    return pairs[at].flag == "d" and after[:1] != [] and after[0] in _YES_NO
 
 
 def _asks_next(rest: list[Any]) -> bool:

@@ -1360,10 +1360,33 @@ def test_an_english_ask_for_a_name_is_read_as_one(question: str) -> None:
         ("市面上哪几款CRM比较好用?", True),
         ("选厂商时要看哪几点?", False),  # which points about vendors, not which vendors
         ("收尾要检查哪几件事?", False),  # which things, not which companies
+        ("有没有靠谱的厂商推荐?", True),
+        ("厂商推荐的方案怎么判断靠不靠谱?", False),  # the vendor recommends; no vendor is asked for
     ],
 )
 def test_a_chinese_ask_for_a_name_is_read_as_one(question: str, name: bool) -> None:
     assert analyse(question, "zh-Hans", Glossary({})).wants_name is name
+
+
+@pytest.mark.parametrize(
+    "question", ["项目进行中一直冒出各种问题,这样算正常吗?", "上线后系统很慢,是正常的吗?"]
+)
+def test_what_a_yes_no_question_asks_of_its_subject_is_a_term(question: str) -> None:
+    """jieba tags 正常 an adverb; before 吗 it is what the question asks, and evidence must hold it."""
+    assert "正常" in analyse(question, "zh-Hans", Glossary({})).terms
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "導入專案進行中一直冒出各種問題,這樣算正常嗎?",
+        "is it normal that we keep hitting problems mid-project?",
+    ],
+)
+def test_a_question_whether_something_is_normal_is_answered(real_bot: Bot, question: str) -> None:
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert any("有问题是正常的" in c.quote for c in answer.citations), answer.answer
 
 
 def test_how_to_do_what_an_article_is_titled_gets_its_steps(real_bot: Bot) -> None:
