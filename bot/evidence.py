@@ -58,7 +58,7 @@ _COUNTING = re.compile(
 # "哪几个" asks which ones (a list), "几个" how many.
 # 几 asks after nothing but itself: 哪几 asks which, and 好几周, 这几天, 十几个 say some (an indefinite count).
 _QUANTITY_ZH = re.compile(
-    r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成]|多久|多长时间|百分之|比例|价格|费用"
+    r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成%％]|多久|多长时间|百分之|比例|价格|费用"
 )
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
@@ -71,7 +71,7 @@ _PRICE_ZH = re.compile(
     r"每[个位]?(用户|账号|帐号|席位|许可|授权)[^,,。??]{0,6}多少(?![^,,。??]{0,3}(人|次|天|小时|分钟|条|个))"
 )
 _QUANTITY_EN = re.compile(
-    r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bprice\b|\bratio\b",
+    r"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price|rate)\b|\bwhat ?%|\bprice\b|\bratio\b",
     re.IGNORECASE,
 )
 _DATE_EN = re.compile(
@@ -504,7 +504,7 @@ Figure = Literal["share", "duration", "people"]
 # answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("share", re.compile(
-        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
+        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|\bwhat ?%|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
         r"|\bwhat rate\b|\brate (is|was)\b|\bratio\b", re.IGNORECASE)),
     ("duration", re.compile(
         r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"

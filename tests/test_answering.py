@@ -1028,6 +1028,18 @@ def test_the_unit_a_figure_is_asked_in(question: str, language: Language, figure
 
 
 @pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("验收时系统使用率要达到几%才算通过?", "zh-Hans"),
+        ("what % of the budget goes to data migration?", "en"),
+    ],
+)
+def test_a_percent_sign_asks_for_a_share(question: str, language: Language) -> None:
+    asked = analyse(question, language, Glossary({}))
+    assert asked.wants_quantity and asked.figure == "share"
+
+
+@pytest.mark.parametrize(
     ("text", "figure", "given"),
     [
         ("比如企业确定了6个月完成项目实施", "duration", True),
