@@ -32,6 +32,7 @@ from crmkb.bot.evidence import (
 from crmkb.bot.knowledge import Knowledge
 from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import (
+    LAST,
     Kind,
     asked_part,
     asking_part,
@@ -301,6 +302,8 @@ class ExtractiveAnswerer:
         if numbered:
             return numbered[0]
         items = before[1:] if leads_items(texts[0]) else before
+        if position == LAST:
+            return items[-1]
         return items[position - 1] if position <= len(items) else None
 
     def _quoted(self, quote: Quote) -> str:

@@ -241,6 +241,11 @@ def _form(question: str) -> Kind:
 # "第三点", "第5个阶段", "the third step", "step 2", "#2": which item of a list a follow-up points at.
 _NUMERALS = {c: n for n, c in enumerate("一二三四五六七八九十", 1)}
 _ORDINAL_ZH = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*(个|点|步|条|项|阶段|部分|方面|种|类)")
+# "最后一点", "最后那个阶段": the last item ("最后一个月" is a month; in "最后正式上线那个阶段" the words
+# between say which stage, and the final stage need not be the list's last)
+_LAST_ZH = re.compile(r"最后\s*[一那这]\s*(个|点|步|条|项|阶段|部分|方面)(?!月)")
+_LAST_EN = re.compile(r"\bthe last (one|step|point|phase|stage|item|part|check|risk)\b", re.IGNORECASE)
+LAST = -1
 _ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
 _ORDINAL_EN = re.compile(
     r"\b(" + "|".join(_ORDINAL_WORDS) + r")\s+(one|step|point|phase|stage|item|part|check|risk)s?\b"
@@ -280,7 +285,10 @@ def numeral(token: str) -> int:
 
 
 def ordinal(question: str) -> int | None:
-    """The position (from 1) of the list item the question refers to, if it refers to one."""
+    """The position (from 1) of the list item the question refers to, if it refers to one; ``LAST`` for the
+    last item ("最后一点", "the last step")."""
+    if _LAST_ZH.search(question) or _LAST_EN.search(question):
+        return LAST
     if match := _ORDINAL_ZH.search(question):
         return numeral(match.group(1))
     if match := _ORDINAL_EN.search(question):

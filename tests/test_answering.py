@@ -13,12 +13,14 @@ from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quanti
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import (
+    LAST,
     asked_part,
     asking_part,
     asks_to_write,
     count_asked,
     elliptical,
     kind_of,
+    ordinal,
     says_nothing,
 )
 from crmkb.bot.service import Bot, QuestionError
@@ -1225,6 +1227,23 @@ def test_what_a_lost_lead_in_says_before_its_items_is_quoted(real_bot: Bot) -> N
     quotes = [c.quote for c in answer.citations]
     assert any(q.endswith("项目经理是很重要的一个角色") for q in quotes), answer.answer
     assert not any("必须具备" in q for q in quotes), answer.answer
+
+
+@pytest.mark.parametrize("follow_up", ["最后一点为啥说一开始就得考虑?", "what about the last one?"])
+def test_a_follow_up_on_the_last_item_is_answered_by_that_item(real_bot: Bot, follow_up: str) -> None:
+    answer = real_bot.ask(follow_up, history=["项目收尾的时候企业要检查哪几件事?"])
+    assert answer.answerable, answer.answer
+    assert {c.section for c in answer.citations} == {"三、企业后续是否有人能够担任项目完善的重任。"}, (
+        answer.answer
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "position"),
+    [("最后一点为啥?", LAST), ("the last step?", LAST), ("最后一个月还要做什么?", None), ("第三项呢?", 3)],
+)
+def test_which_item_a_follow_up_points_at(question: str, position: int | None) -> None:
+    assert ordinal(question) == position
 
 
 def test_a_follow_up_on_one_item_is_answered_by_that_item(real_bot: Bot) -> None:
