@@ -264,7 +264,7 @@ def _asked_of(pairs: list[Any], at: int) -> bool:
     after = [pair.word for pair in pairs[at + 1 : at + 3]]
     if after[:1] == ["的"]:  # "是正常的吗?"
         after = after[1:]
-    return pairs[at].flag == "d" and after[:1] != [] and after[0] in _YES_NO
+    return pairs[at].flag == "d" and bool(after) and after[0] in _YES_NO
 
 
 def _asks_next(rest: list[Any]) -> bool:

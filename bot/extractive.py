@@ -265,7 +265,7 @@ class ExtractiveAnswerer:
         language = detect_language(text)
         ask = analyse(
             self._normalised(text),
-            language if language in ("en", "zh-Hant") else "zh-Hans",
+            _conversational(language) or "zh-Hans",
             self.knowledge.glossary,
             self.vocabulary,
         )

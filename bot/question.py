@@ -240,15 +240,18 @@ def _form(question: str) -> Kind:
 
 # "第三点", "第5个阶段", "the third step", "step 2", "#2": which item of a list a follow-up points at.
 _NUMERALS = {c: n for n, c in enumerate("一二三四五六七八九十", 1)}
-_ORDINAL_ZH = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*(个|点|步|条|项|阶段|部分|方面|种|类)")
+# what an item of a list is called, after an ordinal or "最后" / "the last"
+_ITEM_MEASURES = "个|点|步|条|项|阶段|部分|方面"
+_ITEM_NOUNS = "one|step|point|phase|stage|item|part|check|risk"
+_ORDINAL_ZH = re.compile(rf"第\s*([一二三四五六七八九十]|\d{{1,2}})\s*({_ITEM_MEASURES}|种|类)")
 # "最后一点", "最后那个阶段": the last item ("最后一个月" is a month; in "最后正式上线那个阶段" the words
 # between say which stage, and the final stage need not be the list's last)
-_LAST_ZH = re.compile(r"最后\s*[一那这]\s*(个|点|步|条|项|阶段|部分|方面)(?!月)")
-_LAST_EN = re.compile(r"\bthe last (one|step|point|phase|stage|item|part|check|risk)\b", re.IGNORECASE)
+_LAST_ZH = re.compile(rf"最后\s*[一那这]\s*({_ITEM_MEASURES})(?!月)")
+_LAST_EN = re.compile(rf"\bthe last ({_ITEM_NOUNS})\b", re.IGNORECASE)
 LAST = -1
 _ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
 _ORDINAL_EN = re.compile(
-    r"\b(" + "|".join(_ORDINAL_WORDS) + r")\s+(one|step|point|phase|stage|item|part|check|risk)s?\b"
+    r"\b(" + "|".join(_ORDINAL_WORDS) + rf")\s+({_ITEM_NOUNS})s?\b"
     r"|\b(step|phase|stage|item|point|part|number|no\.?)\s*#?(\d{1,2})\b|#(\d{1,2})\b|\b(\d{1,2})(st|nd|rd|th)\b",
     re.IGNORECASE,
 )

@@ -95,9 +95,10 @@ class References:
         return frozenset(r.source for r in self.find(question))
 
     def _numbered(self, words: str) -> str | None:
-        if not _DOCUMENT_NUMBER.fullmatch(words.strip()):
+        number = words.strip()
+        if not _DOCUMENT_NUMBER.fullmatch(number):
             return None
-        numbered = [source for source in self.documents if source.startswith(words.strip())]
+        numbered = [source for source in self.documents if source.startswith(number)]
         return numbered[0] if len(numbered) == 1 else None
 
     def _described(self, words: str) -> str | None:
