@@ -1042,6 +1042,25 @@ def test_a_percent_sign_asks_for_a_share(question: str, language: Language) -> N
 
 
 @pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("What is a healthy weekly active-user rate three months after go-live?", True),
+        ("what's a good adoption rate for a new CRM?", True),
+        ("What should we rate highest when choosing a vendor?", False),  # rate, the verb
+    ],
+)
+def test_a_rate_asked_for_with_words_qualifying_it_asks_for_a_share(question: str, asks: bool) -> None:
+    asked = analyse(question, "en", Glossary({}))
+    assert (asked.wants_quantity, asked.figure) == ((True, "share") if asks else (False, None))
+
+
+def test_a_rate_the_articles_never_give_is_refused(real_bot: Bot) -> None:
+    """Before, "a good adoption rate" asked for no figure and was answered with sentences about users."""
+    assert not real_bot.ask("what's a good adoption rate for a new CRM?").answerable
+    assert "20%到60%" in real_bot.ask("what is the typical failure rate of CRM projects?").answer
+
+
+@pytest.mark.parametrize(
     ("text", "figure", "given"),
     [
         ("比如企业确定了6个月完成项目实施", "duration", True),
