@@ -1546,10 +1546,3 @@ def test_an_english_word_for_what_the_articles_often_say_is_read_as_their_word(
     answer = real_bot.ask(question)
     assert answer.answerable, answer.answer
     assert any(quoted in c.quote for c in answer.citations), answer.answer
-
-
-def test_an_si_partner_is_the_implementing_firm(real_bot: Bot) -> None:
-    """Read as "partner" (合作伙伴, a vendor's partners) the question led with the requirements analysis, its
-    "business" being 商业; the SI partner is the articles' 服务商."""
-    answer = real_bot.ask("our SI partner wants to run the whole business transformation for us, good idea?")
-    assert "CRM服务商" in answer.citations[0].quote, answer.answer
