@@ -1524,25 +1524,3 @@ def test_a_list_question_restating_an_articles_title_gets_its_sections(real_bot:
 )
 def test_a_request_to_write_something_is_told_from_a_question(question: str, is_request: bool) -> None:
     assert asks_to_write(question) is is_request
-
-
-@pytest.mark.parametrize(
-    ("question", "quoted"),
-    [
-        ("What role does finance play on the CRM project team?", "财务团队人员"),
-        ("how should we evaluate whether a CRM solution is feasible?", "切实可行"),
-        (
-            "Can we count on our CRM implementation partner to lead a big business transformation for us?",
-            "重大的企业变革",
-        ),
-    ],
-)
-def test_an_english_word_for_what_the_articles_often_say_is_read_as_their_word(
-    real_bot: Bot, question: str, quoted: str
-) -> None:
-    """finance, solution, evaluate and implementation partner are the articles' 财务, 解决方案, 评估 and
-    服务商: without their keys the answers quoted other sentences (and "partner" alone, 合作伙伴, the
-    vendor's partners)."""
-    answer = real_bot.ask(question)
-    assert answer.answerable, answer.answer
-    assert any(quoted in c.quote for c in answer.citations), answer.answer
