@@ -70,14 +70,14 @@ _PRICE_ZH = re.compile(
     # "每个用户每月多少?": what a seat or licence is charged
     r"每[个位]?(用户|账号|帐号|席位|许可|授权)[^,,。??]{0,6}多少(?![^,,。??]{0,3}(人|次|天|小时|分钟|条|个))"
 )
-# "what is a healthy weekly active-user rate?" asks for a rate, the words that qualify it between
-_RATE_ASKED_EN = (
+# English asks for a share that are also asks for a figure ("what %", "the ratio of…", "what is a healthy weekly
+# active-user rate?", the words qualifying the rate between); _FIGURE_ASKED reads them as a share.
+_SHARE_ASKED_EN = (
     r"\bwhat(?: rate\b|(?:'s| is| are| was| should be| would be) (?:a |an |the |our )?(?:[a-z-]+ ){0,3}"
-    r"(?:rate|percentage|ratio)\b)"
+    r"(?:rate|percentage|ratio)\b)|\bwhat ?%|\bratio\b"
 )
 _QUANTITY_EN = re.compile(
-    rf"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price)\b|{_RATE_ASKED_EN}|\bwhat ?%|\bprice\b"
-    r"|\bratio\b",
+    rf"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price)\b|{_SHARE_ASKED_EN}|\bprice\b",
     re.IGNORECASE,
 )
 _DATE_EN = re.compile(
@@ -510,8 +510,8 @@ Figure = Literal["share", "duration", "people"]
 # answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("share", re.compile(
-        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|\bwhat ?%|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
-        rf"|{_RATE_ASKED_EN}|\brate (is|was)\b|\bratio\b", re.IGNORECASE)),
+        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
+        rf"|{_SHARE_ASKED_EN}|\brate (is|was)\b", re.IGNORECASE)),
     ("duration", re.compile(
         r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
         r"|\bhow many (days|weeks|months|years|hours|minutes)\b", re.IGNORECASE)),
