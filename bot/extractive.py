@@ -42,6 +42,7 @@ from crmkb.bot.question import (
     kind_of,
     ordinal,
     says_nothing,
+    through_the_ask,
 )
 from crmkb.bot.references import References
 from crmkb.bot.retrieval import Hit, retrieve
@@ -409,7 +410,7 @@ class ExtractiveAnswerer:
             return NOTHING_ASKED
         if asks_to_write(question):
             return "asks for something written, not for guidance"
-        if self.vocabulary.unknown(ask):
+        if self._names_unknown(ask, question):
             return "names something the knowledge base never mentions"
         if not chosen:
             return "no evidence"
@@ -440,6 +441,14 @@ class ExtractiveAnswerer:
         ):
             return "evidence does not cover what is asked"
         return None
+
+    def _names_unknown(self, ask: Ask, question: str) -> bool:
+        """Whether the question names something the knowledge base never mentions in what it asks: a name
+        only in a clause after the ask says what the answer is for ("need it for the SOW")."""
+        asked = through_the_ask(question)
+        if asked != question.strip():
+            ask = analyse(asked, detect_language(asked), self.knowledge.glossary, self.vocabulary)
+        return bool(self.vocabulary.unknown(ask))
 
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
         """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one

@@ -183,6 +183,15 @@ def asking_part(question: str, topic: Callable[[str], bool] | None = None) -> st
     return "".join(asking).strip() if 0 < len(asking) < len(clauses) else ""
 
 
+def through_the_ask(question: str) -> str:
+    """``question`` up to the end of its last asking clause: a clause after it that asks nothing ("…end to
+    end? need it for the SOW", "…at minimum? building our RFP checklist") says what the answer is for, and a
+    name in it is not what is asked about."""
+    clauses = _clauses(question)
+    last = max((n for n, clause in enumerate(clauses) if _ASKING.search(clause)), default=None)
+    return question if last is None else "".join(clauses[: last + 1]).strip()
+
+
 def _clauses(question: str) -> list[str]:
     return [c for c in _CLAUSE.findall(question) if c.strip()]
 
