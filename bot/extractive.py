@@ -45,7 +45,7 @@ from crmkb.bot.question import (
     through_the_ask,
 )
 from crmkb.bot.references import References
-from crmkb.bot.retrieval import Hit, retrieve
+from crmkb.bot.retrieval import Hit, latent_query, retrieve
 from crmkb.bot.schemas import Answer, Citation
 from crmkb.bot.spans import top
 from crmkb.bot.trace import SentenceScore, Trace
@@ -160,7 +160,10 @@ class ExtractiveAnswerer:
         query_vector = self.embeddings.embed_query(query_text[-QUERY_CHARS:])
         if trace is not None:
             trace.query_text, trace.keywords = query_text[-QUERY_CHARS:], keywords
-        hits = retrieve(self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion)
+        latent = latent_query(self.knowledge, self.embeddings, query_text[-QUERY_CHARS:], language)
+        hits = retrieve(
+            self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion, latent
+        )
         if language == "other":
             return Evidence(language, ask, hits, [], "language")
         known = self.vocabulary.known_terms(ask)  # the words that can match evidence at all

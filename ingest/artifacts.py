@@ -1,8 +1,9 @@
 """Files that travel with each index version under ``<data_dir>/index/<version>/``: the cleaned
 documents with their maps back to the originals, the chunks (``chunk_table``, mapped; and, for a version
 whose vectors are in a pool, ``chunks.json``: which of the pool's vectors are this version's, with their text
-and offsets, which planning reads), the sentences with their vectors (``sentences``) and the BM25 index; the
-big arrays among them are read mapped, not copied.
+and offsets, which planning reads), the sentences with their vectors (``sentences``), the BM25 index and the
+chunks' latent terms (``latent``, when the model has them); the big arrays among them are read mapped, not
+copied.
 
 A version's folder is written completely under a temporary name, fsynced, and renamed into place before
 the version is activated, so a reader never sees half of one. Its ``manifest.json`` holds the SHA-256 of
@@ -24,6 +25,8 @@ from crmkb.core.files import sync_folder
 from crmkb.ingest import chunk_table
 from crmkb.ingest.chunk_table import ChunkTable, save_chunks
 from crmkb.ingest.glossary_file import GLOSSARY_FILE
+from crmkb.ingest.latent import FOLDER as LATENT
+from crmkb.ingest.latent import LatentIndex
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import Record
@@ -99,13 +102,13 @@ def index_root(data_dir: Path) -> Path:
 def write_version(data_dir: Path, version: str, documents: list[StoredDocument], sparse: SparseIndex,
                   records: Sequence[Record], sentences: SentenceTable, listed: Sequence[Record] | None = None,
                   *, unchanged_from: str | None = None, unchanged: frozenset[str] = frozenset(),
-                  glossary: str | None = None) -> Path:  # fmt: skip
+                  glossary: str | None = None, latent: LatentIndex | None = None) -> Path:  # fmt: skip
     """Write a version's files atomically (temporary folder, then rename). ``records`` are its chunks in
     the order ``sparse`` indexed them; ``listed`` are the same for a version whose vectors are in a pool (a
     version with a collection of its own keeps them there). The documents named in ``unchanged`` are
     hard-linked from version ``unchanged_from`` (whose files were just checked against its manifest) instead
     of written, hashed and flushed again. ``glossary``: the text of kb/glossary.toml, which the version
-    is answered with."""
+    is answered with; ``latent``: the chunks' latent terms, in the order of ``records``."""
     root = index_root(data_dir)
     final = root / version
     tmp = root / f".{version}.tmp"
@@ -124,6 +127,8 @@ def write_version(data_dir: Path, version: str, documents: list[StoredDocument],
         rows = [[r.id, r.text, r.metadata] for r in listed]
         (tmp / CHUNKS).write_text(json.dumps(rows, ensure_ascii=False))
     sentences.save(tmp / "sentences")
+    if latent is not None:
+        latent.save(tmp / LATENT)
     if glossary is not None:
         (tmp / GLOSSARY_FILE).write_text(glossary, encoding="utf-8")
     manifest = {name: linked.get(name) or _sha256(tmp / name) for name in _files(tmp)}
@@ -275,6 +280,14 @@ def read_chunks(data_dir: Path, version: str, documents: dict[str, StoredDocumen
     chunks are read from the store)."""
     folder = index_root(data_dir) / version / chunk_table.FOLDER
     return ChunkTable(folder, documents) if folder.is_dir() else None
+
+
+def read_latent(data_dir: Path, version: str) -> LatentIndex | None:
+    return LatentIndex.load(index_root(data_dir) / version / LATENT)
+
+
+def has_latent(data_dir: Path, version: str) -> bool:
+    return (index_root(data_dir) / version / LATENT).is_dir()
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.latent import TOP_K, Terms, packed, unpacked
 from crmkb.ingest.sparse import tokenize, tokenizer_identity
 
 log = logging.getLogger(__name__)
@@ -205,20 +206,44 @@ def embed_passages(
     """Passage vectors for ``texts``: the cache's where it has them, the rest embedded in batches, each
     batch cached as soon as it is made (so a killed run resumes from there); also how many were embedded.
     ``progress(done, total)`` follows the batches, starting from what the cache held."""
-    dimension = embeddings.dimension
-    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
-    identity = embeddings.cache_identity
-    found = cache.vectors(identity, dimension, texts) if cache is not None and texts else {}
+    return _cached_rows(
+        embeddings.cache_identity, embeddings.dimension, texts, embeddings.embed_passages,
+        embeddings.passages_per_call, cache, progress,
+    )  # fmt: skip
+
+
+def latent_terms(
+    embeddings: IdentifiedEmbeddings, texts: list[str], cache: IngestCache | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Terms], int]:  # fmt: skip
+    """The latent terms of ``texts`` (``latent.py``), cached as passage vectors are (packed in one row
+    each); also how many were computed."""
+
+    def compute(batch: list[str]) -> np.ndarray:
+        return np.vstack([packed(t) for t in embeddings.latent_terms(batch)])
+
+    identity = f"{embeddings.cache_identity} latent-terms top_k={TOP_K}"
+    rows, made = _cached_rows(
+        identity, 2 * TOP_K, texts, compute, embeddings.passages_per_call, cache, progress
+    )
+    return [unpacked(row) for row in rows], made
+
+
+def _cached_rows(
+    identity: str, width: int, texts: list[str], compute: Callable[[list[str]], np.ndarray], step: int,
+    cache: IngestCache | None, progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, int]:  # fmt: skip
+    matrix = np.zeros((len(texts), width), dtype=np.float32)
+    found = cache.vectors(identity, width, texts) if cache is not None and texts else {}
     for i, vector in found.items():
         matrix[i] = vector
     missing = [i for i in range(len(texts)) if i not in found]
     if progress and texts:
         progress(len(found), len(texts))
-    step = embeddings.passages_per_call
     for at in range(0, len(missing), step):
         rows = missing[at : at + step]
         batch = [texts[i] for i in rows]
-        vectors = embeddings.embed_passages(batch)
+        vectors = compute(batch)
         matrix[rows] = vectors
         if cache is not None:
             cache.put_vectors(identity, batch, vectors)

