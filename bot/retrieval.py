@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -21,7 +22,7 @@ from crmkb.bot.language import detect_language
 from crmkb.bot.spans import top
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.latent import Terms
+from crmkb.ingest.latent import Terms, packed, unpacked
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,11 @@ def latent_query(
     dense one: Simplified fell 0.792 → 0.764 with it, so Chinese questions go without."""
     if language != "en" or knowledge.index.latent is None or not embeddings.latent_width:
         return None
-    try:
-        return embeddings.latent_terms([text])[0]
+    try:  # remembered as the question's vector is: a follow-up gathers the question before it again
+        row = embeddings.remembered(
+            f"\x00latent {text}", lambda _: packed(embeddings.latent_terms([text])[0]).tolist()
+        )
+        return unpacked(np.asarray(row, np.float32))
     except (RuntimeError, OSError) as exc:  # the head failing costs this question its third ranking, no more
         log.warning("latent terms unavailable for a question (%s); answering without them", exc)
         return None

@@ -283,11 +283,23 @@ def read_chunks(data_dir: Path, version: str, documents: dict[str, StoredDocumen
 
 
 def read_latent(data_dir: Path, version: str) -> LatentIndex | None:
+    """A version's latent terms; ``None`` when it was written without them. Raises ``OSError`` or
+    ``ValueError`` when they cannot be read."""
     return LatentIndex.load(index_root(data_dir) / version / LATENT)
 
 
 def has_latent(data_dir: Path, version: str) -> bool:
-    return (index_root(data_dir) / version / LATENT).is_dir()
+    """Whether ``version`` has latent terms a reader can use."""
+    try:
+        return read_latent(data_dir, version) is not None
+    except (OSError, ValueError):
+        return False
+
+
+def optional_problem(problem: str) -> bool:
+    """Whether a problem :func:`damaged` found is in a file the version can be answered without (its
+    latent terms: English questions then go without that ranking until the next ingest rewrites them)."""
+    return problem.startswith(f"{LATENT}/")
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

@@ -10,9 +10,11 @@ under a reader, damaged files) arrives as this module's errors, which say what t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from crmkb.core.errors import Unavailable, first_line
@@ -32,6 +34,8 @@ from crmkb.ingest.store import (
     is_missing_collection,
     make_client,
 )
+
+log = logging.getLogger(__name__)
 
 
 class IndexMissing(Unavailable):
@@ -73,7 +77,8 @@ class IndexStore:
         self.vectors.check_embedder(version, embeddings.name, embeddings.dimension)
         data_dir = self.settings.data_dir
         problems = artifacts.damaged(data_dir, version.name)
-        if problems:
+        if essential := [p for p in problems if not artifacts.optional_problem(p)]:
+            problems = essential
             raise IndexDamaged(
                 f"the index files of {version.name} under {data_dir} are damaged or missing "
                 f"({'; '.join(problems[:3])}): run `crmkb ingest` to repair them"
@@ -81,11 +86,11 @@ class IndexStore:
         try:
             sparse, sparse_ids = artifacts.read_sparse(data_dir, version.name)
             sentences = artifacts.read_sentences(data_dir, version.name)
-            latent = artifacts.read_latent(data_dir, version.name)
         except (OSError, ValueError) as exc:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
+        latent = _latent(data_dir, version.name, problems, len(sparse_ids))
         collection = self._reading(version)
         members, unlisted = _membership(version, collection, sparse_ids)
         documents = artifacts.read_documents(data_dir, version.name)
@@ -102,7 +107,7 @@ class IndexStore:
             unlisted=unlisted,
             listed=lambda: self.vectors.listed(version),
             glossary=artifacts.read_glossary(data_dir, version.name),
-            latent=latent if latent is not None and latent.size == len(sparse_ids) else None,
+            latent=latent,
         )
 
     def _reading(self, version: Version) -> Any:
@@ -147,6 +152,24 @@ class IndexStore:
         members, unlisted = _membership(version, collection, chunks)
         found = nearest_in(collection, members, unlisted, embeddings.embed_query(query), k)
         return [(chunks[cid], similarity) for cid, similarity in found.items() if cid in chunks]
+
+
+def _latent(data_dir: Path, version: str, problems: list[str], chunks: int) -> LatentIndex | None:
+    """The version's latent terms when they can be used; without them English questions lose one ranking,
+    so damaged ones are set aside with a warning rather than refusing the version."""
+    try:
+        latent = None if problems else artifacts.read_latent(data_dir, version)
+        if latent is not None and latent.size != chunks:
+            raise ValueError(f"latent terms for {latent.size} chunks, the version has {chunks}")
+    except (OSError, ValueError) as exc:
+        problems = [str(exc)]
+        latent = None
+    if problems:
+        log.warning(
+            "the latent terms of %s cannot be used (%s): English questions go without them until "
+            "`crmkb ingest` rewrites them", version, "; ".join(problems[:3]),
+        )  # fmt: skip
+    return latent
 
 
 def _membership(version: Version, collection: Any, ids: Iterable[str]) -> tuple[frozenset[str] | None, int]:

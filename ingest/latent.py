@@ -39,9 +39,9 @@ def packed(terms: Terms) -> np.ndarray:
 
 
 def unpacked(row: np.ndarray) -> Terms:
-    weights = np.asarray(row[TOP_K:], np.float32)
-    kept = weights != 0
-    return np.asarray(row[:TOP_K][kept], np.int32), weights[kept]
+    numbers, weights = np.asarray(row[:TOP_K], np.float32), np.asarray(row[TOP_K:], np.float32)
+    kept = (weights != 0) & np.isfinite(weights) & np.isfinite(numbers)
+    return numbers[kept].astype(np.int32), weights[kept]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class LatentIndex:
     def build(cls, rows: Sequence[Terms], width: int) -> LatentIndex:
         numbers, owners, weights = [], [], []
         for chunk, (terms, values) in enumerate(rows):
-            keep = (terms >= 0) & (terms < width)
+            keep = (terms >= 0) & (terms < width) & np.isfinite(values) & (values > 0)
             norm = float(np.linalg.norm(values[keep]))
             if norm > 0:
                 numbers.append(terms[keep])
@@ -99,11 +99,29 @@ class LatentIndex:
     @classmethod
     def load(cls, folder: Path) -> LatentIndex | None:
         """The index saved in ``folder``; ``None`` for a version written without one (another embedding
-        model, or an older release)."""
-        if not (folder / "size.json").exists():
+        model, or an older release). ``ValueError`` when its files do not make one: a reader would otherwise
+        index past an array's end in the middle of an answer."""
+        if not folder.is_dir():
             return None
-        size = json.loads((folder / "size.json").read_text())["chunks"]
+        size = json.loads((folder / "size.json").read_text())
+        if not isinstance(size, dict) or not isinstance(size.get("chunks"), int) or size["chunks"] < 0:
+            raise ValueError(f"{folder / 'size.json'} does not hold a chunk count")
         offsets, chunks, weights = (
             mapped(folder / f"{name}.npy") for name in ("offsets", "chunks", "weights")
         )
-        return cls(offsets, chunks, weights, int(size))
+        index = cls(offsets, chunks, weights, size["chunks"])
+        index._check()
+        return index
+
+    def _check(self) -> None:
+        offsets, chunks, weights = self.offsets, self.chunks, self.weights
+        if not (offsets.ndim == chunks.ndim == weights.ndim == 1 and len(offsets) >= 1):
+            raise ValueError("latent terms: arrays of the wrong shape")
+        if offsets.dtype != np.int64 or chunks.dtype != np.int32 or weights.dtype != np.float32:
+            raise ValueError("latent terms: arrays of the wrong type")
+        if offsets[0] != 0 or offsets[-1] != len(chunks) or len(weights) != len(chunks):
+            raise ValueError("latent terms: postings and offsets do not agree")
+        if np.any(np.diff(offsets) < 0):
+            raise ValueError("latent terms: offsets go backwards")
+        if len(chunks) and (int(chunks.min()) < 0 or int(chunks.max()) >= self.size):
+            raise ValueError("latent terms: a posting names a chunk the version does not have")

@@ -464,7 +464,7 @@ def plan(
         and embeddings.latent_width
         and not artifacts.has_latent(settings.data_dir, current.name)
     ):
-        damage = ["no latent terms (written before they existed)"]  # rewritten as damaged files are
+        damage = ["latent terms missing or unreadable"]  # rewritten as damaged files are
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 

@@ -3,6 +3,9 @@ chunk text, and fused into retrieval for English questions, which share no word 
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +154,68 @@ def test_cached_rows_keep_the_terms() -> None:
     assert back[0].tolist() == [16383, 0, 42] and back[1].tolist() == [0.5, 1.25, 3.0]
     many = (np.arange(TOP_K + 10, dtype=np.int32), np.ones(TOP_K + 10, np.float32))
     assert len(unpacked(packed(many))[0]) == TOP_K
+
+
+def rewrite(settings: Settings, name: str, content: bytes, *, in_manifest: bool) -> str:
+    """Replace ``latent/<name>`` of the active version; with ``in_manifest`` its new hash is recorded too, as
+    though it had been written so (files that agree with the manifest but not with each other)."""
+    version = make_store(settings).require_active().name
+    folder = artifacts.index_root(settings.data_dir) / version
+    (folder / "latent" / name).write_bytes(content)
+    if in_manifest:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest[f"latent/{name}"] = hashlib.sha256(content).hexdigest()
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return version
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "in_manifest"),
+    [
+        ("weights.npy", npy(np.zeros(1, np.float32)), True),  # fewer weights than postings (3)
+        ("chunks.npy", npy(np.full(3, 10_000, np.int32)), True),  # postings of chunks that do not exist
+        ("offsets.npy", npy(np.zeros(17, np.float64)), True),
+        ("size.json", b"{}", True),
+        ("weights.npy", b"garbage", False),  # damaged: the manifest says so
+    ],
+    ids=["short-weights", "unknown-chunks", "float-offsets", "no-count", "damaged"],
+)
+def test_unusable_latent_terms_cost_english_questions_that_ranking_until_the_next_ingest(
+    concept_index: tuple[Settings, ConceptEmbeddings], name: str, content: bytes, in_manifest: bool
+) -> None:
+    settings, embeddings = concept_index
+    version = rewrite(settings, name, content, in_manifest=in_manifest)
+    knowledge = knowledge_of(settings, embeddings)  # the version is still served, Chinese questions and all
+    assert knowledge.index.latent is None
+    assert latent_query(knowledge, embeddings, QUESTION, "en") is None
+    assert retrieve(knowledge, embeddings.embed_query(QUESTION), QUESTION, 1)  # answered without it
+
+    report = run_ingest(settings, embeddings=ConceptEmbeddings())
+    assert report.repaired and report.version == version
+    assert artifacts.read_latent(settings.data_dir, version) is not None
+    assert knowledge_of(settings, embeddings).index.latent is not None
+
+
+def test_a_question_terms_are_remembered(concept_index: tuple[Settings, ConceptEmbeddings]) -> None:
+    settings, embeddings = concept_index
+    knowledge = knowledge_of(settings, embeddings)
+    before = embeddings.latent_texts
+    first = latent_query(knowledge, embeddings, QUESTION, "en")
+    again = latent_query(knowledge, embeddings, QUESTION, "en")
+    assert embeddings.latent_texts == before + 1
+    assert first is not None and again is not None and first[0].tolist() == again[0].tolist()
+
+
+def test_terms_that_are_not_numbers_are_dropped() -> None:
+    row = packed((np.array([1, 2, 3, 4], np.int32), np.array([1.0, 2.0, 3.0, 4.0], np.float32)))
+    row[1], row[TOP_K + 2] = np.nan, np.inf  # a number and a weight, as a tampered cache row could hold
+    numbers, weights = unpacked(row)
+    assert numbers.tolist() == [1, 4] and weights.tolist() == [1.0, 4.0]
+    index = LatentIndex.build([(np.array([1, 2], np.int32), np.array([np.nan, 2.0], np.float32))], 8)
+    assert np.isfinite(index.weights).all() and index.chunks.tolist() == [0]
