@@ -156,11 +156,11 @@ class ExtractiveAnswerer:
         # An English question also carries its glossary terms, which pulls its vector toward the Chinese
         # passages that use them (e5's cross-lingual match alone ranks English → Chinese less sharply).
         bridge = " ".join(ask.spellings()) if language == "en" else ""
-        query_text = f"{context} {normalised} {bridge}".strip()
-        query_vector = self.embeddings.embed_query(query_text[-QUERY_CHARS:])
+        query_text = f"{context} {normalised} {bridge}".strip()[-QUERY_CHARS:]
+        query_vector = self.embeddings.embed_query(query_text)
         if trace is not None:
-            trace.query_text, trace.keywords = query_text[-QUERY_CHARS:], keywords
-        latent = latent_query(self.knowledge, self.embeddings, query_text[-QUERY_CHARS:], language)
+            trace.query_text, trace.keywords = query_text, keywords
+        latent = latent_query(self.knowledge, self.embeddings, query_text, language)
         hits = retrieve(
             self.knowledge, query_vector, keywords, self.settings.chunks, self.settings.fusion, latent
         )

@@ -78,10 +78,9 @@ class IndexStore:
         data_dir = self.settings.data_dir
         problems = artifacts.damaged(data_dir, version.name)
         if essential := [p for p in problems if not artifacts.optional_problem(p)]:
-            problems = essential
             raise IndexDamaged(
                 f"the index files of {version.name} under {data_dir} are damaged or missing "
-                f"({'; '.join(problems[:3])}): run `crmkb ingest` to repair them"
+                f"({'; '.join(essential[:3])}): run `crmkb ingest` to repair them"
             )
         try:
             sparse, sparse_ids = artifacts.read_sparse(data_dir, version.name)
@@ -157,13 +156,14 @@ class IndexStore:
 def _latent(data_dir: Path, version: str, problems: list[str], chunks: int) -> LatentIndex | None:
     """The version's latent terms when they can be used; without them English questions lose one ranking,
     so damaged ones are set aside with a warning rather than refusing the version."""
-    try:
-        latent = None if problems else artifacts.read_latent(data_dir, version)
-        if latent is not None and latent.size != chunks:
-            raise ValueError(f"latent terms for {latent.size} chunks, the version has {chunks}")
-    except (OSError, ValueError) as exc:
-        problems = [str(exc)]
-        latent = None
+    latent = None
+    if not problems:  # ``problems``: what the manifest found wrong with them
+        try:
+            latent = artifacts.read_latent(data_dir, version)
+            if latent is not None and latent.size != chunks:
+                raise ValueError(f"latent terms for {latent.size} chunks, the version has {chunks}")
+        except (OSError, ValueError) as exc:
+            latent, problems = None, [str(exc)]
     if problems:
         log.warning(
             "the latent terms of %s cannot be used (%s): English questions go without them until "
