@@ -76,6 +76,16 @@ class LatentIndex:
             len(rows),
         )
 
+    def rows(self) -> list[Terms]:
+        """Each chunk's terms, in chunk order (weights as normalised): what :meth:`build` was given, so a
+        new version can take over the rows of chunks it keeps."""
+        if self.size == 0:
+            return []
+        numbers = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int32), np.diff(self.offsets))
+        order = np.argsort(self.chunks, kind="stable")
+        bounds = np.cumsum(np.bincount(self.chunks, minlength=self.size))[:-1]
+        return list(zip(np.split(numbers[order], bounds), np.split(self.weights[order], bounds), strict=True))
+
     def scores(self, terms: Terms) -> np.ndarray:
         """Each chunk's dot product with the question's terms (0 for a chunk sharing none)."""
         numbers, values = terms

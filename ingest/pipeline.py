@@ -28,7 +28,7 @@ from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from crmkb.ingest.glossary_file import GLOSSARY_FILE, read_glossary
 from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
-from crmkb.ingest.latent import LatentIndex
+from crmkb.ingest.latent import LatentIndex, Terms
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
@@ -372,6 +372,7 @@ class Plan:
     base: str | None = None  # the active version, when its files are whole
     linkable: frozenset[str] = frozenset()  # documents taken from ``base`` as they are
     glossary: str | None = None  # kb/glossary.toml, published with the version
+    known_latent: dict[str, Terms] | None = None  # the active version's latent terms by chunk id
 
     @property
     def needed(self) -> bool:
@@ -499,6 +500,7 @@ def plan(
         planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
+            planned.known_latent = _known_latent(settings, active.name)
     if planned.needed and planned.current is None:
         _locate_vectors(planned, vectors, active)
     return planned
@@ -557,23 +559,43 @@ def embed(
     )
     report.from_cache += missing - report.sentences_embedded
     return Embedded(
-        embeddings.name, matrix, sentences, _latent_index(embeddings, planned.records, progress, cache)
+        embeddings.name,
+        matrix,
+        sentences,
+        _latent_index(embeddings, planned.records, planned.known_latent or {}, progress, cache),
     )
+
+
+def _known_latent(settings: Settings, version: str) -> dict[str, Terms] | None:
+    """A version's latent terms by chunk id, for the next version to take over; ``None`` when it has none
+    readable (its chunks' terms are then made again, or read from the cache)."""
+    try:
+        latent = artifacts.read_latent(settings.data_dir, version)
+    except (OSError, ValueError):
+        return None
+    ids = artifacts.read_chunk_ids(settings.data_dir, version)
+    if latent is None or ids is None or len(ids) != latent.size:
+        return None
+    return dict(zip(ids, latent.rows(), strict=True))
 
 
 def _latent_index(
     embeddings: IdentifiedEmbeddings,
     records: list[Record],
+    known: dict[str, Terms],
     progress: Progress | None,
     cache: IngestCache | None,
 ) -> LatentIndex | None:
+    """The records' latent terms: a chunk the active version had keeps its terms (its id is a hash of the
+    text they were made from); the others' are read from the cache or made."""
     width = embeddings.latent_width
     if not width:
         return None
-    texts = _passages(records)
+    new = [r for r in records if r.id not in known]
     step = (lambda done, total: progress("latent terms", done, total)) if progress else None
-    rows, _ = latent_terms(embeddings, texts, cache, step)
-    return LatentIndex.build(rows, width)
+    made, _ = latent_terms(embeddings, _passages(new), cache, step)
+    fresh = dict(zip([r.id for r in new], made, strict=True))
+    return LatentIndex.build([known[r.id] if r.id in known else fresh[r.id] for r in records], width)
 
 
 def _passages(records: list[Record]) -> list[str]:

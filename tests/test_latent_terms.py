@@ -96,6 +96,28 @@ def test_latent_terms_are_made_once_per_chunk_text(concept_index: tuple[Settings
     )[0].chunk.text  # fmt: skip
 
 
+def test_without_the_cache_an_ingest_takes_over_the_terms_of_unchanged_chunks(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in ARTICLES.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
+    run_ingest(settings, embeddings=ConceptEmbeddings())
+    (kb / "extra.txt").write_text("上线计划\n\n上线当天要安排专人值守。\n", encoding="utf-8")
+    again = ConceptEmbeddings()
+    assert run_ingest(settings, embeddings=again).published
+    assert again.latent_texts == 1  # only the new article's chunk: the others' terms came from the version
+
+    version = make_store(settings).require_active().name
+    taken = artifacts.read_latent(settings.data_dir, version)
+    assert run_ingest(settings, embeddings=ConceptEmbeddings(), rebuild=True).published
+    made = artifacts.read_latent(settings.data_dir, make_store(settings).require_active().name)
+    assert taken is not None and made is not None
+    question = again.latent_terms([QUESTION])[0]
+    assert np.allclose(taken.scores(question), made.scores(question))  # the same as made from scratch
+
+
 def test_a_version_written_without_latent_terms_gets_them_at_the_next_ingest(tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -133,6 +155,21 @@ def test_scores_are_the_dot_products_of_normalised_rows() -> None:
     expected = dense @ np.bincount(question[0][:5], weights=question[1][:5], minlength=width)
     assert np.allclose(index.scores(question), expected)  # term 70 is past the width: ignored
     assert index.scores((np.zeros(0, np.int32), np.zeros(0, np.float32))).tolist() == [0.0] * 4
+
+
+def test_rows_give_back_what_the_index_was_built_from() -> None:
+    rows = [
+        (np.array([7, 2, 5], np.int32), np.array([3.0, 4.0, 0.0], np.float32)),  # a zero weight is no term
+        (np.zeros(0, np.int32), np.zeros(0, np.float32)),
+        (np.array([5], np.int32), np.array([2.0], np.float32)),
+    ]
+    back = LatentIndex.build(rows, 8).rows()
+    assert [sorted(zip(t.tolist(), w.tolist(), strict=True)) for t, w in back] == [
+        [(2, pytest.approx(0.8)), (7, pytest.approx(0.6))],
+        [],
+        [(5, pytest.approx(1.0))],
+    ]
+    assert LatentIndex.build([], 8).rows() == []
 
 
 def test_saved_and_loaded_index_scores_the_same(tmp_path: Path) -> None:
