@@ -544,6 +544,27 @@ def figure_asked(question: str) -> Figure | None:
     return next((figure for figure, pattern in _FIGURE_ASKED if pattern.search(question)), None)
 
 
+_CLAUSE = re.compile(r"[^,,。??!!;;::\n]+")
+
+
+def measured(question: str) -> list[str]:
+    """The nouns of the clause that asks for a figure in a unit, outside the words that ask for it: what the
+    figure is of ("系统使用率要达到几%" → 使用率, "保固期通常是多久" → 保固期). Empty when no clause asks for one."""
+    for clause in _CLAUSE.findall(question):
+        asking = [m.span() for _, pattern in _FIGURE_ASKED for m in pattern.finditer(clause)]
+        if not asking:
+            continue
+        nouns, at = [], 0
+        for pair in posseg().cut(clause):  # type: ignore[attr-defined]
+            end = at + len(pair.word)
+            noun = pair.flag.startswith("n") or pair.flag in ("vn", "j")  # j: an abbreviation (维保)
+            if noun and not any(start <= at and end <= stop for start, stop in asking):
+                nouns.append(pair.word.lower())
+            at = end
+        return nouns
+    return []
+
+
 def has_quantity(text: str, figure: Figure | None = None) -> bool:
     """Whether ``text`` gives a figure (in the unit ``figure`` names, when one is asked for)."""
     text = _ITEM_NUMBER.sub(" ", text)

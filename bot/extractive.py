@@ -24,6 +24,7 @@ from crmkb.bot.evidence import (
     has_date,
     has_money,
     has_quantity,
+    measured,
     merged,
     names_other_than,
     names_the_domain,
@@ -422,8 +423,11 @@ class ExtractiveAnswerer:
         # a quote is read under its article's title and its section's heading, as the asker reads it
         headed = " ".join(self._as_read(c) for c in chosen)
         # a list answers how many items there are ("列出了几个原则?") by giving them
-        if known.wants_quantity and kind != "list" and not has_quantity(text, known.figure):
-            return "asks for a figure the evidence does not give"
+        if known.wants_quantity and kind != "list":
+            if not has_quantity(text, known.figure):
+                return "asks for a figure the evidence does not give"
+            if self._measures_unknown(ask, question):
+                return "asks for a figure of something the knowledge base never names"
         if known.wants_date and not has_date(text):
             return "asks for a date the evidence does not give"
         if known.wants_price and not has_money(text):
@@ -452,6 +456,18 @@ class ExtractiveAnswerer:
         if asked != question.strip():
             ask = analyse(asked, detect_language(asked), self.knowledge.glossary, self.vocabulary)
         return bool(self.vocabulary.unknown(ask))
+
+    def _measures_unknown(self, ask: Ask, question: str) -> bool:
+        """Whether the figure asked for is of a thing the articles never name ("系统商的保固期通常是多久?",
+        "系统使用率要达到几%?"): no figure of theirs is one of it, though the evidence holds a figure in the
+        unit asked (a duration, a share). Only nouns count: "撑了多久就解约了" asks how long the story's
+        company lasted, whatever verb tells it. English questions go without: the words the glossary lacks
+        are mostly ordinary English, and reading them so refused four answerable dev and probe questions
+        ("how long was the end date pushed?")."""
+        if detect_language(question) == "en":
+            return False
+        known = self.vocabulary.known_terms(ask).terms
+        return any(noun in ask.terms and noun not in known for noun in measured(question))
 
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
         """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one

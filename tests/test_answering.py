@@ -9,7 +9,15 @@ from itertools import pairwise
 import pytest
 
 from crmkb.bot.compose import LIST_BUDGET, states_guidance
-from crmkb.bot.evidence import Figure, Vocabulary, analyse, coverage, has_quantity, topic_clause
+from crmkb.bot.evidence import (
+    Figure,
+    Vocabulary,
+    analyse,
+    coverage,
+    has_quantity,
+    measured,
+    topic_clause,
+)
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.language import Language, detect_language
 from crmkb.bot.question import (
@@ -1084,6 +1092,36 @@ def test_a_rate_the_articles_never_give_is_refused(real_bot: Bot) -> None:
     """Before, "a good adoption rate" asked for no figure and was answered with sentences about users."""
     assert not real_bot.ask("what's a good adoption rate for a new CRM?").answerable
     assert "20%到60%" in real_bot.ask("what is the typical failure rate of CRM projects?").answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "客服工单的平均处理时长要控制在几个小时?",  # the articles hold durations, none of a ticket's
+        "故障响应时间一般约定几个小时?",
+    ],
+)
+def test_a_figure_of_something_the_articles_never_name_is_refused(real_bot: Bot, question: str) -> None:
+    assert not real_bot.ask(question).answerable
+
+
+def test_a_figure_told_with_a_verb_the_articles_do_not_use_is_still_given(real_bot: Bot) -> None:
+    """Only what the figure is of counts: the articles tell the story with 终止, not 退掉."""
+    assert "六个月" in real_bot.ask("那家莫斯科公司撑了多久就把合同退掉了?").answer
+
+
+@pytest.mark.parametrize(
+    ("question", "nouns"),
+    [
+        ("系统使用率要达到几%才算通过?", ["系统", "使用率"]),
+        ("软件费一般占多大比例?", ["软件"]),  # 比例 is how the figure is asked for, not what it is of
+        ("免费维保期一般是几个月?", ["免费", "维保", "期"]),
+        ("后来撑了多久就解约了?", []),
+        ("怎么做培训?", []),
+    ],
+)
+def test_what_a_figure_is_asked_of(question: str, nouns: list[str]) -> None:
+    assert measured(question) == nouns
 
 
 @pytest.mark.parametrize(
