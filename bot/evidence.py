@@ -549,8 +549,10 @@ _CLAUSE = re.compile(r"[^,,。??!!;;::\n]+")
 
 def measured(question: str) -> list[str]:
     """The nouns of the clause that asks for a figure in a unit, outside the words that ask for it: what the
-    figure is of ("系统使用率要达到几%" → 使用率, "保固期通常是多久" → 保固期). Empty when no clause asks for one."""
-    for clause in _CLAUSE.findall(question):
+    figure is of ("系统使用率要达到几%" → 使用率, "保固期通常是多久" → 保固期). The ask can run across a comma
+    ("转化率,行业平均大概是多少?"): then its sentence is read. Empty when nothing asks for one."""
+    clauses = _CLAUSE.findall(question) + re.findall(r"[^。??!!\n]+", question)
+    for clause in clauses:
         asking = [m.span() for _, pattern in _FIGURE_ASKED for m in pattern.finditer(clause)]
         if not asking:
             continue

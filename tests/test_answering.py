@@ -1115,6 +1115,7 @@ def test_a_figure_told_with_a_verb_the_articles_do_not_use_is_still_given(real_b
     [
         ("系统使用率要达到几%才算通过?", ["系统", "使用率"]),
         ("软件费一般占多大比例?", ["软件"]),  # 比例 is how the figure is asked for, not what it is of
+        ("流失率,行业里一般是多少?", ["流失率"]),  # the ask runs across the comma: its sentence is read
         ("免费维保期一般是几个月?", ["免费", "维保", "期"]),
         ("后来撑了多久就解约了?", []),
         ("怎么做培训?", []),
