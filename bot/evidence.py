@@ -59,7 +59,7 @@ _COUNTING = re.compile(
 # "哪几个" asks which ones (a list), "几个" how many.
 # 几 asks after nothing but itself: 哪几 asks which, and 好几周, 这几天, 十几个 say some (an indefinite count).
 _QUANTITY_ZH = re.compile(
-    r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成%％]|多久|多长时间|百分之|比例|价格|费用"
+    r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成%％]|多久|多长(?:时间)?|百分之|比例|价格|费用"
 )
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
@@ -514,7 +514,7 @@ _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
         r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
         rf"|{_SHARE_ASKED_EN}|\brate (is|was)\b", re.IGNORECASE)),
     ("duration", re.compile(
-        r"多久|多长时间|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
+        r"多久|多长(?:时间)?|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
         r"|\bhow many (days|weeks|months|years|hours|minutes)\b", re.IGNORECASE)),
     ("people", re.compile(
         r"几[个名位]?(人|全职|专职)|多少(个)?(人|名)|人力|人手|\bhow many (people|staff|employees|consultants|users)\b"

@@ -1050,6 +1050,7 @@ def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
     [
         ("实施小组要配几个全职的人?", "zh-Hans", "people"),
         ("上线后旧系统要保留多久?", "zh-Hans", "duration"),
+        ("厂商一般提供多长的免费保修期?", "zh-Hans", "duration"),  # 多长 without 时间
         ("How long should the pilot run?", "en", "duration"),
         ("合同尾款一般留百分之几?", "zh-Hans", "share"),
         ("验收款占合同总额百分之多少比较合理?", "zh-Hans", "share"),
