@@ -33,13 +33,18 @@ ARTICLES = {
 }
 
 
-@pytest.fixture
-def concept_index(tmp_path: Path) -> tuple[Settings, ConceptEmbeddings]:
+def articles(tmp_path: Path) -> Settings:
+    """Settings over a KB of ``ARTICLES`` in ``tmp_path``."""
     kb = tmp_path / "kb"
     kb.mkdir()
     for name, text in ARTICLES.items():
         (kb / name).write_text(text, encoding="utf-8")
-    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    return get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+
+
+@pytest.fixture
+def concept_index(tmp_path: Path) -> tuple[Settings, ConceptEmbeddings]:
+    settings = articles(tmp_path)
     embeddings = ConceptEmbeddings()
     assert run_ingest(settings, embeddings=embeddings).published
     return settings, embeddings
@@ -97,14 +102,10 @@ def test_latent_terms_are_made_once_per_chunk_text(concept_index: tuple[Settings
 
 
 def test_without_the_cache_an_ingest_takes_over_the_terms_of_unchanged_chunks(tmp_path: Path) -> None:
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for name, text in ARTICLES.items():
-        (kb / name).write_text(text, encoding="utf-8")
-    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    settings = articles(tmp_path)
     settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
     run_ingest(settings, embeddings=ConceptEmbeddings())
-    (kb / "extra.txt").write_text("上线计划\n\n上线当天要安排专人值守。\n", encoding="utf-8")
+    (settings.kb_dir / "extra.txt").write_text("上线计划\n\n上线当天要安排专人值守。\n", encoding="utf-8")
     again = ConceptEmbeddings()
     assert run_ingest(settings, embeddings=again).published
     assert again.latent_texts == 1  # only the new article's chunk: the others' terms came from the version
@@ -119,11 +120,7 @@ def test_without_the_cache_an_ingest_takes_over_the_terms_of_unchanged_chunks(tm
 
 
 def test_a_version_written_without_latent_terms_gets_them_at_the_next_ingest(tmp_path: Path) -> None:
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for name, text in ARTICLES.items():
-        (kb / name).write_text(text, encoding="utf-8")
-    settings = get_settings(data_dir=tmp_path / "data", kb_dir=kb)
+    settings = articles(tmp_path)
     run_ingest(settings, embeddings=ConceptEmbeddings(latent=False))
     version = make_store(settings).require_active().name
     assert artifacts.read_latent(settings.data_dir, version) is None
