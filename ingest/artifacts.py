@@ -288,12 +288,13 @@ def read_latent(data_dir: Path, version: str) -> LatentIndex | None:
     return LatentIndex.load(index_root(data_dir) / version / LATENT)
 
 
-def has_latent(data_dir: Path, version: str) -> bool:
-    """Whether ``version`` has latent terms a reader can use."""
+def has_latent(data_dir: Path, version: str, made_by: str) -> bool:
+    """Whether ``version`` has latent terms a reader can use, made as ``made_by`` says."""
     try:
-        return read_latent(data_dir, version) is not None
+        latent = read_latent(data_dir, version)
     except (OSError, ValueError):
         return False
+    return latent is not None and latent.made_by == made_by
 
 
 def optional_problem(problem: str) -> bool:

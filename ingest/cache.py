@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.latent import TOP_K, Terms, packed, unpacked
+from crmkb.ingest.latent import TOP_K, Terms, made_by, packed, unpacked
 from crmkb.ingest.sparse import tokenize, tokenizer_identity
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def latent_terms(
     def compute(batch: list[str]) -> np.ndarray:
         return np.vstack([packed(t) for t in embeddings.latent_terms(batch)])
 
-    identity = f"{embeddings.cache_identity} latent-terms top_k={TOP_K}"
+    identity = made_by(embeddings.cache_identity)
     rows, made = _cached_rows(
         identity, 2 * TOP_K, texts, compute, embeddings.passages_per_call, cache, progress
     )

@@ -23,7 +23,7 @@ from crmkb.ingest import artifacts
 from crmkb.ingest.artifacts import StoredDocument
 from crmkb.ingest.chunking import Chunk
 from crmkb.ingest.embeddings import IdentifiedEmbeddings
-from crmkb.ingest.latent import LatentIndex
+from crmkb.ingest.latent import LatentIndex, made_by
 from crmkb.ingest.sentences import SentenceTable
 from crmkb.ingest.sparse import SparseIndex
 from crmkb.ingest.store import (
@@ -89,7 +89,9 @@ class IndexStore:
             raise IndexDamaged(
                 f"the index files of {version.name} cannot be read ({exc}): run `crmkb ingest` to repair them"
             ) from exc
-        latent = _latent(data_dir, version.name, problems, len(sparse_ids))
+        latent = _latent(
+            data_dir, version.name, problems, len(sparse_ids), made_by(embeddings.cache_identity)
+        )
         collection = self._reading(version)
         members, unlisted = _membership(version, collection, sparse_ids)
         documents = artifacts.read_documents(data_dir, version.name)
@@ -153,15 +155,19 @@ class IndexStore:
         return [(chunks[cid], similarity) for cid, similarity in found.items() if cid in chunks]
 
 
-def _latent(data_dir: Path, version: str, problems: list[str], chunks: int) -> LatentIndex | None:
+def _latent(data_dir: Path, version: str, problems: list[str], chunks: int, made: str) -> LatentIndex | None:
     """The version's latent terms when they can be used; without them English questions lose one ranking,
-    so damaged ones are set aside with a warning rather than refusing the version."""
+    so damaged ones are set aside with a warning rather than refusing the version, and so are terms of
+    another model release than the one asking (``made``), whose term numbers may mean other things. Terms
+    written before their make was recorded are read as before."""
     latent = None
     if not problems:  # ``problems``: what the manifest found wrong with them
         try:
             latent = artifacts.read_latent(data_dir, version)
             if latent is not None and latent.size != chunks:
                 raise ValueError(f"latent terms for {latent.size} chunks, the version has {chunks}")
+            if latent is not None and latent.made_by not in ("", made):
+                raise ValueError(f"latent terms made by {latent.made_by}, not {made}")
         except (OSError, ValueError) as exc:
             latent, problems = None, [str(exc)]
     if problems:

@@ -27,6 +27,12 @@ FOLDER = "latent"
 Terms = tuple[np.ndarray, np.ndarray]  # (term numbers int32, weights float32) of one text
 
 
+def made_by(cache_identity: str) -> str:
+    """What made a text's terms: the model release (``cache_identity``) and TOP_K. Another release may
+    number its latent terms otherwise, so terms of two makes are never mixed or compared."""
+    return f"{cache_identity} latent-terms top_k={TOP_K}"
+
+
 def packed(terms: Terms) -> np.ndarray:
     """A text's terms as one float32 row of 2 × TOP_K (numbers, then weights; zero-padded), the shape the
     ingest cache stores vectors in. Term numbers below 2**24 are exact in float32."""
@@ -54,9 +60,10 @@ class LatentIndex:
     chunks: np.ndarray  # int32: chunk numbers, positions in the version's chunk_ids.json
     weights: np.ndarray  # float32
     size: int  # how many chunks
+    made_by: str = ""  # see made_by(); "" for files written before it was recorded
 
     @classmethod
-    def build(cls, rows: Sequence[Terms], width: int) -> LatentIndex:
+    def build(cls, rows: Sequence[Terms], width: int, made_by: str = "") -> LatentIndex:
         numbers, owners, weights = [], [], []
         for chunk, (terms, values) in enumerate(rows):
             keep = (terms >= 0) & (terms < width) & np.isfinite(values) & (values > 0)
@@ -74,6 +81,7 @@ class LatentIndex:
             (np.concatenate(owners) if owners else np.zeros(0, np.int32))[order],
             (np.concatenate(weights) if weights else np.zeros(0, np.float32))[order].astype(np.float32),
             len(rows),
+            made_by,
         )
 
     def rows(self) -> list[Terms]:
@@ -104,7 +112,7 @@ class LatentIndex:
         np.save(folder / "offsets.npy", self.offsets)
         np.save(folder / "chunks.npy", self.chunks)
         np.save(folder / "weights.npy", self.weights)
-        (folder / "size.json").write_text(json.dumps({"chunks": self.size}))
+        (folder / "size.json").write_text(json.dumps({"chunks": self.size, "made_by": self.made_by}))
 
     @classmethod
     def load(cls, folder: Path) -> LatentIndex | None:
@@ -116,10 +124,12 @@ class LatentIndex:
         size = json.loads((folder / "size.json").read_text())
         if not isinstance(size, dict) or not isinstance(size.get("chunks"), int) or size["chunks"] < 0:
             raise ValueError(f"{folder / 'size.json'} does not hold a chunk count")
+        if not isinstance(size.get("made_by", ""), str):
+            raise ValueError(f"{folder / 'size.json'} does not say what made the terms")
         offsets, chunks, weights = (
             mapped(folder / f"{name}.npy") for name in ("offsets", "chunks", "weights")
         )
-        index = cls(offsets, chunks, weights, size["chunks"])
+        index = cls(offsets, chunks, weights, size["chunks"], size.get("made_by", ""))
         index._check()
         return index
 

