@@ -300,7 +300,7 @@ def has_latent(data_dir: Path, version: str, made_by: str) -> bool:
 def optional_problem(problem: str) -> bool:
     """Whether a problem :func:`damaged` found is in a file the version can be answered without (its
     latent terms: English questions then go without that ranking until the next ingest rewrites them)."""
-    return problem.startswith(f"{LATENT}/")
+    return problem.startswith(LATENT)  # its files ("latent/…"), or their absence
 
 
 def read_sentences(data_dir: Path, version: str) -> SentenceTable:

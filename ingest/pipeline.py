@@ -499,8 +499,12 @@ def plan(
         planned.base = active.name  # its files are whole: the documents taken from it are linked
         planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
-            planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
             planned.known_latent = _known_latent(settings, active.name, made_by(embeddings.cache_identity))
+    # Its sentences are lent whenever their files are whole: damaged latent terms (the one optional part)
+    # cost their own rewrite, not every sentence embedded again.
+    essential = [problem for problem in damage if not artifacts.optional_problem(problem)]
+    if planned.needed and active is not None and not essential and not rebuild:
+        planned.known_sentences = artifacts.read_sentence_table(settings.data_dir, active.name)
     if planned.needed and planned.current is None:
         _locate_vectors(planned, vectors, active)
     return planned

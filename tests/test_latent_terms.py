@@ -146,16 +146,30 @@ def test_terms_written_before_their_make_was_recorded_are_read(tmp_path: Path) -
     settings = articles(tmp_path)
     embeddings = ConceptEmbeddings()
     run_ingest(settings, embeddings=embeddings)
-    version = make_store(settings).require_active().name
-    size = artifacts.index_root(settings.data_dir) / version / "latent" / "size.json"
-    older = {"chunks": json.loads(size.read_text())["chunks"]}
-    size.write_text(json.dumps(older))
-    manifest = artifacts.index_root(settings.data_dir) / version / artifacts.MANIFEST
-    listed = json.loads(manifest.read_text())
-    listed["latent/size.json"] = hashlib.sha256(size.read_bytes()).hexdigest()
-    manifest.write_text(json.dumps(listed))
+    chunks = len(
+        artifacts.read_chunk_ids(settings.data_dir, make_store(settings).require_active().name) or []
+    )
+    rewrite(settings, "size.json", json.dumps({"chunks": chunks}).encode(), in_manifest=True)
     assert knowledge_of(settings, embeddings).index.latent is not None  # read as before
     assert run_ingest(settings, embeddings=ConceptEmbeddings()).repaired  # and rewritten with their make
+
+
+def test_damaged_latent_terms_are_made_again_and_the_sentences_taken_over(tmp_path: Path) -> None:
+    settings = articles(tmp_path)
+    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
+    run_ingest(settings, embeddings=ConceptEmbeddings())
+    version = make_store(settings).require_active().name
+    made = artifacts.read_latent(settings.data_dir, version)
+    assert made is not None
+    weights = np.array(made.weights)  # a copy: the index maps the file rewritten next
+    rewrite(settings, "weights.npy", npy(weights * 5), in_manifest=False)  # the manifest tells
+
+    again = ConceptEmbeddings()
+    report = run_ingest(settings, embeddings=again)
+    assert report.repaired and report.sentences_embedded == 0  # only the terms were made again
+    assert again.latent_texts == made.size
+    repaired = artifacts.read_latent(settings.data_dir, version)
+    assert repaired is not None and np.array_equal(repaired.weights, weights)
 
 
 def test_a_version_written_without_latent_terms_gets_them_at_the_next_ingest(tmp_path: Path) -> None:
