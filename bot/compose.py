@@ -254,6 +254,19 @@ class Composer:
         core_end = quote.core_end if quote.core_end is not None and quote.core_end < end else None
         return replace(quote, end=end, core_end=core_end)
 
+    def lost_items(self, item: Scored) -> bool:
+        """Whether sentence ``item`` announces items the text lost: "…必须具备3方面的能力:" and then the next
+        question of its checklist. A lead-in that ends its section announces the sections after it
+        ("总结出以下几方面的风险:"), which are there."""
+        quote = self._alone(item)
+        if not LEAD_IN.search(self._text(quote.source, quote.start, quote.end)):
+            return False
+        following = item.index + 1
+        in_section = following < len(self.knowledge.sentences.units) and self.key(following) == self.key(
+            item.index
+        )
+        return in_section and not self._announced_items(quote, item)
+
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)
         sentences = split_sentences(text)

@@ -238,6 +238,10 @@ class ExtractiveAnswerer:
         if answered and unreasoned and (given := self._reasons_within(before, answered)):
             chosen, covered = given, True
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
+        if reason is None and kind == "list" and scored and self.composer.lost_items(scored[0]):
+            # "项目经理要具备哪三方面的能力?": the sentence that answers announces them, and the copied article
+            # lost what followed its colon; its other sentences list something else
+            reason = "the article announces what is asked but does not give it"
         if reason == NOTHING_ASKED and history:
             # "and how do we avoid that?" after a question the articles could not answer asks something: it
             # is refused as that question was, not told what it can ask as a greeting is

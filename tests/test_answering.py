@@ -1126,6 +1126,14 @@ def test_what_a_figure_is_asked_of(question: str, nouns: list[str]) -> None:
     assert measured(question) == nouns
 
 
+def test_a_list_the_copied_article_lost_is_refused_not_replaced(real_bot: Bot) -> None:
+    """The risks article announces "项目经理…必须具备3方面的能力:" and goes straight on to the next question of
+    its checklist: the checklist is no answer to which abilities."""
+    assert not real_bot.ask("项目经理需要具备哪几方面的能力?").answerable
+    # a lead-in that ends its section announces the sections after it, which are there
+    assert "管理层面的风险" in _checked(real_bot, "风险那篇总结了哪几方面的风险?")
+
+
 @pytest.mark.parametrize(
     ("text", "figure", "given"),
     [
