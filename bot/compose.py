@@ -262,10 +262,9 @@ class Composer:
         if not LEAD_IN.search(self._text(quote.source, quote.start, quote.end)):
             return False
         following = item.index + 1
-        in_section = following < len(self.knowledge.sentences.units) and self.key(following) == self.key(
-            item.index
-        )
-        return in_section and not self._announced_items(quote, item)
+        if following >= len(self.knowledge.sentences.units) or self.key(following) != self.key(item.index):
+            return False
+        return not self._announced_items(quote, item)
 
     def _announced_items(self, quote: Quote, best: Scored) -> list[Quote]:
         text = self._text(quote.source, quote.start, quote.end)

@@ -288,13 +288,14 @@ def read_latent(data_dir: Path, version: str) -> LatentIndex | None:
     return LatentIndex.load(index_root(data_dir) / version / LATENT)
 
 
-def has_latent(data_dir: Path, version: str, made_by: str) -> bool:
-    """Whether ``version`` has latent terms a reader can use, made as ``made_by`` says."""
+def own_latent(data_dir: Path, version: str, made_by: str) -> LatentIndex | None:
+    """A version's latent terms when they can be read and were made as ``made_by`` says; ``None`` otherwise
+    (none, unreadable, or another model release's)."""
     try:
         latent = read_latent(data_dir, version)
     except (OSError, ValueError):
-        return False
-    return latent is not None and latent.made_by == made_by
+        return None
+    return latent if latent is not None and latent.made_by == made_by else None
 
 
 def optional_problem(problem: str) -> bool:

@@ -409,6 +409,7 @@ def plan(
     vectors = store.vectors
     active = vectors.active()
     damage = artifacts.damaged(settings.data_dir, active.name) if active is not None else []
+    made = made_by(embeddings.cache_identity)  # what made the latent terms this ingest writes
     if active is not None and not rebuild:
         vectors.check_embedder(active, embeddings.name, embeddings.dimension)
     stored = _stored_records(settings, vectors, active, damage)
@@ -463,7 +464,7 @@ def plan(
         current is not None
         and not damage
         and embeddings.latent_width
-        and not artifacts.has_latent(settings.data_dir, current.name, made_by(embeddings.cache_identity))
+        and artifacts.own_latent(settings.data_dir, current.name, made) is None
     ):
         damage = ["latent terms missing, unreadable or made by another model release"]  # rewritten
     if current is not None and not damage:
@@ -499,7 +500,7 @@ def plan(
         planned.base = active.name  # its files are whole: the documents taken from it are linked
         planned.linkable = frozenset(d.source for d in planned.documents if known.get(d.source) is d)
         if not rebuild:
-            planned.known_latent = _known_latent(settings, active.name, made_by(embeddings.cache_identity))
+            planned.known_latent = _known_latent(settings, active.name, made)
     # Its sentences are lent whenever their files are whole: damaged latent terms (the one optional part)
     # cost their own rewrite, not every sentence embedded again.
     essential = [problem for problem in damage if not artifacts.optional_problem(problem)]
@@ -573,12 +574,9 @@ def embed(
 def _known_latent(settings: Settings, version: str, made: str) -> dict[str, Terms] | None:
     """A version's latent terms by chunk id, for the next version to take over; ``None`` when it has none
     readable, or none ``made`` so (its chunks' terms are then made again, or read from the cache)."""
-    try:
-        latent = artifacts.read_latent(settings.data_dir, version)
-    except (OSError, ValueError):
-        return None
+    latent = artifacts.own_latent(settings.data_dir, version, made)
     ids = artifacts.read_chunk_ids(settings.data_dir, version)
-    if latent is None or latent.made_by != made or ids is None or len(ids) != latent.size:
+    if latent is None or ids is None or len(ids) != latent.size:
         return None
     return dict(zip(ids, latent.rows(), strict=True))
 
