@@ -305,7 +305,8 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         # the spelling the knowledge base uses leads, so that a term it never uses is one it never uses
         used = [t for t in spellings if vocabulary is None or vocabulary.knows(t)] or spellings
         head = used[0]
-        terms[head] = float(min(len(head), 4))
+        # an answer's kind ("reason" is 原因, "steps" 步骤) weighs as little as it does asked in Chinese
+        terms[head] = 1.0 if head in ANSWER_KINDS else float(min(len(head), 4))
         if others := tuple(t for t in spellings if t != head):
             alternatives[head] = others
     # A two-letter acronym the knowledge base uses ("IT" in IT部门) is a term; a name it is not.

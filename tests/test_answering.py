@@ -943,6 +943,34 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
     assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
 
 
+def test_an_english_word_naming_the_answers_kind_weighs_as_its_chinese_does() -> None:
+    """ "steps" asks for a sequence, as 步骤 does in Chinese: a lead-in that says 步骤 ("以下步骤是…建议:")
+    must not outrank what the question is about."""
+    glossary = Glossary({"step": ("步骤",), "rescue": ("挽救",)})
+    vocabulary = Vocabulary(["挽救项目的步骤。"])
+    english = analyse("What are the steps to rescue a project?", "en", glossary, vocabulary).terms
+    chinese = analyse("挽救项目有哪些步骤?", "zh-Hans", glossary, vocabulary).terms
+    assert english["步骤"] == chinese["步骤"] == 1.0
+    assert english["挽救"] == chinese["挽救"] > 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("what's finance supposed to do on the CRM project team?", "财务团队人员应当提供最详尽的财务分析"),
+        ("why is there no one-size-fits-all CRM solution?", "没有任何一套CRM解决方案适合所有的企业"),
+    ],
+)
+def test_english_names_the_articles_subjects_in_their_words(
+    real_bot: Bot, question: str, phrase: str
+) -> None:
+    """The glossary carries the articles' own vocabulary (finance → 财务, solution → 解决方案): without it these
+    are answered from elsewhere or refused as naming nothing the articles use."""
+    answer = real_bot.ask(question)
+    assert answer.answerable, answer.answer
+    assert any(phrase in c.quote for c in answer.citations), answer.answer
+
+
 def test_a_glossary_phrase_without_renderings_hides_the_word_it_contains() -> None:
     """ "end" is a project's close, but "end up" is no topic at all: an empty list in the glossary says so."""
     glossary = Glossary({"end": ("结束",), "end up": (), "budget": ("预算",)})
