@@ -42,6 +42,7 @@ from crmkb.bot.question import (
     elliptical,
     kind_of,
     ordinal,
+    points_back,
     says_nothing,
     through_the_ask,
 )
@@ -250,9 +251,10 @@ class ExtractiveAnswerer:
 
     def _judged(self, question: str, language: Language, whole: Ask) -> Ask:
         """What a question asks, as the terms the knowledge base uses: those of its asking clauses, or of
-        all of it (``whole``) when they name none."""
+        all of it (``whole``) when they name none or point back at the scene it sets."""
         asking = asking_part(question)
-        if not asking:
+        # "…, does that matter for the relaunch?" asks about the data quality the scene named
+        if not asking or points_back(asking):
             return self.vocabulary.known_terms(whole)
         asked = analyse(asking, language, self.knowledge.glossary, self.vocabulary)
         # a clause naming the topic ("技术层面的风险,上线前要检查哪些点?") says what is asked about, though not

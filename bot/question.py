@@ -183,6 +183,21 @@ def asking_part(question: str, topic: Callable[[str], bool] | None = None) -> st
     return "".join(asking).strip() if 0 < len(asking) < len(clauses) else ""
 
 
+# An asking clause whose subject is the scene set before it: "…, does that matter for the relaunch?",
+# "…,这样正常吗?". 这 before a measure word is a determiner ("这次重来", "这几篇文章"), not the scene.
+_POINTS_BACK = re.compile(
+    r"\b(is|are|was|were|does|did|do|will|would|can|could|should|isn'?t|doesn'?t)\s+(that|this|it)\b"
+    r"|\b(that|this|it)\s+(is|was|matters?|means?)\b|\b(that|this)\s*\?*\s*$"
+    r"|^(这样|那样|这|那|此)(?![个些次里边儿回份篇种项几])|这样|那样",
+    re.IGNORECASE,
+)
+
+
+def points_back(asking: str) -> bool:
+    """Whether the asking clauses ask about the scene the question set before them, by pointing at it."""
+    return bool(_POINTS_BACK.search(asking.strip()))
+
+
 def through_the_ask(question: str) -> str:
     """``question`` up to the end of its last asking clause: a clause after it that asks nothing ("…end to
     end? need it for the SOW", "…at minimum? building our RFP checklist") says what the answer is for, and a

@@ -29,6 +29,7 @@ from crmkb.bot.question import (
     elliptical,
     kind_of,
     ordinal,
+    points_back,
     says_nothing,
     through_the_ask,
 )
@@ -941,6 +942,31 @@ def test_an_english_phrase_is_one_term_whichever_rendering_the_evidence_uses() -
     # a rendering the knowledge base never uses does not lead: the term is the one it can find
     unused = analyse("When is the rollout?", "en", glossary, Vocabulary(["系统上线以后。"]))
     assert set(Vocabulary(["系统上线以后。"]).known_terms(unused).terms) == {"上线"}
+
+
+@pytest.mark.parametrize(
+    ("asking", "back"),
+    [
+        ("does that matter for the relaunch?", True),
+        ("Is that realistic?", True),
+        ("how do we fix that?", True),
+        ("这样正常吗?", True),
+        ("这算正常吗?", True),
+        ("业务部门几乎没参与,这样会有什么问题?", True),
+        ("what should we check before go-live?", False),
+        ("这次重来要注意点啥?", False),
+        ("这几篇文章怎么看?", False),
+    ],
+)
+def test_an_asking_clause_can_point_back_at_the_scene(asking: str, back: bool) -> None:
+    assert points_back(asking) is back
+
+
+def test_a_question_pointing_back_at_its_scene_is_judged_on_the_scene(real_bot: Bot) -> None:
+    """Its asking clause names the relaunch; what it asks about is the data quality the scene names."""
+    answer = real_bot.ask("data quality is trash in the old system, does that matter for the relaunch?")
+    assert answer.answerable, answer.answer
+    assert any("数据" in c.quote for c in answer.citations)
 
 
 def test_an_english_word_naming_the_answers_kind_weighs_as_its_chinese_does() -> None:
