@@ -187,7 +187,7 @@ def asking_part(question: str, topic: Callable[[str], bool] | None = None) -> st
 # "…,这样正常吗?". 这 before a measure word is a determiner ("这次重来", "这几篇文章"), not the scene.
 _POINTS_BACK = re.compile(
     r"\b(is|are|was|were|does|did|do|will|would|can|could|should|isn'?t|doesn'?t)\s+(that|this|it)\b"
-    r"|\b(that|this|it)\s+(is|was|matters?|means?)\b|\b(that|this)\s*\?*\s*$"
+    r"|\b(that|this|it)\s+(is|was|matters?|means?)\b|\b(that|this)[\s?]*$"
     r"|^(这样|那样|这|那|此)(?![个些次里边儿回份篇种项几])|这样|那样",
     re.IGNORECASE,
 )
