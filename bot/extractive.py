@@ -239,7 +239,10 @@ class ExtractiveAnswerer:
         if answered and unreasoned and (given := self._reasons_within(before, answered)):
             chosen, covered = given, True
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
-        if reason is None and kind == "list" and scored and self.composer.lost_items(scored[0]):
+        # a question counting what it asks for ("the PM needs 3 kinds of abilities - what are they?") asks
+        # for a list in any form
+        listing = kind == "list" or count_asked(normalised) is not None
+        if reason is None and listing and scored and self.composer.lost_items(scored[0]):
             # "项目经理要具备哪三方面的能力?": the sentence that answers announces them, and the copied article
             # lost what followed its colon; its other sentences list something else
             reason = "the article announces what is asked but does not give it"
