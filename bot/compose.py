@@ -360,16 +360,19 @@ class Composer:
             return None
         return Quote(key[0], start, end, key[1], top.score, top.dense, top.terms)
 
-    def item_detail(self, item: Quote, exclude: frozenset[tuple[str, int, int]]) -> list[Quote]:
+    def item_detail(
+        self, item: Quote, exclude: frozenset[tuple[str, int, int]], whole: bool = False
+    ) -> list[Quote]:
         """The sentences of a list item's line after those already given, in order; none for an item that
-        is a heading (its section answers) or says nothing more."""
+        is a heading (its section answers) or says nothing more. ``whole``: the item is what a list question
+        asks for, and has a list's room."""
         if self.knowledge.headings.get((item.source, item.section), (-1, -1))[0] == item.start:
             return []
         line_end = _line_end(self.knowledge.documents[item.source].text, item.start)
         quotes = [
             q for q in self.sentences_in(item, line_end) if not _within((q.source, q.start, q.end), exclude)
         ]
-        return self._fit(quotes)
+        return self._fit(quotes, LIST_BUDGET, len(quotes)) if whole else self._fit(quotes)
 
     def sentences_in(self, quote: Quote, end: int | None = None) -> list[Quote]:
         """Each sentence from ``quote``'s start to ``end`` (the quote's own end by default), quoted alone
@@ -626,16 +629,23 @@ class Composer:
             line_start = text.rfind("\n", 0, unit.start) + 1
             at = self._sentence_from(unit.source, line_start)
             first = units[at] if at is not None else None
-            if first is None or item_number(text[line_start : first.end]) is None:
+            if at is None or first is None or item_number(text[line_start : first.end]) is None:
                 continue
-            label = _content(analyse(_NUMBERING.sub("", first.text.strip()), "zh-Hans", Glossary({})))
+            if self._inline_items(at):  # "3、销售和市场用户:…包括:是否方便学习?…" lists on its line: a list
+                continue
+            # "4、财务方面:财务团队人员应当…" is labelled up to its colon, and says more after it
+            label_text, *after = re.split(r"[::]", _NUMBERING.sub("", first.text.strip()), maxsplit=1)
+            label = _content(analyse(label_text, "zh-Hans", Glossary({})))
             if not label.terms or coverage(label, spelled) < 1.0:
                 continue
             key = self.key(item.index)
             detail = self.item_detail(
-                Quote(key[0], first.start, first.end, key[1], item.score, item.dense, item.terms), frozenset()
+                Quote(key[0], first.start, first.end, key[1], item.score, item.dense, item.terms),
+                frozenset(),
+                whole=True,
             )
-            return detail if len(detail) >= 2 else []
+            says_more = len(detail) >= 2 or len("".join(after).strip()) >= STATEMENT_CHARS
+            return detail if says_more else []
         return []
 
     def _inline_items(self, index: int) -> list[tuple[int, int]]:

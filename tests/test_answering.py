@@ -434,6 +434,22 @@ def test_a_list_question_naming_one_item_gets_that_items_sentences(real_bot: Bot
     assert all(c in "".join(quotes[1:]) for c in "阶段"), quotes
 
 
+def test_an_item_labelled_before_its_colon_is_named_by_its_label(real_bot: Bot) -> None:
+    """ "4、财务方面:财务团队人员应当提供最详尽的财务分析,…" is labelled 财务方面: asked about finance, the team
+    list answers with that item whole, not with all five roles cut short; an item's criteria all fit."""
+    for quotes in (
+        [c.quote for c in real_bot.ask("CRM项目团队里,财务的人具体要做哪些分析?").citations],
+        [
+            c.quote
+            for c in real_bot.ask("那財務方面呢?", history=["CRM導入前公司內部要先做好哪些準備?"]).citations
+        ],
+    ):
+        assert quotes and all(q.startswith(("4、财务方面", "4、財務方面")) for q in quotes), quotes
+        assert any(("投资回报率的估算" in q or "投資回報率的估算" in q) for q in quotes), quotes
+    criteria = "".join(c.quote for c in real_bot.ask("销售和市场用户会从哪些方面评估CRM系统?").citations)
+    assert "是否方便学习" in criteria and "是否能够增加销售量" in criteria, criteria
+
+
 def test_a_how_question_naming_one_item_gets_that_items_sentences(real_bot: Bot) -> None:
     # "2、一些特殊流程、特殊业务该如何处理。" and the sentences after it on its line; not the section's heading
     # ("二、待解决问题是否整理完整。") and only the first of them
