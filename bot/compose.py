@@ -628,9 +628,9 @@ class Composer:
             text = self.knowledge.documents[unit.source].text
             line_start = text.rfind("\n", 0, unit.start) + 1
             at = self._sentence_from(unit.source, line_start)
-            first = units[at] if at is not None else None
-            if at is None or first is None or item_number(text[line_start : first.end]) is None:
+            if at is None or item_number(text[line_start : units[at].end]) is None:
                 continue
+            first = units[at]
             if self._inline_items(at):  # "3、销售和市场用户:…包括:是否方便学习?…" lists on its line: a list
                 continue
             # "4、财务方面:财务团队人员应当…" is labelled up to its colon, and says more after it

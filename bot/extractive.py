@@ -208,7 +208,8 @@ class ExtractiveAnswerer:
         # "具体怎么做?" after a list whose items were each cut to their first sentence: the items in full
         if manner:
             detail = self.composer.items_in_full(before, said)
-        chosen = detail or self._choose(scored, known, kind, said, count_asked(normalised), query, named)
+        count = count_asked(normalised)  # how many items it asks for, when it says
+        chosen = detail or self._choose(scored, known, kind, said, count, query, named)
         # Whether the evidence covers the question is judged on what it asks, not on the scene it sets;
         # "具体怎么做?" is answered when the evidence covers what the question before it asked.
         # what the previous question asked, for a follow-up that names no topic of its own (the only kind
@@ -241,7 +242,7 @@ class ExtractiveAnswerer:
         reason = self._refusal(ask, judged, chosen, normalised, kind, covered)
         # a question counting what it asks for ("the PM needs 3 kinds of abilities - what are they?") asks
         # for a list in any form
-        listing = kind == "list" or count_asked(normalised) is not None
+        listing = kind == "list" or count is not None
         if reason is None and listing and scored and self.composer.lost_items(scored[0]):
             # "项目经理要具备哪三方面的能力?": the sentence that answers announces them, and the copied article
             # lost what followed its colon; its other sentences list something else
