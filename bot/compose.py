@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from crmkb.bot.evidence import Ask, analyse, coverage, posseg
+from crmkb.bot.evidence import Ask, analyse, coverage, has_quantity, posseg
 from crmkb.bot.glossary import Glossary
 from crmkb.bot.knowledge import Knowledge, SectionKey
 from crmkb.bot.question import Kind, count_asked, numeral
@@ -119,6 +119,13 @@ class Composer:
         if not scored:
             return []
         sections = self._rank_sections(scored, ask)
+        lead = self.key(scored[0].index)
+        units = self.knowledge.sentences.units
+        given = ask.wants_quantity and has_quantity(units[scored[0].index].text, ask.figure)
+        if given and scored[0].score >= OTHER_SECTION * max(s.score for s in scored):
+            # a figure asked for is answered from where it is given (Extractive._choose leads with the best
+            # sentence that holds one), when that sentence matches as closely as another section's must
+            sections = [lead, *(key for key in sections if key != lead)]
         first = sections[0]
         picked = [first]
         other = next((key for key in sections[1:] if key[0] != first[0]), None)

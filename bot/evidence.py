@@ -33,7 +33,8 @@ _DOMAIN = re.compile(
 )
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
 ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
-QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何)")
+# "百分之几" asks for a share as 多少 asks for a number (wants_quantity reads it from the question's form)
+QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何|百分之|百分比)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
 ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
@@ -60,6 +61,7 @@ _COUNTING = re.compile(
 # 几 asks after nothing but itself: 哪几 asks which, and 好几周, 这几天, 十几个 say some (an indefinite count).
 _QUANTITY_ZH = re.compile(
     r"多少|(?<![哪好这那十前头])几[个天年月周次人位种步家倍成%％]|多久|多长(?:时间)?|百分之|比例|价格|费用"
+    r"|率[^,,。??]{0,6}(多高|多大|高不高)"  # "失败率有多高?" asks for the rate
 )
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
@@ -195,6 +197,7 @@ def analyse(
     if language == "en":
         return _analyse_english(question, glossary, vocabulary)
     terms: dict[str, float] = {}
+    alternatives: dict[str, tuple[str, ...]] = {}
     manner: list[str] = []
     acting: list[str] = []
     specific = _named(question)
@@ -234,6 +237,8 @@ def analyse(
             terms[word] = 1
             continue
         terms[word] = min(len(word), 4)
+        if (stem := _rate_of(word, vocabulary)) is not None:
+            alternatives[word] = (stem,)
         # What is counted ("两个礼拜", "三家厂商") is a common noun, whatever jieba's dictionary tags it: a
         # name is not counted.
         counted = at > 0 and pairs[at - 1].flag == "m"
@@ -250,7 +255,18 @@ def analyse(
         wants_name=bool(_NAME_ZH.search(question)),
         manner=frozenset(manner),
         acting=frozenset(acting),
+        alternatives=alternatives,
     )
+
+
+def _rate_of(word: str, vocabulary: Vocabulary | None) -> str | None:
+    """What a rate the articles never name is the rate of, when they name that: 失败率 is the share that
+    fails, which "20%到60%的CRM项目失败" gives. A rate ("X率") is the one compound whose head adds only "the
+    share of", so its stem stands for it; other compounds are things of their own (see Vocabulary.unknown)."""
+    if vocabulary is None or len(word) < 3 or not word.endswith("率") or vocabulary.knows(word):
+        return None
+    stem = word[:-1]
+    return stem if vocabulary.knows(stem) else None
 
 
 _YES_NO = frozenset("吗 么 嘛".split())  # the particles that close a yes/no question
@@ -512,7 +528,7 @@ Figure = Literal["share", "duration", "people"]
 # answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("share", re.compile(
-        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|率[^??]{0,12}(多少|几)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
+        r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|率[^??]{0,12}(多少|几|多高|多大|高不高)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
         rf"|{_SHARE_ASKED_EN}|\brate (is|was)\b", re.IGNORECASE)),
     ("duration", re.compile(
         r"多久|多长(?:时间)?|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"

@@ -436,7 +436,7 @@ class ExtractiveAnswerer:
         if known.wants_quantity and kind != "list":
             if not has_quantity(text, known.figure):
                 return "asks for a figure the evidence does not give"
-            if self._measures_unknown(ask, question):
+            if self._measures_unknown(ask, question, chosen):
                 return "asks for a figure of something the knowledge base never names"
         if known.wants_date and not has_date(text):
             return "asks for a date the evidence does not give"
@@ -467,7 +467,7 @@ class ExtractiveAnswerer:
             ask = analyse(asked, detect_language(asked), self.knowledge.glossary, self.vocabulary)
         return bool(self.vocabulary.unknown(ask))
 
-    def _measures_unknown(self, ask: Ask, question: str) -> bool:
+    def _measures_unknown(self, ask: Ask, question: str, chosen: list[Quote]) -> bool:
         """Whether the figure asked for is of a thing the articles never name ("系统商的保固期通常是多久?",
         "系统使用率要达到几%?"): no figure of theirs is one of it, though the evidence holds a figure in the
         unit asked (a duration, a share). Only nouns count: "撑了多久就解约了" asks how long the story's
@@ -476,8 +476,16 @@ class ExtractiveAnswerer:
         ("how long was the end date pushed?")."""
         if detect_language(question) == "en":
             return False
-        known = self.vocabulary.known_terms(ask).terms
-        return any(noun in ask.terms and noun not in known for noun in measured(question))
+        return any(noun in ask.terms and not self._measured(noun, ask, chosen) for noun in measured(question))
+
+    def _measured(self, noun: str, ask: Ask, chosen: list[Quote]) -> bool:
+        """Whether the articles name what a figure is asked of: they use the word, or, for a rate they
+        never name (失败率), a quote gives a share of what it is the rate of ("20%到60%的CRM项目失败")."""
+        if self.vocabulary.knows(noun):
+            return True
+        stems = ask.alternatives.get(noun, ())
+        quoted = [self._quoted(q) for q in chosen]
+        return any(stem in text and has_quantity(text, "share") for stem in stems for text in quoted)
 
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
         """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one
