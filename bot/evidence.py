@@ -38,7 +38,7 @@ QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
 ANSWER_KINDS = frozenset(
     "后果 原因 影响 作用 意义 好处 坏处 区别 效果 结果 方法 办法 步骤 注意事项 条件 标准 因素 要点 建议 "
-    "经验 教训 做法 方面 内容 情况 前提 重点 技巧".split()
+    "经验 教训 做法 方面 内容 情况 前提 重点 技巧 角色 职责".split()
 )
 # jieba's tags for names: Latin-script words, places, organisations, transliterations. Not its person tag
 # "nr" (it tags 谢谢, 顾问 and 许可证 so), nor its "other proper noun" nz: of its 10,441 nz words most are
@@ -204,7 +204,10 @@ def analyse(
     # A synonym jieba does not keep whole ("教育训练" is 教育 + 训练) is replaced in the text before it is cut.
     for phrase in sorted(glossary.synonyms, key=len, reverse=True):
         if phrase in question and len(list(posseg().cut(phrase))) > 1:  # type: ignore[attr-defined]
-            question = question.replace(phrase, glossary.synonyms[phrase][0])
+            first, *others = glossary.synonyms[phrase]
+            question = question.replace(phrase, first)
+            if others:
+                alternatives[first] = tuple(others)
     # jieba's HMM guesses words among unknown characters at about 2 ms each: past LONG_QUESTION characters
     # (no real question is that long) the dictionary alone segments, so junk cannot buy seconds of CPU.
     hmm = len(question) <= LONG_QUESTION
@@ -228,10 +231,13 @@ def analyse(
         if (flag in _FUNCTION_FLAGS and not _asked_of(pairs, at)) or flag.startswith("u"):
             continue
         if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
-            # 导入 → 实施 is as generic as 实施 written so
-            for synonym in glossary.synonyms[word]:
-                if synonym not in GENERIC_TERMS:
-                    terms[synonym] = min(len(synonym), 4)
+            # 导入 → 实施 is as generic as 实施 written so; the articles' words for one thing (高管 is their
+            # 高层 or 管理层) are spellings of one term, as an English phrase's renderings are
+            theirs = [synonym for synonym in glossary.synonyms[word] if synonym not in GENERIC_TERMS]
+            if theirs:
+                terms[theirs[0]] = min(len(theirs[0]), 4)
+                if theirs[1:]:
+                    alternatives[theirs[0]] = tuple(theirs[1:])
             continue
         if word in ANSWER_KINDS:  # weighs little, and is never the unknown thing that makes a near miss
             terms[word] = 1

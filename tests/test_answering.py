@@ -4,6 +4,7 @@ script, honest refusals, follow-ups."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -996,6 +997,22 @@ def test_an_english_word_naming_the_answers_kind_weighs_as_its_chinese_does() ->
     assert english["挽救"] == chinese["挽救"] > 1.0
 
 
+@pytest.mark.parametrize("question", ["高管不支持怎么办?", "高阶主管要做什么?"])
+def test_the_articles_words_for_one_thing_are_spellings_of_one_term(question: str) -> None:
+    """高管 is the articles' 高层 or 管理层: evidence holding either covers it, as an English phrase's renderings
+    do. Before, each was a term of its own (and a phrase jieba cuts kept only the first), so "管理层应当…" held
+    half of what was asked, or none of it."""
+    glossary = Glossary({}, {"高管": ("高层", "管理层"), "高阶主管": ("高层", "管理层")})
+    asked = analyse(question, "zh-Hans", glossary)
+    assert "管理层" not in asked.terms and asked.alternatives["高层"] == ("管理层",)
+    assert coverage(replace(asked, terms={"高层": asked.terms["高层"]}), "管理层应当提供决策指导") == 1.0
+
+
+def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
+    """Asking "扮演什么角色" asks what someone does, as "有什么作用" does: 角色 weighs as 作用 does."""
+    assert analyse("高层在项目里扮演什么角色?", "zh-Hans", Glossary({})).terms["角色"] == 1
+
+
 @pytest.mark.parametrize(
     ("question", "phrase"),
     [
@@ -1006,6 +1023,9 @@ def test_an_english_word_naming_the_answers_kind_weighs_as_its_chinese_does() ->
             "the CRM project team is just 2 IT guys and the CFO. who else should be on it?",
             "项目团队的最佳配置",
         ),
+        # consultants' shorthand: exec sponsorship is the executives' support, the busy season 最繁忙的时候
+        ("how important is exec sponsorship for crm", "公司高层是否对项目有充分的支持"),
+        ("shld we go live during our busy season?", "在企业核心业务最繁忙的时候进行系统切换"),
     ],
 )
 def test_english_names_the_articles_subjects_in_their_words(
