@@ -79,8 +79,10 @@ _SHARE_ASKED_EN = (
     r"\bwhat(?: rate\b|(?:'s| is| are| was| should be| would be) (?:a |an |the |our )?(?:[a-z-]+ ){0,3}"
     r"(?:rate|percentage|ratio)\b)|\bwhat ?%|\bratio\b"
 )
+# "how much should we vet…", "how much does data quality matter?" ask how far, not for a figure: "how much"
+# with a verb of its own, not a noun ("how much time"), weighs something; what it costs is a price (_PRICE_EN)
 _QUANTITY_EN = re.compile(
-    rf"\bhow (many|much|long|often)\b|\bwhat (percentage|percent|price)\b|{_SHARE_ASKED_EN}|\bprice\b",
+    rf"\bhow (many|much(?!\s+(should|do|does|did|can|could|will|would|must)\b)|long|often)\b|\bwhat (percentage|percent|price)\b|{_SHARE_ASKED_EN}|\bprice\b",
     re.IGNORECASE,
 )
 _DATE_EN = re.compile(
@@ -321,6 +323,15 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         if form is not None:
             renderings = [t.lower() for group in glossary.translate(word)[0] for t in group]
             _join(concepts, [form, *(t for t in renderings if t not in GENERIC_TERMS)])
+    # A two-letter acronym the knowledge base uses that the glossary renders is one more spelling of what it
+    # renders ("SI" is the articles' 供应商 or 乙方, and once "SI供应商"); it weighs as a term of its own only
+    # when it is the one spelling (see below).
+    rendered = set()
+    for acronym in dict.fromkeys(re.findall(r"\b[A-Z]{2}\b", question)):
+        renderings = [t.lower() for group in glossary.translate(acronym)[0] for t in group]
+        if vocabulary is not None and vocabulary.knows(acronym) and renderings:
+            _join(concepts, [*renderings, acronym.lower()])
+            rendered.add(acronym)
     terms: dict[str, float] = {}
     alternatives: dict[str, tuple[str, ...]] = {}
     for spellings in concepts:
@@ -333,7 +344,7 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
             alternatives[head] = others
     # A two-letter acronym the knowledge base uses ("IT" in IT部门) is a term; a name it is not.
     for acronym in re.findall(r"\b[A-Z]{2}\b", question):
-        if vocabulary is not None and vocabulary.knows(acronym):
+        if vocabulary is not None and vocabulary.knows(acronym) and acronym not in rendered:
             terms.setdefault(acronym.lower(), 3.0)
     # Names (capitalised inside a sentence, or acronyms) the glossary does not know are the specific things
     # asked; the first word of a sentence is capitalised whatever it is.

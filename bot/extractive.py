@@ -8,6 +8,7 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -82,6 +83,13 @@ class Evidence:
     hits: list[Hit]
     chosen: list[Quote]
     refusal_reason: str | None
+
+
+# "how many days of hypercare", "how many hours of training": a count of a unit of something, named after "of"
+_MEASURED_EN = re.compile(
+    r"\bhow many (?:minutes|hours|days|weeks|months|years|people|users|licen[cs]es|seats) of ([a-z][a-z-]+)",
+    re.IGNORECASE,
+)
 
 
 class ExtractiveAnswerer:
@@ -475,7 +483,9 @@ class ExtractiveAnswerer:
         are mostly ordinary English, and reading them so refused four answerable dev and probe questions
         ("how long was the end date pushed?")."""
         if detect_language(question) == "en":
-            return False
+            # …except the one form that names what is measured: "how many days of hypercare"
+            of = _MEASURED_EN.search(question)
+            return of is not None and of.group(1).lower() in ask.unknown_english
         return any(noun in ask.terms and not self._measured(noun, ask, chosen) for noun in measured(question))
 
     def _measured(self, noun: str, ask: Ask, chosen: list[Quote]) -> bool:

@@ -1026,6 +1026,8 @@ def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
         # consultants' shorthand: exec sponsorship is the executives' support, the busy season 最繁忙的时候
         ("how important is exec sponsorship for crm", "公司高层是否对项目有充分的支持"),
         ("shld we go live during our busy season?", "在企业核心业务最繁忙的时候进行系统切换"),
+        # "how much should we" weighs something, asks no figure; "SI" is the articles' 乙方 too
+        ("how much should we vet the SI's capability before signing?", "乙方是否有能力"),
     ],
 )
 def test_english_names_the_articles_subjects_in_their_words(
@@ -1181,6 +1183,29 @@ def test_a_percent_sign_asks_for_a_share(question: str, language: Language) -> N
 
 
 @pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("how much should we vet the vendor?", False),
+        ("how much does data quality matter?", False),
+        ("how much time should we budget for training?", True),
+        ("how many people should be on the team?", True),
+    ],
+)
+def test_how_much_with_a_verb_of_its_own_asks_how_far(question: str, figure: bool) -> None:
+    assert analyse(question, "en", Glossary({})).wants_quantity is figure
+
+
+def test_an_acronym_the_glossary_renders_is_one_more_spelling_of_it() -> None:
+    """The articles write "SI供应商" once and 乙方 often: "SI" as a term of its own (weighing 3) left most
+    evidence about the integrator short of covering a question that names it."""
+    glossary = Glossary({"si": ("供应商", "乙方")})
+    vocabulary = Vocabulary(["是没找到好的SI供应商。", "乙方是否有能力有资源顺利完成项目?"])
+    asked = analyse("how do we vet the SI?", "en", glossary, vocabulary)
+    assert "si" not in asked.terms and "si" in asked.alternatives["供应商"]
+    assert coverage(asked, "乙方是否有能力有资源顺利完成项目?") == 1.0
+
+
+@pytest.mark.parametrize(
     ("question", "asks"),
     [
         ("What is a healthy weekly active-user rate three months after go-live?", True),
@@ -1214,6 +1239,8 @@ def test_a_rate_the_articles_give_as_a_share_of_its_stem_is_given(real_bot: Bot)
     [
         "客服工单的平均处理时长要控制在几个小时?",  # the articles hold durations, none of a ticket's
         "故障响应时间一般约定几个小时?",
+        # English names what is counted after "of"; "一个小时的培训" is no hypercare
+        "how many days of hypercare should the SI give us after go-live?",
     ],
 )
 def test_a_figure_of_something_the_articles_never_name_is_refused(real_bot: Bot, question: str) -> None:
