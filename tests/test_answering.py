@@ -1008,6 +1008,13 @@ def test_the_articles_words_for_one_thing_are_spellings_of_one_term(question: st
     assert coverage(replace(asked, terms={"高层": asked.terms["高层"]}), "管理层应当提供决策指导") == 1.0
 
 
+def test_everyday_words_for_failing_and_blaming_are_the_articles() -> None:
+    """ "搞砸了" is the rescue article's 失败 and "追究…责任" its 指责: unread, "项目搞砸了,要不要追究负责人的责任?"
+    matched only 负责人, which the close-out article says on every line."""
+    asked = analyse("项目搞砸了,要不要追究负责人的责任?", "zh-Hans", Glossary.load(KB))
+    assert {"失败", "指责"} <= set(asked.terms)
+
+
 def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
     """Asking "扮演什么角色" asks what someone does, as "有什么作用" does: 角色 weighs as 作用 does."""
     assert analyse("高层在项目里扮演什么角色?", "zh-Hans", Glossary({})).terms["角色"] == 1
