@@ -224,15 +224,9 @@ def analyse(
             acting += [word, *glossary.synonyms.get(word, ())]
         if len(word) < 2 or word in STOPWORDS or word in GENERIC_TERMS or not re.search(r"\w", word):
             continue
-        # A count ("七个", "8") says how many, never what about; a figure asked for is read from the
-        # question's form (wants_quantity). An ordinal can be content ("第二次实施") and stays.
-        if (flag == "m" and not word.startswith("第")) or word in ABOUT_THE_SOURCES:
-            continue
-        if QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
-            continue
-        if (flag in _FUNCTION_FLAGS and not _asked_of(pairs, at)) or flag.startswith("u"):
-            continue
-        if word in glossary.synonyms:  # a word the articles put differently (选型 → 选择): ask about theirs
+        # A word the articles put differently (选型 → 选择) is asked about in theirs, whatever jieba tags it
+        # ("翻倍" an adverb, "一倍" a numeral: the articles' 加倍)
+        if word in glossary.synonyms:
             # 导入 → 实施 is as generic as 实施 written so; the articles' words for one thing (高管 is their
             # 高层 or 管理层) are spellings of one term, as an English phrase's renderings are
             theirs = [synonym for synonym in glossary.synonyms[word] if synonym not in GENERIC_TERMS]
@@ -240,6 +234,14 @@ def analyse(
                 terms[theirs[0]] = min(len(theirs[0]), 4)
                 if theirs[1:]:
                     alternatives[theirs[0]] = tuple(theirs[1:])
+            continue
+        # A count ("七个", "8") says how many, never what about; a figure asked for is read from the
+        # question's form (wants_quantity). An ordinal can be content ("第二次实施") and stays.
+        if (flag == "m" and not word.startswith("第")) or word in ABOUT_THE_SOURCES:
+            continue
+        if QUESTION_WORD.match(word):  # "哪几个", "什么样": the form of the question, not its topic
+            continue
+        if (flag in _FUNCTION_FLAGS and not _asked_of(pairs, at)) or flag.startswith("u"):
             continue
         if word in ANSWER_KINDS:  # weighs little, and is never the unknown thing that makes a near miss
             terms[word] = 1

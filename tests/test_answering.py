@@ -1015,6 +1015,14 @@ def test_everyday_words_for_failing_and_blaming_are_the_articles() -> None:
     assert {"失败", "指责"} <= set(asked.terms)
 
 
+@pytest.mark.parametrize("question", ["销售要翻一倍", "业绩翻倍", "销售额翻一番"])
+def test_a_word_the_articles_put_differently_is_theirs_whatever_jieba_tags_it(question: str) -> None:
+    """jieba tags 一倍 a numeral and 翻倍 an adverb, words that were dropped before the glossary was asked: the
+    promise the articles warn about ("销售额加倍", "销售增加一倍") went unread."""
+    asked = analyse(question, "zh-Hans", Glossary.load(KB))
+    assert "加倍" in asked.terms and asked.alternatives["加倍"] == ("增加一倍",)
+
+
 def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
     """Asking "扮演什么角色" asks what someone does, as "有什么作用" does: 角色 weighs as 作用 does."""
     assert analyse("高层在项目里扮演什么角色?", "zh-Hans", Glossary({})).terms["角色"] == 1
@@ -1033,6 +1041,7 @@ def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
         # consultants' shorthand: exec sponsorship is the executives' support, the busy season 最繁忙的时候
         ("how important is exec sponsorship for crm", "公司高层是否对项目有充分的支持"),
         ("shld we go live during our busy season?", "在企业核心业务最繁忙的时候进行系统切换"),
+        ("the sponsor promised the board CRM will double revenue. how do we reset that?", "重新设置期望"),
         # "how much should we" weighs something, asks no figure; "SI" is the articles' 乙方 too
         ("how much should we vet the SI's capability before signing?", "乙方是否有能力"),
     ],
