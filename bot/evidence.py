@@ -117,7 +117,8 @@ _NAME_ZH = re.compile(
     r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐(?!的)"
 )
 _NAME_EN = re.compile(
-    r"\bwhich (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier)s?\b"
+    r"\bwhich (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier|si|integrator"
+    r"|partner|implementer)s?\b"
     r"|\bwho(?:'s| is| was)? (wrote|the (leader|author|vendor|best))|\branked? (first|#?1|top)|\b(recommend|suggest) an? "
     r"(vendor|company|product|tool|brand|platform|firm|consultancy)",
     re.IGNORECASE,

@@ -1023,6 +1023,23 @@ def test_a_word_the_articles_put_differently_is_theirs_whatever_jieba_tags_it(qu
     assert "加倍" in asked.terms and asked.alternatives["加倍"] == ("增加一倍",)
 
 
+def test_a_consultants_client_is_the_company_not_its_customers() -> None:
+    """In "client keeps adding reqs, how do i stop the scope ballooning" the client is the company the
+    project is for: read as 客户 it pulled the customer-flow section over 预防范围扩散."""
+    asked = analyse("client keeps adding reqs, how do i stop the scope ballooning", "en", Glossary.load(KB))
+    assert "需求" in asked.terms and "客户" not in asked.terms
+
+
+def test_asking_which_integrator_asks_for_a_name() -> None:
+    assert analyse("which SI in singapore is best for salesforce?", "en", Glossary({})).wants_name
+
+
+def test_a_taiwan_word_for_close_out_is_the_articles(real_bot: Bot) -> None:
+    """結案 is the close-out article's 收尾/结束: unread, the plan's 三年之内 was refused as a figure of
+    something the articles never name."""
+    assert "三年之內" in _checked(real_bot, "結案後的系統改善計畫要規劃多久?")
+
+
 def test_the_role_asked_about_is_the_kind_of_answer_wanted() -> None:
     """Asking "扮演什么角色" asks what someone does, as "有什么作用" does: 角色 weighs as 作用 does."""
     assert analyse("高层在项目里扮演什么角色?", "zh-Hans", Glossary({})).terms["角色"] == 1
