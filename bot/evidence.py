@@ -115,12 +115,18 @@ _NAME_ZH = re.compile(
     r"哪几?[家款]|哪(个|一个|些)?(厂商|供应商|公司|品牌|软件|产品|工具|平台|顾问公司)|排名第|排第|谁写|作者是"
     # "有没有厂商推荐?" asks for one; "厂商推荐的方案" is the vendor's recommendation, no name asked
     r"|推荐.{0,12}(公司|厂商|软件|工具|产品)|(公司|厂商|软件|工具|产品)推荐(?!的)"
+    # "哪个CRM比较好用?" asks for a product, "哪个CRM项目阶段…" does not
+    r"|哪(个|一个|款|些)\s*crm(?!\s*(项目|实施|阶段|工作|团队))",
+    re.IGNORECASE,
 )
 _NAME_EN = re.compile(
     r"\bwhich (vendor|company|product|tool|brand|software|platform|firm|consultancy|supplier|si|integrator"
     r"|partner|implementer)s?\b"
     r"|\bwho(?:'s| is| was)? (wrote|the (leader|author|vendor|best))|\branked? (first|#?1|top)|\b(recommend|suggest) an? "
-    r"(vendor|company|product|tool|brand|platform|firm|consultancy)",
+    r"(vendor|company|product|tool|brand|platform|firm|consultancy|crm)"
+    # a product asked for: "whats the best crm for a 20 person sales team", "which crm has the best mobile app"
+    r"|\bbest crm(?: system| software| tool| platform)?s? (for|to)\b"
+    r"|\b(which|what) crm(?: system| software| product| tool| platform)?s? (is|are|should|would|has|have|do|does)\b",
     re.IGNORECASE,
 )
 _MONEY = re.compile(

@@ -1030,8 +1030,23 @@ def test_a_consultants_client_is_the_company_not_its_customers() -> None:
     assert "需求" in asked.terms and "客户" not in asked.terms
 
 
-def test_asking_which_integrator_asks_for_a_name() -> None:
-    assert analyse("which SI in singapore is best for salesforce?", "en", Glossary({})).wants_name
+@pytest.mark.parametrize(
+    ("question", "language", "asks"),
+    [
+        ("which SI in singapore is best for salesforce?", "en", True),
+        ("whats the best crm for a 20 person sales team", "en", True),  # a product, lower-cased as typed
+        ("which crm has the best mobile app", "en", True),
+        ("中小企业推荐哪款CRM?", "zh-Hans", True),
+        ("哪个CRM比较好用?", "zh-Hans", True),
+        ("what is the best CRM implementation approach?", "en", False),  # the way to do it, no product
+        ("what crm projects fail most?", "en", False),
+        ("哪个CRM项目阶段最容易出问题?", "zh-Hans", False),
+    ],
+)
+def test_asking_which_integrator_or_product_asks_for_a_name(
+    question: str, language: Language, asks: bool
+) -> None:
+    assert analyse(question, language, Glossary({})).wants_name is asks
 
 
 def test_a_taiwan_word_for_close_out_is_the_articles(real_bot: Bot) -> None:
