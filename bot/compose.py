@@ -119,13 +119,15 @@ class Composer:
         if not scored:
             return []
         sections = self._rank_sections(scored, ask)
-        lead = self.key(scored[0].index)
-        units = self.knowledge.sentences.units
-        given = ask.wants_quantity and has_quantity(units[scored[0].index].text, ask.figure)
-        if given and scored[0].score >= OTHER_SECTION * max(s.score for s in scored):
+        best = scored[0]
+        given = ask.wants_quantity and has_quantity(
+            self.knowledge.sentences.units[best.index].text, ask.figure
+        )
+        if given and best.score >= OTHER_SECTION * max(s.score for s in scored):
             # a figure asked for is answered from where it is given (Extractive._choose leads with the best
             # sentence that holds one), when that sentence matches as closely as another section's must
-            sections = [lead, *(key for key in sections if key != lead)]
+            where = self.key(best.index)
+            sections = [where, *(key for key in sections if key != where)]
         first = sections[0]
         picked = [first]
         other = next((key for key in sections[1:] if key[0] != first[0]), None)
@@ -137,7 +139,6 @@ class Composer:
         ):
             picked.append(other)
         quotes: list[Quote] = []
-        best = scored[0]
         if kind == "list":
             listed = (
                 self._named_item(scored, ask)

@@ -335,12 +335,17 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
     # A two-letter acronym the knowledge base uses that the glossary renders is one more spelling of what it
     # renders ("SI" is the articles' 供应商 or 乙方, and once "SI供应商"); it weighs as a term of its own only
     # when it is the one spelling (see below).
-    rendered = set()
-    for acronym in dict.fromkeys(re.findall(r"\b[A-Z]{2}\b", question)):
-        renderings = [t.lower() for group in glossary.translate(acronym)[0] for t in group]
-        if vocabulary is not None and vocabulary.knows(acronym) and renderings:
+    acronyms = [
+        acronym
+        for acronym in dict.fromkeys(re.findall(r"\b[A-Z]{2}\b", question))
+        if vocabulary is not None and vocabulary.knows(acronym)
+    ]
+    alone = []
+    for acronym in acronyms:
+        if renderings := [t.lower() for group in glossary.translate(acronym)[0] for t in group]:
             _join(concepts, [*renderings, acronym.lower()])
-            rendered.add(acronym)
+        else:
+            alone.append(acronym)
     terms: dict[str, float] = {}
     alternatives: dict[str, tuple[str, ...]] = {}
     for spellings in concepts:
@@ -352,9 +357,8 @@ def _analyse_english(question: str, glossary: Glossary, vocabulary: Vocabulary |
         if others := tuple(t for t in spellings if t != head):
             alternatives[head] = others
     # A two-letter acronym the knowledge base uses ("IT" in IT部门) is a term; a name it is not.
-    for acronym in re.findall(r"\b[A-Z]{2}\b", question):
-        if vocabulary is not None and vocabulary.knows(acronym) and acronym not in rendered:
-            terms.setdefault(acronym.lower(), 3.0)
+    for acronym in alone:
+        terms.setdefault(acronym.lower(), 3.0)
     # Names (capitalised inside a sentence, or acronyms) the glossary does not know are the specific things
     # asked; the first word of a sentence is capitalised whatever it is.
     names = [
@@ -609,6 +613,20 @@ def measured(question: str) -> list[str]:
             at = end
         return nouns
     return []
+
+
+# "how many days of hypercare", "how many hours of training": a count of a unit of something, named after "of"
+_MEASURED_EN = re.compile(
+    r"\bhow many (?:minutes|hours|days|weeks|months|years|people|users|licen[cs]es|seats) of ([a-z][a-z-]+)",
+    re.IGNORECASE,
+)
+
+
+def measured_english(question: str) -> str | None:
+    """What an English question asks a figure of, in the one form that names it ("how many days of hypercare"
+    → hypercare), lower-cased; None in any other."""
+    of = _MEASURED_EN.search(question)
+    return of.group(1).lower() if of is not None else None
 
 
 def has_quantity(text: str, figure: Figure | None = None) -> bool:

@@ -8,7 +8,6 @@ followed by its [n] marker. Before answering, the evidence is checked against wh
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from crmkb.bot.evidence import (
     has_money,
     has_quantity,
     measured,
+    measured_english,
     merged,
     names_other_than,
     names_the_domain,
@@ -83,13 +83,6 @@ class Evidence:
     hits: list[Hit]
     chosen: list[Quote]
     refusal_reason: str | None
-
-
-# "how many days of hypercare", "how many hours of training": a count of a unit of something, named after "of"
-_MEASURED_EN = re.compile(
-    r"\bhow many (?:minutes|hours|days|weeks|months|years|people|users|licen[cs]es|seats) of ([a-z][a-z-]+)",
-    re.IGNORECASE,
-)
 
 
 class ExtractiveAnswerer:
@@ -484,8 +477,7 @@ class ExtractiveAnswerer:
         ("how long was the end date pushed?")."""
         if detect_language(question) == "en":
             # …except the one form that names what is measured: "how many days of hypercare"
-            of = _MEASURED_EN.search(question)
-            return of is not None and of.group(1).lower() in ask.unknown_english
+            return measured_english(question) in ask.unknown_english
         return any(noun in ask.terms and not self._measured(noun, ask, chosen) for noun in measured(question))
 
     def _measured(self, noun: str, ask: Ask, chosen: list[Quote]) -> bool:
@@ -494,8 +486,10 @@ class ExtractiveAnswerer:
         if self.vocabulary.knows(noun):
             return True
         stems = ask.alternatives.get(noun, ())
-        quoted = [self._quoted(q) for q in chosen]
-        return any(stem in text and has_quantity(text, "share") for stem in stems for text in quoted)
+        if not stems:
+            return False
+        shares = [text for text in (self._quoted(q) for q in chosen) if has_quantity(text, "share")]
+        return any(stem in text for stem in stems for text in shares)
 
     def _reasons_within(self, quotes: list[Quote], sections: set[tuple[str, str]]) -> list[Quote]:
         """The sentences giving a reason inside those of ``quotes`` from ``sections`` that quote more than one
