@@ -32,7 +32,9 @@ _DOMAIN = re.compile(
     re.IGNORECASE,
 )
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
-ABOUT_THE_SOURCES = frozenset("文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
+ABOUT_THE_SOURCES = frozenset(
+    "文章 篇文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split()
+)  # jieba: 那/篇文章
 # "百分之几" asks for a share as 多少 asks for a number (wants_quantity reads it from the question's form)
 QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何|百分之|百分比)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
@@ -65,10 +67,13 @@ _QUANTITY_ZH = re.compile(
 )
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
-# A price is money asked for: a word for what is paid (价, 费, 租金, 薪…) near "how much", but not the share
-# it takes ("软件成本占多少?" asks a proportion).
+# A price is money asked for: a word for what is paid (价, 费, 租金, 薪…) near "how much" or "how dear", but
+# not the share it takes ("软件成本占多少?" asks a proportion), nor a price only mentioned ("挑了个报价最低的小
+# 供应商,…有啥风险吗?" asks about risk).
+_PRICE_WORD = r"(价格|价钱|报价|收费|薪|工资)"
 _PRICE_ZH = re.compile(
-    r"价格|价钱|多少钱|报价|收费|薪|工资|"
+    rf"多少钱|{_PRICE_WORD}[^,,。??]{{0,8}}(多少|几|多高|怎么[算收定]|如何[算收定]|贵|便宜|高不高|合理|行情|水平|范围|标准)|"
+    rf"(多少|几|贵|便宜)[^,,。??]{{0,6}}{_PRICE_WORD}|"
     r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)|"
     # "每个用户每月多少?": what a seat or licence is charged
     r"每[个位]?(用户|账号|帐号|席位|许可|授权)[^,,。??]{0,6}多少(?![^,,。??]{0,3}(人|次|天|小时|分钟|条|个))"

@@ -1300,6 +1300,11 @@ def test_a_figure_told_with_a_verb_the_articles_do_not_use_is_still_given(real_b
     assert "六个月" in real_bot.ask("那家莫斯科公司撑了多久就把合同退掉了?").answer
 
 
+def test_the_article_the_asker_read_it_in_is_no_topic() -> None:
+    """jieba cuts 那篇文章 as 那 + 篇文章: where it was read, as 文章 is."""
+    assert set(analyse("风险那篇文章说了哪些风险?", "zh-Hans", Glossary({})).terms) == {"风险"}
+
+
 @pytest.mark.parametrize(
     ("question", "nouns"),
     [
@@ -1652,6 +1657,10 @@ def test_a_fee_asked_for_is_a_price() -> None:
         ("how much time per user does training take?", "en", False),
         ("RegionSoft CRM每个用户每月多少?", "zh-Hans", True),
         ("每个用户每月要培训多少小时?", "zh-Hans", False),
+        ("顾问工资一般多高?", "zh-Hans", True),
+        ("哪家报价更便宜?", "zh-Hans", True),
+        # a price mentioned, not asked for: the question asks about risk
+        ("我们挑了个报价最低的小供应商,这样有啥风险吗?", "zh-Hans", False),
     ],
 )
 def test_money_asked_for_is_a_price(question: str, language: Language, price: bool) -> None:
