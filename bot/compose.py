@@ -27,7 +27,12 @@ LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
 _QUESTION = re.compile(r"[??]\W*$")
 _OPENS_WITH_QUESTION = re.compile(r"^[^。!?;!?;]{2,40}[??]")
 # A sentence that gives a reason: it opens with a causal connective or names a cause.
-_CAUSE = re.compile(r"^\W*(因为|由于|这是因为|之所以|这就是|原因)|原因|造成|导致|\bbecause\b", re.IGNORECASE)
+# What happens otherwise is a reason too ("一旦系统切换失败,不是一天两天能挽回", "否则…"): why a thing
+# matters is what it costs when it goes wrong.
+_CAUSE = re.compile(
+    r"^\W*(因为|由于|这是因为|之所以|这就是|原因)|原因|造成|导致|否则|不然|一旦|以免|\b(because|otherwise)\b",
+    re.IGNORECASE,
+)
 REASON_REACH = 2  # a statement's reason is looked for this many sentences on, within its paragraph
 _ITEM = re.compile(r"^\s*(\d{1,2}[、.)]|[((]\d{1,2}[))]|[•·*\-])")
 _CLAUSE = re.compile(r"[,,;;]")
@@ -325,6 +330,11 @@ class Composer:
     def unsaid(self, index: int, spans: frozenset[tuple[str, int, int]]) -> frozenset[tuple[str, int, int]]:
         """``spans`` without those that quoted sentence ``index``, which may then be quoted again."""
         return frozenset(span for span in spans if not _within(self._span(index), frozenset([span])))
+
+    def same_paragraph(self, index: int, other: int) -> bool:
+        """Whether sentences ``index`` and ``other`` are in one paragraph."""
+        first, last = sorted((index, other))
+        return all(self._in_paragraph(at, at + 1) for at in range(first, last))
 
     def _span(self, index: int) -> tuple[str, int, int]:
         unit = self.knowledge.sentences.units[index]

@@ -404,7 +404,14 @@ class ExtractiveAnswerer:
     ) -> list[Quote]:
         units = self.knowledge.sentences.units
         if ask.wants_quantity:  # lead with the best sentence that actually holds a figure
-            figures = [s for s in scored if has_quantity(units[s.index].text, ask.figure) and s.terms > 0]
+            # a story's figure is told in a sentence of its own ("经过六个月的折磨和修改,CRM系统合同终止。"): a
+            # figure in the paragraph of the sentence that best matches is about what it matches
+            figures = [
+                s
+                for s in scored
+                if has_quantity(units[s.index].text, ask.figure)
+                and (s.terms > 0 or self.composer.same_paragraph(scored[0].index, s.index))
+            ]
             new = [s for s in figures if not self.composer.said(s.index, exclude)]
             # a follow-up asking how long or how many is answered by the figure the previous answer gave,
             # when no other sentence gives one

@@ -1298,6 +1298,18 @@ def test_a_figure_of_something_the_articles_never_name_is_refused(real_bot: Bot,
 def test_a_figure_told_with_a_verb_the_articles_do_not_use_is_still_given(real_bot: Bot) -> None:
     """Only what the figure is of counts: the articles tell the story with 终止, not 退掉."""
     assert "六个月" in real_bot.ask("那家莫斯科公司撑了多久就把合同退掉了?").answer
+    # The figure's sentence holds no word of this question: it is the story's, told in the paragraph of the
+    # sentence that names 莫斯科. Before, it was refused as asking for a figure the evidence does not give.
+    assert "六个月" in _checked(real_bot, "那个莫斯科公司的例子,CRM用了多久就解约了?问题出在哪?")
+
+
+def test_why_after_an_answer_is_what_goes_wrong_otherwise(real_bot: Bot) -> None:
+    """Why a thing matters is what it costs when it goes wrong: "一旦系统切换失败,不是一天两天能挽回" is the
+    reason the previous answer's advice gave. Before, "为什么?" was refused as finding no reason."""
+    previous = "系统切换选在什么时候比较好?"
+    assert "繁忙" in real_bot.ask(previous).answer
+    follow = real_bot.ask("为什么?", history=[previous])
+    assert follow.answerable and "一旦系统切换失败" in follow.answer, follow.answer
 
 
 def test_the_article_the_asker_read_it_in_is_no_topic() -> None:
