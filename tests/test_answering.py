@@ -1647,6 +1647,18 @@ def test_taiwan_wording_is_asked_in_the_articles_words() -> None:
     assert not {"教育", "训练", "厂商"} & set(ask.terms)
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "term"),
+    [
+        ("Our CRM rollout flopped. What now?", "en", "失败"),
+        ("Is it OK to cut back on user training?", "en", "减少"),
+        ("项目基本黄了,重新来第一步该干嘛?", "zh-Hans", "失败"),
+    ],
+)
+def test_everyday_words_are_asked_in_the_articles_words(question: str, language: Language, term: str) -> None:
+    assert term in analyse(question, language, Glossary.load(KB)).terms
+
+
 def test_a_fee_asked_for_is_a_price() -> None:
     ask = analyse("请外部讲师做培训,一小时钟点费大概多少?", "zh-Hans", Glossary({}))
     assert ask.wants_price
