@@ -67,13 +67,11 @@ _QUANTITY_ZH = re.compile(
 )
 # Only a calendar ask needs a date in the evidence; "什么时候切换" asks about timing, which guidance answers.
 _DATE_ZH = re.compile(r"哪一年|哪年|哪个月|日期|哪天|几月|几号")
-# A price is money asked for: a word for what is paid (价, 费, 租金, 薪…) near "how much" or "how dear", but
-# not the share it takes ("软件成本占多少?" asks a proportion), nor a price only mentioned ("挑了个报价最低的小
-# 供应商,…有啥风险吗?" asks about risk).
-_PRICE_WORD = r"(价格|价钱|报价|收费|薪|工资)"
+# A price is money asked for: a word for what is paid (价, 费, 租金, 薪…), or one near "how much", but not
+# the share it takes ("软件成本占多少?" asks a proportion), nor a price that only describes what is asked about
+# ("挑了个报价最低的小供应商,…有啥风险吗?" asks about risk).
 _PRICE_ZH = re.compile(
-    rf"多少钱|{_PRICE_WORD}[^,,。??]{{0,8}}(多少|几|多高|怎么[算收定]|如何[算收定]|贵|便宜|高不高|合理|行情|水平|范围|标准)|"
-    rf"(多少|几|贵|便宜)[^,,。??]{{0,6}}{_PRICE_WORD}|"
+    r"多少钱|(价格|价钱|报价|收费|薪|工资)(?![^,,。??]{0,3}(低|高|便宜|贵)的)|"
     r"(费|租金|成本|价)[^占,,。??]{0,6}(多少|几)|(多少|几)[^,,。??]{0,3}(费|租金|成本)|"
     # "每个用户每月多少?": what a seat or licence is charged
     r"每[个位]?(用户|账号|帐号|席位|许可|授权)[^,,。??]{0,6}多少(?![^,,。??]{0,3}(人|次|天|小时|分钟|条|个))"

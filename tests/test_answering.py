@@ -1683,8 +1683,10 @@ def test_a_fee_asked_for_is_a_price() -> None:
         ("每个用户每月要培训多少小时?", "zh-Hans", False),
         ("顾问工资一般多高?", "zh-Hans", True),
         ("哪家报价更便宜?", "zh-Hans", True),
-        # a price mentioned, not asked for: the question asks about risk
+        ("CRM顾问的收费?", "zh-Hans", True),
+        # a price that describes what is asked about: the question asks about risk
         ("我们挑了个报价最低的小供应商,这样有啥风险吗?", "zh-Hans", False),
+        ("选了一家价格很便宜的厂商,会不会有问题?", "zh-Hans", False),
     ],
 )
 def test_money_asked_for_is_a_price(question: str, language: Language, price: bool) -> None:
