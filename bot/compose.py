@@ -333,8 +333,7 @@ class Composer:
 
     def same_paragraph(self, index: int, other: int) -> bool:
         """Whether sentences ``index`` and ``other`` are in one paragraph."""
-        first, last = sorted((index, other))
-        return all(self._in_paragraph(at, at + 1) for at in range(first, last))
+        return self._in_paragraph(*sorted((index, other)))
 
     def _span(self, index: int) -> tuple[str, int, int]:
         unit = self.knowledge.sentences.units[index]

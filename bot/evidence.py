@@ -32,9 +32,8 @@ _DOMAIN = re.compile(
     re.IGNORECASE,
 )
 # Words for the knowledge base itself ("文章里说…", "作者认为…"): where the asker read it, not what it says.
-ABOUT_THE_SOURCES = frozenset(
-    "文章 篇文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split()
-)  # jieba: 那/篇文章
+# jieba cuts 那篇文章 as 那 + 篇文章.
+ABOUT_THE_SOURCES = frozenset("文章 篇文章 作者 文中 本文 原文 笔者 这篇 那篇 文里".split())
 # "百分之几" asks for a share as 多少 asks for a number (wants_quantity reads it from the question's form)
 QUESTION_WORD = re.compile(r"^(哪|什么|怎么|怎样|为什么|为何|多少|咋|啥|如何|百分之|百分比)")
 # Nouns that name the kind of answer wanted (its consequences, reasons, steps), not what it is about.
