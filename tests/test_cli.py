@@ -14,6 +14,7 @@ from crmkb.bot.service import Bot
 from crmkb.cli.app import app
 from crmkb.cli.services import Services
 from crmkb.core.settings import Settings
+from crmkb.ingest import artifacts
 from tests.conftest import KB
 from tests.support.cli import hash_settings, invoke, run_crmkb, services_for, serving_bot
 
@@ -110,6 +111,21 @@ def test_human_summary(services: Services, first_ingest: dict[str, object]) -> N
     assert code == 0
     assert "index already up to date" in stdout
     assert "embedded" in stdout and "unchanged" in stdout
+
+
+def test_a_repair_says_what_it_rewrote(tmp_path: Path) -> None:
+    """An ingest that only rewrites a damaged file of the version the store serves says so, not that the
+    index was already up to date."""
+    services = services_for(hash_settings(tmp_path, KB))
+    version = json.loads(run(services, "ingest", "--json")[1])["version"]
+    document = artifacts.index_root(tmp_path) / version / artifacts.document_file("000_ea5525b80525cb07.txt")
+    document.write_text("")
+
+    code, stdout, _ = run(services, "ingest")
+    assert code == 0
+    assert f"repaired the files of {version}" in stdout and "index already up to date" not in stdout
+    assert document.read_text()  # and the file is whole again
+    assert "index already up to date" in run(services, "ingest")[1]
 
 
 def test_installed_script_ingests_and_searches_with_the_hash_backend(tmp_path: Path) -> None:

@@ -136,7 +136,12 @@ def _print_report(report: IngestReport) -> None:
         out.print(
             f"cleaned up {len(report.cleaned_up)} leftovers: {', '.join(report.cleaned_up)}", highlight=False
         )
-    state = "published " + str(report.version) if report.published else "index already up to date"
+    if report.published:
+        state = f"published {report.version}"
+    elif report.repaired:  # the store already served this version: only its damaged files were written again
+        state = f"repaired the files of {report.version}; nothing else needed writing"
+    else:
+        state = "index already up to date"
     out.print(state if report.documents else "index unchanged", highlight=False)
 
 
