@@ -7,7 +7,8 @@ ever be found by the model that made it. Tokens are cached the same way (keyed b
 the BM25 index of a big KB is rebuilt from its unchanged chunks without running jieba over all of them.
 
 Nothing in here may break an ingest or poison an index. Each vector is stored with a checksum and its
-dimension and read back only when both match; a database that cannot be opened or read is set aside
+dimension and read back only when both match, and a row that cannot be read (tokens that are not
+UTF-8 or not JSON) is one miss, recomputed; a database that cannot be opened or read is set aside
 (renamed ``*.corrupt-<time>``) with one warning line, and the run goes on with a fresh one, or without
 a cache when even that fails; one that is merely locked, read-only or on a full disk is left alone and
 the run goes on without it.
@@ -82,6 +83,9 @@ class IngestCache:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=self._wait_s, isolation_level=None)
+        # Every value is read as the bytes stored: one damaged row whose text is not UTF-8 would otherwise
+        # fail the whole SELECT, and with it the cache for the run; decoded here, it is one miss.
+        db.text_factory = bytes
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
@@ -168,18 +172,25 @@ class IngestCache:
     def tokens(self, tokenizer: str, keys: Iterable[bytes]) -> dict[bytes, list[str]]:
         """Cached tokens by :func:`text_key`."""
         keys = list(set(keys))
+        damaged = 0
 
         def read(db: sqlite3.Connection) -> dict[bytes, list[str]]:
+            nonlocal damaged
             found: dict[bytes, list[str]] = {}
             query = "SELECT text_sha, tokens FROM tokens WHERE tokenizer = ?"
             for key, value in _looked_up(db, query, tokenizer, keys):
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError):  # bytes that are not UTF-8 or not JSON: a miss
                     tokens = json.loads(value)
                     if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
                         found[key] = tokens
+                        continue
+                damaged += 1
             return found
 
-        return self._guarded(read, {})  # type: ignore[return-value]
+        found = self._guarded(read, {})
+        if damaged:
+            self._warn(f"{damaged} entries of the ingest cache {self.path} are unreadable; recomputing them")
+        return found  # type: ignore[return-value]
 
     def put_tokens(self, tokenizer: str, entries: dict[bytes, list[str]]) -> None:
         rows = [(tokenizer, key, json.dumps(tokens, ensure_ascii=False)) for key, tokens in entries.items()]

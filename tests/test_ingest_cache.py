@@ -152,6 +152,30 @@ def test_damaged_cached_vectors_are_recomputed_not_published(
     np.testing.assert_array_equal(got[2], sentences)
 
 
+def test_a_row_that_is_not_utf8_is_one_miss_not_the_whole_cache(
+    settings: Settings, reference: tuple[IngestReport, Index]
+) -> None:
+    """SQLite fails a whole SELECT on one TEXT value that is not UTF-8: the cache reads bytes, so a damaged
+    row is recomputed and every other row is still taken from the cache."""
+    run_ingest(settings, embeddings=HashEmbeddings())
+    with sqlite3.connect(settings.data_dir / CACHE_FILE) as db:
+        damaged = db.execute(
+            "UPDATE tokens SET tokens = CAST(X'FF5B' AS TEXT) WHERE text_sha = "
+            "(SELECT text_sha FROM tokens ORDER BY text_sha LIMIT 1)"
+        ).rowcount
+    assert damaged == 1
+
+    embedder = CountingEmbeddings()
+    report = run_ingest(settings, rebuild=True, embeddings=embedder)
+    assert embedder.embedded == 0 and report.from_cache == texts_embedded(reference[0])
+    assert any("1 entries" in w and "unreadable" in w for w in report.warnings)
+    assert not any("without it" in w for w in report.warnings)
+    with sqlite3.connect(settings.data_dir / CACHE_FILE) as db:  # and the row is whole again
+        assert db.execute("SELECT count(*) FROM tokens WHERE tokens = CAST(X'FF5B' AS TEXT)").fetchone() == (
+            0,
+        )
+
+
 def test_cache_turned_off_embeds_everything(settings: Settings) -> None:
     run_ingest(settings, embeddings=HashEmbeddings())
     off = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"cache": False})})
