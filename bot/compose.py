@@ -22,7 +22,9 @@ from crmkb.bot.question import Kind, count_asked, numeral
 from crmkb.ingest.chunking import SECTION_SEPARATOR, split_sentences
 
 # A sentence that opens by pointing back ("这样…", "因此…") is read together with the one before it.
-_POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们)")
+# So is one that opens with a copula without its subject ("是没找到好的SI供应商,还是两方面都有责任。" goes on asking the
+# question before it), though not 是否 (a checklist's "whether") or 是的
+_POINTS_BACK = re.compile(r"^\W*(这|此|因此|所以|那么|于是|其中|它们|他们|是(?!否|的))")
 LEAD_IN = re.compile(r"([::]|如下|以下|下列|下面的)\W*$")
 _QUESTION = re.compile(r"[??]\W*$")
 _OPENS_WITH_QUESTION = re.compile(r"^[^。!?;!?;]{2,40}[??]")

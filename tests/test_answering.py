@@ -1479,6 +1479,15 @@ def test_a_count_that_matches_an_articles_parts_gets_those_parts(real_bot: Bot, 
     assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
 
 
+def test_a_sentence_going_on_with_the_question_before_it_is_quoted_with_it(real_bot: Bot) -> None:
+    """ "是没找到好的SI供应商,还是两方面都有责任。" has no subject of its own: it goes on asking "到底是供应商的
+    问题,还是企业自己问题?". Before, it was quoted alone, a fragment no asker could read."""
+    answer = real_bot.ask("失败了要不要追究是谁的责任?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("两方面都有责任" in q for q in quotes), quotes
+    assert not any(q.startswith("是没找到") for q in quotes), quotes
+
+
 def test_a_conclusion_that_points_back_at_the_steps_is_followed_by_them(real_bot: Bot) -> None:
     """ "这几条简单的规则可以帮助你…" closes the rescue article: leading an answer alone, it promised rules and
     gave none (a user trial). The rules are the article's sections before it; quoted beside another section's
