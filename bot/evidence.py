@@ -597,23 +597,6 @@ def figure_asked(question: str) -> Figure | None:
 _CLAUSE = re.compile(r"[^,,。??!!;;::\n]+")
 
 
-def asking_for_figure(question: str) -> list[tuple[int, int]]:
-    """Where a Chinese question asks for a figure ("几个小时", "多久", "比例"): the words that ask, not what of."""
-    patterns = [_QUANTITY_ZH, *(pattern for _, pattern in _FIGURE_ASKED)]
-    return [m.span() for pattern in patterns for m in pattern.finditer(question)]
-
-
-def outside(ask: Ask, question: str, spans: list[tuple[int, int]]) -> Ask:
-    """``ask`` without the terms ``question`` uses only inside ``spans``."""
-    lowered = question.lower()
-
-    def inside(term: str) -> bool:
-        at = [m.start() for m in re.finditer(re.escape(term), lowered)]
-        return bool(at) and all(any(a <= i and i + len(term) <= b for a, b in spans) for i in at)
-
-    return replace(ask, terms={t: w for t, w in ask.terms.items() if not inside(t)})
-
-
 def measured(question: str) -> list[str]:
     """The nouns of the clause that asks for a figure in a unit, outside the words that ask for it: what the
     figure is of ("系统使用率要达到几%" → 使用率, "保固期通常是多久" → 保固期). The ask can run across a comma

@@ -20,7 +20,6 @@ from crmkb.bot.evidence import (
     Ask,
     Vocabulary,
     analyse,
-    asking_for_figure,
     coverage,
     has_date,
     has_money,
@@ -30,7 +29,6 @@ from crmkb.bot.evidence import (
     merged,
     names_other_than,
     names_the_domain,
-    outside,
     topic_clause,
 )
 from crmkb.bot.knowledge import Knowledge
@@ -448,8 +446,6 @@ class ExtractiveAnswerer:
                 return "asks for a figure the evidence does not give"
             if self._measures_unknown(ask, question, chosen):
                 return "asks for a figure of something the knowledge base never names"
-            if not self._figure_of_it(known, question, chosen):
-                return "asks for a figure of something the evidence gives none of"
         if known.wants_date and not has_date(text):
             return "asks for a date the evidence does not give"
         if known.wants_price and not has_money(text):
@@ -490,28 +486,6 @@ class ExtractiveAnswerer:
             # …except the one form that names what is measured: "how many days of hypercare"
             return measured_english(question) in ask.unknown_english
         return any(noun in ask.terms and not self._measured(noun, ask, chosen) for noun in measured(question))
-
-    def _figure_of_it(self, known: Ask, question: str, chosen: list[Quote]) -> bool:
-        """Whether a quote giving the figure asked for is about what it is asked of: its paragraph, read under
-        its section's heading, covers what the question asks about besides the words that ask for a figure
-        ("每位业务的教育训练要排几个小时?" is not answered by "若一个业务需求讨论了半个月还确定不了")."""
-        if detect_language(question) == "en":
-            return True
-        about = outside(known, question, asking_for_figure(question))
-        if not about.terms:
-            return True
-        figures = [q for q in chosen if has_quantity(self._quoted(q), known.figure)]
-        least = self.settings.min_coverage
-        return any(coverage(about, self._paragraph_as_read(q)) >= least for q in figures)
-
-    def _paragraph_as_read(self, quote: Quote) -> str:
-        """A quote's paragraph under its article's title and its section's heading: what the figure it gives
-        is a figure of ("经过六个月的折磨和修改,CRM系统合同终止。" is the Moscow company's story)."""
-        text = self.knowledge.documents[quote.source].text
-        start = text.rfind("\n", 0, quote.start) + 1
-        end = text.find("\n", quote.end)
-        end = len(text) if end < 0 else end
-        return f"{self.knowledge.documents[quote.source].title} {quote.section} {text[start:end]}"
 
     def _measured(self, noun: str, ask: Ask, chosen: list[Quote]) -> bool:
         """Whether the articles name what a figure is asked of: they use the word, or, for a rate they

@@ -1305,22 +1305,6 @@ def test_a_figure_of_something_the_articles_never_name_is_refused(real_bot: Bot,
     assert not real_bot.ask(question).answerable
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        # the articles name training, and give durations, but none of training: "若一个业务需求讨论了半个月" is
-        # a requirement's, "比一个小时的培训要贵得多" a consultant's price
-        "新人上CRM的教育训练,一般排几个小时合适?",
-        "做完需求分析一般要几周?",
-    ],
-)
-def test_a_figure_of_something_else_is_refused(real_bot: Bot, question: str) -> None:
-    """The figure must be given where what it is asked of is: a quote in the unit asked for, whose paragraph
-    is about something else, gives no figure of it. Before, both were answered with another thing's."""
-    answer = real_bot.ask(question)
-    assert not answer.answerable, answer.answer
-
-
 def test_a_figure_told_with_a_verb_the_articles_do_not_use_is_still_given(real_bot: Bot) -> None:
     """Only what the figure is of counts: the articles tell the story with 终止, not 退掉."""
     assert "六个月" in real_bot.ask("那家莫斯科公司撑了多久就把合同退掉了?").answer
