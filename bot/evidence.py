@@ -556,6 +556,7 @@ def coverage(ask: Ask, text: str) -> float:
 
 
 Figure = Literal["share", "duration", "people"]
+_DURATION_UNIT = "(天|周|星期|礼拜|月|年|小时|钟头|分钟|工作日)"
 # A figure asked for in a unit ("转化率是多少", "排几个小时", "配几个人", "how long", "what percentage") is
 # answered only by a figure in that unit: "6个月" does not say how many people, nor "99%" how long.
 _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
@@ -563,7 +564,7 @@ _FIGURE_ASKED: tuple[tuple[Figure, re.Pattern[str]], ...] = (
         r"百分之(几|多少)|百分比|比例|占比|占[^,,。??]{0,4}多少|几成|(几|多少) ?[%％]|率[^??]{0,12}(多少|几|多高|多大|高不高)|\bpercent(age)?\b|\bshare of\b|\bwhat fraction\b"
         rf"|{_SHARE_ASKED_EN}|\brate (is|was)\b", re.IGNORECASE)),
     ("duration", re.compile(
-        r"多久|多长(?:时间)?|几个?(天|周|星期|月|年|小时|钟头|分钟)|多少(天|周|个月|年|小时|分钟)|\bhow long\b"
+        rf"多久|多长(?:时间)?|几个?{_DURATION_UNIT}|多少个?{_DURATION_UNIT}|\bhow long\b"
         r"|\bhow many (days|weeks|months|years|hours|minutes)\b", re.IGNORECASE)),
     ("people", re.compile(
         r"几[个名位]?(人|全职|专职)|多少(个)?(人|名)|人力|人手|\bhow many (people|staff|employees|consultants|users)\b"
@@ -577,7 +578,7 @@ _FIGURE_GIVEN: dict[Figure, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "duration": re.compile(
-        rf"{_NUMERAL}\s*个?\s*(年|月|天|周|星期|小时|钟头|分钟)|"
+        rf"{_NUMERAL}\s*个?\s*{_DURATION_UNIT}|"
         r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+"
         r"(years?|months?|weeks?|days?|hours?|minutes?)\b",
         re.IGNORECASE,

@@ -1214,6 +1214,9 @@ def test_what_counts_as_a_figure(text: str, figure: bool) -> None:
         ("What's the recommended ratio of super-users to end users?", "en", "share"),
         ("有多少CRM项目失败?", "zh-Hans", None),  # any figure answers it
         ("失败率有多高?", "zh-Hans", "share"),
+        ("培训一般要安排多少个小时?", "zh-Hans", "duration"),  # 多少 with its measure word
+        ("试点要跑几个礼拜?", "zh-Hans", "duration"),
+        ("需求确认要多少个工作日?", "zh-Hans", "duration"),
     ],
 )
 def test_the_unit_a_figure_is_asked_in(question: str, language: Language, figure: str | None) -> None:
@@ -1367,6 +1370,8 @@ def test_a_list_the_copied_article_lost_is_refused_not_replaced(real_bot: Bot) -
         ("再找几个顾问帮忙", "people", False),
         ("项目组有十几个人", "people", True),  # a rough figure is still one
         ("试运行了几十天", "duration", True),
+        ("试点跑了两个礼拜", "duration", True),  # everyday units are units
+        ("验收留十个工作日", "duration", True),
     ],
 )
 def test_a_figure_in_the_unit_asked(text: str, figure: Figure, given: bool) -> None:
