@@ -64,6 +64,9 @@ HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains thi
 SIBLING_COVERAGE = 0.5
 # an article whose lead names at least this share of a list question is what it asks about (_about_article)
 LEAD_COVERAGE = 0.5
+# ... and a sentence holding this share of it is the answer, not the article's outline (as evidence holding
+# min_coverage of a question covers it)
+HOLDS_MOST = 0.5
 HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
 NAMED_ITEM_REACH = 3  # the best sentences looked at for a list item the question names
 GUIDING_HEADING = 4  # a heading shorter than this (numbering aside) is a label
@@ -766,13 +769,15 @@ class Composer:
         heading of the article names what is asked, and either its lead names most of it or no sentence
         holds all of it (a sentence that did would be the answer). The lead says what the whole article
         answers: "看看该如何对CRM项目进行收尾" opens the close-out article, so "收尾时要考虑哪些问题?" asks for its
-        sections, though a passing sentence ("在项目收尾之前,需要考虑的") holds both words."""
+        sections, though a passing sentence ("在项目收尾之前,需要考虑的") holds both words. A sentence holding
+        most of it answers, not only one holding every word: "评估方案的时候,一个完整的CRM解决方案由几部分组成?"
+        is "CRM全面解决方案应由三部分组成?软件、技术以及供应商", though no sentence says 完整."""
         if self._headed(source, ask):
             return False
         content = _content(ask)
         if content.terms and coverage(content, self._lead(source)) >= LEAD_COVERAGE:
             return True
-        return all(s.terms < 1.0 for s in scored if self.key(s.index)[0] == source)
+        return all(s.terms < HOLDS_MOST for s in scored if self.key(s.index)[0] == source)
 
     def _lead(self, source: str) -> str:
         """The article's title and the text before its first heading, where it says what it is about."""

@@ -1468,6 +1468,17 @@ def test_a_count_that_matches_an_articles_parts_gets_those_parts(real_bot: Bot, 
     assert [c.quote[:2] for c in answer.citations] == ["一、", "二、", "三、"]
 
 
+def test_a_sentence_holding_most_of_a_list_question_answers_it_not_the_outline(real_bot: Bot) -> None:
+    """No sentence says 完整, yet "CRM全面解决方案应由三部分组成?软件、技术以及供应商" is the answer. Before, a
+    list question none of whose sentences held every word got the article's nine headings."""
+    answer = real_bot.ask("评估方案的时候,一个完整的CRM解决方案由几部分组成?").answer
+    assert "软件、技术以及供应商" in answer, answer
+    assert "九、对CRM系统持续的管理" not in answer, answer
+    # a question the article as a whole answers still gets its sections
+    outline = real_bot.ask("项目收尾时要检查哪些事情?").answer
+    assert all(h in outline for h in ("一、业务流程有没有定义下来", "二、待解决问题是否整理完整")), outline
+
+
 def test_a_sentence_going_on_with_the_question_before_it_is_quoted_with_it(real_bot: Bot) -> None:
     """ "是没找到好的SI供应商,还是两方面都有责任。" has no subject of its own: it goes on asking "到底是供应商的
     问题,还是企业自己问题?". Before, it was quoted alone, a fragment no asker could read."""
