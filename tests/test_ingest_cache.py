@@ -130,19 +130,25 @@ def test_unreadable_cache_is_set_aside_in_one_line(settings: Settings) -> None:
     assert run_ingest(settings, rebuild=True, embeddings=CountingEmbeddings()).from_cache > 0
 
 
+def rebuilt_after(settings: Settings, damage: str) -> tuple[int, CountingEmbeddings, IngestReport]:
+    """Ingest, damage the cache with the SQL statement ``damage``, and rebuild: how many rows it damaged,
+    the rebuild's embedder and its report."""
+    run_ingest(settings, embeddings=HashEmbeddings())
+    with sqlite3.connect(settings.data_dir / CACHE_FILE) as db:
+        damaged = db.execute(damage).rowcount
+    embedder = CountingEmbeddings()
+    return damaged, embedder, run_ingest(settings, rebuild=True, embeddings=embedder)
+
+
 def test_damaged_cached_vectors_are_recomputed_not_published(
     settings: Settings, reference: tuple[IngestReport, Index]
 ) -> None:
-    run_ingest(settings, embeddings=HashEmbeddings())
-    with sqlite3.connect(settings.data_dir / CACHE_FILE) as db:
-        damaged = db.execute(
-            "UPDATE vectors SET vector = zeroblob(length(vector)) WHERE text_sha IN "
-            "(SELECT text_sha FROM vectors ORDER BY text_sha LIMIT 10)"
-        ).rowcount
+    damaged, embedder, report = rebuilt_after(
+        settings,
+        "UPDATE vectors SET vector = zeroblob(length(vector)) WHERE text_sha IN "
+        "(SELECT text_sha FROM vectors ORDER BY text_sha LIMIT 10)",
+    )
     assert damaged == 10
-
-    embedder = CountingEmbeddings()
-    report = run_ingest(settings, rebuild=True, embeddings=embedder)
     assert embedder.embedded == texts_embedded(report) == 10
     assert any("10 entries" in w and "checksum" in w for w in report.warnings)
     _full, (ids, chunks, sentences) = reference
@@ -157,16 +163,12 @@ def test_a_row_that_is_not_utf8_is_one_miss_not_the_whole_cache(
 ) -> None:
     """SQLite fails a whole SELECT on one TEXT value that is not UTF-8: the cache reads bytes, so a damaged
     row is recomputed and every other row is still taken from the cache."""
-    run_ingest(settings, embeddings=HashEmbeddings())
-    with sqlite3.connect(settings.data_dir / CACHE_FILE) as db:
-        damaged = db.execute(
-            "UPDATE tokens SET tokens = CAST(X'FF5B' AS TEXT) WHERE text_sha = "
-            "(SELECT text_sha FROM tokens ORDER BY text_sha LIMIT 1)"
-        ).rowcount
+    damaged, embedder, report = rebuilt_after(
+        settings,
+        "UPDATE tokens SET tokens = CAST(X'FF5B' AS TEXT) WHERE text_sha = "
+        "(SELECT text_sha FROM tokens ORDER BY text_sha LIMIT 1)",
+    )
     assert damaged == 1
-
-    embedder = CountingEmbeddings()
-    report = run_ingest(settings, rebuild=True, embeddings=embedder)
     assert embedder.embedded == 0 and report.from_cache == texts_embedded(reference[0])
     assert any("1 entries" in w and "unreadable" in w for w in report.warnings)
     assert not any("without it" in w for w in report.warnings)
