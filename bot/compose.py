@@ -149,21 +149,15 @@ class Composer:
         ):
             picked.append(other)
         quotes: list[Quote] = []
+        # "What are the three parts of a complete CRM solution?": when the best sentence says there are as many
+        # as asked ("CRM全面解决方案应由三部分组成?软件、技术以及供应商") and no list follows it, it is the answer,
+        # not the article's outline or another list
+        stated = count is not None and count_asked(self.knowledge.sentences.units[best.index].text) == count
         if kind == "list":
             listed = (
                 self._named_item(scored, ask)
                 or (self._announced(scored, count) if count else [])
-                # "哪三件事?" when the best article has exactly three sections asks for those sections
-                or (
-                    self._outline(scored, first, best)
-                    if count and len(self._heads(first[0])) == count
-                    else []
-                )
-                or self._siblings(first, ask, best)
-                # "上CRM之前要做哪些准备工作?" restates the preparation article's title: its sections answer
-                or (self._outline(scored, first, best) if self._restates_title(first[0], ask) else [])
-                or self._list(first, scored)
-                or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
+                or ([] if stated else self._elsewhere(scored, ask, first, best, count))
             )
             if listed:
                 return listed
@@ -195,6 +189,21 @@ class Composer:
                 break
             quotes.append(self._whole(item, kind, query))
         return self._with_items(quotes, best)
+
+    def _elsewhere(
+        self, scored: list[Scored], ask: Ask, first: SectionKey, best: Scored, count: int | None
+    ) -> list[Quote]:
+        """A list question's answer from its best article's structure: its sections, sibling headings, or the
+        list of its best section."""
+        return (
+            # "哪三件事?" when the best article has exactly three sections asks for those sections
+            (self._outline(scored, first, best) if count and len(self._heads(first[0])) == count else [])
+            or self._siblings(first, ask, best)
+            # "上CRM之前要做哪些准备工作?" restates the preparation article's title: its sections answer
+            or (self._outline(scored, first, best) if self._restates_title(first[0], ask) else [])
+            or self._list(first, scored)
+            or (self._outline(scored, first, best) if self._about_article(scored, first[0], ask) else [])
+        )
 
     def _pointed(self, scored: list[Scored], said: frozenset[tuple[str, int, int]]) -> list[Quote]:
         """The best sentences, each alone and not a quote already given as it is: the part of what was said

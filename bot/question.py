@@ -291,7 +291,8 @@ _COUNT_WORDS = "one two three four five six seven eight nine ten".split()
 _COUNT_EN = re.compile(
     r"\b(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s+(?:\w+\s+)?"
     r"(?:steps|stages|phases|things|areas|points|rules|risks|questions|aspects|factors|checks|items|kinds|types|ways"
-    r"|reasons|principles|skills|abilities)\b",
+    r"|reasons|principles|skills|abilities|parts|components|elements|pillars|roles|tips|lessons|mistakes|problems"
+    r"|issues|troubles|signs|categories|dimensions)\b",
     re.IGNORECASE,
 )
 

@@ -1479,6 +1479,18 @@ def test_a_sentence_holding_most_of_a_list_question_answers_it_not_the_outline(r
     assert all(h in outline for h in ("一、业务流程有没有定义下来", "二、待解决问题是否整理完整")), outline
 
 
+def test_a_sentence_saying_there_are_as_many_as_asked_answers_a_count(real_bot: Bot) -> None:
+    """ "three parts" asks for three: "CRM全面解决方案应由三部分组成?软件、技术以及供应商" says there are three and
+    names them. Before, "parts" was no count and the preparation article's nine headings answered."""
+    assert count_asked("What are the three parts of a complete CRM solution?") == 3
+    answer = real_bot.ask("What are the three parts of a complete CRM solution?").answer
+    assert "软件、技术以及供应商" in answer, answer
+    assert "九、对CRM系统持续的管理" not in answer, answer
+    # an announcement followed by its list is still given with it
+    stages = real_bot.ask("实施要走哪七个阶段?").answer
+    assert "1、分析和规范" in stages and "7、持续支持" in stages, stages
+
+
 def test_a_sentence_going_on_with_the_question_before_it_is_quoted_with_it(real_bot: Bot) -> None:
     """ "是没找到好的SI供应商,还是两方面都有责任。" has no subject of its own: it goes on asking "到底是供应商的
     问题,还是企业自己问题?". Before, it was quoted alone, a fragment no asker could read."""
