@@ -64,8 +64,7 @@ HEADING_WEIGHT = 0.4  # a section whose heading names everything asked gains thi
 SIBLING_COVERAGE = 0.5
 # an article whose lead names at least this share of a list question is what it asks about (_about_article)
 LEAD_COVERAGE = 0.5
-# ... and a sentence holding this share of it is the answer, not the article's outline (as evidence holding
-# min_coverage of a question covers it)
+# ... and a sentence holding this share of it is the answer, not the article's outline
 HOLDS_MOST = 0.5
 HEADING_WHOLE = 0.2  # and this much more, over a sibling heading that names part of it
 NAMED_ITEM_REACH = 3  # the best sentences looked at for a list item the question names
@@ -149,11 +148,13 @@ class Composer:
         ):
             picked.append(other)
         quotes: list[Quote] = []
-        # "What are the three parts of a complete CRM solution?": when the best sentence says there are as many
-        # as asked ("CRM全面解决方案应由三部分组成?软件、技术以及供应商") and no list follows it, it is the answer,
-        # not the article's outline or another list
-        stated = count is not None and count_asked(self.knowledge.sentences.units[best.index].text) == count
         if kind == "list":
+            # "What are the three parts of a complete CRM solution?": when the best sentence says there are as
+            # many as asked ("CRM全面解决方案应由三部分组成?软件、技术以及供应商") and no list follows it, it is
+            # the answer, not the article's outline or another list
+            stated = (
+                count is not None and count_asked(self.knowledge.sentences.units[best.index].text) == count
+            )
             listed = (
                 self._named_item(scored, ask)
                 or (self._announced(scored, count) if count else [])
